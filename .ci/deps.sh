@@ -1,0 +1,19 @@
+#!/bin/sh
+# Make sure the build's libraries are present.  As root, install what is
+# missing with apt-get; otherwise print the exact command and stop.
+PKGS="lmdb jansson libgit2 libcrypto cmocka"
+DEBS="pkg-config build-essential liblmdb-dev libjansson-dev libgit2-dev libssl-dev libcmocka-dev git"
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $PKGS && command -v git >/dev/null 2>&1; then
+	exit 0
+fi
+if [ "$(id -u)" = 0 ]; then
+	echo "hive: installing build dependencies: $DEBS" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq $DEBS >/dev/null || {
+		echo "hive: apt-get install failed; run: apt-get update && apt-get install -y $DEBS" >&2
+		exit 1
+	}
+else
+	echo "hive: missing build dependencies; run: sudo apt-get update && sudo apt-get install -y $DEBS" >&2
+	exit 1
+fi

@@ -1,0 +1,108 @@
+# hive - one Makefile.  `make test` works on a fresh Debian machine: when a
+# library is missing it installs it (as root) or prints the command to run.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PKGS     := lmdb jansson libgit2 libcrypto
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT      ?= -O2 -g
+BUILD    ?= build
+SAN      :=
+
+DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
+ifeq ($(DEPS_OK),yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+endif
+
+CFLAGS   ?=
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+LIBS      = $(PKG_LIBS) -lpthread
+
+EVENTS_SRC := events/error.c events/buf.c
+CORE_SRC   :=
+ADAPT_SRC  :=
+CLI_SRC    := cli/main.c
+
+LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libhive.a
+
+UNIT_TESTS := 
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
+BENCH_SRC  := 
+BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test unit-test cli-test check bench demo install clean valgrind
+
+all: deps hive
+
+deps:
+	@./.ci/deps.sh
+
+hive: $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory hive $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit-test cli-test
+
+unit-test: $(UNIT_BINS)
+	@pass=0; fail=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; echo "unit: $$pass passed, $$fail failed"; test $$fail -eq 0
+
+cli-test: hive
+	@HIVE_BIN=$(CURDIR)/hive bash tests/cli/run.sh $(CLI_TESTS)
+
+# Every test under AddressSanitizer + UndefinedBehaviorSanitizer, in a
+# separate build directory so it never mixes objects with the normal build.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+valgrind: deps
+	@$(MAKE) --no-print-directory hive $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do \
+		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+			--child-silent-after-fork=yes $$t >/dev/null || { echo "valgrind FAILED: $$t"; exit 1; }; \
+	done; echo "valgrind: clean"
+
+bench: deps
+	@$(MAKE) --no-print-directory OPT="-O2" hive $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@if [ -x tests/bench/flow_bench.sh ]; then HIVE_BIN=$(CURDIR)/hive bash tests/bench/flow_bench.sh; fi
+
+demo: deps
+	@$(MAKE) --no-print-directory hive
+	@./hive demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 hive $(DESTDIR)$(PREFIX)/bin/hive
+	install -m 0644 docs/hive.1 $(DESTDIR)$(PREFIX)/share/man/man1/hive.1
+
+clean:
+	rm -rf build build-san hive
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

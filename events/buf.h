@@ -1,0 +1,38 @@
+/*
+ * buf.h - a growable byte buffer, always NUL-terminated.
+ *
+ * A zero-initialised hive_buf is empty and valid.  The caller owns the
+ * buffer and releases it with hive_buf_dispose().  Allocation failure aborts
+ * (there is no useful recovery for hive from out-of-memory).
+ */
+#ifndef HIVE_BUF_H
+#define HIVE_BUF_H
+
+#include <stddef.h>
+
+typedef struct {
+	char *data;  /* NULL or NUL-terminated */
+	size_t len;
+	size_t cap;
+} hive_buf;
+
+void hive_buf_append(hive_buf *b, const void *data, size_t len);
+void hive_buf_puts(hive_buf *b, const char *s);
+void hive_buf_putc(hive_buf *b, char c);
+void hive_buf_printf(hive_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hive_buf_reset(hive_buf *b);         /* len = 0, keeps memory */
+/* Transfer ownership of the contents (never NULL; "" when empty) to the
+ * caller, who frees it with free(); the buffer becomes empty. */
+char *hive_buf_detach(hive_buf *b);
+void hive_buf_dispose(hive_buf *b);
+/* Contents as a string; "" when empty. Borrowed. */
+const char *hive_buf_str(const hive_buf *b);
+
+/* Checked allocation helpers: abort on out-of-memory. */
+void *hive_xmalloc(size_t n);
+void *hive_xcalloc(size_t n, size_t size);
+void *hive_xrealloc(void *p, size_t n);
+char *hive_xstrdup(const char *s);
+char *hive_xstrndup(const char *s, size_t n);
+
+#endif

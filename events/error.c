@@ -1,0 +1,67 @@
+#include "events/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HIVE_ERROR_MAX 2048
+
+static _Thread_local char last_msg[HIVE_ERROR_MAX];
+static _Thread_local int last_code;
+
+int hive_error_setv(int code, const char *fmt, va_list ap)
+{
+	vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+	last_code = code;
+	return code;
+}
+
+int hive_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	hive_error_setv(code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int hive_error_prefix(const char *fmt, ...)
+{
+	char prefix[512], old[HIVE_ERROR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, last_msg, sizeof old);
+	snprintf(last_msg, sizeof last_msg, "%s: %s", prefix, old);
+	return last_code;
+}
+
+const char *hive_error_last(void) { return last_msg; }
+int hive_error_last_code(void) { return last_code; }
+void hive_error_clear(void) { last_msg[0] = '\0'; last_code = 0; }
+
+int hive_error_exit_code(int code)
+{
+	switch (code) {
+	case HIVE_OK: return 0;
+	case HIVE_EFAILED: return 1;
+	case HIVE_EINVALID: return 2;
+	case HIVE_ENOTFOUND:
+	case HIVE_EAMBIGUOUS: return 3;
+	case HIVE_ECONFLICT: return 4;
+	default: return 5;
+	}
+}
+
+const char *hive_error_name(int code)
+{
+	switch (code) {
+	case HIVE_OK: return "ok";
+	case HIVE_EFAILED: return "failed";
+	case HIVE_EINVALID: return "invalid";
+	case HIVE_ENOTFOUND: return "not_found";
+	case HIVE_EAMBIGUOUS: return "ambiguous";
+	case HIVE_ECONFLICT: return "conflict";
+	default: return "system";
+	}
+}
