@@ -21,10 +21,10 @@ CFLAGS   ?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LIBS      = $(PKG_LIBS) -lpthread
 
-EVENTS_SRC := events/error.c events/buf.c
-CORE_SRC   :=
+EVENTS_SRC := events/error.c events/buf.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
+CORE_SRC   := core/resolve.c
 ADAPT_SRC  :=
-CLI_SRC    := cli/main.c
+CLI_SRC    := cli/main.c cli/opts.c cli/cmd_events.c
 
 LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -26,13 +26,22 @@ int hive_error_set(int code, const char *fmt, ...)
 
 int hive_error_prefix(const char *fmt, ...)
 {
-	char prefix[512], old[HIVE_ERROR_MAX];
+	char prefix[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, last_msg, sizeof old);
-	snprintf(last_msg, sizeof last_msg, "%s: %s", prefix, old);
+	if (n < 0)
+		return last_code;
+	size_t plen = strlen(prefix);
+	memcpy(prefix + plen, ": ", 3);
+	plen += 2;
+	size_t old = strnlen(last_msg, sizeof last_msg - 1);
+	if (plen + old >= sizeof last_msg)
+		old = sizeof last_msg - 1 - plen;
+	memmove(last_msg + plen, last_msg, old);
+	memcpy(last_msg, prefix, plen);
+	last_msg[plen + old] = '\0';
 	return last_code;
 }
 

@@ -1,0 +1,199 @@
+/*
+ * main.c - hive's entry point: global flags, the command table, help,
+ * and turning an error code into its one-line message and exit code.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+#define HIVE_VERSION "0.1.0"
+
+/* Every command group's table; a new group is one line here. */
+static const hive_command *const *groups[] = {
+	hive_cmds_events,
+	NULL,
+};
+
+hive_store *cli_store(hive_cli *cli, int *rc)
+{
+	if (!cli->store) {
+		*rc = hive_store_open(cli->dir, &cli->store);
+		if (*rc)
+			return NULL;
+	}
+	*rc = 0;
+	return cli->store;
+}
+
+static char *default_dir(void)
+{
+	const char *d = getenv("HIVE_DIR");
+	hive_buf b = {0};
+	if (d && *d) {
+		hive_buf_puts(&b, d);
+	} else if ((d = getenv("XDG_DATA_HOME")) && *d) {
+		hive_buf_printf(&b, "%s/hive", d);
+	} else {
+		const char *home = getenv("HOME");
+		hive_buf_printf(&b, "%s/.local/share/hive", home && *home ? home : ".");
+	}
+	return hive_buf_detach(&b);
+}
+
+static void print_usage_all(FILE *out)
+{
+	fprintf(out, "hive %s - an event-sourced task orchestrator\n\nusage:\n", HIVE_VERSION);
+	for (int g = 0; groups[g]; g++)
+		for (const hive_command *const *c = groups[g]; *c; c++)
+			fprintf(out, "  %s\n", (*c)->usage);
+	fputs("\nglobal flags (before or after the command words):\n"
+	      "  --dir PATH   data directory (else $HIVE_DIR, $XDG_DATA_HOME/hive, ~/.local/share/hive)\n"
+	      "  --json       machine output\n"
+	      "  --help       help for any command\n"
+	      "  --version    print the version\n"
+	      "\nexit codes: 0 ok, 1 work failed, 2 usage/invalid input, 3 not found/ambiguous,\n"
+	      "            4 conflict/illegal state, 5 storage/system error\n", out);
+}
+
+static void print_group_help(const char *group)
+{
+	printf("usage:\n");
+	for (int g = 0; groups[g]; g++)
+		for (const hive_command *const *c = groups[g]; *c; c++)
+			if (strcmp((*c)->group, group) == 0)
+				printf("  %s\n", (*c)->usage);
+	printf("\nsee hive %s COMMAND --help\n", group);
+}
+
+static int group_exists(const char *group)
+{
+	for (int g = 0; groups[g]; g++)
+		for (const hive_command *const *c = groups[g]; *c; c++)
+			if (strcmp((*c)->group, group) == 0)
+				return 1;
+	return 0;
+}
+
+static const hive_command *find_command(const char *group, const char *name)
+{
+	for (int g = 0; groups[g]; g++)
+		for (const hive_command *const *c = groups[g]; *c; c++)
+			if (strcmp((*c)->group, group) == 0 &&
+			    ((*c)->name == NULL ? name == NULL : name && strcmp((*c)->name, name) == 0))
+				return *c;
+	return NULL;
+}
+
+typedef struct {
+	int help, version;
+	const char *dir;
+	int json;
+} globals;
+
+/* Pull the global flags out of argv wherever they are (up to a "--"),
+ * leaving the command words and the command's own flags in order. */
+static int extract_globals(int *argc, char **argv, globals *g)
+{
+	int out = 1, dashdash = 0;
+	for (int i = 1; i < *argc; i++) {
+		char *a = argv[i];
+		if (!dashdash && strcmp(a, "--") == 0)
+			dashdash = 1;
+		if (dashdash) {
+			argv[out++] = a;
+		} else if (strcmp(a, "--json") == 0) {
+			g->json = 1;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			g->help = 1;
+		} else if (strcmp(a, "--version") == 0) {
+			g->version = 1;
+		} else if (strcmp(a, "--dir") == 0) {
+			if (i + 1 >= *argc)
+				return hive_error_set(HIVE_EINVALID, "--dir needs a path");
+			g->dir = argv[++i];
+		} else if (strncmp(a, "--dir=", 6) == 0) {
+			g->dir = a + 6;
+		} else {
+			argv[out++] = a;
+		}
+	}
+	if (g->dir && !*g->dir)
+		return hive_error_set(HIVE_EINVALID, "--dir needs a non-empty path");
+	*argc = out;
+	return 0;
+}
+
+static int report(int rc, int json)
+{
+	if (rc == 0)
+		return 0;
+	if (json) {
+		json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", hive_error_name(rc),
+				      "message", hive_error_last());
+		char *s = json_dumps(e, JSON_COMPACT);
+		fprintf(stderr, "%s\n", s);
+		free(s);
+		json_decref(e);
+	} else {
+		fprintf(stderr, "hive: %s\n", hive_error_last());
+	}
+	return hive_error_exit_code(rc);
+}
+
+static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
+{
+	if (g->version) {
+		printf("hive %s\n", HIVE_VERSION);
+		return 0;
+	}
+	if (argc < 2) {
+		print_usage_all(g->help ? stdout : stderr);
+		return g->help ? 0 : hive_error_set(HIVE_EINVALID, "no command given; see hive --help");
+	}
+	const char *group = argv[1], *name = argc > 2 ? argv[2] : NULL;
+	const hive_command *cmd = find_command(group, name);
+	int skip = 3;
+	if (!cmd) {
+		cmd = find_command(group, NULL); /* single-word commands: hive demo */
+		skip = 2;
+	}
+	if (!cmd) {
+		if (!group_exists(group))
+			return hive_error_set(HIVE_EINVALID, "unknown command \"%s\"; see hive --help", group);
+		if (g->help || !name) {
+			print_group_help(group);
+			return g->help ? 0 : hive_error_set(HIVE_EINVALID, "hive %s: which command? see above", group);
+		}
+		return hive_error_set(HIVE_EINVALID, "unknown command \"%s %s\"; see hive %s --help", group, name, group);
+	}
+	if (g->help) {
+		printf("usage: %s\n\n%s", cmd->usage, cmd->help);
+		return 0;
+	}
+	return cmd->run(cli, argc - skip, argv + skip);
+}
+
+int main(int argc, char **argv)
+{
+	globals g = {0};
+	signal(SIGPIPE, SIG_IGN);
+	int rc = extract_globals(&argc, argv, &g);
+	if (rc)
+		return report(rc, g.json);
+	char *dir = g.dir ? hive_xstrdup(g.dir) : default_dir();
+	const char *nc = getenv("NO_COLOR");
+	hive_cli cli = {.dir = dir, .json = g.json, .color = !g.json && isatty(1) && !(nc && *nc)};
+	rc = dispatch(&cli, &g, argc, argv);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = 0; /* a closed pipe is a quiet end, not an error */
+	hive_store_close(cli.store);
+	free(dir);
+	return report(rc, g.json);
+}

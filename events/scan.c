@@ -1,0 +1,286 @@
+/*
+ * scan.c - filtered reads of the log through its indexes, and the
+ * integrity check behind `hive events verify`.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events/buf.h"
+#include "events/error.h"
+#include "events/store_impl.h"
+
+typedef struct {
+	uint64_t *v;
+	size_t n, cap;
+} seq_list;
+
+static void seq_push(seq_list *l, uint64_t seq)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = hive_xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = seq;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Append to l every seq > after recorded under key in index idx. */
+static int collect_index(hive_txn *t, hive_index idx, const char *key, uint64_t after, seq_list *l)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->idx[idx], &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "index read");
+	unsigned char from[8];
+	hive_seq_key(after + 1, from);
+	MDB_val k = {strlen(key), (void *)key}, v = {8, from};
+	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
+	while (rc == 0) {
+		seq_push(l, hive_seq_from(v.mv_data));
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+static int index_has(hive_txn *t, hive_index idx, const char *key, uint64_t seq)
+{
+	unsigned char sk[8];
+	hive_seq_key(seq, sk);
+	MDB_val k = {strlen(key), (void *)key}, v = {8, sk};
+	MDB_cursor *c;
+	if (mdb_cursor_open(t->txn, t->s->idx[idx], &c))
+		return 0;
+	int found = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH) == 0;
+	mdb_cursor_close(c);
+	return found;
+}
+
+static int matches_types(hive_txn *t, const hive_event_filter *f, uint64_t seq)
+{
+	if (!f->n_types)
+		return 1;
+	for (size_t i = 0; i < f->n_types; i++)
+		if (index_has(t, HIVE_IDX_TYPE, f->types[i], seq))
+			return 1;
+	return 0;
+}
+
+/* Candidate seqs from the most selective index filter, then checked
+ * against the others with point lookups: never a scan of the whole log. */
+static int filtered_seqs(hive_txn *t, const hive_event_filter *f, seq_list *out)
+{
+	const char *ids[3] = {f->attempt_id, f->task_id, f->flow_id};
+	const hive_index idxs[3] = {HIVE_IDX_ATTEMPT, HIVE_IDX_TASK, HIVE_IDX_FLOW};
+	int driver = -1;
+	for (int i = 0; i < 3 && driver < 0; i++)
+		if (ids[i])
+			driver = i;
+	seq_list cand = {0};
+	int rc = 0;
+	if (driver >= 0) {
+		rc = collect_index(t, idxs[driver], ids[driver], f->after, &cand);
+	} else {
+		for (size_t i = 0; i < f->n_types && !rc; i++)
+			rc = collect_index(t, HIVE_IDX_TYPE, f->types[i], f->after, &cand);
+		qsort(cand.v, cand.n, sizeof *cand.v, cmp_seq);
+	}
+	for (size_t i = 0; i < cand.n && !rc; i++) {
+		uint64_t seq = cand.v[i];
+		if (i > 0 && cand.v[i - 1] == seq)
+			continue;
+		int ok = 1;
+		for (int j = 0; j < 3 && ok; j++)
+			if (j != driver && ids[j] && !index_has(t, idxs[j], ids[j], seq))
+				ok = 0;
+		if (ok && driver >= 0)
+			ok = matches_types(t, f, seq);
+		if (ok)
+			seq_push(out, seq);
+	}
+	free(cand.v);
+	return rc;
+}
+
+static int emit(hive_txn *t, uint64_t seq, hive_event_fn fn, void *ctx)
+{
+	hive_slice raw;
+	int rc = hive_txn_event_raw(t, seq, &raw);
+	return rc ? rc : fn(seq, raw, ctx);
+}
+
+static int scan_all(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, void *ctx)
+{
+	uint64_t first = f->after + 1, last = t->last_seq;
+	if (f->tail && last >= f->tail && last - f->tail + 1 > first)
+		first = last - f->tail + 1;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->events, &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "read");
+	unsigned char key[8];
+	hive_seq_key(first, key);
+	MDB_val k = {8, key}, v;
+	uint64_t n = 0;
+	int op = MDB_SET_RANGE;
+	rc = 0;
+	while ((!f->limit || n < f->limit) && mdb_cursor_get(c, &k, &v, op) == 0) {
+		op = MDB_NEXT;
+		hive_slice raw = {v.mv_data, v.mv_size};
+		if ((rc = fn(hive_seq_from(k.mv_data), raw, ctx)))
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int hive_txn_scan(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, void *ctx)
+{
+	if (!f->flow_id && !f->task_id && !f->attempt_id && !f->n_types)
+		return scan_all(t, f, fn, ctx);
+	seq_list l = {0};
+	int rc = filtered_seqs(t, f, &l);
+	size_t first = 0;
+	if (f->tail && l.n > f->tail)
+		first = l.n - f->tail;
+	uint64_t n = 0;
+	for (size_t i = first; i < l.n && !rc && (!f->limit || n < f->limit); i++, n++)
+		rc = emit(t, l.v[i], fn, ctx);
+	free(l.v);
+	return rc;
+}
+
+/* ---- verify --------------------------------------------------------------- */
+
+typedef struct {
+	void (*report)(const char *msg, void *ctx);
+	void *ctx;
+	uint64_t problems;
+	uint64_t expected[HIVE_IDX__COUNT]; /* index entries the log implies */
+} verify_state;
+
+static void problem(verify_state *vs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(verify_state *vs, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	vs->problems++;
+	if (vs->report)
+		vs->report(msg, vs->ctx);
+}
+
+static void verify_index_entry(hive_txn *t, verify_state *vs, hive_index idx, const char *key, uint64_t seq)
+{
+	if (!*key)
+		return;
+	vs->expected[idx]++;
+	if (!index_has(t, idx, key, seq))
+		problem(vs, "event %llu: missing from index %s under \"%s\"", (unsigned long long)seq,
+			idx == HIVE_IDX_FLOW ? "idx_flow" : idx == HIVE_IDX_TASK ? "idx_task"
+			: idx == HIVE_IDX_ATTEMPT ? "idx_attempt" : "idx_type", key);
+}
+
+static void verify_event(hive_txn *t, verify_state *vs, uint64_t key_seq, MDB_val *v)
+{
+	hive_event ev;
+	if (hive_event_decode(v->mv_data, v->mv_size, &ev) != 0) {
+		problem(vs, "event %llu: %s", (unsigned long long)key_seq, hive_error_last());
+		return;
+	}
+	if (ev.seq != key_seq)
+		problem(vs, "event %llu: its \"seq\" field says %llu", (unsigned long long)key_seq,
+			(unsigned long long)ev.seq);
+	verify_index_entry(t, vs, HIVE_IDX_FLOW, ev.flow_id, key_seq);
+	verify_index_entry(t, vs, HIVE_IDX_TASK, ev.task_id, key_seq);
+	verify_index_entry(t, vs, HIVE_IDX_ATTEMPT, ev.attempt_id, key_seq);
+	verify_index_entry(t, vs, HIVE_IDX_TYPE, ev.type_name, key_seq);
+	hive_event_dispose(&ev);
+}
+
+static int verify_events(hive_txn *t, verify_state *vs, uint64_t *count)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->events, &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "verify");
+	MDB_val k, v;
+	uint64_t expect = 1;
+	for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
+		if (k.mv_size != 8) {
+			problem(vs, "events: key of %zu bytes (expected 8)", k.mv_size);
+			continue;
+		}
+		uint64_t seq = hive_seq_from(k.mv_data);
+		if (seq != expect)
+			problem(vs, "events: gap: expected seq %llu, found %llu", (unsigned long long)expect,
+				(unsigned long long)seq);
+		expect = seq + 1;
+		(*count)++;
+		verify_event(t, vs, seq, &v);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+/* Every expected entry was found above, so equal totals mean the index
+ * holds nothing the log does not imply. */
+static int verify_index_totals(hive_txn *t, verify_state *vs)
+{
+	for (int i = 0; i < HIVE_IDX__COUNT; i++) {
+		MDB_stat st;
+		int rc = mdb_stat(t->txn, t->s->idx[i], &st);
+		if (rc)
+			return hive_store_lmdb_error(t, rc, "verify");
+		if (st.ms_entries != vs->expected[i])
+			problem(vs, "index %d holds %zu entries but the log implies %llu", i,
+				st.ms_entries, (unsigned long long)vs->expected[i]);
+	}
+	return 0;
+}
+
+static int verify_blobs(hive_txn *t, verify_state *vs)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->blobs, &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "verify");
+	MDB_val k, v;
+	for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
+		char hex[65];
+		hive_sha256_hex(v.mv_data, v.mv_size, hex);
+		unsigned char *kb = k.mv_data;
+		char khex[65];
+		for (size_t i = 0; i < 32 && i < k.mv_size; i++)
+			snprintf(khex + 2 * i, 3, "%02x", kb[i]);
+		if (k.mv_size != 32 || strcmp(hex, khex) != 0)
+			problem(vs, "blob %s: content hash is %s", khex, hex);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+int hive_txn_verify(hive_txn *t, void (*report)(const char *msg, void *ctx), void *ctx,
+		    uint64_t *events_out, uint64_t *problems)
+{
+	verify_state vs = {.report = report, .ctx = ctx};
+	uint64_t count = 0;
+	int rc = verify_events(t, &vs, &count);
+	if (!rc)
+		rc = verify_index_totals(t, &vs);
+	if (!rc)
+		rc = verify_blobs(t, &vs);
+	*events_out = count;
+	*problems = vs.problems;
+	return rc;
+}

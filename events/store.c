@@ -1,0 +1,507 @@
+/*
+ * store.c - the LMDB event log.  See store.h for the contract and
+ * docs/events.md for the layout and the durability modes.
+ */
+#include "events/store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events/buf.h"
+#include "events/error.h"
+#include "events/store_impl.h"
+
+#define DEFAULT_MAPSIZE ((size_t)64 << 20)
+
+static size_t initial_mapsize;
+
+static const char *const index_names[HIVE_IDX__COUNT] = {
+	"idx_flow", "idx_task", "idx_attempt", "idx_type",
+};
+
+void hive_store_set_initial_mapsize(size_t bytes) { initial_mapsize = bytes; }
+const char *hive_store_dir(const hive_store *s) { return s->dir; }
+
+int hive_store_lmdb_error(hive_txn *t, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL && t)
+		t->map_full = 1;
+	return hive_error_set(HIVE_ESYSTEM, "event log: %s: %s", what, mdb_strerror(rc));
+}
+
+
+/* ---- opening ----------------------------------------------------------- */
+
+static int mkdir_p(const char *dir)
+{
+	char *p = hive_xstrdup(dir);
+	int rc = 0;
+	for (char *c = p + 1; ; c++) {
+		if (*c == '/' || *c == '\0') {
+			char saved = *c;
+			*c = '\0';
+			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+				rc = hive_error_set(HIVE_ESYSTEM, "cannot create data directory %s: %s; pass --dir to use another",
+						    p, strerror(errno));
+				break;
+			}
+			*c = saved;
+			if (!saved)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static int open_dbis(hive_store *s, MDB_txn *txn, unsigned flags)
+{
+	int rc;
+	if ((rc = mdb_dbi_open(txn, "events", flags, &s->events)) ||
+	    (rc = mdb_dbi_open(txn, "blobs", flags, &s->blobs)) ||
+	    (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)) ||
+	    (rc = mdb_dbi_open(txn, "proj", flags, &s->proj)))
+		return rc;
+	for (int i = 0; i < HIVE_IDX__COUNT; i++)
+		if ((rc = mdb_dbi_open(txn, index_names[i], flags | MDB_DUPSORT | MDB_DUPFIXED, &s->idx[i])))
+			return rc;
+	return 0;
+}
+
+static int check_schema(hive_store *s, MDB_txn *txn, int may_write)
+{
+	MDB_val k = {14, "schema_version"}, v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		if (!may_write)
+			return MDB_NOTFOUND;
+		char buf[16];
+		int n = snprintf(buf, sizeof buf, "%d", HIVE_SCHEMA_VERSION);
+		MDB_val nv = {(size_t)n, buf};
+		if ((rc = mdb_put(txn, s->meta, &k, &nv, 0)))
+			return hive_error_set(HIVE_ESYSTEM, "event log %s: cannot write schema version: %s",
+					      s->dir, mdb_strerror(rc));
+		return 0;
+	}
+	if (rc)
+		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
+	char buf[16];
+	snprintf(buf, sizeof buf, "%.*s", (int)(v.mv_size < 15 ? v.mv_size : 15), (const char *)v.mv_data);
+	int version = atoi(buf);
+	if (version > HIVE_SCHEMA_VERSION)
+		return hive_error_set(HIVE_ECONFLICT,
+				      "data dir %s was written by a newer hive (schema %d; this hive reads up to %d); upgrade hive or use another --dir",
+				      s->dir, version, HIVE_SCHEMA_VERSION);
+	return 0;
+}
+
+/* Open the named databases: with a read transaction when the log exists
+ * (so a reader never waits on a writer), else create them. */
+static int setup_dbs(hive_store *s)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
+	rc = open_dbis(s, txn, 0);
+	if (rc == 0) {
+		rc = check_schema(s, txn, 0);
+		if (rc == 0) {
+			mdb_txn_commit(txn);
+			return 0;
+		}
+		if (rc != MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	}
+	mdb_txn_abort(txn);
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
+	if ((rc = open_dbis(s, txn, MDB_CREATE))) {
+		mdb_txn_abort(txn);
+		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
+	}
+	if ((rc = check_schema(s, txn, 1))) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
+	return 0;
+}
+
+static unsigned durability_flags(void)
+{
+	const char *d = getenv("HIVE_DURABILITY");
+	/* relaxed: data pages are synced, the meta page is not, so a power
+	 * loss can undo the last transaction(s) but never corrupts the log;
+	 * a process crash loses nothing (the write(2) reached the kernel). */
+	if (d && strcmp(d, "relaxed") == 0)
+		return MDB_NOMETASYNC;
+	return 0;
+}
+
+int hive_store_open(const char *dir, hive_store **out)
+{
+	*out = NULL;
+	const char *d = getenv("HIVE_DURABILITY");
+	if (d && *d && strcmp(d, "relaxed") != 0 && strcmp(d, "durable") != 0)
+		return hive_error_set(HIVE_EINVALID, "HIVE_DURABILITY=%s is not a mode; use durable or relaxed", d);
+	int rc = mkdir_p(dir);
+	if (rc)
+		return rc;
+	hive_store *s = hive_xcalloc(1, sizeof *s);
+	s->dir = hive_xstrdup(dir);
+	s->inotify_fd = -1;
+	pthread_rwlock_init(&s->resize_lock, NULL);
+	if ((rc = mdb_env_create(&s->env)))
+		goto lmdb_fail;
+	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxreaders(s->env, 256);
+	mdb_env_set_mapsize(s->env, initial_mapsize ? initial_mapsize : DEFAULT_MAPSIZE);
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | durability_flags(), 0600)))
+		goto lmdb_fail;
+	int dead = 0;
+	mdb_reader_check(s->env, &dead);
+	if ((rc = setup_dbs(s))) {
+		hive_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+lmdb_fail:
+	rc = hive_error_set(rc == EACCES ? HIVE_ESYSTEM : HIVE_ESYSTEM, "cannot open event log in %s: %s",
+			    dir, mdb_strerror(rc));
+	hive_store_close(s);
+	return rc;
+}
+
+void hive_store_close(hive_store *s)
+{
+	if (!s)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	if (s->inotify_fd >= 0)
+		close(s->inotify_fd);
+	pthread_rwlock_destroy(&s->resize_lock);
+	free(s->dir);
+	free(s);
+}
+
+size_t hive_store_mapsize(hive_store *s)
+{
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	return info.me_mapsize;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static void grow_map(hive_store *s)
+{
+	pthread_rwlock_wrlock(&s->resize_lock);
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+	pthread_rwlock_unlock(&s->resize_lock);
+}
+
+/* Another process grew the map: adopt its size. */
+static void adopt_map(hive_store *s)
+{
+	pthread_rwlock_wrlock(&s->resize_lock);
+	mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->resize_lock);
+}
+
+uint64_t hive_store_read_last_seq(hive_store *s, MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t last = 0;
+	if (mdb_cursor_open(txn, s->events, &c) == 0) {
+		if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+			last = hive_seq_from(k.mv_data);
+		mdb_cursor_close(c);
+	}
+	return last;
+}
+
+static int run_txn(hive_store *s, int write, hive_write_fn fn, void *ctx)
+{
+	for (;;) {
+		pthread_rwlock_rdlock(&s->resize_lock);
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			pthread_rwlock_unlock(&s->resize_lock);
+			adopt_map(s);
+			continue;
+		}
+		if (rc) {
+			pthread_rwlock_unlock(&s->resize_lock);
+			return hive_error_set(HIVE_ESYSTEM, "event log %s: cannot begin transaction: %s",
+					      s->dir, mdb_strerror(rc));
+		}
+		hive_txn t = {.s = s, .txn = txn, .write = write};
+		t.last_seq = hive_store_read_last_seq(s, txn);
+		rc = fn(&t, ctx);
+		if (rc == 0 && !t.map_full && write) {
+			int mrc = mdb_txn_commit(txn);
+			if (mrc == MDB_MAP_FULL)
+				t.map_full = 1;
+			else if (mrc)
+				rc = hive_error_set(HIVE_ESYSTEM, "event log %s: commit failed: %s",
+						    s->dir, mdb_strerror(mrc));
+		} else {
+			mdb_txn_abort(txn);
+		}
+		pthread_rwlock_unlock(&s->resize_lock);
+		if (!t.map_full)
+			return rc;
+		grow_map(s);
+		hive_error_clear();
+	}
+}
+
+int hive_store_write(hive_store *s, hive_write_fn fn, void *ctx) { return run_txn(s, 1, fn, ctx); }
+int hive_store_read(hive_store *s, hive_write_fn fn, void *ctx) { return run_txn(s, 0, fn, ctx); }
+
+uint64_t hive_txn_last_seq(hive_txn *t) { return t->last_seq; }
+
+static int last_seq_fn(hive_txn *t, void *ctx)
+{
+	*(uint64_t *)ctx = t->last_seq;
+	return 0;
+}
+
+int hive_store_last_seq(hive_store *s, uint64_t *out) { return hive_store_read(s, last_seq_fn, out); }
+
+/* ---- appending --------------------------------------------------------- */
+
+static int index_put(hive_txn *t, hive_index idx, const char *key, const unsigned char seq[8])
+{
+	MDB_val k = {strlen(key), (void *)key}, v = {8, (void *)seq};
+	int rc = mdb_put(t->txn, t->s->idx[idx], &k, &v, 0);
+	return rc ? hive_store_lmdb_error(t, rc, "index write") : 0;
+}
+
+int hive_txn_append(hive_txn *t, hive_event *ev)
+{
+	if (!t->write)
+		return hive_error_set(HIVE_ESYSTEM, "event log: append outside a write transaction");
+	uint64_t seq = t->last_seq + 1;
+	if (!ev->id.s[0])
+		hive_id_new(&ev->id);
+	if (!ev->time[0])
+		hive_time_now(ev->time, sizeof ev->time);
+	ev->seq = seq;
+	char *json = hive_event_encode(ev);
+	unsigned char key[8];
+	hive_seq_key(seq, key);
+	MDB_val k = {8, key}, v = {strlen(json), json};
+	int rc = mdb_put(t->txn, t->s->events, &k, &v, MDB_APPEND);
+	free(json);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "append");
+	if ((ev->flow_id[0] && (rc = index_put(t, HIVE_IDX_FLOW, ev->flow_id, key))) ||
+	    (ev->task_id[0] && (rc = index_put(t, HIVE_IDX_TASK, ev->task_id, key))) ||
+	    (ev->attempt_id[0] && (rc = index_put(t, HIVE_IDX_ATTEMPT, ev->attempt_id, key))) ||
+	    (rc = index_put(t, HIVE_IDX_TYPE, ev->type_name, key)))
+		return rc;
+	t->last_seq = seq;
+	return 0;
+}
+
+int hive_txn_event_raw(hive_txn *t, uint64_t seq, hive_slice *out)
+{
+	unsigned char key[8];
+	hive_seq_key(seq, key);
+	MDB_val k = {8, key}, v;
+	int rc = mdb_get(t->txn, t->s->events, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return hive_error_set(HIVE_ENOTFOUND, "no event with seq %llu", (unsigned long long)seq);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "read");
+	out->data = v.mv_data;
+	out->len = v.mv_size;
+	return 0;
+}
+
+/* ---- projections ------------------------------------------------------- */
+
+static int check_key(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > 400)
+		return hive_error_set(HIVE_ESYSTEM, "projection key of %zu bytes (must be 1..400)", n);
+	return 0;
+}
+
+int hive_txn_put(hive_txn *t, const char *key, const void *val, size_t len)
+{
+	int rc = check_key(key);
+	if (rc)
+		return rc;
+	MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
+	rc = mdb_put(t->txn, t->s->proj, &k, &v, 0);
+	return rc ? hive_store_lmdb_error(t, rc, "projection write") : 0;
+}
+
+int hive_txn_get(hive_txn *t, const char *key, hive_slice *out)
+{
+	int rc = check_key(key);
+	if (rc)
+		return rc;
+	MDB_val k = {strlen(key), (void *)key}, v;
+	rc = mdb_get(t->txn, t->s->proj, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return HIVE_ENOTFOUND;
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "projection read");
+	out->data = v.mv_data;
+	out->len = v.mv_size;
+	return 0;
+}
+
+int hive_txn_del(hive_txn *t, const char *key)
+{
+	MDB_val k = {strlen(key), (void *)key};
+	int rc = mdb_del(t->txn, t->s->proj, &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? hive_store_lmdb_error(t, rc, "projection delete") : 0;
+}
+
+int hive_txn_scan_prefix(hive_txn *t, const char *prefix,
+			 int (*fn)(const char *key, size_t klen, hive_slice val, void *ctx), void *ctx)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->proj, &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "projection scan");
+	size_t plen = strlen(prefix);
+	MDB_val k = {plen, (void *)prefix}, v;
+	int op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	int ret = 0;
+	while (mdb_cursor_get(c, &k, &v, op) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		hive_slice sv = {v.mv_data, v.mv_size};
+		if ((ret = fn(k.mv_data, k.mv_size, sv, ctx)))
+			break;
+	}
+	mdb_cursor_close(c);
+	return ret;
+}
+
+int hive_txn_clear_projections(hive_txn *t)
+{
+	int rc = mdb_drop(t->txn, t->s->proj, 0);
+	return rc ? hive_store_lmdb_error(t, rc, "projection clear") : 0;
+}
+
+/* ---- blobs ------------------------------------------------------------- */
+
+void hive_sha256_hex(const void *data, size_t len, char hex_out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		fputs("hive: SHA-256 failed (libcrypto)\n", stderr);
+		abort();
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex_out[2 * i] = hex[md[i] >> 4];
+		hex_out[2 * i + 1] = hex[md[i] & 15];
+	}
+	hex_out[64] = '\0';
+}
+
+static int hex_to_bytes(const char *hex, unsigned char out[32])
+{
+	if (strlen(hex) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = hex[2 * i + j];
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else
+				return -1;
+		}
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+int hive_txn_blob_put(hive_txn *t, const void *data, size_t len, char hex_out[65])
+{
+	hive_sha256_hex(data, len, hex_out);
+	unsigned char key[32];
+	hex_to_bytes(hex_out, key);
+	MDB_val k = {32, key}, v = {len, (void *)data};
+	int rc = mdb_put(t->txn, t->s->blobs, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return 0;
+	return rc ? hive_store_lmdb_error(t, rc, "blob write") : 0;
+}
+
+int hive_txn_blob_get(hive_txn *t, const char *hex, hive_slice *out)
+{
+	unsigned char key[32];
+	if (hex_to_bytes(hex, key) != 0)
+		return hive_error_set(HIVE_EINVALID, "blob id \"%s\" is not a SHA-256 hex digest", hex);
+	MDB_val k = {32, key}, v;
+	int rc = mdb_get(t->txn, t->s->blobs, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return hive_error_set(HIVE_ENOTFOUND, "blob %s not found in the event log", hex);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "blob read");
+	out->data = v.mv_data;
+	out->len = v.mv_size;
+	return 0;
+}
+
+/* ---- index lookups ------------------------------------------------------ */
+
+int hive_txn_index_prefix(hive_txn *t, hive_index idx, const char *prefix,
+			  char (*out)[HIVE_ID_LEN + 1], size_t max, size_t *n_out)
+{
+	*n_out = 0;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->idx[idx], &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "index scan");
+	size_t plen = strlen(prefix);
+	MDB_val k = {plen, (void *)prefix}, v;
+	int op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	while (*n_out < max && mdb_cursor_get(c, &k, &v, op) == 0) {
+		op = MDB_NEXT_NODUP;
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		size_t n = k.mv_size < HIVE_ID_LEN ? k.mv_size : HIVE_ID_LEN;
+		memcpy(out[*n_out], k.mv_data, n);
+		out[*n_out][n] = '\0';
+		(*n_out)++;
+	}
+	mdb_cursor_close(c);
+	return 0;
+}

@@ -1,0 +1,155 @@
+/*
+ * store.h - the append-only event log in one LMDB environment.
+ *
+ * Layout (named databases, see docs/events.md):
+ *   events       seq (u64 big-endian) -> envelope JSON bytes, exactly as stored
+ *   idx_flow     flow_id    -> seq (DUPSORT, DUPFIXED; ascending)
+ *   idx_task     task_id    -> seq
+ *   idx_attempt  attempt_id -> seq
+ *   idx_type     type name  -> seq
+ *   blobs        sha256 (32 bytes) -> content
+ *   meta         "schema_version" -> decimal text
+ *   proj         projection key -> value (owned by core/; opaque here)
+ *
+ * Every change goes through hive_store_write(): the caller's function runs
+ * inside one write transaction, appends events and updates projections, and
+ * either all of it commits or none of it does.  Readers never see half of a
+ * batch.  Errors are HIVE_E* codes with hive_error_last() set.
+ *
+ * Thread safety: one hive_store may be shared by the threads of a process.
+ * Transactions are not shared between threads.
+ */
+#ifndef HIVE_STORE_H
+#define HIVE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events/event.h"
+
+#define HIVE_SCHEMA_VERSION 1
+
+typedef struct hive_store hive_store;
+typedef struct hive_txn hive_txn;
+
+/* A borrowed byte range; valid until its transaction ends. */
+typedef struct {
+	const char *data;
+	size_t len;
+} hive_slice;
+
+/*
+ * Open (creating when missing) the log under `dir`.  The directory is
+ * created 0700 and the files 0600.  Stale reader slots left by killed
+ * processes are cleared.  Errors: HIVE_ESYSTEM (cannot create/open, with
+ * the path), HIVE_ECONFLICT (written by a newer, incompatible hive).
+ * Durability comes from $HIVE_DURABILITY: unset/"durable" or "relaxed".
+ */
+int hive_store_open(const char *dir, hive_store **out);
+void hive_store_close(hive_store *s);
+const char *hive_store_dir(const hive_store *s);
+
+/* For tests and benchmarks: the initial map size (bytes) for new stores
+ * opened after this call (0 = default). */
+void hive_store_set_initial_mapsize(size_t bytes);
+/* Current map size in bytes. */
+size_t hive_store_mapsize(hive_store *s);
+
+/*
+ * Run fn(txn, ctx) in one write transaction.  fn returns 0 to commit or a
+ * HIVE_E* code to abort (the code is returned, nothing is written).  When
+ * the map is full, the transaction is aborted, the map grown and fn run
+ * again from the start, so fn must not have effects outside the
+ * transaction that a second run would repeat.  Returns only after the
+ * commit is durable (in the default mode).
+ */
+typedef int (*hive_write_fn)(hive_txn *txn, void *ctx);
+int hive_store_write(hive_store *s, hive_write_fn fn, void *ctx);
+
+/* Run fn(txn, ctx) in a read-only snapshot. */
+int hive_store_read(hive_store *s, hive_write_fn fn, void *ctx);
+
+/*
+ * Append one event in a write transaction: assigns the next seq (gapless,
+ * from 1), and an id and time when empty; writes the envelope and its
+ * index entries.  ev->seq/id/time are filled in.  The event keeps its
+ * payload (not stolen).
+ */
+int hive_txn_append(hive_txn *txn, hive_event *ev);
+/* The last seq visible in this transaction (0 for an empty log). */
+uint64_t hive_txn_last_seq(hive_txn *txn);
+/* The stored bytes of event seq; HIVE_ENOTFOUND when absent. */
+int hive_txn_event_raw(hive_txn *txn, uint64_t seq, hive_slice *out);
+
+/* Projection key/value space (write txn for put/del). get returns
+ * HIVE_ENOTFOUND when absent.  Keys are at most 400 bytes. */
+int hive_txn_put(hive_txn *txn, const char *key, const void *val, size_t len);
+int hive_txn_get(hive_txn *txn, const char *key, hive_slice *out);
+int hive_txn_del(hive_txn *txn, const char *key);
+/* Visit every projection key starting with prefix, in key order; stop
+ * early when fn returns non-zero (that value is returned). */
+int hive_txn_scan_prefix(hive_txn *txn, const char *prefix,
+			 int (*fn)(const char *key, size_t klen, hive_slice val, void *ctx), void *ctx);
+/* Delete every projection key (used by a projection rebuild). */
+int hive_txn_clear_projections(hive_txn *txn);
+
+/* Content-addressed blobs: stored once, addressed by the lowercase hex
+ * SHA-256 of the content (hex_out: 65 bytes). */
+int hive_txn_blob_put(hive_txn *txn, const void *data, size_t len, char hex_out[65]);
+int hive_txn_blob_get(hive_txn *txn, const char *hex, hive_slice *out);
+/* SHA-256 of data as lowercase hex (libcrypto). */
+void hive_sha256_hex(const void *data, size_t len, char hex_out[65]);
+
+/* Which index a filter or a prefix lookup uses. */
+typedef enum { HIVE_IDX_FLOW, HIVE_IDX_TASK, HIVE_IDX_ATTEMPT, HIVE_IDX_TYPE, HIVE_IDX__COUNT } hive_index;
+
+/*
+ * Collect the distinct keys of an index that start with `prefix` (at most
+ * max; *n_out set).  Used to resolve id prefixes without scanning the log.
+ * Keys are written into out[i] (each HIVE_ID_LEN+1 bytes, or truncated).
+ */
+int hive_txn_index_prefix(hive_txn *txn, hive_index idx, const char *prefix,
+			  char (*out)[HIVE_ID_LEN + 1], size_t max, size_t *n_out);
+
+/* Filtered reads, through the indexes (never a scan of the whole log when
+ * an id or type filter is given). */
+typedef struct {
+	const char *flow_id, *task_id, *attempt_id; /* exact ids, NULL = any */
+	const char *const *types;                   /* NULL or n_types names */
+	size_t n_types;
+	uint64_t after;                             /* exclusive */
+	uint64_t limit;                             /* 0 = unlimited */
+	uint64_t tail;                              /* 0 = all; else only the last N matches */
+} hive_event_filter;
+
+/* Call fn for each matching event in seq order with its stored bytes
+ * (borrowed, valid during the call).  fn returns non-zero to stop; that
+ * value is returned.  *last_seq_out (may be NULL) = seq of the last event
+ * passed to fn, unchanged if none. */
+typedef int (*hive_event_fn)(uint64_t seq, hive_slice raw, void *ctx);
+int hive_txn_scan(hive_txn *txn, const hive_event_filter *f, hive_event_fn fn, void *ctx);
+
+/*
+ * Integrity check of the log: seq gapless from 1, every event parses and
+ * carries its fields, its seq matches its key, every index entry agrees
+ * with the log both ways, every blob's content matches its hash.
+ * Problems are reported through report(msg, ctx) — one line each — and
+ * counted in *problems.  Returns 0 when it could read everything.
+ */
+int hive_txn_verify(hive_txn *txn, void (*report)(const char *msg, void *ctx), void *ctx,
+		    uint64_t *events_out, uint64_t *problems);
+
+/* The last committed seq (a fresh read). */
+int hive_store_last_seq(hive_store *s, uint64_t *out);
+
+/*
+ * Follow: block until the log holds an event after `after_seq`, or
+ * timeout_ms passes (-1 = forever), or wake_fd (>= 0) becomes readable.
+ * Returns 1 if there are newer events, 0 on timeout/wake.  Wakes within a
+ * few ms of another process's commit: it watches the data file with
+ * inotify (LMDB writes commits with write(2)), with a 1 s safety poll;
+ * it never spins.
+ */
+int hive_store_wait(hive_store *s, uint64_t after_seq, int timeout_ms, int wake_fd);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * store_impl.h - internals shared by the store's own files (store.c,
+ * scan.c, follow.c).  Nothing outside events/ includes this.
+ */
+#ifndef HIVE_STORE_IMPL_H
+#define HIVE_STORE_IMPL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "events/store.h"
+
+struct hive_store {
+	char *dir;
+	MDB_env *env;
+	MDB_dbi events, blobs, meta, proj;
+	MDB_dbi idx[HIVE_IDX__COUNT];
+	/* Readers and writers of this process hold it shared; growing the map
+	 * holds it exclusively, because mdb_env_set_mapsize requires that no
+	 * transaction of the process is active. */
+	pthread_rwlock_t resize_lock;
+	int inotify_fd;
+	int inotify_watch;
+};
+
+struct hive_txn {
+	hive_store *s;
+	MDB_txn *txn;
+	int write;
+	int map_full;     /* a put hit MDB_MAP_FULL: grow and run again */
+	uint64_t last_seq;
+};
+
+/* Events are keyed by seq as 8 big-endian bytes, so LMDB's byte order is
+ * seq order (and MDB_APPEND applies). */
+static inline void hive_seq_key(uint64_t seq, unsigned char out[8])
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (unsigned char)(seq >> (56 - 8 * i));
+}
+
+static inline uint64_t hive_seq_from(const void *p)
+{
+	const unsigned char *b = p;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+/* Set the error for an LMDB failure (marking MDB_MAP_FULL for a retry). */
+int hive_store_lmdb_error(hive_txn *t, int rc, const char *what);
+uint64_t hive_store_read_last_seq(hive_store *s, MDB_txn *txn);
+
+#endif
