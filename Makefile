@@ -22,7 +22,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CF
 LIBS      = $(PKG_LIBS) -lpthread
 
 EVENTS_SRC := events/error.c events/buf.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
-CORE_SRC   := core/resolve.c
+CORE_SRC   := core/resolve.c core/state.c core/policy.c core/projection.c core/schedule.c core/manage.c core/manage_task.c core/gitws.c core/proc.c core/excerpt.c
 ADAPT_SRC  :=
 CLI_SRC    := cli/main.c cli/opts.c cli/cmd_events.c
 

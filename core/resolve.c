@@ -1,7 +1,10 @@
 #include "core/resolve.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/projection.h"
 #include "events/buf.h"
 #include "events/error.h"
 
@@ -41,15 +44,114 @@ static int by_prefix(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id
 	return 0;
 }
 
+/* A name (project, flow) through its name/ projection key. */
+static int by_name(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
+{
+	json_t *d = hive_proj_get(txn, "name/%s/%s", hive_ref_kind_name(kind), ref);
+	const char *id = json_string_value(json_object_get(d, "id"));
+	int rc = HIVE_ENOTFOUND;
+	if (id) {
+		snprintf(out->s, sizeof out->s, "%s", id);
+		rc = 0;
+	}
+	json_decref(d);
+	return rc;
+}
+
+typedef struct {
+	const char *prefix;
+	size_t skip;
+	char found[MAX_CANDIDATES][HIVE_ID_LEN + 1];
+	size_t n;
+} scan_ctx;
+
+static int collect_suffix(const char *key, size_t klen, hive_slice val, void *vctx)
+{
+	scan_ctx *c = vctx;
+	(void)val;
+	if (c->n >= MAX_CANDIDATES)
+		return 1;
+	size_t n = klen - c->skip < HIVE_ID_LEN ? klen - c->skip : HIVE_ID_LEN;
+	memcpy(c->found[c->n], key + c->skip, n);
+	c->found[c->n][n] = '\0';
+	c->n++;
+	return 0;
+}
+
+static int by_scan(hive_txn *txn, hive_ref_kind kind, const char *prefix, size_t skip,
+		   const char *ref, hive_id *out)
+{
+	scan_ctx c = {.prefix = prefix, .skip = skip};
+	int rc = hive_txn_scan_prefix(txn, prefix, collect_suffix, &c);
+	if (rc < 0)
+		return rc;
+	if (c.n == 0)
+		return HIVE_ENOTFOUND;
+	if (c.n > 1)
+		return ambiguous(kind, ref, c.found, c.n);
+	memcpy(out->s, c.found[0], sizeof out->s);
+	return 0;
+}
+
+/* "flow-name/task-key": the flow's task with that key. */
+static int task_in_flow(hive_txn *txn, const char *ref, hive_id *out)
+{
+	const char *slash = strchr(ref, '/');
+	char *flow_ref = hive_xstrndup(ref, (size_t)(slash - ref));
+	hive_id flow;
+	int rc = hive_resolve(txn, HIVE_REF_FLOW, flow_ref, &flow);
+	free(flow_ref);
+	if (rc)
+		return rc == HIVE_EAMBIGUOUS ? rc : HIVE_ENOTFOUND;
+	json_t *f = hive_proj_get(txn, "flow/%s", flow.s);
+	json_t *ids = json_object_get(f, "task_ids"), *id;
+	size_t i;
+	rc = HIVE_ENOTFOUND;
+	json_array_foreach(ids, i, id) {
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		const char *key = json_string_value(json_object_get(t, "key"));
+		if (key && strcmp(key, slash + 1) == 0) {
+			snprintf(out->s, sizeof out->s, "%s", json_string_value(id));
+			rc = 0;
+		}
+		json_decref(t);
+		if (!rc)
+			break;
+	}
+	json_decref(f);
+	return rc;
+}
+
+static int resolve_any(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
+{
+	int rc = HIVE_ENOTFOUND;
+	if ((kind == HIVE_REF_PROJECT || kind == HIVE_REF_FLOW) && (rc = by_name(txn, kind, ref, out)) == 0)
+		return 0;
+	if (kind == HIVE_REF_TASK && strchr(ref, '/'))
+		return task_in_flow(txn, ref, out);
+	if (kind == HIVE_REF_TASK) {
+		char prefix[300];
+		int n = snprintf(prefix, sizeof prefix, "taskkey/%s/", ref);
+		if (n > 0 && (size_t)n < sizeof prefix && (rc = by_scan(txn, kind, prefix, (size_t)n, ref, out)) != HIVE_ENOTFOUND)
+			return rc;
+	}
+	if (strlen(ref) < 4 || strlen(ref) > HIVE_ID_LEN)
+		return HIVE_ENOTFOUND;
+	if (kind == HIVE_REF_PROJECT) {
+		char prefix[64];
+		snprintf(prefix, sizeof prefix, "project/%s", ref);
+		return by_scan(txn, kind, prefix, 8, ref, out);
+	}
+	return by_prefix(txn, kind, ref, out);
+}
+
 int hive_resolve(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
 {
 	if (!ref || !*ref)
 		return hive_error_set(HIVE_EINVALID, "empty %s reference", hive_ref_kind_name(kind));
-	int rc = HIVE_ENOTFOUND;
-	if (strlen(ref) >= 4 && strlen(ref) <= HIVE_ID_LEN && kind != HIVE_REF_PROJECT)
-		rc = by_prefix(txn, kind, ref, out);
+	int rc = resolve_any(txn, kind, ref, out);
 	if (rc == HIVE_ENOTFOUND)
-		return hive_error_set(HIVE_ENOTFOUND, "no %s matches \"%s\"; ids need at least 4 characters",
-				      hive_ref_kind_name(kind), ref);
+		return hive_error_set(HIVE_ENOTFOUND, "no %s matches \"%s\"; see hive %s list",
+				      hive_ref_kind_name(kind), ref, hive_ref_kind_name(kind));
 	return rc;
 }

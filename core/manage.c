@@ -1,0 +1,403 @@
+/*
+ * manage.c - creating and steering projects, tasks and flows.
+ *
+ * Each public function prepares what needs no lock (ids, git lookups),
+ * then runs one write transaction that checks the preconditions against
+ * the projections and emits the events.  A failed check aborts the whole
+ * transaction: nothing is written.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gitws.h"
+#include "core/hive.h"
+#include "core/projection.h"
+#include "core/resolve.h"
+#include "core/schedule.h"
+#include "core/state.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+static int valid_name(const char *what, const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 64)
+		return hive_error_set(HIVE_EINVALID, "%s name \"%s\" must be 1 to 64 characters", what, name);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return hive_error_set(HIVE_EINVALID,
+					      "%s name \"%s\" may only hold letters, digits, '.', '_' and '-'", what, name);
+	}
+	if (name[0] == '.' || name[0] == '-')
+		return hive_error_set(HIVE_EINVALID, "%s name \"%s\" must not start with '.' or '-'", what, name);
+	return 0;
+}
+
+static int emit_new(hive_txn *txn, hive_event_type type, json_t *payload, const char *project,
+		    const char *flow, const char *task, const char *attempt)
+{
+	hive_event ev;
+	hive_event_init(&ev, type, payload);
+	hive_event_correlate(&ev, project, flow, task, attempt);
+	int rc = hive_emit(txn, &ev);
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+/* ---- projects ------------------------------------------------------------ */
+
+typedef struct {
+	const char *name, *description;
+	char *repo;
+	hive_id id;
+} project_ctx;
+
+static int project_txn(hive_txn *txn, void *vctx)
+{
+	project_ctx *c = vctx;
+	return emit_new(txn, HIVE_EV_PROJECT_CREATED,
+			json_pack("{s:s,s:s,s:s}", "name", c->name, "repo", c->repo, "description",
+				  c->description ? c->description : ""),
+			c->id.s, NULL, NULL, NULL);
+}
+
+int hive_project_create(hive_store *s, const char *name, const char *repo, const char *description,
+			hive_id *out)
+{
+	int rc = valid_name("project", name);
+	if (rc)
+		return rc;
+	project_ctx c = {.name = name, .description = description};
+	if ((rc = hive_git_repo_check(repo, &c.repo)))
+		return rc;
+	hive_id_new(&c.id);
+	rc = hive_store_write(s, project_txn, &c);
+	free(c.repo);
+	if (!rc && out)
+		*out = c.id;
+	return rc;
+}
+
+/* ---- tasks ------------------------------------------------------------------ */
+
+/* Replace each dependency reference in def (a new copy) by a task id. */
+static int resolve_deps(hive_txn *txn, json_t *def)
+{
+	json_t *deps = json_object_get(def, "depends_on"), *d;
+	size_t i;
+	json_array_foreach(deps, i, d) {
+		hive_id id;
+		int rc = hive_resolve(txn, HIVE_REF_TASK, json_string_value(d), &id);
+		if (rc)
+			return hive_error_prefix("--depends-on %s", json_string_value(d));
+		json_array_set_new(deps, i, json_string(id.s));
+	}
+	return 0;
+}
+
+typedef struct {
+	const char *project_ref;
+	const json_t *def;
+	hive_id id;
+} task_ctx;
+
+static int task_txn(hive_txn *txn, void *vctx)
+{
+	task_ctx *c = vctx;
+	hive_id project;
+	int rc = hive_resolve(txn, HIVE_REF_PROJECT, c->project_ref, &project);
+	if (rc)
+		return rc;
+	json_t *def = json_deep_copy(c->def);
+	if ((rc = resolve_deps(txn, def))) {
+		json_decref(def);
+		return rc;
+	}
+	return emit_new(txn, HIVE_EV_TASK_CREATED, def, project.s, NULL, c->id.s, NULL);
+}
+
+int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, hive_id *out)
+{
+	task_ctx c = {.project_ref = project_ref, .def = def};
+	hive_id_new(&c.id);
+	int rc = hive_store_write(s, task_txn, &c);
+	if (!rc && out)
+		*out = c.id;
+	return rc;
+}
+
+/* ---- flows -------------------------------------------------------------------- */
+
+typedef struct {
+	const json_t *spec;
+	char *repo;          /* when the spec creates the project */
+	hive_id project_id, flow_id;
+	hive_id *task_ids;
+	size_t n_tasks;
+} spec_ctx;
+
+static int spec_project(hive_txn *txn, spec_ctx *c)
+{
+	json_t *p = json_object_get(c->spec, "project");
+	const char *name = json_string_value(json_object_get(p, "name"));
+	if (hive_resolve(txn, HIVE_REF_PROJECT, name, &c->project_id) == 0)
+		return 0;
+	if (!c->repo)
+		return hive_error_set(HIVE_ENOTFOUND, "project \"%s\" does not exist; create it with hive project create or give {\"name\", \"repo\"} in the spec", name);
+	hive_error_clear();
+	return emit_new(txn, HIVE_EV_PROJECT_CREATED,
+			json_pack("{s:s,s:s,s:s}", "name", name, "repo", c->repo, "description",
+				  json_string_value(json_object_get(p, "description")) ?
+				  json_string_value(json_object_get(p, "description")) : ""),
+			c->project_id.s, NULL, NULL, NULL);
+}
+
+static int key_index(const json_t *tasks, const char *key)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "key")), key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int spec_tasks(hive_txn *txn, spec_ctx *c)
+{
+	json_t *tasks = json_object_get(c->spec, "tasks"), *t;
+	size_t i;
+	json_array_foreach(tasks, i, t) {
+		json_t *def = json_deep_copy(t), *deps = json_object_get(def, "depends_on"), *d;
+		size_t j;
+		json_array_foreach(deps, j, d) {
+			int k = key_index(tasks, json_string_value(d));
+			if (k < 0) {
+				json_decref(def);
+				return hive_error_set(HIVE_EINVALID, "tasks[%zu].depends_on: unknown key", i);
+			}
+			json_array_set_new(deps, j, json_string(c->task_ids[k].s));
+		}
+		int rc = emit_new(txn, HIVE_EV_TASK_CREATED, def, c->project_id.s, c->flow_id.s,
+				  c->task_ids[i].s, NULL);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int spec_txn(hive_txn *txn, void *vctx)
+{
+	spec_ctx *c = vctx;
+	int rc = spec_project(txn, c);
+	if (!rc)
+		rc = spec_tasks(txn, c);
+	if (rc)
+		return rc;
+	json_t *ids = json_array();
+	for (size_t i = 0; i < c->n_tasks; i++)
+		json_array_append_new(ids, json_string(c->task_ids[i].s));
+	json_t *defaults = json_object_get(c->spec, "defaults");
+	return emit_new(txn, HIVE_EV_FLOW_CREATED,
+			json_pack("{s:s,s:o,s:O}", "name", json_string_value(json_object_get(c->spec, "name")),
+				  "task_ids", ids, "defaults", defaults ? defaults : json_object()),
+			c->project_id.s, c->flow_id.s, NULL, NULL);
+}
+
+int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out)
+{
+	spec_ctx c = {.spec = spec};
+	const char *repo = json_string_value(json_object_get(json_object_get(spec, "project"), "repo"));
+	int rc = valid_name("flow", json_string_value(json_object_get(spec, "name")));
+	if (!rc && repo)
+		rc = hive_git_repo_check(repo, &c.repo);
+	if (rc)
+		return rc;
+	c.n_tasks = json_array_size(json_object_get(spec, "tasks"));
+	c.task_ids = hive_xcalloc(c.n_tasks, sizeof *c.task_ids);
+	hive_id_new(&c.project_id);
+	hive_id_new(&c.flow_id);
+	for (size_t i = 0; i < c.n_tasks; i++)
+		hive_id_new(&c.task_ids[i]);
+	rc = hive_store_write(s, spec_txn, &c);
+	free(c.task_ids);
+	free(c.repo);
+	if (!rc && out)
+		*out = c.flow_id;
+	return rc;
+}
+
+typedef struct {
+	const char *project_ref, *name;
+	const char *const *refs;
+	size_t n;
+	hive_id flow_id;
+} flow_tasks_ctx;
+
+static int flow_tasks_txn(hive_txn *txn, void *vctx)
+{
+	flow_tasks_ctx *c = vctx;
+	hive_id project;
+	int rc = hive_resolve(txn, HIVE_REF_PROJECT, c->project_ref, &project);
+	if (rc)
+		return rc;
+	json_t *ids = json_array(), *keys = json_object();
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		hive_id id;
+		if ((rc = hive_resolve(txn, HIVE_REF_TASK, c->refs[i], &id)))
+			break;
+		json_t *t = hive_proj_get(txn, "task/%s", id.s);
+		const char *key = json_string_value(json_object_get(t, "key"));
+		if (strcmp(json_string_value(json_object_get(t, "project_id")), project.s) != 0)
+			rc = hive_error_set(HIVE_EINVALID, "task %s belongs to another project", c->refs[i]);
+		else if (json_object_get(keys, key))
+			rc = hive_error_set(HIVE_EINVALID, "two tasks with key \"%s\" in one flow; give them distinct --key", key);
+		json_object_set_new(keys, key, json_true());
+		json_array_append_new(ids, json_string(id.s));
+		json_decref(t);
+	}
+	json_decref(keys);
+	if (rc) {
+		json_decref(ids);
+		return rc;
+	}
+	return emit_new(txn, HIVE_EV_FLOW_CREATED,
+			json_pack("{s:s,s:o,s:{}}", "name", c->name, "task_ids", ids, "defaults"),
+			project.s, c->flow_id.s, NULL, NULL);
+}
+
+int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
+			   const char *const *task_refs, size_t n, hive_id *out)
+{
+	flow_tasks_ctx c = {.project_ref = project_ref, .name = name, .refs = task_refs, .n = n};
+	hive_id_new(&c.flow_id);
+	char generated[64];
+	if (!name) {
+		snprintf(generated, sizeof generated, "flow-%.8s", c.flow_id.s + 28);
+		c.name = generated;
+	}
+	int rc = valid_name("flow", c.name);
+	if (!rc && n == 0)
+		rc = hive_error_set(HIVE_EINVALID, "flow create: give at least one --task");
+	if (!rc)
+		rc = hive_store_write(s, flow_tasks_txn, &c);
+	if (!rc && out)
+		*out = c.flow_id;
+	return rc;
+}
+
+/* ---- flow steering ------------------------------------------------------------ */
+
+typedef struct {
+	const char *ref, *reason;
+	hive_event_type type;
+	char base_commit[64];
+} steer_ctx;
+
+static int load_flow(hive_txn *txn, const char *ref, hive_id *id, json_t **flow, hive_flow_state *st)
+{
+	int rc = hive_resolve(txn, HIVE_REF_FLOW, ref, id);
+	if (rc)
+		return rc;
+	*flow = hive_proj_get(txn, "flow/%s", id->s);
+	if (!*flow)
+		return hive_error_set(HIVE_ENOTFOUND, "flow %s has no projection; run hive events verify", id->s);
+	*st = hive_flow_state_parse(json_string_value(json_object_get(*flow, "state")));
+	return 0;
+}
+
+static int steer_txn(hive_txn *txn, void *vctx)
+{
+	steer_ctx *c = vctx;
+	hive_id id;
+	json_t *flow;
+	hive_flow_state st;
+	int rc = load_flow(txn, c->ref, &id, &flow, &st);
+	if (rc)
+		return rc;
+	const char *project = json_string_value(json_object_get(flow, "project_id"));
+	static const char *const verbs[] = {[HIVE_EV_FLOW_STARTED] = "start", [HIVE_EV_FLOW_PAUSED] = "pause",
+		[HIVE_EV_FLOW_RESUMED] = "resume", [HIVE_EV_FLOW_ABORTED] = "abort"};
+	int ok = (c->type == HIVE_EV_FLOW_STARTED && st == HIVE_FLOW_CREATED) ||
+		 (c->type == HIVE_EV_FLOW_PAUSED && st == HIVE_FLOW_RUNNING) ||
+		 (c->type == HIVE_EV_FLOW_RESUMED && st == HIVE_FLOW_PAUSED) ||
+		 (c->type == HIVE_EV_FLOW_ABORTED && !hive_flow_state_ended(st));
+	if (!ok) {
+		rc = hive_error_set(HIVE_ECONFLICT, "flow %s is %s; cannot %s it",
+				    json_string_value(json_object_get(flow, "name")), hive_flow_state_name(st),
+				    verbs[c->type]);
+		json_decref(flow);
+		return rc;
+	}
+	json_t *payload = json_object();
+	if (c->type == HIVE_EV_FLOW_STARTED)
+		json_object_set_new(payload, "base_commit", json_string(c->base_commit));
+	if (c->reason)
+		json_object_set_new(payload, "reason", json_string(c->reason));
+	if (c->type == HIVE_EV_FLOW_ABORTED)
+		rc = hive_schedule_abort_tasks(txn, flow, c->reason ? c->reason : "flow aborted");
+	if (!rc)
+		rc = emit_new(txn, c->type, payload, project, id.s, NULL, NULL);
+	else
+		json_decref(payload);
+	if (!rc && (c->type == HIVE_EV_FLOW_STARTED || c->type == HIVE_EV_FLOW_RESUMED))
+		rc = hive_schedule_pass(txn, id.s, NULL);
+	json_decref(flow);
+	return rc;
+}
+
+/* The base commit is read before the transaction (a git lookup). */
+static int flow_base_commit(hive_store *s, const char *ref, char out[64]);
+
+static int steer(hive_store *s, const char *ref, hive_event_type type, const char *reason)
+{
+	steer_ctx c = {.ref = ref, .reason = reason, .type = type};
+	if (type == HIVE_EV_FLOW_STARTED) {
+		int rc = flow_base_commit(s, ref, c.base_commit);
+		if (rc)
+			return rc;
+	}
+	return hive_store_write(s, steer_txn, &c);
+}
+
+typedef struct {
+	const char *ref;
+	char *repo;
+} repo_ctx;
+
+static int repo_txn(hive_txn *txn, void *vctx)
+{
+	repo_ctx *c = vctx;
+	hive_id id;
+	json_t *flow;
+	hive_flow_state st;
+	int rc = load_flow(txn, c->ref, &id, &flow, &st);
+	if (rc)
+		return rc;
+	json_t *p = hive_proj_get(txn, "project/%s", json_string_value(json_object_get(flow, "project_id")));
+	const char *repo = json_string_value(json_object_get(p, "repo"));
+	c->repo = repo ? hive_xstrdup(repo) : NULL;
+	json_decref(p);
+	json_decref(flow);
+	return c->repo ? 0 : hive_error_set(HIVE_ENOTFOUND, "flow %s: its project has no repo", c->ref);
+}
+
+static int flow_base_commit(hive_store *s, const char *ref, char out[64])
+{
+	repo_ctx c = {.ref = ref};
+	int rc = hive_store_read(s, repo_txn, &c);
+	if (!rc)
+		rc = hive_git_head(c.repo, out);
+	free(c.repo);
+	return rc;
+}
+
+int hive_flow_start(hive_store *s, const char *ref) { return steer(s, ref, HIVE_EV_FLOW_STARTED, NULL); }
+int hive_flow_pause(hive_store *s, const char *ref) { return steer(s, ref, HIVE_EV_FLOW_PAUSED, NULL); }
+int hive_flow_resume(hive_store *s, const char *ref) { return steer(s, ref, HIVE_EV_FLOW_RESUMED, NULL); }
+int hive_flow_abort(hive_store *s, const char *ref, const char *reason)
+{
+	return steer(s, ref, HIVE_EV_FLOW_ABORTED, reason);
+}

@@ -1,0 +1,133 @@
+/*
+ * manage_task.c - `hive task abort` and `hive task retry`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/hive.h"
+#include "core/policy.h"
+#include "core/proc.h"
+#include "core/projection.h"
+#include "core/resolve.h"
+#include "core/schedule.h"
+#include "core/state.h"
+#include "events/error.h"
+
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+typedef struct {
+	const char *ref, *reason, *mode;
+	int reset_count;
+	pid_t pgid;     /* a running attempt's group, killed after commit */
+} task_op_ctx;
+
+static json_t *load_task(hive_txn *txn, const char *ref, int *rc)
+{
+	hive_id id;
+	if ((*rc = hive_resolve(txn, HIVE_REF_TASK, ref, &id)))
+		return NULL;
+	json_t *t = hive_proj_get(txn, "task/%s", id.s);
+	if (!t)
+		*rc = hive_error_set(HIVE_ENOTFOUND, "task %s has no projection; run hive events verify", id.s);
+	return t;
+}
+
+static int abort_txn(hive_txn *txn, void *vctx)
+{
+	task_op_ctx *c = vctx;
+	int rc;
+	json_t *t = load_task(txn, c->ref, &rc);
+	if (!t)
+		return rc;
+	int st = hive_task_state_parse(jstr(t, "state"));
+	if (hive_task_state_final(st)) {
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only a task that has not ended can be aborted",
+				    jstr(t, "key"), jstr(t, "state"));
+	} else {
+		const char *running = jstr(t, "running_attempt");
+		if (running) {
+			json_t *a = hive_proj_get(txn, "attempt/%s", running);
+			c->pgid = (pid_t)json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
+			json_decref(a);
+		}
+		rc = hive_schedule_abort_task(txn, t, c->reason ? c->reason : "aborted by a person");
+		if (!rc && jstr(t, "flow_id"))
+			rc = hive_schedule_pass(txn, jstr(t, "flow_id"), NULL);
+	}
+	json_decref(t);
+	return rc;
+}
+
+int hive_task_abort(hive_store *s, const char *task_ref, const char *reason)
+{
+	task_op_ctx c = {.ref = task_ref, .reason = reason};
+	int rc = hive_store_write(s, abort_txn, &c);
+	if (!rc && c.pgid > 0 && hive_proc_group_alive(c.pgid))
+		hive_proc_group_kill(c.pgid, 2000);
+	return rc;
+}
+
+/* Refuse a spent budget unless --reset-count: the budget the last outcome
+ * was counted against, as the retry policy routes it. */
+static int check_budget(const json_t *t)
+{
+	hive_retry_policy p;
+	if (hive_retry_policy_from_json(json_object_get(t, "retry"), &p) != 0)
+		hive_retry_policy_default(&p);
+	int outcome = hive_outcome_parse(jstr(t, "last_outcome"));
+	int idx = p.n_budgets == 0 ? 0 : (outcome >= 0 ? hive_retry_policy_budget_for(&p, outcome) : -1);
+	if (idx < 0)
+		return 0;
+	int max = p.n_budgets == 0 ? p.max_attempts : p.budgets[idx].max_attempts;
+	int used = (int)json_integer_value(json_array_get(json_object_get(t, "budget_used"), (size_t)idx));
+	if (used >= max)
+		return hive_error_set(HIVE_ECONFLICT, "retry limit exceeded: %d of %d attempts used; pass --reset-count",
+				      used, max);
+	return 0;
+}
+
+static int retry_txn(hive_txn *txn, void *vctx)
+{
+	task_op_ctx *c = vctx;
+	int rc;
+	json_t *t = load_task(txn, c->ref, &rc);
+	if (!t)
+		return rc;
+	int st = hive_task_state_parse(jstr(t, "state"));
+	if (st != HIVE_TASK_FAILED && st != HIVE_TASK_RETRY && st != HIVE_TASK_ESCALATED)
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only failed, retry or escalated tasks can be retried",
+				    jstr(t, "key"), jstr(t, "state"));
+	else if (!jstr(t, "flow_id"))
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s has never run in a flow", jstr(t, "key"));
+	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
+		rc = check_budget(t);
+	json_t *p = json_pack("{s:b}", "reset_count", c->reset_count);
+	json_object_set_new(p, "mode", c->mode ? json_string(c->mode) : json_null());
+	if (!rc)
+		rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_RETRY_REQUESTED, p, NULL);
+	else
+		json_decref(p);
+	if (!rc)
+		rc = hive_emit_task_state(txn, t, "pending", "hive task retry");
+	json_t *flow = rc ? NULL : hive_proj_get(txn, "flow/%s", jstr(t, "flow_id"));
+	if (flow && hive_flow_state_parse(jstr(flow, "state")) == HIVE_FLOW_FAILED) {
+		hive_event ev;
+		hive_event_init(&ev, HIVE_EV_FLOW_RESUMED, json_pack("{s:s}", "reason", "hive task retry"));
+		hive_event_correlate(&ev, jstr(flow, "project_id"), jstr(flow, "id"), NULL, NULL);
+		rc = hive_emit(txn, &ev);
+		hive_event_dispose(&ev);
+	}
+	if (!rc && flow)
+		rc = hive_schedule_pass(txn, jstr(flow, "id"), NULL);
+	json_decref(flow);
+	json_decref(t);
+	return rc;
+}
+
+int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode)
+{
+	if (mode && strcmp(mode, "clean") != 0 && strcmp(mode, "continue") != 0)
+		return hive_error_set(HIVE_EINVALID, "--mode %s: use clean or continue", mode);
+	task_op_ctx c = {.ref = task_ref, .reset_count = reset_count, .mode = mode};
+	return hive_store_write(s, retry_txn, &c);
+}

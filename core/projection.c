@@ -1,0 +1,581 @@
+/*
+ * projection.c - applying events to projections (see projection.h).
+ */
+#include "core/projection.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/policy.h"
+#include "core/state.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+/* ---- kv backends -------------------------------------------------------- */
+
+static json_t *txn_get(hive_kv *kv, const char *key)
+{
+	hive_slice v;
+	if (hive_txn_get(kv->impl, key, &v) != 0)
+		return NULL;
+	return json_loadb(v.data, v.len, 0, NULL);
+}
+
+static int txn_put(hive_kv *kv, const char *key, json_t *val)
+{
+	char *s = json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s)
+		return hive_error_set(HIVE_ESYSTEM, "projection %s: cannot encode", key);
+	int rc = hive_txn_put(kv->impl, key, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+static int txn_del(hive_kv *kv, const char *key) { return hive_txn_del(kv->impl, key); }
+
+void hive_kv_txn(hive_kv *kv, hive_txn *txn)
+{
+	*kv = (hive_kv){txn_get, txn_put, txn_del, txn};
+}
+
+static json_t *mem_get(hive_kv *kv, const char *key)
+{
+	json_t *v = json_object_get(kv->impl, key);
+	return v ? json_deep_copy(v) : NULL;
+}
+
+static int mem_put(hive_kv *kv, const char *key, json_t *val)
+{
+	json_object_set_new(kv->impl, key, json_deep_copy(val));
+	return 0;
+}
+
+static int mem_del(hive_kv *kv, const char *key)
+{
+	json_object_del(kv->impl, key);
+	return 0;
+}
+
+void hive_kv_memory(hive_kv *kv, json_t *object)
+{
+	*kv = (hive_kv){mem_get, mem_put, mem_del, object};
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static json_t *kv_getf(hive_kv *kv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *kv_getf(hive_kv *kv, const char *fmt, ...)
+{
+	char key[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof key, fmt, ap);
+	va_end(ap);
+	return kv->get(kv, key);
+}
+
+static int kv_putf(hive_kv *kv, json_t *val, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int kv_putf(hive_kv *kv, json_t *val, const char *fmt, ...)
+{
+	char key[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof key, fmt, ap);
+	va_end(ap);
+	return kv->put(kv, key, val);
+}
+
+#define P(ev) ((ev)->payload)
+#define PSTR(ev, k) json_string_value(json_object_get((ev)->payload, k))
+
+static int bad_event(const hive_event *ev, const char *what)
+{
+	return hive_error_set(HIVE_ECONFLICT, "event %llu (%s): %s", (unsigned long long)ev->seq,
+			      ev->type_name, what);
+}
+
+/* Copy every payload member into doc (doc borrowed). */
+static void merge_payload(json_t *doc, const hive_event *ev)
+{
+	json_object_update(doc, P(ev));
+}
+
+/* Load a document that must exist; NULL with the error set otherwise. */
+static json_t *must_get(hive_kv *kv, const hive_event *ev, const char *kind, const char *id)
+{
+	json_t *d = kv_getf(kv, "%s/%s", kind, id);
+	if (!d) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "unknown %s %s", kind, id);
+		bad_event(ev, msg);
+	}
+	return d;
+}
+
+static int put_doc(hive_kv *kv, const char *kind, const char *id, json_t *doc)
+{
+	int rc = kv_putf(kv, doc, "%s/%s", kind, id);
+	json_decref(doc);
+	return rc;
+}
+
+/* ---- projects, tasks, flows ----------------------------------------------- */
+
+static int apply_project_created(hive_kv *kv, const hive_event *ev)
+{
+	const char *name = PSTR(ev, "name");
+	if (!name)
+		return bad_event(ev, "payload has no name");
+	json_t *existing = kv_getf(kv, "name/project/%s", name);
+	if (existing) {
+		json_decref(existing);
+		return hive_error_set(HIVE_ECONFLICT, "a project named \"%s\" already exists", name);
+	}
+	json_t *doc = json_deep_copy(P(ev));
+	json_object_set_new(doc, "id", json_string(ev->project_id));
+	json_object_set_new(doc, "created_at", json_string(ev->time));
+	json_t *ref = json_pack("{s:s}", "id", ev->project_id);
+	int rc = kv_putf(kv, ref, "name/project/%s", name);
+	json_decref(ref);
+	return rc ? rc : put_doc(kv, "project", ev->project_id, doc);
+}
+
+static int apply_task_created(hive_kv *kv, const hive_event *ev)
+{
+	json_t *doc = json_deep_copy(P(ev));
+	json_object_set_new(doc, "id", json_string(ev->task_id));
+	json_object_set_new(doc, "project_id", json_string(ev->project_id));
+	json_object_set_new(doc, "created_at", json_string(ev->time));
+	json_object_set_new(doc, "state", json_string("pending"));
+	json_object_set_new(doc, "attempts", json_integer(0));
+	json_object_set_new(doc, "attempt_ids", json_array());
+	json_object_set_new(doc, "budget_used", json_array());
+	json_object_set_new(doc, "flow_id", json_null());
+	const char *key = PSTR(ev, "key");
+	json_t *empty = json_object();
+	int rc = key ? kv_putf(kv, empty, "taskkey/%s/%s", key, ev->task_id) : 0;
+	json_decref(empty);
+	return rc ? rc : put_doc(kv, "task", ev->task_id, doc);
+}
+
+static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
+{
+	json_t *task = must_get(kv, ev, "task", task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	const char *cur = json_string_value(json_object_get(task, "flow_id"));
+	if (cur) {
+		json_t *flow = kv_getf(kv, "flow/%s", cur);
+		int st = flow ? hive_flow_state_parse(json_string_value(json_object_get(flow, "state"))) : -1;
+		json_decref(flow);
+		if (st >= 0 && !hive_flow_state_ended(st)) {
+			json_decref(task);
+			return hive_error_set(HIVE_ECONFLICT, "task %s is already in flow %s, which has not ended",
+					      task_id, cur);
+		}
+	}
+	json_object_set_new(task, "flow_id", json_string(ev->flow_id));
+	return put_doc(kv, "task", task_id, task);
+}
+
+static int apply_flow_created(hive_kv *kv, const hive_event *ev)
+{
+	const char *name = PSTR(ev, "name");
+	json_t *ids = json_object_get(P(ev), "task_ids");
+	if (!name || !json_is_array(ids))
+		return bad_event(ev, "payload needs name and task_ids");
+	json_t *existing = kv_getf(kv, "name/flow/%s", name);
+	if (existing) {
+		json_decref(existing);
+		return hive_error_set(HIVE_ECONFLICT, "a flow named \"%s\" already exists; pick another name", name);
+	}
+	size_t i;
+	json_t *id;
+	int rc = 0;
+	json_array_foreach(ids, i, id) {
+		if ((rc = attach_task(kv, ev, json_string_value(id))))
+			return rc;
+	}
+	json_t *doc = json_deep_copy(P(ev));
+	json_object_set_new(doc, "id", json_string(ev->flow_id));
+	json_object_set_new(doc, "project_id", json_string(ev->project_id));
+	json_object_set_new(doc, "created_at", json_string(ev->time));
+	json_object_set_new(doc, "state", json_string("created"));
+	json_t *ref = json_pack("{s:s}", "id", ev->flow_id);
+	rc = kv_putf(kv, ref, "name/flow/%s", name);
+	json_decref(ref);
+	return rc ? rc : put_doc(kv, "flow", ev->flow_id, doc);
+}
+
+/* Flow transitions: from-set for each event. */
+static int apply_flow_state(hive_kv *kv, const hive_event *ev, unsigned from_mask, hive_flow_state to)
+{
+	json_t *flow = must_get(kv, ev, "flow", ev->flow_id);
+	if (!flow)
+		return HIVE_ECONFLICT;
+	const char *cur = json_string_value(json_object_get(flow, "state"));
+	int st = hive_flow_state_parse(cur);
+	if (st < 0 || !((from_mask >> st) & 1u)) {
+		json_decref(flow);
+		return hive_error_set(HIVE_ECONFLICT, "flow %s is %s; it cannot become %s",
+				      ev->flow_id, cur ? cur : "?", hive_flow_state_name(to));
+	}
+	json_object_set_new(flow, "state", json_string(hive_flow_state_name(to)));
+	json_object_set_new(flow, "state_since", json_string(ev->time));
+	const char *reason = PSTR(ev, "reason");
+	if (reason)
+		json_object_set_new(flow, "reason", json_string(reason));
+	const char *base = PSTR(ev, "base_commit");
+	if (base)
+		json_object_set_new(flow, "base_commit", json_string(base));
+	return put_doc(kv, "flow", ev->flow_id, flow);
+}
+
+#define FB(s) (1u << HIVE_FLOW_##s)
+
+static int apply_flow_event(hive_kv *kv, const hive_event *ev)
+{
+	switch (ev->type) {
+	case HIVE_EV_FLOW_STARTED:   return apply_flow_state(kv, ev, FB(CREATED), HIVE_FLOW_RUNNING);
+	case HIVE_EV_FLOW_PAUSED:    return apply_flow_state(kv, ev, FB(RUNNING), HIVE_FLOW_PAUSED);
+	case HIVE_EV_FLOW_RESUMED:   return apply_flow_state(kv, ev, FB(PAUSED) | FB(FAILED), HIVE_FLOW_RUNNING);
+	case HIVE_EV_FLOW_COMPLETED: return apply_flow_state(kv, ev, FB(RUNNING), HIVE_FLOW_COMPLETED);
+	case HIVE_EV_FLOW_FAILED:    return apply_flow_state(kv, ev, FB(RUNNING), HIVE_FLOW_FAILED);
+	case HIVE_EV_FLOW_ABORTED:
+		return apply_flow_state(kv, ev, FB(CREATED) | FB(RUNNING) | FB(PAUSED) | FB(FAILED), HIVE_FLOW_ABORTED);
+	default: return 0;
+	}
+}
+
+#undef FB
+
+/* ---- tasks ------------------------------------------------------------------ */
+
+static int apply_task_state_changed(hive_kv *kv, const hive_event *ev)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	const char *cur = json_string_value(json_object_get(task, "state"));
+	const char *from = PSTR(ev, "from"), *to = PSTR(ev, "to");
+	int f = hive_task_state_parse(from), t = hive_task_state_parse(to), c = hive_task_state_parse(cur);
+	int rc = 0;
+	if (f < 0 || t < 0)
+		rc = bad_event(ev, "from/to are not task states");
+	else if (f != c)
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s, not %s", ev->task_id, cur, from);
+	else if (!hive_task_transition_legal(f, t))
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s: illegal transition %s -> %s (event %llu)",
+				    ev->task_id, from, to, (unsigned long long)ev->seq);
+	if (rc) {
+		json_decref(task);
+		return rc;
+	}
+	json_object_set_new(task, "state", json_string(to));
+	json_object_set_new(task, "state_since", json_string(ev->time));
+	json_t *reason = json_object_get(P(ev), "reason");
+	json_object_set(task, "reason", reason ? reason : json_null());
+	if (t == HIVE_TASK_RUNNING || t == HIVE_TASK_PENDING)
+		json_object_del(task, "next_attempt_at");
+	if (t == HIVE_TASK_READY)
+		json_object_del(task, "blocked_reason");
+	return put_doc(kv, "task", ev->task_id, task);
+}
+
+/* Merge the payload into the task (task_blocked, task_retry_scheduled...). */
+static int apply_task_note(hive_kv *kv, const hive_event *ev, const char *field)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	json_object_set(task, field, P(ev));
+	if (ev->type == HIVE_EV_TASK_BLOCKED)
+		json_object_set(task, "blocked_reason", json_object_get(P(ev), "reason"));
+	if (ev->type == HIVE_EV_TASK_RETRY_SCHEDULED)
+		json_object_set(task, "next_attempt_at", json_object_get(P(ev), "not_before"));
+	return put_doc(kv, "task", ev->task_id, task);
+}
+
+static int apply_retry_requested(hive_kv *kv, const hive_event *ev)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	if (json_is_true(json_object_get(P(ev), "reset_count")))
+		json_object_set_new(task, "budget_used", json_array());
+	json_t *mode = json_object_get(P(ev), "mode");
+	if (json_is_string(mode))
+		json_object_set(task, "mode", mode);
+	json_object_set_new(task, "retry_requests",
+			    json_integer(json_integer_value(json_object_get(task, "retry_requests")) + 1));
+	return put_doc(kv, "task", ev->task_id, task);
+}
+
+/* ---- attempts ---------------------------------------------------------------- */
+
+static json_t *attempt_doc(hive_kv *kv, const hive_event *ev)
+{
+	json_t *a = kv_getf(kv, "attempt/%s", ev->attempt_id);
+	if (!a) {
+		a = json_object();
+		json_object_set_new(a, "id", json_string(ev->attempt_id));
+		json_object_set_new(a, "task_id", json_string(ev->task_id));
+		json_object_set_new(a, "flow_id", json_string(ev->flow_id));
+		json_object_set_new(a, "project_id", json_string(ev->project_id));
+		json_object_set_new(a, "checks", json_array());
+	}
+	return a;
+}
+
+static int apply_attempt_started(hive_kv *kv, const hive_event *ev)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	if (hive_task_state_parse(json_string_value(json_object_get(task, "state"))) != HIVE_TASK_RUNNING) {
+		json_decref(task);
+		return hive_error_set(HIVE_ECONFLICT, "task %s: attempt_started while not running", ev->task_id);
+	}
+	json_t *a = attempt_doc(kv, ev);
+	merge_payload(a, ev);
+	json_object_set_new(a, "state", json_string("running"));
+	json_object_set_new(a, "started_at", json_string(ev->time));
+	json_object_set_new(task, "attempts", json_integer(json_integer_value(json_object_get(task, "attempts")) + 1));
+	json_array_append_new(json_object_get(task, "attempt_ids"), json_string(ev->attempt_id));
+	json_object_set_new(task, "running_attempt", json_string(ev->attempt_id));
+	json_object_set_new(task, "last_attempt_id", json_string(ev->attempt_id));
+	int rc = put_doc(kv, "attempt", ev->attempt_id, a);
+	return rc ? rc : put_doc(kv, "task", ev->task_id, task);
+}
+
+/* runtime_started/exited, changes_recorded, attempt_crashed, context: the
+ * payload lands under one field of the attempt. */
+static int apply_attempt_field(hive_kv *kv, const hive_event *ev, const char *field)
+{
+	json_t *a = attempt_doc(kv, ev);
+	json_object_set(a, field, P(ev));
+	return put_doc(kv, "attempt", ev->attempt_id, a);
+}
+
+static int apply_check_completed(hive_kv *kv, const hive_event *ev)
+{
+	json_t *a = attempt_doc(kv, ev);
+	json_array_append(json_object_get(a, "checks"), P(ev));
+	return put_doc(kv, "attempt", ev->attempt_id, a);
+}
+
+/* Count the attempt against its budget: the implicit budget counts every
+ * attempt, explicit ones only the outcomes they route. */
+static void count_budget(json_t *task, hive_outcome outcome)
+{
+	hive_retry_policy p;
+	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &p) != 0)
+		hive_retry_policy_default(&p);
+	int idx = p.n_budgets == 0 ? 0 : hive_retry_policy_budget_for(&p, outcome);
+	if (idx < 0 || outcome == HIVE_OUTCOME_SUCCESS)
+		return;
+	json_t *used = json_object_get(task, "budget_used");
+	while ((int)json_array_size(used) <= idx)
+		json_array_append_new(used, json_integer(0));
+	json_array_set_new(used, (size_t)idx, json_integer(json_integer_value(json_array_get(used, (size_t)idx)) + 1));
+}
+
+/* A runtime's consecutive failures across the flow's tasks (circuit). */
+static int count_circuit(hive_kv *kv, const hive_event *ev, json_t *attempt, hive_outcome outcome)
+{
+	const char *adapter = json_string_value(json_object_get(attempt, "runtime"));
+	if (!adapter || outcome == HIVE_OUTCOME_ABORTED)
+		return 0;
+	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, adapter);
+	if (!c)
+		c = json_pack("{s:s,s:s,s:i}", "adapter", adapter, "state", "closed", "consecutive_failures", 0);
+	int fail = outcome == HIVE_OUTCOME_RUNTIME_FAILED || outcome == HIVE_OUTCOME_TIMEOUT ||
+		   outcome == HIVE_OUTCOME_RUNTIME_UNAVAILABLE;
+	json_int_t n = fail ? json_integer_value(json_object_get(c, "consecutive_failures")) + 1 : 0;
+	json_object_set_new(c, "consecutive_failures", json_integer(n));
+	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, adapter);
+	json_decref(c);
+	return rc;
+}
+
+static int apply_attempt_completed(hive_kv *kv, const hive_event *ev)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	json_t *a = attempt_doc(kv, ev);
+	if (strcmp(json_string_value(json_object_get(a, "state")) ? json_string_value(json_object_get(a, "state")) : "", "running") != 0) {
+		json_decref(task);
+		json_decref(a);
+		return hive_error_set(HIVE_ECONFLICT, "attempt %s is not running; it cannot complete", ev->attempt_id);
+	}
+	int outcome = hive_outcome_parse(PSTR(ev, "outcome"));
+	if (outcome < 0) {
+		json_decref(task);
+		json_decref(a);
+		return bad_event(ev, "unknown outcome");
+	}
+	merge_payload(a, ev);
+	json_object_set_new(a, "state", json_string("completed"));
+	json_object_set_new(a, "completed_at", json_string(ev->time));
+	count_budget(task, outcome);
+	json_object_set_new(task, "running_attempt", json_null());
+	json_object_set_new(task, "last_outcome", json_string(hive_outcome_name(outcome)));
+	const char *commit = json_string_value(json_object_get(json_object_get(a, "changes"), "commit"));
+	if (commit)
+		json_object_set_new(task, "last_commit", json_string(commit));
+	if (outcome == HIVE_OUTCOME_SUCCESS && commit)
+		json_object_set_new(task, "result_commit", json_string(commit));
+	int rc = count_circuit(kv, ev, a, outcome);
+	if (!rc)
+		rc = put_doc(kv, "attempt", ev->attempt_id, a);
+	else
+		json_decref(a);
+	return rc ? (json_decref(task), rc) : put_doc(kv, "task", ev->task_id, task);
+}
+
+static int apply_circuit(hive_kv *kv, const hive_event *ev, const char *state)
+{
+	const char *adapter = PSTR(ev, "adapter");
+	if (!adapter)
+		return bad_event(ev, "payload has no adapter");
+	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, adapter);
+	if (!c)
+		c = json_pack("{s:s,s:i}", "adapter", adapter, "consecutive_failures", 0);
+	merge_payload(c, ev);
+	json_object_set_new(c, "state", json_string(state));
+	if (strcmp(state, "closed") == 0)
+		json_object_set_new(c, "consecutive_failures", json_integer(0));
+	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, adapter);
+	json_decref(c);
+	return rc;
+}
+
+int hive_apply(hive_kv *kv, const hive_event *ev)
+{
+	switch (ev->type) {
+	case HIVE_EV_PROJECT_CREATED:         return apply_project_created(kv, ev);
+	case HIVE_EV_TASK_CREATED:            return apply_task_created(kv, ev);
+	case HIVE_EV_FLOW_CREATED:            return apply_flow_created(kv, ev);
+	case HIVE_EV_FLOW_STARTED:
+	case HIVE_EV_FLOW_PAUSED:
+	case HIVE_EV_FLOW_RESUMED:
+	case HIVE_EV_FLOW_COMPLETED:
+	case HIVE_EV_FLOW_FAILED:
+	case HIVE_EV_FLOW_ABORTED:            return apply_flow_event(kv, ev);
+	case HIVE_EV_TASK_STATE_CHANGED:      return apply_task_state_changed(kv, ev);
+	case HIVE_EV_TASK_READY:              return apply_task_note(kv, ev, "last_ready");
+	case HIVE_EV_TASK_BLOCKED:            return apply_task_note(kv, ev, "last_blocked");
+	case HIVE_EV_TASK_RETRY_SCHEDULED:    return apply_task_note(kv, ev, "retry_scheduled");
+	case HIVE_EV_TASK_ESCALATED:          return apply_task_note(kv, ev, "escalated");
+	case HIVE_EV_TASK_ABORTED:            return apply_task_note(kv, ev, "aborted");
+	case HIVE_EV_TASK_RETRY_REQUESTED:    return apply_retry_requested(kv, ev);
+	case HIVE_EV_RETRY_CONTEXT_ASSEMBLED: return apply_attempt_field(kv, ev, "context");
+	case HIVE_EV_ATTEMPT_STARTED:         return apply_attempt_started(kv, ev);
+	case HIVE_EV_RUNTIME_STARTED:         return apply_attempt_field(kv, ev, "runtime_started");
+	case HIVE_EV_RUNTIME_EXITED:          return apply_attempt_field(kv, ev, "runtime_exited");
+	case HIVE_EV_CHANGES_RECORDED:        return apply_attempt_field(kv, ev, "changes");
+	case HIVE_EV_CHECK_STARTED:           return apply_attempt_field(kv, ev, "current_check");
+	case HIVE_EV_CHECK_COMPLETED:         return apply_check_completed(kv, ev);
+	case HIVE_EV_ATTEMPT_COMPLETED:       return apply_attempt_completed(kv, ev);
+	case HIVE_EV_ATTEMPT_CRASHED:         return apply_attempt_field(kv, ev, "crashed");
+	case HIVE_EV_CIRCUIT_OPENED:          return apply_circuit(kv, ev, "open");
+	case HIVE_EV_CIRCUIT_HALF_OPENED:     return apply_circuit(kv, ev, "half_open");
+	case HIVE_EV_CIRCUIT_CLOSED:          return apply_circuit(kv, ev, "closed");
+	default:                              return 0; /* unknown: kept in the log only */
+	}
+}
+
+int hive_emit(hive_txn *txn, hive_event *ev)
+{
+	int rc = hive_txn_append(txn, ev);
+	if (rc)
+		return rc;
+	hive_kv kv;
+	hive_kv_txn(&kv, txn);
+	return hive_apply(&kv, ev);
+}
+
+json_t *hive_proj_get(hive_txn *txn, const char *fmt, ...)
+{
+	char key[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof key, fmt, ap);
+	va_end(ap);
+	hive_slice v;
+	if (hive_txn_get(txn, key, &v) != 0)
+		return NULL;
+	return json_loadb(v.data, v.len, 0, NULL);
+}
+
+/* ---- verify ----------------------------------------------------------------- */
+
+typedef struct {
+	json_t *mem;
+	void (*report)(const char *msg, void *ctx);
+	void *ctx;
+	uint64_t problems;
+} replay_state;
+
+static void vproblem(replay_state *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vproblem(replay_state *rs, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	rs->problems++;
+	if (rs->report)
+		rs->report(msg, rs->ctx);
+}
+
+static int replay_one(uint64_t seq, hive_slice raw, void *ctx)
+{
+	replay_state *rs = ctx;
+	hive_event ev;
+	if (hive_event_decode(raw.data, raw.len, &ev) != 0)
+		return 0; /* the log check reports undecodable events */
+	hive_kv kv;
+	hive_kv_memory(&kv, rs->mem);
+	if (hive_apply(&kv, &ev) != 0)
+		vproblem(rs, "replay: event %llu (%s): %s", (unsigned long long)seq, ev.type_name, hive_error_last());
+	hive_event_dispose(&ev);
+	return 0;
+}
+
+static int compare_stored(const char *key, size_t klen, hive_slice val, void *ctx)
+{
+	replay_state *rs = ctx;
+	char *k = hive_xstrndup(key, klen);
+	json_t *stored = json_loadb(val.data, val.len, 0, NULL);
+	json_t *replayed = json_object_get(rs->mem, k);
+	if (!replayed)
+		vproblem(rs, "projection %s is stored but a replay does not produce it", k);
+	else if (!stored || !json_equal(stored, replayed))
+		vproblem(rs, "projection %s differs from a replay of the log", k);
+	json_object_del(rs->mem, k);
+	json_decref(stored);
+	free(k);
+	return 0;
+}
+
+int hive_projection_verify(hive_txn *txn, void (*report)(const char *msg, void *ctx), void *ctx,
+			   uint64_t *problems)
+{
+	replay_state rs = {.mem = json_object(), .report = report, .ctx = ctx};
+	hive_event_filter all = {0};
+	int rc = hive_txn_scan(txn, &all, replay_one, &rs);
+	if (!rc)
+		rc = hive_txn_scan_prefix(txn, "", compare_stored, &rs);
+	const char *key;
+	json_t *v;
+	json_object_foreach(rs.mem, key, v)
+		vproblem(&rs, "projection %s is missing from the store (a replay produces it)", key);
+	json_decref(rs.mem);
+	*problems = rs.problems;
+	return rc;
+}

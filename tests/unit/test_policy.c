@@ -1,0 +1,901 @@
+/*
+ * test_policy.c - the retry rule: durations, policy parsing and validation,
+ * canonical JSON, backoff, the retry decision, the circuit breaker.
+ * Pure functions only: explicit seeds and clocks, no timing, no files.
+ */
+#include "testutil.h"
+
+#include "core/policy.h"
+#include "events/error.h"
+
+#define BIT(o) HIVE_OUTCOME_BIT(HIVE_OUTCOME_##o)
+
+/* Parse a JSON literal the test wrote; new reference. */
+static json_t *J(const char *text)
+{
+	json_error_t err;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+	if (!v)
+		fail_msg("bad test JSON %s: %s", text, err.text);
+	return v;
+}
+
+/* Parse `text` as a task's `retry` on top of `base` (NULL = built-in). */
+static int parse_text(const char *text, const hive_retry_policy *base, hive_retry_policy *out)
+{
+	json_t *v = J(text);
+	int rc = hive_retry_policy_parse(v, base, "tasks[0].retry", out);
+	json_decref(v);
+	return rc;
+}
+
+static void assert_backoff_eq(const hive_backoff *a, const hive_backoff *b)
+{
+	assert_int_equal(a->initial_ms, b->initial_ms);
+	assert_int_equal(a->max_ms, b->max_ms);
+	assert_true(a->coefficient == b->coefficient);
+	assert_int_equal(a->jitter, b->jitter);
+}
+
+static void assert_policy_eq(const hive_retry_policy *a, const hive_retry_policy *b)
+{
+	assert_int_equal(a->max_attempts, b->max_attempts);
+	assert_int_equal(a->retry_on, b->retry_on);
+	assert_backoff_eq(&a->backoff, &b->backoff);
+	assert_int_equal(a->n_budgets, b->n_budgets);
+	for (int i = 0; i < a->n_budgets; i++) {
+		assert_int_equal(a->budgets[i].on, b->budgets[i].on);
+		assert_int_equal(a->budgets[i].max_attempts, b->budgets[i].max_attempts);
+		assert_backoff_eq(&a->budgets[i].backoff, &b->budgets[i].backoff);
+	}
+	assert_int_equal(a->mode_continue, b->mode_continue);
+	assert_int_equal(a->on_exhausted_escalate, b->on_exhausted_escalate);
+	assert_int_equal(a->context.max_prior_attempts, b->context.max_prior_attempts);
+	assert_int_equal(a->context.max_check_output_lines, b->context.max_check_output_lines);
+	assert_int_equal(a->context.max_diff_lines, b->context.max_diff_lines);
+}
+
+/* ------------------------------------------------------------------ */
+/* Durations                                                          */
+/* ------------------------------------------------------------------ */
+
+static void test_duration_parse_valid(void **state)
+{
+	static const struct { const char *s; int64_t ms; } cases[] = {
+		{"0", 0}, {"0s", 0}, {"0ms", 0}, {"0.0h", 0},
+		{"250ms", 250}, {"1s", 1000}, {"1.5s", 1500}, {".5s", 500},
+		{"2m", 120000}, {"1h", 3600000}, {"1h30m", 5400000},
+		{"4.2s", 4200}, {"0.001s", 1}, {"1.0000000000000s", 1000},
+		{"1m0.5s", 60500}, {"1.5h", 5400000}, {"0.25m", 15000},
+		{"1h2m3s4ms", 3723004}, {"90s", 90000}, {"007s", 7000},
+		{"9007199254740992ms", HIVE_DURATION_MAX_MS},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t ms = -1;
+		if (hive_duration_parse(cases[i].s, &ms) != 0)
+			fail_msg("\"%s\" rejected: %s", cases[i].s, hive_error_last());
+		if (ms != cases[i].ms)
+			fail_msg("\"%s\" → %lld, want %lld", cases[i].s, (long long)ms, (long long)cases[i].ms);
+	}
+}
+
+static void test_duration_parse_invalid(void **state)
+{
+	static const struct { const char *s; const char *why; } cases[] = {
+		{"", "(use e.g."}, {"-1s", "must not be negative"}, {"-0s", "must not be negative"},
+		{"5x", "(use e.g."}, {"5", "(use e.g."}, {"s", "(use e.g."},
+		{"1 s", "(use e.g."}, {" 1s", "(use e.g."}, {"1s ", "(use e.g."},
+		{"1S", "(use e.g."}, {"1.s", "(use e.g."}, {"1e3ms", "(use e.g."},
+		{"+1s", "(use e.g."}, {"1h-1m", "(use e.g."}, {"1sms", "(use e.g."},
+		{"1d", "(use e.g."}, {"1.2.3s", "(use e.g."}, {".s", "(use e.g."},
+		{"1.5ms", "finer than a millisecond"}, {"0.0001s", "finer than a millisecond"},
+		{"0.0000000001h", "finer than a millisecond"},
+		{"9007199254740993ms", "too large"}, {"99999999999999999999999h", "too large"},
+		{"2501999793h", "too large"}, {"9007199254740992ms1ms", "too large"},
+		{"1.5ms5x", "(use e.g."}, /* syntax beats range */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t ms = 42;
+		hive_error_clear();
+		if (hive_duration_parse(cases[i].s, &ms) != HIVE_EINVALID)
+			fail_msg("\"%s\" accepted as %lld", cases[i].s, (long long)ms);
+		assert_int_equal(ms, 42);
+		const char *msg = hive_error_last();
+		if (!strstr(msg, "invalid duration \"") || !strstr(msg, cases[i].s) ||
+		    !strstr(msg, cases[i].why))
+			fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].s, msg, cases[i].why);
+	}
+	int64_t ms;
+	assert_int_equal(hive_duration_parse(NULL, &ms), HIVE_EINVALID);
+	/* Control bytes never reach the one-line message. */
+	assert_int_equal(hive_duration_parse("1\nx", &ms), HIVE_EINVALID);
+	assert_null(strchr(hive_error_last(), '\n'));
+}
+
+static void test_duration_format(void **state)
+{
+	static const struct { int64_t ms; const char *s; } cases[] = {
+		{0, "0s"}, {1, "1ms"}, {250, "250ms"}, {999, "999ms"}, {1000, "1s"},
+		{4200, "4.2s"}, {4250, "4.25s"}, {1001, "1.001s"}, {59999, "59.999s"},
+		{60000, "1m"}, {60500, "1m0.5s"}, {90000, "1m30s"}, {120000, "2m"},
+		{3600000, "1h"}, {5400000, "1h30m"}, {3723456, "1h2m3.456s"},
+		{3600001, "1h0.001s"}, {90000000, "25h"}, {-1500, "-1.5s"},
+		{HIVE_DURATION_MAX_MS, "2501999792h59m0.992s"},
+	};
+	char out[HIVE_DURATION_FMT_MAX];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		hive_duration_format(cases[i].ms, out, sizeof out);
+		assert_string_equal(out, cases[i].s);
+	}
+	hive_duration_format(INT64_MIN, out, sizeof out); /* no overflow, fits */
+	assert_string_equal(out, "-2562047788015h12m55.808s");
+	char small[4];
+	hive_duration_format(5400000, small, sizeof small);
+	assert_string_equal(small, "1h3");
+}
+
+/* format → parse is the identity, on edges and on seeded random values. */
+static void test_duration_round_trip(void **state)
+{
+	hive_rng rng;
+	hive_rng_seed(&rng, 7);
+	char out[HIVE_DURATION_FMT_MAX];
+	for (int i = 0; i < 20000; i++) {
+		int64_t ms = i < 3000 ? i * 997 : (int64_t)(hive_rng_next(&rng) >> (11 + i % 40));
+		int64_t back = -1;
+		hive_duration_format(ms, out, sizeof out);
+		if (hive_duration_parse(out, &back) != 0 || back != ms)
+			fail_msg("%lld → \"%s\" → %lld", (long long)ms, out, (long long)back);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Outcomes and defaults                                              */
+/* ------------------------------------------------------------------ */
+
+static void test_outcome_names(void **state)
+{
+	static const char *names[] = {"success", "check_failed", "runtime_failed", "timeout",
+	                              "crashed", "runtime_unavailable", "aborted"};
+	assert_int_equal(HIVE_OUTCOME__COUNT, 7);
+	for (int o = 0; o < HIVE_OUTCOME__COUNT; o++) {
+		assert_string_equal(hive_outcome_name((hive_outcome)o), names[o]);
+		assert_int_equal(hive_outcome_parse(names[o]), o);
+	}
+	assert_int_equal(hive_outcome_parse("Success"), -1);
+	assert_int_equal(hive_outcome_parse(""), -1);
+	assert_int_equal(hive_outcome_parse(NULL), -1);
+	assert_string_equal(hive_outcome_name(HIVE_OUTCOME__COUNT), "unknown");
+	assert_int_equal(HIVE_OUTCOMES_RETRYABLE,
+	                 BIT(CHECK_FAILED) | BIT(RUNTIME_FAILED) | BIT(TIMEOUT) | BIT(CRASHED));
+}
+
+static void test_policy_defaults(void **state)
+{
+	hive_retry_policy p;
+	memset(&p, 0x5a, sizeof p);
+	hive_retry_policy_default(&p);
+	assert_int_equal(p.max_attempts, 3);
+	assert_int_equal(p.retry_on, BIT(CHECK_FAILED) | BIT(RUNTIME_FAILED) | BIT(TIMEOUT) | BIT(CRASHED));
+	assert_int_equal(p.backoff.initial_ms, 0);
+	assert_int_equal(p.backoff.max_ms, 60000);
+	assert_true(p.backoff.coefficient == 2.0);
+	assert_int_equal(p.backoff.jitter, HIVE_JITTER_NONE);
+	assert_int_equal(p.n_budgets, 0);
+	assert_int_equal(p.mode_continue, 0);
+	assert_int_equal(p.on_exhausted_escalate, 0);
+	assert_int_equal(p.context.max_prior_attempts, 3);
+	assert_int_equal(p.context.max_check_output_lines, 50);
+	assert_int_equal(p.context.max_diff_lines, 500);
+
+	/* No `retry` key and no base: the built-in defaults. */
+	hive_retry_policy q;
+	assert_int_equal(hive_retry_policy_parse(NULL, NULL, "tasks[0].retry", &q), 0);
+	assert_policy_eq(&q, &p);
+	json_t *empty = J("{}");
+	assert_int_equal(hive_retry_policy_parse(empty, NULL, NULL, &q), 0);
+	assert_policy_eq(&q, &p);
+	json_decref(empty);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing: overrides and inheritance                                 */
+/* ------------------------------------------------------------------ */
+
+/* The task's keys override the flow defaults; absent keys inherit them. */
+static void test_parse_overrides_base(void **state)
+{
+	hive_retry_policy flow, task;
+	assert_int_equal(parse_text("{\"mode\": \"continue\", \"on_exhausted\": \"escalate\","
+	                            " \"backoff\": {\"jitter\": \"full\", \"max\": \"5m\"},"
+	                            " \"context\": {\"max_diff_lines\": 100}}", NULL, &flow), 0);
+	assert_int_equal(parse_text("{\"max_attempts\": 4, \"retry_on\": [\"timeout\", \"crashed\"],"
+	                            " \"backoff\": {\"initial\": \"2s\", \"coefficient\": 1.5},"
+	                            " \"context\": {\"max_prior_attempts\": 1}}", &flow, &task), 0);
+	assert_int_equal(task.max_attempts, 4);
+	assert_int_equal(task.retry_on, BIT(TIMEOUT) | BIT(CRASHED));
+	assert_int_equal(task.backoff.initial_ms, 2000);
+	assert_int_equal(task.backoff.max_ms, 300000);     /* from the flow */
+	assert_true(task.backoff.coefficient == 1.5);
+	assert_int_equal(task.backoff.jitter, HIVE_JITTER_FULL); /* from the flow */
+	assert_int_equal(task.mode_continue, 1);
+	assert_int_equal(task.on_exhausted_escalate, 1);
+	assert_int_equal(task.context.max_prior_attempts, 1);
+	assert_int_equal(task.context.max_check_output_lines, 50); /* built-in */
+	assert_int_equal(task.context.max_diff_lines, 100);        /* from the flow */
+
+	/* An empty retry_on is legal: never retry. */
+	assert_int_equal(parse_text("{\"retry_on\": []}", NULL, &task), 0);
+	assert_int_equal(task.retry_on, 0);
+
+	/* out may alias base. */
+	assert_int_equal(parse_text("{\"max_attempts\": 9}", &flow, &flow), 0);
+	assert_int_equal(flow.max_attempts, 9);
+	assert_int_equal(flow.mode_continue, 1);
+}
+
+/* Missing budget fields inherit the resolved policy's values, field by field. */
+static void test_parse_budget_inheritance(void **state)
+{
+	hive_retry_policy p;
+	assert_int_equal(parse_text(
+		"{\"max_attempts\": 4,"
+		" \"backoff\": {\"initial\": \"1s\", \"jitter\": \"equal\", \"coefficient\": 3},"
+		" \"budgets\": ["
+		"   {\"on\": [\"timeout\", \"crashed\"], \"max_attempts\": 5, \"backoff\": {\"initial\": \"10s\"}},"
+		"   {\"on\": [\"check_failed\"]}]}", NULL, &p), 0);
+	assert_int_equal(p.n_budgets, 2);
+	assert_int_equal(p.budgets[0].on, BIT(TIMEOUT) | BIT(CRASHED));
+	assert_int_equal(p.budgets[0].max_attempts, 5);
+	assert_int_equal(p.budgets[0].backoff.initial_ms, 10000);
+	assert_int_equal(p.budgets[0].backoff.max_ms, 60000);
+	assert_true(p.budgets[0].backoff.coefficient == 3.0);
+	assert_int_equal(p.budgets[0].backoff.jitter, HIVE_JITTER_EQUAL);
+	assert_int_equal(p.budgets[1].on, BIT(CHECK_FAILED));
+	assert_int_equal(p.budgets[1].max_attempts, 4);
+	assert_backoff_eq(&p.budgets[1].backoff, &p.backoff);
+
+	/* A task without `budgets` keeps the flow's list as resolved there... */
+	hive_retry_policy task;
+	assert_int_equal(parse_text("{\"max_attempts\": 7}", &p, &task), 0);
+	assert_int_equal(task.n_budgets, 2);
+	assert_int_equal(task.budgets[1].max_attempts, 4);
+	/* ...a task's own list replaces it, and [] removes it. */
+	assert_int_equal(parse_text("{\"budgets\": [{\"on\": [\"runtime_failed\"]}]}", &p, &task), 0);
+	assert_int_equal(task.n_budgets, 1);
+	assert_int_equal(task.budgets[0].on, BIT(RUNTIME_FAILED));
+	assert_int_equal(task.budgets[0].max_attempts, 4);
+	assert_int_equal(parse_text("{\"budgets\": []}", &p, &task), 0);
+	assert_int_equal(task.n_budgets, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing: validation                                                */
+/* ------------------------------------------------------------------ */
+
+static void test_parse_invalid(void **state)
+{
+	static const struct { const char *json; const char *prefix; } cases[] = {
+		{"[]", "tasks[0].retry: must be an object"},
+		{"\"3\"", "tasks[0].retry: must be an object"},
+		{"{\"max_atempts\": 3}", "tasks[0].retry.max_atempts: unknown key (allowed: max_attempts,"},
+		{"{\"max_attempts\": 0}", "tasks[0].retry.max_attempts: must be from 1 to"},
+		{"{\"max_attempts\": -2}", "tasks[0].retry.max_attempts:"},
+		{"{\"max_attempts\": \"3\"}", "tasks[0].retry.max_attempts: must be an integer"},
+		{"{\"max_attempts\": 2.5}", "tasks[0].retry.max_attempts: must be an integer"},
+		{"{\"max_attempts\": 99999999999}", "tasks[0].retry.max_attempts:"},
+		{"{\"max_attempts\": null}", "tasks[0].retry.max_attempts:"},
+		{"{\"retry_on\": \"timeout\"}", "tasks[0].retry.retry_on: must be an array"},
+		{"{\"retry_on\": [\"timeout\", \"success\"]}", "tasks[0].retry.retry_on[1]: outcome \"success\" is never retried"},
+		{"{\"retry_on\": [\"aborted\"]}", "tasks[0].retry.retry_on[0]: outcome \"aborted\" is never retried"},
+		{"{\"retry_on\": [\"runtime_unavailable\"]}", "tasks[0].retry.retry_on[0]: outcome \"runtime_unavailable\""},
+		{"{\"retry_on\": [\"timeouts\"]}", "tasks[0].retry.retry_on[0]: unknown outcome \"timeouts\""},
+		{"{\"retry_on\": [3]}", "tasks[0].retry.retry_on[0]: must be an outcome name"},
+		{"{\"backoff\": {\"initial\": \"5x\"}}",
+		 "tasks[0].retry.backoff.initial: invalid duration \"5x\" (use e.g. 500ms, 2s, 1m, 1h)"},
+		{"{\"backoff\": {\"initial\": 500}}", "tasks[0].retry.backoff.initial: must be a duration string"},
+		{"{\"backoff\": {\"max\": \"-1s\"}}", "tasks[0].retry.backoff.max: invalid duration \"-1s\""},
+		{"{\"backoff\": {\"coefficient\": 0.5}}", "tasks[0].retry.backoff.coefficient: must be a number >= 1"},
+		{"{\"backoff\": {\"coefficient\": \"2\"}}", "tasks[0].retry.backoff.coefficient:"},
+		{"{\"backoff\": {\"jitter\": \"some\"}}",
+		 "tasks[0].retry.backoff.jitter: must be one of none, full, equal, got \"some\""},
+		{"{\"backoff\": {\"jitter\": true}}", "tasks[0].retry.backoff.jitter: must be one of"},
+		{"{\"backoff\": {\"delay\": \"1s\"}}", "tasks[0].retry.backoff.delay: unknown key"},
+		{"{\"backoff\": \"1s\"}", "tasks[0].retry.backoff: must be an object"},
+		{"{\"mode\": \"dirty\"}", "tasks[0].retry.mode: must be one of clean, continue"},
+		{"{\"mode\": 1}", "tasks[0].retry.mode:"},
+		{"{\"on_exhausted\": \"retry\"}", "tasks[0].retry.on_exhausted: must be one of fail, escalate"},
+		{"{\"context\": {\"max_diff_lines\": -1}}", "tasks[0].retry.context.max_diff_lines:"},
+		{"{\"context\": {\"lines\": 3}}", "tasks[0].retry.context.lines: unknown key"},
+		{"{\"context\": []}", "tasks[0].retry.context: must be an object"},
+		{"{\"budgets\": {}}", "tasks[0].retry.budgets: must be an array"},
+		{"{\"budgets\": [1]}", "tasks[0].retry.budgets[0]: must be an object"},
+		{"{\"budgets\": [{\"max_attempts\": 2}]}", "tasks[0].retry.budgets[0].on: missing"},
+		{"{\"budgets\": [{\"on\": []}]}", "tasks[0].retry.budgets[0].on: must not be empty"},
+		{"{\"budgets\": [{\"on\": [\"timeout\"]}, {\"on\": [\"success\"]}]}",
+		 "tasks[0].retry.budgets[1].on[0]: outcome \"success\" is never retried"},
+		{"{\"budgets\": [{\"on\": [\"timeout\"], \"max_attempts\": 0}]}",
+		 "tasks[0].retry.budgets[0].max_attempts:"},
+		{"{\"budgets\": [{\"on\": [\"timeout\"], \"backoff\": {\"initial\": \"x\"}}]}",
+		 "tasks[0].retry.budgets[0].backoff.initial: invalid duration \"x\""},
+		{"{\"budgets\": [{\"on\": [\"timeout\"], \"tries\": 2}]}",
+		 "tasks[0].retry.budgets[0].tries: unknown key (allowed: on, max_attempts, backoff)"},
+		{"{\"max_attempts\": 2, \"bad\\nkey\": 1}", "tasks[0].retry.bad?key: unknown key"},
+	};
+	hive_retry_policy out, sentinel;
+	hive_retry_policy_default(&sentinel);
+	sentinel.max_attempts = 77;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		out = sentinel;
+		hive_error_clear();
+		int rc = parse_text(cases[i].json, NULL, &out);
+		if (rc != HIVE_EINVALID)
+			fail_msg("%s: rc %d, want HIVE_EINVALID", cases[i].json, rc);
+		assert_int_equal(hive_error_last_code(), HIVE_EINVALID);
+		if (strncmp(hive_error_last(), cases[i].prefix, strlen(cases[i].prefix)) != 0)
+			fail_msg("%s:\n  got  \"%s\"\n  want \"%s...\"", cases[i].json, hive_error_last(),
+			         cases[i].prefix);
+		assert_null(strchr(hive_error_last(), '\n'));
+		assert_int_equal(out.max_attempts, 77); /* untouched on error */
+	}
+	/* The brief's example, exactly. */
+	parse_text("{\"backoff\": {\"initial\": \"5x\"}}", NULL, &out);
+	assert_string_equal(hive_error_last(),
+	                    "tasks[0].retry.backoff.initial: invalid duration \"5x\" (use e.g. 500ms, 2s, 1m, 1h)");
+}
+
+static void test_parse_too_many_budgets(void **state)
+{
+	json_t *budgets = json_array();
+	for (int i = 0; i <= HIVE_MAX_BUDGETS; i++)
+		json_array_append_new(budgets, J("{\"on\": [\"timeout\"]}"));
+	json_t *retry = json_pack("{s:o}", "budgets", budgets);
+	hive_retry_policy p;
+	assert_int_equal(hive_retry_policy_parse(retry, NULL, "defaults.retry", &p), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(),
+	                    "defaults.retry.budgets: 17 budgets, at most 16 allowed (merge budgets that share limits)");
+	/* Exactly the limit is fine. */
+	json_array_remove(budgets, 0);
+	assert_int_equal(hive_retry_policy_parse(retry, NULL, "defaults.retry", &p), 0);
+	assert_int_equal(p.n_budgets, HIVE_MAX_BUDGETS);
+	json_decref(retry);
+}
+
+/* ------------------------------------------------------------------ */
+/* Canonical JSON                                                     */
+/* ------------------------------------------------------------------ */
+
+static void test_canonical_round_trip(void **state)
+{
+	hive_retry_policy p, back;
+	assert_int_equal(parse_text(
+		"{\"max_attempts\": 6, \"retry_on\": [\"crashed\", \"check_failed\"],"
+		" \"backoff\": {\"initial\": \"1.5s\", \"max\": \"2h\", \"coefficient\": 1.1, \"jitter\": \"full\"},"
+		" \"budgets\": [{\"on\": [\"timeout\"], \"max_attempts\": 2, \"backoff\": {\"jitter\": \"equal\"}},"
+		"               {\"on\": [\"check_failed\", \"runtime_failed\"]}],"
+		" \"mode\": \"continue\", \"on_exhausted\": \"escalate\","
+		" \"context\": {\"max_prior_attempts\": 0, \"max_check_output_lines\": 10, \"max_diff_lines\": 7}}",
+		NULL, &p), 0);
+	json_t *j = hive_retry_policy_to_json(&p);
+	assert_non_null(j);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	json_t *again = J(text); /* through text, as it would be stored */
+	assert_int_equal(hive_retry_policy_from_json(again, &back), 0);
+	assert_policy_eq(&back, &p);
+	assert_true(back.backoff.coefficient == 1.1);
+	assert_non_null(strstr(text, "\"initial_ms\":1500"));
+	assert_non_null(strstr(text, "\"max_ms\":7200000"));
+	assert_non_null(strstr(text, "\"retry_on\":[\"check_failed\",\"crashed\"]"));
+	assert_non_null(strstr(text, "\"mode\":\"continue\""));
+	free(text);
+
+	/* Strict: a missing field or a user-form key is rejected, naming it. */
+	json_object_del(json_object_get(again, "backoff"), "max_ms");
+	assert_int_equal(hive_retry_policy_from_json(again, &back), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "retry.backoff.max_ms: missing (the canonical form lists every field)");
+	json_object_set_new(json_object_get(again, "backoff"), "max", json_string("1s"));
+	assert_int_equal(hive_retry_policy_from_json(again, &back), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "retry.backoff.max: unknown key"));
+	json_decref(again);
+
+	assert_int_equal(hive_retry_policy_from_json(NULL, &back), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "retry: must be an object, got nothing");
+
+	/* Defaults round-trip too, with an empty budget list. */
+	hive_retry_policy_default(&p);
+	j = hive_retry_policy_to_json(&p);
+	assert_int_equal(json_array_size(json_object_get(j, "budgets")), 0);
+	assert_int_equal(hive_retry_policy_from_json(j, &back), 0);
+	assert_policy_eq(&back, &p);
+	json_decref(j);
+}
+
+/* ------------------------------------------------------------------ */
+/* Randomness and backoff                                             */
+/* ------------------------------------------------------------------ */
+
+static void test_rng_deterministic(void **state)
+{
+	hive_rng a, b, c;
+	hive_rng_seed(&a, 42);
+	hive_rng_seed(&b, 42);
+	hive_rng_seed(&c, 43);
+	int differ = 0;
+	for (int i = 0; i < 100; i++) {
+		uint64_t x = hive_rng_next(&a);
+		assert_int_equal(x, hive_rng_next(&b));
+		differ |= x != hive_rng_next(&c);
+	}
+	assert_true(differ);
+	/* splitmix64's published first output for seed 0. */
+	hive_rng_seed(&a, 0);
+	assert_int_equal(hive_rng_next(&a), 0xe220a8397b1dcdafULL);
+	for (int i = 0; i < 10000; i++) {
+		double u = hive_rng_unit(&a);
+		assert_true(u >= 0.0 && u < 1.0);
+		assert_true(hive_rng_below(&a, 7) < 7);
+	}
+	assert_int_equal(hive_rng_below(&a, 0), 0);
+	assert_int_equal(hive_rng_below(&a, 1), 0);
+}
+
+static void test_backoff_none_exact(void **state)
+{
+	hive_backoff b = {.initial_ms = 1000, .max_ms = 10000, .coefficient = 2.0, .jitter = HIVE_JITTER_NONE};
+	static const int64_t want[] = {1000, 2000, 4000, 8000, 10000, 10000};
+	for (int n = 1; n <= 6; n++)
+		assert_int_equal(hive_backoff_delay(&b, n, NULL), want[n - 1]);
+	assert_int_equal(hive_backoff_delay(&b, 0, NULL), 1000);       /* n < 1 acts as 1 */
+	assert_int_equal(hive_backoff_delay(&b, INT32_MAX, NULL), 10000); /* no overflow */
+
+	b = (hive_backoff){.initial_ms = 1000, .max_ms = 60000, .coefficient = 1.5};
+	static const int64_t want15[] = {1000, 1500, 2250, 3375, 5063};
+	for (int n = 1; n <= 5; n++)
+		assert_int_equal(hive_backoff_delay(&b, n, NULL), want15[n - 1]);
+
+	b = (hive_backoff){.initial_ms = 0, .max_ms = 60000, .coefficient = 2.0};
+	assert_int_equal(hive_backoff_delay(&b, 5, NULL), 0); /* default: retry at once */
+	assert_int_equal(hive_backoff_delay(&b, INT32_MAX, NULL), 0); /* not 0 × inf */
+
+	b = (hive_backoff){.initial_ms = HIVE_DURATION_MAX_MS, .max_ms = HIVE_DURATION_MAX_MS, .coefficient = 1e300};
+	assert_int_equal(hive_backoff_delay(&b, 1000, NULL), HIVE_DURATION_MAX_MS); /* inf clamps */
+
+	b = (hive_backoff){.initial_ms = 5000, .max_ms = 2000, .coefficient = 2.0};
+	assert_int_equal(hive_backoff_delay(&b, 1, NULL), 2000); /* initial above max: max */
+}
+
+static void test_backoff_jitter_bounds(void **state)
+{
+	hive_backoff full = {.initial_ms = 1000, .max_ms = 8000, .coefficient = 2.0, .jitter = HIVE_JITTER_FULL};
+	hive_backoff equal = full;
+	equal.jitter = HIVE_JITTER_EQUAL;
+	hive_rng rng;
+	hive_rng_seed(&rng, 2024);
+	for (int n = 1; n <= 6; n++) {
+		int64_t d = hive_backoff_delay(&(hive_backoff){1000, 8000, 2.0, HIVE_JITTER_NONE}, n, NULL);
+		int64_t lo_full = INT64_MAX, hi_full = -1;
+		for (int i = 0; i < 2000; i++) {
+			int64_t f = hive_backoff_delay(&full, n, &rng);
+			int64_t e = hive_backoff_delay(&equal, n, &rng);
+			assert_true(f >= 0 && f <= d);
+			assert_true(e >= d / 2 && e <= d);
+			lo_full = f < lo_full ? f : lo_full;
+			hi_full = f > hi_full ? f : hi_full;
+		}
+		assert_true(hi_full - lo_full > d / 2); /* it really spreads */
+	}
+	/* Both ends are reachable: full jitter hits 0 and d; with an odd d,
+	 * equal jitter still reaches d itself. */
+	for (int j = HIVE_JITTER_FULL; j <= HIVE_JITTER_EQUAL; j++) {
+		hive_backoff one = {.initial_ms = 1, .max_ms = 1, .coefficient = 1.0, .jitter = (hive_jitter)j};
+		int seen[2] = {0, 0};
+		for (int i = 0; i < 200; i++)
+			seen[hive_backoff_delay(&one, 1, &rng)]++;
+		assert_true(seen[0] > 0 && seen[1] > 0);
+	}
+}
+
+static void test_backoff_same_seed_same_sequence(void **state)
+{
+	hive_backoff b = {.initial_ms = 500, .max_ms = 60000, .coefficient = 3.0, .jitter = HIVE_JITTER_FULL};
+	hive_rng r1, r2, r3;
+	hive_rng_seed(&r1, 99);
+	hive_rng_seed(&r2, 99);
+	hive_rng_seed(&r3, 100);
+	int differ = 0;
+	for (int n = 1; n <= 20; n++) {
+		int64_t a = hive_backoff_delay(&b, n, &r1);
+		assert_int_equal(a, hive_backoff_delay(&b, n, &r2));
+		differ |= a != hive_backoff_delay(&b, n, &r3);
+	}
+	assert_true(differ);
+}
+
+/* ------------------------------------------------------------------ */
+/* The retry decision                                                 */
+/* ------------------------------------------------------------------ */
+
+static hive_retry_input input(hive_outcome o)
+{
+	hive_retry_input in;
+	memset(&in, 0, sizeof in);
+	in.outcome = o;
+	in.verdict_retryable = 1;
+	return in;
+}
+
+/* Run one attempt through the rule and count it the way a caller must. */
+static hive_retry_decision step(const hive_retry_policy *p, hive_retry_input *in, hive_outcome o)
+{
+	hive_retry_decision d;
+	in->outcome = o;
+	hive_retry_decide(p, in, NULL, &d);
+	if (d.budget >= 0)
+		in->budget_used[d.budget]++;
+	return d;
+}
+
+static void test_decide_implicit_budget(void **state)
+{
+	hive_retry_policy p;
+	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"1s\"}}", NULL, &p), 0);
+	hive_retry_input in = input(HIVE_OUTCOME_CHECK_FAILED);
+	hive_retry_decision d = step(&p, &in, HIVE_OUTCOME_CHECK_FAILED);
+	assert_int_equal(d.retry, 1);
+	assert_int_equal(d.exhausted, 0);
+	assert_int_equal(d.budget, 0);
+	assert_int_equal(d.used, 1);
+	assert_int_equal(d.max, 3);
+	assert_int_equal(d.delay_ms, 1000);
+	assert_string_equal(d.reason, "retrying: 1 of 3 attempts used");
+
+	d = step(&p, &in, HIVE_OUTCOME_TIMEOUT); /* every attempt counts */
+	assert_int_equal(d.retry, 1);
+	assert_int_equal(d.used, 2);
+	assert_int_equal(d.delay_ms, 2000);
+
+	d = step(&p, &in, HIVE_OUTCOME_CRASHED);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 1);
+	assert_int_equal(d.used, 3);
+	assert_int_equal(d.max, 3);
+	assert_int_equal(d.delay_ms, 0);
+	assert_string_equal(d.reason, "budget exhausted: 3 of 3 attempts used");
+
+	/* max_attempts 1 = never retry, yet counts as exhausted. */
+	assert_int_equal(parse_text("{\"max_attempts\": 1}", NULL, &p), 0);
+	in = input(HIVE_OUTCOME_RUNTIME_FAILED);
+	d = step(&p, &in, HIVE_OUTCOME_RUNTIME_FAILED);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 1);
+}
+
+/* Timeouts and check failures each spend their own budget, with their own
+ * backoff, and the total may exceed the top-level max_attempts. */
+static void test_decide_per_outcome_budgets(void **state)
+{
+	hive_retry_policy p;
+	assert_int_equal(parse_text(
+		"{\"max_attempts\": 3, \"backoff\": {\"initial\": \"1s\"},"
+		" \"budgets\": [{\"on\": [\"timeout\", \"crashed\"], \"max_attempts\": 3, \"backoff\": {\"initial\": \"10s\"}},"
+		"               {\"on\": [\"check_failed\"]}]}", NULL, &p), 0);
+	hive_retry_input in = input(HIVE_OUTCOME_TIMEOUT);
+	static const struct {
+		hive_outcome o;
+		int retry, exhausted, budget, used, max;
+		int64_t delay;
+	} seq[] = {
+		{HIVE_OUTCOME_TIMEOUT, 1, 0, 0, 1, 3, 10000},
+		{HIVE_OUTCOME_CHECK_FAILED, 1, 0, 1, 1, 3, 1000},
+		{HIVE_OUTCOME_CHECK_FAILED, 1, 0, 1, 2, 3, 2000},
+		{HIVE_OUTCOME_CRASHED, 1, 0, 0, 2, 3, 20000}, /* 4th attempt, still retried */
+		{HIVE_OUTCOME_TIMEOUT, 0, 1, 0, 3, 3, 0},
+	};
+	for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+		hive_retry_decision d = step(&p, &in, seq[i].o);
+		assert_int_equal(d.retry, seq[i].retry);
+		assert_int_equal(d.exhausted, seq[i].exhausted);
+		assert_int_equal(d.budget, seq[i].budget);
+		assert_int_equal(d.used, seq[i].used);
+		assert_int_equal(d.max, seq[i].max);
+		assert_int_equal(d.delay_ms, seq[i].delay);
+	}
+	assert_int_equal(in.budget_used[0], 3);
+	assert_int_equal(in.budget_used[1], 2);
+
+	/* The check_failed budget is separate: its third use exhausts it. */
+	in = input(HIVE_OUTCOME_CHECK_FAILED);
+	in.budget_used[0] = 3;
+	in.budget_used[1] = 2;
+	hive_retry_decision d;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.exhausted, 1);
+	assert_string_equal(d.reason, "budgets[1] exhausted: 3 of 3 attempts used");
+}
+
+static void test_decide_unmatched_outcome(void **state)
+{
+	hive_retry_policy p;
+	hive_retry_decision d;
+	assert_int_equal(parse_text("{\"budgets\": [{\"on\": [\"timeout\"]}]}", NULL, &p), 0);
+	hive_retry_input in = input(HIVE_OUTCOME_RUNTIME_FAILED);
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 0);
+	assert_int_equal(d.budget, -1);
+	assert_string_equal(d.reason, "outcome runtime_failed matches no budget");
+
+	assert_int_equal(parse_text("{\"retry_on\": [\"timeout\"]}", NULL, &p), 0);
+	in = input(HIVE_OUTCOME_CHECK_FAILED);
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 0);
+	assert_int_equal(d.budget, -1);
+	assert_string_equal(d.reason, "outcome check_failed is not in retry_on");
+
+	in = input(HIVE_OUTCOME_SUCCESS);
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 0);
+	assert_string_equal(d.reason, "attempt succeeded");
+}
+
+static void test_decide_retry_after(void **state)
+{
+	hive_retry_policy p;
+	hive_retry_decision d;
+	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"1s\", \"max\": \"5s\"}}", NULL, &p), 0);
+	hive_retry_input in = input(HIVE_OUTCOME_RUNTIME_FAILED);
+	in.verdict_retry_after_ms = 30000; /* raises above backoff.max, too */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 1);
+	assert_int_equal(d.delay_ms, 30000);
+	in.verdict_retry_after_ms = 500; /* below the backoff: backoff wins */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.delay_ms, 1000);
+}
+
+static void test_decide_jitter_is_seeded(void **state)
+{
+	hive_retry_policy p;
+	hive_retry_decision d1, d2;
+	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"10s\", \"jitter\": \"full\"}}", NULL, &p), 0);
+	hive_retry_input in = input(HIVE_OUTCOME_TIMEOUT);
+	in.budget_used[0] = 1;
+	hive_rng r1, r2;
+	hive_rng_seed(&r1, 5);
+	hive_rng_seed(&r2, 5);
+	hive_retry_decide(&p, &in, &r1, &d1);
+	hive_retry_decide(&p, &in, &r2, &d2);
+	assert_int_equal(d1.retry, 1);
+	assert_true(d1.delay_ms >= 0 && d1.delay_ms <= 20000);
+	assert_int_equal(d1.delay_ms, d2.delay_ms);
+}
+
+static void test_decide_verdict_not_retryable(void **state)
+{
+	hive_retry_policy p;
+	hive_retry_decision d;
+	hive_retry_policy_default(&p);
+	hive_retry_input in = input(HIVE_OUTCOME_RUNTIME_FAILED);
+	in.verdict_retryable = 0;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 0);
+	assert_int_equal(d.budget, 0);
+	assert_int_equal(d.used, 1);
+	assert_string_equal(d.reason, "runtime verdict retryable:false");
+	/* It wins over an exhausted budget: final, not escalated. */
+	in.budget_used[0] = 2;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.exhausted, 0);
+}
+
+/* runtime_unavailable and aborted never retry, even when a hand-built policy
+ * (bypassing the parser) lists them. */
+static void test_decide_never_retried(void **state)
+{
+	hive_retry_policy p;
+	hive_retry_decision d;
+	hive_retry_policy_default(&p);
+	p.retry_on = ~0u;
+	p.max_attempts = 10;
+	hive_retry_input in = input(HIVE_OUTCOME_RUNTIME_UNAVAILABLE);
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 0);
+	assert_int_equal(d.budget, -1);
+	assert_string_equal(d.reason, "outcome runtime_unavailable is never retried");
+	in = input(HIVE_OUTCOME_ABORTED);
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_string_equal(d.reason, "outcome aborted is never retried");
+	p.n_budgets = 1;
+	p.budgets[0] = (hive_budget){.on = ~0u, .max_attempts = 10, .backoff = p.backoff};
+	in = input(HIVE_OUTCOME_RUNTIME_UNAVAILABLE);
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(hive_retry_policy_budget_for(&p, HIVE_OUTCOME_RUNTIME_UNAVAILABLE), -1);
+	assert_int_equal(hive_retry_policy_budget_for(&p, HIVE_OUTCOME_TIMEOUT), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Circuit breaker                                                    */
+/* ------------------------------------------------------------------ */
+
+static const hive_circuit_config CB = {.failure_threshold = 3, .reset_timeout_ms = 60000};
+
+/* A circuit driven open at t=1000 by three runtime failures. */
+static hive_circuit opened(void)
+{
+	hive_circuit c = {0};
+	int t;
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 10, &t);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_TIMEOUT, 20, &t);
+	assert_int_equal(t, -1);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_UNAVAILABLE, 1000, &t);
+	assert_int_equal(t, HIVE_CIRCUIT_OPEN);
+	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
+	assert_int_equal(c.opened_at_ms, 1000);
+	return c;
+}
+
+static void test_circuit_opens_and_refuses(void **state)
+{
+	hive_circuit c = opened();
+	int t;
+	assert_int_equal(hive_circuit_allow(&c, &CB, 1000, &t), 0);
+	assert_int_equal(hive_circuit_allow(&c, &CB, 60999, &t), 0);
+	assert_int_equal(t, -1);
+	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
+	assert_string_equal(hive_circuit_state_name(c.state), "open");
+	/* Late results from attempts started before it opened change nothing. */
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_SUCCESS, 2000, &t);
+	assert_int_equal(t, -1);
+	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
+	/* A clock that went backwards never half-opens it. */
+	assert_int_equal(hive_circuit_allow(&c, &CB, -5, NULL), 0);
+}
+
+static void test_circuit_half_open_one_probe(void **state)
+{
+	hive_circuit c = opened();
+	int t;
+	assert_int_equal(hive_circuit_allow(&c, &CB, 61000, &t), 1);
+	assert_int_equal(t, HIVE_CIRCUIT_HALF_OPEN);
+	assert_string_equal(hive_circuit_state_name(c.state), "half_open");
+	assert_int_equal(hive_circuit_allow(&c, &CB, 61001, &t), 0); /* only one probe */
+	assert_int_equal(t, -1);
+	assert_int_equal(hive_circuit_allow(&c, &CB, 999999, &t), 0);
+	/* An aborted probe frees the slot without deciding anything. */
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_ABORTED, 62000, &t);
+	assert_int_equal(t, -1);
+	assert_int_equal(c.state, HIVE_CIRCUIT_HALF_OPEN);
+	assert_int_equal(hive_circuit_allow(&c, &CB, 62001, &t), 1);
+	assert_int_equal(t, -1);
+	assert_int_equal(hive_circuit_allow(&c, &CB, 62002, &t), 0);
+}
+
+static void test_circuit_probe_failure_reopens(void **state)
+{
+	hive_circuit c = opened();
+	int t;
+	assert_int_equal(hive_circuit_allow(&c, &CB, 70000, &t), 1);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_TIMEOUT, 75000, &t);
+	assert_int_equal(t, HIVE_CIRCUIT_OPEN);
+	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
+	assert_int_equal(c.opened_at_ms, 75000); /* the timer restarts */
+	assert_int_equal(hive_circuit_allow(&c, &CB, 134999, &t), 0);
+	assert_int_equal(hive_circuit_allow(&c, &CB, 135000, &t), 1);
+	assert_int_equal(t, HIVE_CIRCUIT_HALF_OPEN);
+}
+
+static void test_circuit_probe_success_closes(void **state)
+{
+	static const hive_outcome ok[] = {HIVE_OUTCOME_SUCCESS, HIVE_OUTCOME_CHECK_FAILED};
+	for (size_t i = 0; i < 2; i++) {
+		hive_circuit c = opened();
+		int t;
+		assert_int_equal(hive_circuit_allow(&c, &CB, 70000, &t), 1);
+		hive_circuit_record(&c, &CB, ok[i], 71000, &t);
+		assert_int_equal(t, HIVE_CIRCUIT_CLOSED);
+		assert_int_equal(c.state, HIVE_CIRCUIT_CLOSED);
+		assert_int_equal(c.consecutive_failures, 0);
+		assert_int_equal(c.probe_in_flight, 0);
+		assert_int_equal(hive_circuit_allow(&c, &CB, 71001, &t), 1);
+		assert_int_equal(hive_circuit_allow(&c, &CB, 71002, &t), 1); /* no probe limit now */
+		assert_int_equal(t, -1);
+	}
+}
+
+static void test_circuit_counter_resets(void **state)
+{
+	hive_circuit c = {0};
+	int t;
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 1, &t);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 2, &t);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_CHECK_FAILED, 3, &t); /* the runtime worked */
+	assert_int_equal(c.consecutive_failures, 0);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 4, &t);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 5, &t);
+	assert_int_equal(c.state, HIVE_CIRCUIT_CLOSED);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_ABORTED, 6, &t); /* changes nothing */
+	assert_int_equal(c.consecutive_failures, 2);
+	assert_int_equal(t, -1);
+	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 7, NULL);
+	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
+	assert_string_equal(hive_circuit_state_name(HIVE_CIRCUIT_CLOSED), "closed");
+}
+
+static void test_circuit_config(void **state)
+{
+	hive_circuit_config c, back;
+	assert_int_equal(hive_circuit_config_parse(NULL, NULL, &c), 0);
+	assert_int_equal(c.failure_threshold, 5);
+	assert_int_equal(c.reset_timeout_ms, 60000);
+
+	json_t *v = J("{\"failure_threshold\": 2, \"reset_timeout\": \"90s\"}");
+	assert_int_equal(hive_circuit_config_parse(v, "defaults.circuit_breaker", &c), 0);
+	assert_int_equal(c.failure_threshold, 2);
+	assert_int_equal(c.reset_timeout_ms, 90000);
+	json_decref(v);
+
+	json_t *j = hive_circuit_config_to_json(&c);
+	assert_int_equal(hive_circuit_config_from_json(j, &back), 0);
+	assert_int_equal(back.failure_threshold, 2);
+	assert_int_equal(back.reset_timeout_ms, 90000);
+	json_decref(j);
+
+	static const struct { const char *json; const char *msg; } bad[] = {
+		{"{\"failure_threshold\": 0}", "defaults.circuit_breaker.failure_threshold: must be from 1 to"},
+		{"{\"reset_timeout\": \"soon\"}", "defaults.circuit_breaker.reset_timeout: invalid duration \"soon\""},
+		{"{\"reset_timeout\": 60}", "defaults.circuit_breaker.reset_timeout: must be a duration string"},
+		{"{\"threshold\": 3}", "defaults.circuit_breaker.threshold: unknown key (allowed: failure_threshold, reset_timeout)"},
+		{"true", "defaults.circuit_breaker: must be an object, got true"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		c.failure_threshold = 77;
+		v = J(bad[i].json);
+		assert_int_equal(hive_circuit_config_parse(v, "defaults.circuit_breaker", &c), HIVE_EINVALID);
+		json_decref(v);
+		if (strncmp(hive_error_last(), bad[i].msg, strlen(bad[i].msg)) != 0)
+			fail_msg("%s: got \"%s\"", bad[i].json, hive_error_last());
+		assert_int_equal(c.failure_threshold, 77);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration_parse_valid),
+		cmocka_unit_test(test_duration_parse_invalid),
+		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_duration_round_trip),
+		cmocka_unit_test(test_outcome_names),
+		cmocka_unit_test(test_policy_defaults),
+		cmocka_unit_test(test_parse_overrides_base),
+		cmocka_unit_test(test_parse_budget_inheritance),
+		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_parse_too_many_budgets),
+		cmocka_unit_test(test_canonical_round_trip),
+		cmocka_unit_test(test_rng_deterministic),
+		cmocka_unit_test(test_backoff_none_exact),
+		cmocka_unit_test(test_backoff_jitter_bounds),
+		cmocka_unit_test(test_backoff_same_seed_same_sequence),
+		cmocka_unit_test(test_decide_implicit_budget),
+		cmocka_unit_test(test_decide_per_outcome_budgets),
+		cmocka_unit_test(test_decide_unmatched_outcome),
+		cmocka_unit_test(test_decide_retry_after),
+		cmocka_unit_test(test_decide_jitter_is_seeded),
+		cmocka_unit_test(test_decide_verdict_not_retryable),
+		cmocka_unit_test(test_decide_never_retried),
+		cmocka_unit_test(test_circuit_opens_and_refuses),
+		cmocka_unit_test(test_circuit_half_open_one_probe),
+		cmocka_unit_test(test_circuit_probe_failure_reopens),
+		cmocka_unit_test(test_circuit_probe_success_closes),
+		cmocka_unit_test(test_circuit_counter_resets),
+		cmocka_unit_test(test_circuit_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
