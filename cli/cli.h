@@ -18,6 +18,7 @@
 
 typedef struct {
 	const char *dir;   /* resolved data dir */
+	int dir_is_default; /* neither --dir nor $HIVE_DIR chose it */
 	int json;          /* --json */
 	int color;         /* stdout is a terminal and NO_COLOR is unset */
 	hive_store *store; /* opened on first use by cli_store() */

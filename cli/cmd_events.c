@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/projection.h"
 #include "core/resolve.h"
 #include "events/buf.h"
 #include "events/error.h"
@@ -251,7 +252,10 @@ static int verify_txn(hive_txn *txn, void *ctx)
 	int rc = hive_txn_verify(txn, verify_report, vc, &vc->events, &vc->problems);
 	if (rc)
 		return rc;
-	return 0;
+	uint64_t more = 0;
+	rc = hive_projection_verify(txn, verify_report, vc, &more);
+	vc->problems += more;
+	return rc;
 }
 
 static int cmd_verify(hive_cli *cli, int argc, char **argv)

@@ -17,7 +17,12 @@
 
 /* Every command group's table; a new group is one line here. */
 static const hive_command *const *groups[] = {
+	hive_cmds_project,
+	hive_cmds_task,
+	hive_cmds_flow,
+	hive_cmds_attempt,
 	hive_cmds_events,
+	hive_cmds_demo,
 	NULL,
 };
 
@@ -189,7 +194,8 @@ int main(int argc, char **argv)
 		return report(rc, g.json);
 	char *dir = g.dir ? hive_xstrdup(g.dir) : default_dir();
 	const char *nc = getenv("NO_COLOR");
-	hive_cli cli = {.dir = dir, .json = g.json, .color = !g.json && isatty(1) && !(nc && *nc)};
+	const char *env_dir = getenv("HIVE_DIR");
+	hive_cli cli = {.dir = dir, .dir_is_default = !g.dir && !(env_dir && *env_dir), .json = g.json, .color = !g.json && isatty(1) && !(nc && *nc)};
 	rc = dispatch(&cli, &g, argc, argv);
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = 0; /* a closed pipe is a quiet end, not an error */

@@ -1,0 +1,164 @@
+/* cmd_attempt.c - hive attempt list | inspect. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/query.h"
+#include "core/policy.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+static int by_number(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(cli_jstr(x, "task_id"), cli_jstr(y, "task_id"));
+	if (c)
+		return c;
+	return (int)(json_integer_value(json_object_get(x, "attempt_number")) -
+		     json_integer_value(json_object_get(y, "attempt_number")));
+}
+
+static int cmd_list(hive_cli *cli, int argc, char **argv)
+{
+	const char *task = NULL, *flow = NULL;
+	cli_opt opts[] = {{"task", CLI_STR, &task, 0}, {"flow", CLI_STR, &flow, 0}, {NULL, 0, NULL, 0}};
+	json_t *t = NULL, *f = NULL, *docs = NULL;
+	int rc = cli_parse("attempt list", argc, argv, opts, NULL, 0, 0, NULL);
+	if (!rc && task)
+		rc = cli_load(cli, HIVE_REF_TASK, task, &t);
+	if (!rc && flow)
+		rc = cli_load(cli, HIVE_REF_FLOW, flow, &f);
+	if (!rc)
+		rc = cli_load_all(cli, "attempt/", &docs);
+	size_t n = json_array_size(docs), k = 0;
+	json_t **v = hive_xcalloc(n, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_array_get(docs, i);
+		if ((t && strcmp(cli_jstr(a, "task_id"), cli_jstr(t, "id")) != 0) ||
+		    (f && strcmp(cli_jstr(a, "flow_id"), cli_jstr(f, "id")) != 0))
+			continue;
+		v[k++] = a;
+	}
+	qsort(v, k, sizeof *v, by_number);
+	json_t *out = json_array();
+	for (size_t i = 0; i < k; i++)
+		json_array_append(out, v[i]);
+	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		printf("%-36s %-36s %-3s %-10s %-20s %s\n", "ATTEMPT", "TASK", "#", "STATE", "OUTCOME", "DURATION");
+		for (size_t i = 0; i < k; i++) {
+			char d[32] = "-";
+			if (json_object_get(v[i], "duration_ms"))
+				hive_duration_format(json_integer_value(json_object_get(v[i], "duration_ms")), d, sizeof d);
+			printf("%-36s %-36s %-3lld %-10s %-20s %s\n", cli_jstr(v[i], "id"), cli_jstr(v[i], "task_id"),
+			       (long long)json_integer_value(json_object_get(v[i], "attempt_number")),
+			       cli_jstr(v[i], "state"), *cli_jstr(v[i], "outcome") ? cli_jstr(v[i], "outcome") : "-", d);
+		}
+	}
+	free(v);
+	json_decref(out);
+	json_decref(docs);
+	json_decref(t);
+	json_decref(f);
+	return rc;
+}
+
+static void print_blob(hive_cli *cli, const char *title, const char *hex)
+{
+	size_t len = 0;
+	char *data = cli_blob(cli, hex, &len);
+	printf("--- %s%s\n", title, data ? "" : " (none)");
+	if (data) {
+		fwrite(data, 1, len, stdout);
+		if (len && data[len - 1] != '\n')
+			putchar('\n');
+	}
+	free(data);
+}
+
+static void print_summary(const json_t *a)
+{
+	const json_t *ex = json_object_get(a, "runtime_exited"), *ch = json_object_get(a, "changes");
+	char d[32] = "-";
+	hive_duration_format(json_integer_value(json_object_get(a, "duration_ms")), d, sizeof d);
+	printf("attempt:  %s (#%lld of task %s)\nstate:    %s\noutcome:  %s\nduration: %s\nworktree: %s\n",
+	       cli_jstr(a, "id"), (long long)json_integer_value(json_object_get(a, "attempt_number")),
+	       cli_jstr(a, "task_id"), cli_jstr(a, "state"), *cli_jstr(a, "outcome") ? cli_jstr(a, "outcome") : "-",
+	       d, cli_jstr(a, "worktree"));
+	if (ex)
+		printf("runtime:  %s, exit code %s%lld, %s\n", cli_jstr(ex, "termination_reason"),
+		       json_is_null(json_object_get(ex, "exit_code")) ? "none " : "",
+		       (long long)json_integer_value(json_object_get(ex, "exit_code")),
+		       *cli_jstr(ex, "error") ? cli_jstr(ex, "error") : "");
+	if (ch)
+		printf("changes:  %lld created, %lld modified, %lld deleted (+%lld -%lld), commit %.12s\n",
+		       (long long)json_integer_value(json_object_get(ch, "files_created")),
+		       (long long)json_integer_value(json_object_get(ch, "files_modified")),
+		       (long long)json_integer_value(json_object_get(ch, "files_deleted")),
+		       (long long)json_integer_value(json_object_get(ch, "insertions")),
+		       (long long)json_integer_value(json_object_get(ch, "deletions")), cli_jstr(ch, "commit"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(a, "checks"), i, c)
+		printf("check:    %s%s: %s (exit %lld%s)\n", cli_jstr(c, "name"),
+		       json_is_false(json_object_get(c, "required")) ? " (optional)" : "",
+		       json_is_true(json_object_get(c, "passed")) ? "passed" : "FAILED",
+		       (long long)json_integer_value(json_object_get(c, "exit_code")),
+		       json_is_true(json_object_get(c, "timed_out")) ? ", timed out" : "");
+}
+
+static int cmd_inspect(hive_cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	int ctx = 0, diff = 0, output = 0;
+	cli_opt opts[] = {{"context", CLI_FLAG, &ctx, 0}, {"diff", CLI_FLAG, &diff, 0}, {"output", CLI_FLAG, &output, 0},
+			  {NULL, 0, NULL, 0}};
+	json_t *a = NULL;
+	int rc = cli_parse("attempt inspect", argc, argv, opts, pos, 1, 1, NULL);
+	if (!rc)
+		rc = cli_load(cli, HIVE_REF_ATTEMPT, pos[0], &a);
+	if (rc)
+		return rc;
+	json_t *context = json_object_get(a, "context");
+	if (ctx) {
+		if (cli->json)
+			cli_print_json(context ? json_incref(context) : json_null());
+		else if (context)
+			fputs(cli_jstr(context, "context"), stdout);
+		else
+			printf("attempt %lld had no retry context: it was the task's first attempt.\n",
+			       (long long)json_integer_value(json_object_get(a, "attempt_number")));
+	} else if (!diff && !output && !cli_json_out(cli, json_incref(a))) {
+		print_summary(a);
+	} else if (!diff && !output) {
+		/* printed as JSON above */
+	}
+	if (diff)
+		print_blob(cli, "diff", cli_jstr(json_object_get(a, "changes"), "diff_blob"));
+	if (output) {
+		const json_t *ex = json_object_get(a, "runtime_exited");
+		print_blob(cli, "runtime stdout", cli_jstr(ex, "stdout_blob"));
+		print_blob(cli, "runtime stderr", cli_jstr(ex, "stderr_blob"));
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(a, "checks"), i, c) {
+			hive_buf t = {0};
+			hive_buf_printf(&t, "check %s (exit %lld)", cli_jstr(c, "name"),
+					(long long)json_integer_value(json_object_get(c, "exit_code")));
+			print_blob(cli, t.data, cli_jstr(c, "output_blob"));
+			hive_buf_dispose(&t);
+		}
+	}
+	json_decref(a);
+	return 0;
+}
+
+static const hive_command list_cmd = {"attempt", "list", "hive attempt list [--task T] [--flow F]",
+	"List attempts with their number, state, outcome and duration.\n", cmd_list};
+static const hive_command inspect_cmd = {"attempt", "inspect", "hive attempt inspect ATTEMPT [--context] [--diff] [--output]",
+	"Show an attempt: outcome, runtime exit, duration, changes, checks.\n"
+	"  --context  the retry context exactly as delivered (with --json: the whole retry_context_assembled payload)\n"
+	"  --diff     the unified diff of its changes\n"
+	"  --output   full runtime stdout/stderr and every check's full output\n"
+	"Exit: 0 ok, 3 not found or ambiguous prefix.\n", cmd_inspect};
+
+const hive_command *const hive_cmds_attempt[] = {&list_cmd, &inspect_cmd, NULL};

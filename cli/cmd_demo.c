@@ -1,0 +1,206 @@
+/*
+ * cmd_demo.c - `hive demo`: hive's main job on a throwaway repository.
+ *
+ * A small C project with a bug and a failing unit check, and a scripted
+ * agent that behaves like a coding agent: it reads its prompt and fixes
+ * the bug only when the prompt shows the failing check's output.  Attempt
+ * 1 therefore fails the check; attempt 2 receives the retry context (it is
+ * printed here), fixes the bug, and the flow completes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adapters/adapter.h"
+#include "cli/query.h"
+#include "core/gitinit.h"
+#include "core/hive.h"
+#include "core/spec.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+static const char calc_c[] =
+	"/* calc.c - a tiny calculator library */\n"
+	"int add(int a, int b)\n{\n\treturn a - b;\n}\n\n"
+	"int mul(int a, int b)\n{\n\treturn a * b;\n}\n";
+
+static const char test_c[] =
+	"#include <stdio.h>\n"
+	"int add(int a, int b);\nint mul(int a, int b);\n"
+	"int main(void)\n{\n\tint failed = 0, passed = 0;\n"
+	"\tfor (int i = 1; i <= 30; i++) {\n"
+	"\t\tif (mul(i, 2) == i * 2) { printf(\"ok %d - mul(%d, 2)\\n\", i, i); passed++; }\n"
+	"\t\telse { printf(\"not ok %d - mul(%d, 2)\\n\", i, i); failed++; }\n\t}\n"
+	"\tif (add(2, 3) != 5) { printf(\"FAIL: add(2, 3) = %d, expected 5\\n\", add(2, 3)); failed++; }\n"
+	"\telse { printf(\"ok - add(2, 3) = 5\\n\"); passed++; }\n"
+	"\tprintf(\"%d passed, %d failed\\n\", passed, failed);\n\treturn failed != 0;\n}\n";
+
+static const char test_sh[] =
+	"#!/bin/sh\n# the unit check: build and run the tests\nset -e\n"
+	"cc -o /tmp/hive-demo-test-$$ calc.c test.c\n/tmp/hive-demo-test-$$; rc=$?\nrm -f /tmp/hive-demo-test-$$\nexit $rc\n";
+
+static const char agent_sh[] =
+	"#!/bin/sh\n"
+	"# A scripted stand-in for a coding agent.  Like a real one it reads the\n"
+	"# prompt hive gives it on stdin; it can only fix the bug when the prompt\n"
+	"# shows the failing check's output.\n"
+	"prompt=$(cat)\n"
+	"echo \"agent: attempt $HIVE_ATTEMPT_NUMBER of $HIVE_MAX_ATTEMPTS, prompt of $(printf '%s\\n' \"$prompt\" | wc -l) lines\"\n"
+	"if printf '%s\\n' \"$prompt\" | grep -q 'add(2, 3) = -1, expected 5'; then\n"
+	"  echo 'agent: the retry context shows add(2, 3) returning -1; add() subtracts. Fixing it.'\n"
+	"  sed -i 's/return a - b;/return a + b;/' calc.c\n"
+	"  printf '{\"summary\": \"fixed add(): it subtracted instead of adding\"}' > \"$HIVE_RESULT_FILE\"\n"
+	"else\n"
+	"  echo 'agent: no failure to go on; adding a header comment and hoping for the best.'\n"
+	"  sed -i '1s|.*|/* calc.c - a tiny calculator library (reviewed) */|' calc.c\n"
+	"  printf '{\"summary\": \"reviewed calc.c; found nothing obvious\"}' > \"$HIVE_RESULT_FILE\"\n"
+	"fi\n";
+
+static const char spec_json[] =
+	"{\n  \"name\": \"demo-fix-add\",\n"
+	"  \"project\": {\"name\": \"demo\", \"repo\": \"repo\"},\n"
+	"  \"defaults\": {\"runtime\": {\"adapter\": \"exec\", \"command\": [\"./agent.sh\"], \"timeout\": \"2m\"}},\n"
+	"  \"tasks\": [\n"
+	"    {\"key\": \"fix-add\", \"title\": \"Make the calculator tests pass\",\n"
+	"     \"description\": \"The unit tests of the calculator fail. Find the bug and fix it.\",\n"
+	"     \"checks\": [{\"name\": \"unit\", \"command\": \"sh test.sh\", \"timeout\": \"1m\"}],\n"
+	"     \"retry\": {\"max_attempts\": 3, \"backoff\": {\"initial\": \"500ms\"}}}\n"
+	"  ]\n}\n";
+
+static int write_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	hive_buf p = {0};
+	hive_buf_printf(&p, "%s/%s", dir, name);
+	FILE *f = fopen(p.data, "w");
+	int rc = 0;
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		rc = hive_error_set(HIVE_ESYSTEM, "demo: cannot write %s: %s", p.data, strerror(errno));
+	else
+		chmod(p.data, mode);
+	hive_buf_dispose(&p);
+	return rc;
+}
+
+static int make_repo(const char *root)
+{
+	hive_buf repo = {0};
+	hive_buf_printf(&repo, "%s/repo", root);
+	int rc = mkdir(repo.data, 0700) ? hive_error_set(HIVE_ESYSTEM, "demo: cannot create %s", repo.data) : 0;
+	if (!rc)
+		rc = write_file(repo.data, "calc.c", calc_c, 0644);
+	if (!rc)
+		rc = write_file(repo.data, "test.c", test_c, 0644);
+	if (!rc)
+		rc = write_file(repo.data, "test.sh", test_sh, 0755);
+	if (!rc)
+		rc = write_file(repo.data, "agent.sh", agent_sh, 0755);
+	if (!rc)
+		rc = hive_git_init_commit(repo.data, "calculator with a bug in add()");
+	if (!rc)
+		rc = write_file(root, "flow.json", spec_json, 0644);
+	hive_buf_dispose(&repo);
+	return rc;
+}
+
+static void narrate(const char *line, void *ctx)
+{
+	(void)ctx;
+	printf("  %s\n", line);
+	fflush(stdout);
+}
+
+static void show_context(hive_cli *cli, const char *flow_id)
+{
+	json_t *docs = NULL;
+	cli_load_all(cli, "attempt/", &docs);
+	size_t i;
+	json_t *a;
+	json_array_foreach(docs, i, a) {
+		const json_t *ctx = json_object_get(a, "context");
+		if (!ctx || strcmp(cli_jstr(a, "flow_id"), flow_id) != 0)
+			continue;
+		printf("\n== The retry context delivered to attempt %lld (hive attempt inspect %.8s --context):\n\n",
+		       (long long)json_integer_value(json_object_get(a, "attempt_number")), cli_jstr(a, "id"));
+		fputs(cli_jstr(ctx, "context"), stdout);
+		printf("\n");
+	}
+	json_decref(docs);
+}
+
+static int run_demo(hive_cli *cli, const char *root)
+{
+	printf("== hive demo in %s\n", root);
+	int rc = make_repo(root);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (!s)
+		return rc;
+	printf("== A throwaway repo (%s/repo): calc.c has a bug in add(); the unit check fails.\n", root);
+	printf("== The agent (agent.sh) reads its prompt and fixes the bug only if the prompt shows the failure.\n\n");
+	hive_buf spec_path = {0};
+	hive_buf_printf(&spec_path, "%s/flow.json", root);
+	json_t *spec = NULL;
+	hive_id flow;
+	rc = hive_spec_load(spec_path.data, &spec);
+	hive_buf_dispose(&spec_path);
+	if (!rc)
+		rc = hive_flow_create_spec(s, spec, &flow);
+	json_decref(spec);
+	if (!rc)
+		rc = hive_flow_start(s, flow.s);
+	if (rc)
+		return rc;
+	printf("== hive flow run demo-fix-add\n");
+	hive_run_opts o = {.max_parallel = 1, .adapters = hive_adapter_find, .progress = narrate, .seed = 1};
+	hive_run_result r;
+	rc = hive_flow_run(s, flow.s, &o, &r);
+	show_context(cli, flow.s);
+	printf("== Result: flow %s after %d attempts.\n", r.flow_state, r.attempts_started);
+	printf("== Explore it:  hive --dir %s events list\n", cli->dir);
+	printf("                hive --dir %s flow status demo-fix-add\n", cli->dir);
+	printf("                hive --dir %s attempt list --flow demo-fix-add\n", cli->dir);
+	if (!rc && strcmp(r.flow_state, "completed") != 0)
+		rc = hive_error_set(HIVE_EFAILED, "demo: the flow ended %s, not completed", r.flow_state);
+	return rc;
+}
+
+static int cmd_demo(hive_cli *cli, int argc, char **argv)
+{
+	int rc = cli_parse("demo", argc, argv, NULL, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	const char *tmp = getenv("TMPDIR");
+	hive_buf root = {0};
+	hive_buf_printf(&root, "%s/hive-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(root.data)) {
+		rc = hive_error_set(HIVE_ESYSTEM, "demo: cannot create a temp dir in %s: %s", tmp ? tmp : "/tmp",
+				    strerror(errno));
+		hive_buf_dispose(&root);
+		return rc;
+	}
+	/* The demo's log lives with its repo unless --dir/HIVE_DIR chose one. */
+	char *dir = NULL;
+	if (!getenv("HIVE_DIR") && cli->dir_is_default) {
+		hive_buf d = {0};
+		hive_buf_printf(&d, "%s/data", root.data);
+		dir = hive_buf_detach(&d);
+		cli->dir = dir;
+	}
+	rc = run_demo(cli, root.data);
+	hive_buf_dispose(&root);
+	hive_store_close(cli->store);
+	cli->store = NULL;
+	cli->dir = NULL;
+	free(dir);
+	return rc;
+}
+
+static const hive_command demo_cmd = {"demo", NULL, "hive demo",
+	"Run hive's main job on a throwaway git repository: a task whose first attempt fails its check,\n"
+	"a retry that receives the retry context and fixes the bug, a completed flow.  Everything goes in\n"
+	"a new temp dir (its event log too, unless --dir or HIVE_DIR is given).\n"
+	"Exit: 0 when the flow completed.\n", cmd_demo};
+
+const hive_command *const hive_cmds_demo[] = {&demo_cmd, NULL};

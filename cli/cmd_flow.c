@@ -1,0 +1,225 @@
+/* cmd_flow.c - hive flow create | start | pause | resume | abort | tick | run | status. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/adapter.h"
+#include "cli/query.h"
+#include "core/hive.h"
+#include "core/spec.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+static int print_flow(hive_cli *cli, const char *ref, const char *verb)
+{
+	json_t *f = NULL;
+	int rc = cli_load(cli, HIVE_REF_FLOW, ref, &f);
+	if (!rc && !cli_json_out(cli, json_incref(f)))
+		printf("flow %s (%s) %s; state %s\n", cli_jstr(f, "name"), cli_jstr(f, "id"), verb, cli_jstr(f, "state"));
+	json_decref(f);
+	return rc;
+}
+
+static int cmd_create(hive_cli *cli, int argc, char **argv)
+{
+	const char *file = NULL, *name = NULL, *pos[1];
+	cli_list tasks = {0};
+	int npos = 0;
+	cli_opt opts[] = {{"file", CLI_STR, &file, 0}, {"name", CLI_STR, &name, 0}, {"task", CLI_LIST, &tasks, 0},
+			  {NULL, 0, NULL, 0}};
+	int rc = cli_parse("flow create", argc, argv, opts, pos, 0, 1, &npos);
+	if (!rc && file && (npos || name || tasks.n))
+		rc = hive_error_set(HIVE_EINVALID, "flow create: --file takes no PROJECT, --name or --task");
+	if (!rc && !file && !npos)
+		rc = hive_error_set(HIVE_EINVALID, "flow create: give --file SPEC.json, or PROJECT --task TASK...");
+	json_t *spec = NULL;
+	if (!rc && file)
+		rc = hive_spec_load(file, &spec);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	hive_id id;
+	if (s && spec)
+		rc = hive_flow_create_spec(s, spec, &id);
+	else if (s)
+		rc = hive_flow_create_tasks(s, pos[0], name, tasks.v, tasks.n, &id);
+	if (!rc)
+		rc = print_flow(cli, id.s, "created");
+	json_decref(spec);
+	cli_list_free(&tasks);
+	return rc;
+}
+
+static int steer(hive_cli *cli, int argc, char **argv, const char *cmd, int with_reason,
+		 int (*fn)(hive_store *, const char *), const char *verb)
+{
+	const char *pos[1], *reason = NULL;
+	cli_opt opts[] = {{with_reason ? "reason" : "", CLI_STR, &reason, 0}, {NULL, 0, NULL, 0}};
+	int rc = cli_parse(cmd, argc, argv, opts, pos, 1, 1, NULL);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = with_reason ? hive_flow_abort(s, pos[0], reason) : fn(s, pos[0]);
+	return rc ? rc : print_flow(cli, pos[0], verb);
+}
+
+static int cmd_start(hive_cli *cli, int argc, char **argv)
+{
+	return steer(cli, argc, argv, "flow start", 0, hive_flow_start, "started");
+}
+static int cmd_pause(hive_cli *cli, int argc, char **argv)
+{
+	return steer(cli, argc, argv, "flow pause", 0, hive_flow_pause, "paused");
+}
+static int cmd_resume(hive_cli *cli, int argc, char **argv)
+{
+	return steer(cli, argc, argv, "flow resume", 0, hive_flow_resume, "resumed");
+}
+static int cmd_abort(hive_cli *cli, int argc, char **argv)
+{
+	return steer(cli, argc, argv, "flow abort", 1, NULL, "aborted");
+}
+
+/* ---- tick / run -------------------------------------------------------------- */
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void progress(const char *line, void *ctx)
+{
+	hive_cli *cli = ctx;
+	if (!cli->json) {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+}
+
+static int run_cmd(hive_cli *cli, int argc, char **argv, const char *cmd, int run)
+{
+	const char *pos[1];
+	unsigned long long par = 1;
+	cli_opt opts[] = {{"max-parallel", CLI_U64, &par, 0}, {NULL, 0, NULL, 0}};
+	int rc = cli_parse(cmd, argc, argv, opts, pos, 1, 1, NULL);
+	if (!rc && (par < 1 || par > 64))
+		rc = hive_error_set(HIVE_EINVALID, "%s: --max-parallel must be 1..64", cmd);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (!s)
+		return rc;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_adapter_find, .stop = &stop_requested,
+			   .progress = progress, .progress_ctx = cli};
+	hive_run_result r;
+	rc = run ? hive_flow_run(s, pos[0], &o, &r) : hive_flow_tick(s, pos[0], &o, &r);
+	if (cli->json && (rc == 0 || rc == HIVE_EFAILED))
+		cli_print_json(json_pack("{s:i,s:i,s:s}", "attempts_started", r.attempts_started, "attempts_failed",
+					 r.attempts_failed, "flow_state", r.flow_state));
+	else if (rc == 0)
+		printf("flow is %s (%d attempt%s started)\n", r.flow_state, r.attempts_started,
+		       r.attempts_started == 1 ? "" : "s");
+	return rc;
+}
+
+static int cmd_tick(hive_cli *cli, int argc, char **argv) { return run_cmd(cli, argc, argv, "flow tick", 0); }
+static int cmd_run(hive_cli *cli, int argc, char **argv) { return run_cmd(cli, argc, argv, "flow run", 1); }
+
+/* ---- status ------------------------------------------------------------------ */
+
+static void task_note(hive_cli *cli, const json_t *flow, const json_t *t, hive_buf *b)
+{
+	const char *st = cli_jstr(t, "state");
+	if (*cli_jstr(t, "blocked_reason") && strcmp(st, "pending") == 0)
+		hive_buf_printf(b, "blocked: %s", cli_jstr(t, "blocked_reason"));
+	else if (strcmp(st, "retry") == 0 && *cli_jstr(t, "next_attempt_at"))
+		hive_buf_printf(b, "next attempt due %s", cli_jstr(t, "next_attempt_at"));
+	else if (json_is_string(json_object_get(t, "reason")))
+		hive_buf_puts(b, cli_jstr(t, "reason"));
+	if (strcmp(st, "ready") == 0 || strcmp(st, "retry") == 0) {
+		const char *adapter = cli_jstr(json_object_get(t, "runtime"), "adapter");
+		json_t *c = cli_get(cli, "circuit/%s/%s", cli_jstr(flow, "id"), adapter);
+		if (c && strcmp(cli_jstr(c, "state"), "open") == 0) {
+			json_int_t until = json_integer_value(json_object_get(c, "opened_at_ms")) +
+					   json_integer_value(json_object_get(c, "reset_timeout_ms"));
+			char when[40];
+			hive_time_format_ms(until, when, sizeof when);
+			hive_buf_printf(b, "%swaiting: circuit of runtime %s is open until %s", b->len ? "; " : "", adapter, when);
+		}
+		json_decref(c);
+	}
+}
+
+static int cmd_status(hive_cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	json_t *f = NULL;
+	int rc = cli_parse("flow status", argc, argv, NULL, pos, 1, 1, NULL);
+	if (!rc)
+		rc = cli_load(cli, HIVE_REF_FLOW, pos[0], &f);
+	if (rc)
+		return rc;
+	json_t *tasks = json_array(), *id;
+	size_t i;
+	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
+		json_t *t = cli_get(cli, "task/%s", json_string_value(id));
+		if (!t)
+			continue;
+		hive_buf note = {0};
+		task_note(cli, f, t, &note);
+		json_object_set_new(t, "note", json_string(hive_buf_str(&note)));
+		hive_buf_dispose(&note);
+		json_array_append_new(tasks, t);
+	}
+	if (cli_json_out(cli, json_pack("{s:O,s:O}", "flow", f, "tasks", tasks))) {
+		json_decref(tasks);
+		json_decref(f);
+		return 0;
+	}
+	printf("flow %s (%s): %s%s%s\n", cli_jstr(f, "name"), cli_jstr(f, "id"), cli_jstr(f, "state"),
+	       *cli_jstr(f, "reason") ? " — " : "", cli_jstr(f, "reason"));
+	if (*cli_jstr(f, "base_commit"))
+		printf("base commit %.12s\n", cli_jstr(f, "base_commit"));
+	printf("%-16s %-10s %-8s %-20s %s\n", "TASK", "STATE", "ATTEMPTS", "LAST OUTCOME", "NOTE");
+	json_t *t;
+	json_array_foreach(tasks, i, t)
+		printf("%-16s %-10s %-8lld %-20s %s\n", cli_jstr(t, "key"), cli_jstr(t, "state"),
+		       (long long)json_integer_value(json_object_get(t, "attempts")),
+		       *cli_jstr(t, "last_outcome") ? cli_jstr(t, "last_outcome") : "-", cli_jstr(t, "note"));
+	json_decref(tasks);
+	json_decref(f);
+	return 0;
+}
+
+static const hive_command create_cmd = {"flow", "create",
+	"hive flow create --file SPEC.json | hive flow create PROJECT [--name N] [--task TASK]...",
+	"Create a flow from a spec file (validated whole before anything is written; SPEC section 5) or\n"
+	"from existing tasks.\nExit: 0 ok, 2 invalid spec (the message names the field), 3 unknown project/task,\n"
+	"4 name taken or task already in a flow that has not ended.\n", cmd_create};
+static const hive_command start_cmd = {"flow", "start", "hive flow start FLOW",
+	"Start a created flow: records the repo's HEAD as the base commit and makes tasks without\n"
+	"dependencies ready.\nExit: 0 ok, 3 not found, 4 not in state created.\n", cmd_start};
+static const hive_command pause_cmd = {"flow", "pause", "hive flow pause FLOW",
+	"Pause a running flow: no new attempt starts until it is resumed.\nExit: 0, 3, 4.\n", cmd_pause};
+static const hive_command resume_cmd = {"flow", "resume", "hive flow resume FLOW",
+	"Resume a paused flow.\nExit: 0, 3, 4.\n", cmd_resume};
+static const hive_command abort_cmd = {"flow", "abort", "hive flow abort FLOW [--reason TEXT]",
+	"Abort a flow: every task that has not ended becomes aborted.\nExit: 0, 3, 4.\n", cmd_abort};
+static const hive_command tick_cmd = {"flow", "tick", "hive flow tick FLOW [--max-parallel N]",
+	"One scheduling step: record attempts a dead runner left as crashed, make tasks ready, start up\n"
+	"to N attempts (default 1) and run them to completion.  Retries not yet due are skipped.\n"
+	"Exit: 0 ok, 1 an attempt failed in this tick (even if a retry was scheduled), 3 not found,\n"
+	"4 flow not started or locked by another runner (the message names it).\n", cmd_tick};
+static const hive_command run_cmd_def = {"flow", "run", "hive flow run FLOW [--max-parallel N]",
+	"Tick until the flow is completed or failed, sleeping until the next retry is due.\n"
+	"SIGINT/SIGTERM stop it promptly: running attempts are killed and recorded as crashed.\n"
+	"Exit: 0 completed, 1 failed or stopped, 3 not found, 4 locked or not started.\n", cmd_run};
+static const hive_command status_cmd = {"flow", "status", "hive flow status FLOW",
+	"Every task's state, attempt count, last outcome, next retry time and blocked reason.\n", cmd_status};
+
+const hive_command *const hive_cmds_flow[] = {&create_cmd, &start_cmd, &pause_cmd, &resume_cmd, &abort_cmd,
+					      &tick_cmd, &run_cmd_def, &status_cmd, NULL};

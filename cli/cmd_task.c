@@ -1,0 +1,255 @@
+/* cmd_task.c - hive task create | list | show | retry | abort. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/query.h"
+#include "core/hive.h"
+#include "core/spec.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+/* "NAME=CMD" into a check object (new reference) or NULL with the error set. */
+static json_t *check_flag(const char *flag, const char *v, int required)
+{
+	const char *eq = strchr(v, '=');
+	if (!eq || eq == v || !eq[1]) {
+		hive_error_set(HIVE_EINVALID, "task create: --%s \"%s\": use NAME=COMMAND", flag, v);
+		return NULL;
+	}
+	char *name = hive_xstrndup(v, (size_t)(eq - v));
+	json_t *c = json_pack("{s:s,s:s,s:b}", "name", name, "command", eq + 1, "required", required);
+	free(name);
+	return c;
+}
+
+/* A key from the title: lowercase letters and digits, '-' between words. */
+static char *slug(const char *title)
+{
+	hive_buf b = {0};
+	for (const char *p = title; *p && b.len < 40; p++) {
+		char c = *p;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			hive_buf_putc(&b, c);
+		else if (b.len && b.data[b.len - 1] != '-')
+			hive_buf_putc(&b, '-');
+	}
+	while (b.len && b.data[b.len - 1] == '-')
+		b.data[--b.len] = '\0';
+	if (!b.len)
+		hive_buf_puts(&b, "task");
+	return hive_buf_detach(&b);
+}
+
+typedef struct {
+	const char *key, *desc, *runtime_cmd, *retry;
+	cli_list checks, optional, deps;
+	unsigned long long max_attempts;
+} task_flags;
+
+static int build_raw(const char *title, task_flags *f, json_t **raw_out)
+{
+	char *key = f->key ? hive_xstrdup(f->key) : slug(title);
+	json_t *raw = json_pack("{s:s,s:s,s:s}", "key", key, "title", title, "description", f->desc ? f->desc : "");
+	free(key);
+	json_t *checks = json_array(), *deps = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < f->checks.n + f->optional.n && !rc; i++) {
+		int req = i < f->checks.n;
+		json_t *c = check_flag(req ? "check" : "optional-check", req ? f->checks.v[i] : f->optional.v[i - f->checks.n], req);
+		if (!c)
+			rc = HIVE_EINVALID;
+		else
+			json_array_append_new(checks, c);
+	}
+	for (size_t i = 0; i < f->deps.n; i++)
+		json_array_append_new(deps, json_string(f->deps.v[i]));
+	json_object_set_new(raw, "checks", checks);
+	json_object_set_new(raw, "depends_on", deps);
+	if (f->runtime_cmd)
+		json_object_set_new(raw, "runtime", json_pack("{s:[s,s,s]}", "command", "/bin/sh", "-c", f->runtime_cmd));
+	json_t *retry = NULL;
+	if (!rc && f->retry) {
+		json_error_t je;
+		retry = json_loads(f->retry, 0, &je);
+		if (!retry || !json_is_object(retry))
+			rc = hive_error_set(HIVE_EINVALID, "task create: --retry is not a JSON object (column %d: %s)",
+					    je.column, retry ? "not an object" : je.text);
+	}
+	if (!retry && f->max_attempts)
+		retry = json_object();
+	if (retry && f->max_attempts)
+		json_object_set_new(retry, "max_attempts", json_integer((json_int_t)f->max_attempts));
+	if (retry)
+		json_object_set_new(raw, "retry", retry);
+	if (rc) {
+		json_decref(raw);
+		return rc;
+	}
+	*raw_out = raw;
+	return 0;
+}
+
+static int cmd_create(hive_cli *cli, int argc, char **argv)
+{
+	task_flags f = {0};
+	const char *pos[2];
+	cli_opt opts[] = {
+		{"key", CLI_STR, &f.key, 0}, {"description", CLI_STR, &f.desc, 0},
+		{"check", CLI_LIST, &f.checks, 0}, {"optional-check", CLI_LIST, &f.optional, 0},
+		{"depends-on", CLI_LIST, &f.deps, 0}, {"runtime-command", CLI_STR, &f.runtime_cmd, 0},
+		{"max-attempts", CLI_U64, &f.max_attempts, 0}, {"retry", CLI_STR, &f.retry, 0},
+		{NULL, 0, NULL, 0},
+	};
+	int rc = cli_parse("task create", argc, argv, opts, pos, 2, 2, NULL);
+	json_t *raw = NULL, *def = NULL;
+	if (!rc && opts[6].seen && f.max_attempts == 0)
+		rc = hive_error_set(HIVE_EINVALID, "task create: --max-attempts must be at least 1");
+	if (!rc)
+		rc = build_raw(pos[1], &f, &raw);
+	if (!rc)
+		rc = hive_task_def_normalize(raw, NULL, "task", &def);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	hive_id id;
+	if (s)
+		rc = hive_task_create(s, pos[0], def, &id);
+	if (!rc) {
+		json_t *doc = cli_get(cli, "task/%s", id.s);
+		if (!cli_json_out(cli, json_incref(doc)))
+			printf("created task %s (%s)\n", cli_jstr(doc, "key"), id.s);
+		json_decref(doc);
+	}
+	json_decref(raw);
+	json_decref(def);
+	cli_list_free(&f.checks);
+	cli_list_free(&f.optional);
+	cli_list_free(&f.deps);
+	return rc;
+}
+
+static int in_flow(const json_t *flow, const json_t *task)
+{
+	size_t i;
+	json_t *id;
+	json_array_foreach(json_object_get(flow, "task_ids"), i, id)
+		if (json_equal(id, json_object_get(task, "id")))
+			return 1;
+	return 0;
+}
+
+static int cmd_list(hive_cli *cli, int argc, char **argv)
+{
+	const char *project = NULL, *flow = NULL;
+	cli_opt opts[] = {{"project", CLI_STR, &project, 0}, {"flow", CLI_STR, &flow, 0}, {NULL, 0, NULL, 0}};
+	json_t *p = NULL, *f = NULL, *docs = NULL, *out = json_array();
+	int rc = cli_parse("task list", argc, argv, opts, NULL, 0, 0, NULL);
+	if (!rc && project)
+		rc = cli_load(cli, HIVE_REF_PROJECT, project, &p);
+	if (!rc && flow)
+		rc = cli_load(cli, HIVE_REF_FLOW, flow, &f);
+	if (!rc)
+		rc = cli_load_all(cli, "task/", &docs);
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d) {
+		if ((p && strcmp(cli_jstr(d, "project_id"), cli_jstr(p, "id")) != 0) || (f && !in_flow(f, d)))
+			continue;
+		json_array_append(out, d);
+	}
+	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		printf("%-20s %-10s %-8s %-36s %s\n", "KEY", "STATE", "ATTEMPTS", "ID", "TITLE");
+		json_array_foreach(out, i, d)
+			printf("%-20s %-10s %-8lld %-36s %s\n", cli_jstr(d, "key"), cli_jstr(d, "state"),
+			       (long long)json_integer_value(json_object_get(d, "attempts")), cli_jstr(d, "id"),
+			       cli_jstr(d, "title"));
+	}
+	json_decref(out);
+	json_decref(docs);
+	json_decref(p);
+	json_decref(f);
+	return rc;
+}
+
+static int cmd_show(hive_cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	json_t *d = NULL;
+	int rc = cli_parse("task show", argc, argv, NULL, pos, 1, 1, NULL);
+	if (!rc)
+		rc = cli_load(cli, HIVE_REF_TASK, pos[0], &d);
+	if (!rc && !cli_json_out(cli, json_incref(d))) {
+		printf("task:     %s (%s)\nid:       %s\nstate:    %s%s%s\nattempts: %lld\n", cli_jstr(d, "title"),
+		       cli_jstr(d, "key"), cli_jstr(d, "id"), cli_jstr(d, "state"),
+		       json_object_get(d, "reason") && !json_is_null(json_object_get(d, "reason")) ? " — " : "",
+		       cli_jstr(d, "reason"), (long long)json_integer_value(json_object_get(d, "attempts")));
+		if (*cli_jstr(d, "blocked_reason"))
+			printf("blocked:  %s\n", cli_jstr(d, "blocked_reason"));
+		if (*cli_jstr(d, "next_attempt_at"))
+			printf("next:     attempt due at %s\n", cli_jstr(d, "next_attempt_at"));
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(d, "checks"), i, c)
+			printf("check:    %s%s: %s\n", cli_jstr(c, "name"),
+			       json_is_false(json_object_get(c, "required")) ? " (optional)" : "", cli_jstr(c, "command"));
+	}
+	json_decref(d);
+	return rc;
+}
+
+static int cmd_retry(hive_cli *cli, int argc, char **argv)
+{
+	const char *pos[1], *mode = NULL;
+	int reset = 0;
+	cli_opt opts[] = {{"reset-count", CLI_FLAG, &reset, 0}, {"mode", CLI_STR, &mode, 0}, {NULL, 0, NULL, 0}};
+	int rc = cli_parse("task retry", argc, argv, opts, pos, 1, 1, NULL);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_task_retry(s, pos[0], reset, mode);
+	if (!rc) {
+		json_t *d = NULL;
+		cli_load(cli, HIVE_REF_TASK, pos[0], &d);
+		if (!cli_json_out(cli, json_incref(d)))
+			printf("task %s is %s; the next tick starts attempt %lld%s\n", cli_jstr(d, "key"),
+			       cli_jstr(d, "state"), (long long)json_integer_value(json_object_get(d, "attempts")) + 1,
+			       reset ? " with a fresh budget" : "");
+		json_decref(d);
+	}
+	return rc;
+}
+
+static int cmd_abort(hive_cli *cli, int argc, char **argv)
+{
+	const char *pos[1], *reason = NULL;
+	cli_opt opts[] = {{"reason", CLI_STR, &reason, 0}, {NULL, 0, NULL, 0}};
+	int rc = cli_parse("task abort", argc, argv, opts, pos, 1, 1, NULL);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_task_abort(s, pos[0], reason);
+	if (!rc && !cli_json_out(cli, json_pack("{s:s,s:s}", "task", pos[0], "state", "aborted")))
+		printf("task %s aborted\n", pos[0]);
+	return rc;
+}
+
+static const hive_command create_cmd = {"task", "create",
+	"hive task create PROJECT TITLE [--key K] [--description TEXT] [--check NAME=CMD]... [--optional-check NAME=CMD]... "
+	"[--depends-on TASK]... [--runtime-command CMD] [--max-attempts N] [--retry JSON]",
+	"Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
+	"with /bin/sh -c as the exec runtime.  --retry takes a retry policy object (SPEC section 4).\n"
+	"The key defaults to a slug of the title.\n"
+	"Exit: 0 ok, 2 invalid flag or policy, 3 project or dependency not found.\n", cmd_create};
+static const hive_command list_cmd = {"task", "list", "hive task list [--project P] [--flow F]",
+	"List tasks with state and attempt count.\n", cmd_list};
+static const hive_command show_cmd = {"task", "show", "hive task show TASK",
+	"Show a task: state, reason, attempts, next retry time, checks.\nExit: 0 ok, 3 not found.\n", cmd_show};
+static const hive_command retry_cmd = {"task", "retry", "hive task retry TASK [--reset-count] [--mode clean|continue]",
+	"Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
+	"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
+	"context).  A flow that had ended failed runs again.\n"
+	"Exit: 0 ok, 3 not found, 4 wrong state or retry limit exceeded.\n", cmd_retry};
+static const hive_command abort_cmd = {"task", "abort", "hive task abort TASK [--reason TEXT]",
+	"Abort a task that has not ended; a running attempt ends aborted and its processes are killed.\n"
+	"Exit: 0 ok, 3 not found, 4 already ended.\n", cmd_abort};
+
+const hive_command *const hive_cmds_task[] = {&create_cmd, &list_cmd, &show_cmd, &retry_cmd, &abort_cmd, NULL};

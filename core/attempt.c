@@ -1,0 +1,373 @@
+/*
+ * attempt.c - running one attempt: the runtime through its adapter, the
+ * checkpoint commit and diff, the checks, and the retry decision.  Each
+ * step is its own write transaction, so followers see progress as it
+ * happens and a crash leaves an exact record of how far it got.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adapters/adapter.h"
+#include "core/excerpt.h"
+#include "core/gitws.h"
+#include "core/policy.h"
+#include "core/proc.h"
+#include "core/projection.h"
+#include "core/runner.h"
+#include "core/schedule.h"
+#include "core/state.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+/* Full outputs are kept up to this size; the rest is cut with a marker. */
+#define OUTPUT_CAP ((size_t)16 << 20)
+
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+void hive_pick_dispose(hive_pick *p)
+{
+	json_decref(p->task);
+	json_decref(p->context);
+	free(p->worktree);
+	free(p->repo);
+	free(p->attempt_dir);
+	free(p->fail_reason);
+	memset(p, 0, sizeof *p);
+}
+
+/* ---- emitting one event in its own transaction -------------------------------- */
+
+typedef struct {
+	const json_t *task;
+	const char *attempt_id;
+	int type;
+	json_t *payload;        /* stolen by the transaction */
+	const char *blob_field[3];
+	hive_buf *blob[3];      /* stored as blobs; their hashes go under blob_field */
+} step_ctx;
+
+static int step_txn(hive_txn *txn, void *vctx)
+{
+	step_ctx *c = vctx;
+	json_t *p = json_deep_copy(c->payload);
+	for (int i = 0; i < 3 && c->blob[i]; i++) {
+		char hex[65];
+		int rc = hive_txn_blob_put(txn, c->blob[i]->data ? c->blob[i]->data : "", c->blob[i]->len, hex);
+		if (rc) {
+			json_decref(p);
+			return rc;
+		}
+		json_object_set_new(p, c->blob_field[i], json_string(hex));
+	}
+	return hive_emit_for_task(txn, c->task, c->type, p, c->attempt_id);
+}
+
+static int emit_step(hive_store *s, hive_pick *p, int type, json_t *payload)
+{
+	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = type, .payload = payload};
+	int rc = hive_store_write(s, step_txn, &c);
+	json_decref(payload);
+	return rc;
+}
+
+/* Read at most OUTPUT_CAP bytes of a file into b (missing file = empty). */
+static void slurp(const char *path, hive_buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char chunk[65536];
+	ssize_t n;
+	while (b->len < OUTPUT_CAP && (n = read(fd, chunk, sizeof chunk)) > 0)
+		hive_buf_append(b, chunk, (size_t)n);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size > b->len)
+		hive_buf_printf(b, "\n[... %lld bytes not kept]\n", (long long)((size_t)st.st_size - b->len));
+	close(fd);
+}
+
+/* ---- the runtime ------------------------------------------------------------- */
+
+typedef struct {
+	hive_store *s;
+	hive_pick *p;
+	const char *adapter;
+} started_ctx;
+
+static void on_started(void *vctx, pid_t pid, pid_t pgid, const char *const *argv, const char *prompt_sha)
+{
+	started_ctx *c = vctx;
+	json_t *a = json_array();
+	for (size_t i = 0; argv && argv[i]; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	emit_step(c->s, c->p, HIVE_EV_RUNTIME_STARTED,
+		  json_pack("{s:s,s:o,s:s,s:i,s:i}", "adapter", c->adapter, "argv", a, "prompt_sha256",
+			    prompt_sha ? prompt_sha : "", "pid", (int)pid, "pgid", (int)pgid));
+}
+
+static json_t *task_input(const json_t *task)
+{
+	return json_pack("{s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(task, "id"), "key",
+			 json_object_get(task, "key"), "title", json_object_get(task, "title"), "description",
+			 json_object_get(task, "description"), "checks", json_object_get(task, "checks"));
+}
+
+static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive_exec_result *res)
+{
+	const json_t *runtime = json_object_get(p->task, "runtime");
+	const char *name = jstr(runtime, "adapter");
+	const hive_adapter *ad = o->adapters && name ? o->adapters(name) : NULL;
+	memset(res, 0, sizeof *res);
+	if (!ad || ad->version != HIVE_ADAPTER_VERSION) {
+		res->exit_code = -1;
+		snprintf(res->termination_reason, sizeof res->termination_reason, "not_started");
+		hive_buf b = {0};
+		hive_buf_printf(&b, "no runtime adapter named \"%s\"", name ? name : "");
+		res->error = hive_buf_detach(&b);
+		return 0;
+	}
+	json_t *input = task_input(p->task);
+	started_ctx sc = {s, p, ad->name};
+	const char *ctx_text = p->context ? jstr(p->context, "context") : NULL;
+	json_t *prior = p->context ? json_object_get(p->context, "prior_attempts") : NULL;
+	json_t *empty = json_array();
+	hive_exec_request req = {
+		.task = input, .attempt_number = p->number, .max_attempts = p->max_attempts,
+		.context = ctx_text, .prior_attempts = prior ? prior : empty, .runtime = runtime,
+		.task_id = p->task_id.s, .attempt_id = p->attempt_id.s, .worktree = p->worktree,
+		.attempt_dir = p->attempt_dir, .cancel = (volatile int *)o->stop,
+		.on_started = on_started, .on_started_ctx = &sc,
+	};
+	int rc = ad->execute(ad, &req, res);
+	json_decref(input);
+	json_decref(empty);
+	return rc;
+}
+
+static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
+{
+	json_t *pl = json_pack("{s:o,s:i,s:I,s:s,s:O}",
+			       "exit_code", res->started && res->exit_code >= 0 ? json_integer(res->exit_code) : json_null(),
+			       "signal", res->signal, "duration_ms", (json_int_t)res->duration_ms,
+			       "termination_reason", res->termination_reason,
+			       "verdict", res->verdict ? res->verdict : json_null());
+	if (res->error)
+		json_object_set_new(pl, "error", json_string(res->error));
+	hive_buf out = {0}, err = {0};
+	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_RUNTIME_EXITED, .payload = pl};
+	if (res->started) {
+		slurp(res->stdout_path, &out);
+		slurp(res->stderr_path, &err);
+		c.blob_field[0] = "stdout_blob";
+		c.blob[0] = &out;
+		c.blob_field[1] = "stderr_blob";
+		c.blob[1] = &err;
+	}
+	int rc = hive_store_write(s, step_txn, &c);
+	json_decref(pl);
+	hive_buf_dispose(&out);
+	hive_buf_dispose(&err);
+	return rc;
+}
+
+/* ---- changes ------------------------------------------------------------------ */
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; s && *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static int record_changes(hive_store *s, hive_pick *p)
+{
+	char commit[41];
+	char msg[256];
+	snprintf(msg, sizeof msg, "hive: checkpoint of attempt %d of task %s", p->number, jstr(p->task, "key"));
+	int rc = hive_git_checkpoint(p->worktree, msg, commit, NULL);
+	if (rc)
+		return rc;
+	hive_diff_stats st;
+	char *patch = NULL;
+	if ((rc = hive_git_diff(p->repo, p->start_commit, commit, &st, &patch)))
+		return rc;
+	json_t *paths = json_array();
+	for (size_t i = 0; i < st.n_paths; i++)
+		json_array_append_new(paths, json_string(st.paths[i]));
+	json_t *pl = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:i}", "commit", commit, "start_commit",
+			       p->start_commit, "files_created", st.files_created, "files_modified", st.files_modified,
+			       "files_deleted", st.files_deleted, "insertions", st.insertions, "deletions",
+			       st.deletions, "paths", paths, "diff_lines", count_lines(patch));
+	hive_buf diff = {0};
+	hive_buf_puts(&diff, patch ? patch : "");
+	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHANGES_RECORDED, .payload = pl};
+	if (diff.len) {
+		c.blob_field[0] = "diff_blob";
+		c.blob[0] = &diff;
+	} else {
+		json_object_set_new(pl, "diff_blob", json_null());
+	}
+	rc = hive_store_write(s, step_txn, &c);
+	json_decref(pl);
+	hive_buf_dispose(&diff);
+	free(patch);
+	hive_diff_stats_dispose(&st);
+	return rc;
+}
+
+/* ---- checks ------------------------------------------------------------------- */
+
+static int check_lines_limit(const json_t *task)
+{
+	hive_retry_policy pol;
+	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
+		hive_retry_policy_default(&pol);
+	return pol.context.max_check_output_lines;
+}
+
+/* Run one check; returns 1 when it passed.  Its output is stored whole
+ * as a blob and excerpted into check_completed. */
+static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, const hive_run_opts *o)
+{
+	const char *name = jstr(check, "name"), *cmd = jstr(check, "command");
+	int required = !json_is_false(json_object_get(check, "required"));
+	emit_step(s, p, HIVE_EV_CHECK_STARTED, json_pack("{s:s,s:b,s:s}", "name", name, "required", required,
+							 "command", cmd));
+	hive_buf path = {0};
+	hive_buf_printf(&path, "%s/check-%d-%s.log", p->attempt_dir, idx, name);
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	char **env = hive_env_scrubbed(NULL);
+	hive_proc_spec spec = {.argv = argv, .cwd = p->worktree, .envp = env, .stdout_path = path.data,
+			       .stderr_path = path.data,
+			       .timeout_ms = (long)json_integer_value(json_object_get(check, "timeout_ms")),
+			       .cancel = (volatile int *)o->stop};
+	hive_proc_result r = {0};
+	int rc = hive_proc_run(&spec, &r);
+	hive_env_free(env);
+	hive_buf out = {0};
+	slurp(path.data, &out);
+	hive_buf_dispose(&path);
+	hive_excerpt ex;
+	hive_excerpt_opts eo = {.max_lines = (size_t)check_lines_limit(p->task)};
+	hive_excerpt_make(out.data ? out.data : "", out.len, &eo, &ex);
+	int passed = rc == 0 && r.exit_code == 0 && !r.timed_out;
+	json_t *pl = json_pack("{s:s,s:b,s:b,s:o,s:b,s:I,s:s,s:I,s:I}", "name", name, "required", required,
+			       "passed", passed, "exit_code", r.exit_code >= 0 ? json_integer(r.exit_code) : json_null(),
+			       "timed_out", r.timed_out, "duration_ms", (json_int_t)r.duration_ms, "output_excerpt",
+			       ex.text, "output_lines", (json_int_t)ex.total_lines, "omitted_lines",
+			       (json_int_t)ex.omitted_lines);
+	hive_excerpt_dispose(&ex);
+	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHECK_COMPLETED, .payload = pl,
+		      .blob_field = {"output_blob"}, .blob = {&out}};
+	hive_store_write(s, step_txn, &c);
+	json_decref(pl);
+	hive_buf_dispose(&out);
+	return passed;
+}
+
+static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_t *failed)
+{
+	json_t *checks = json_object_get(p->task, "checks"), *ch;
+	size_t i;
+	int all_required_passed = 1;
+	json_array_foreach(checks, i, ch) {
+		if (o->stop && *o->stop)
+			return -1;
+		int passed = run_check(s, p, ch, (int)i, o);
+		if (!passed && !json_is_false(json_object_get(ch, "required"))) {
+			all_required_passed = 0;
+			json_array_append(failed, json_object_get(ch, "name"));
+		}
+	}
+	return all_required_passed;
+}
+
+/* ---- the state change to verifying ------------------------------------------- */
+
+typedef struct {
+	const char *task_id, *to, *reason;
+} state_ctx;
+
+static int state_txn(hive_txn *txn, void *vctx)
+{
+	state_ctx *c = vctx;
+	json_t *t = hive_proj_get(txn, "task/%s", c->task_id);
+	int rc = t ? hive_emit_task_state(txn, t, c->to, c->reason) : HIVE_ENOTFOUND;
+	json_decref(t);
+	return rc;
+}
+
+/* ---- outcome ------------------------------------------------------------------- */
+
+static int outcome_of(const hive_exec_result *r, int checks_ok)
+{
+	if (!r->started)
+		return HIVE_OUTCOME_RUNTIME_UNAVAILABLE;
+	if (r->timed_out)
+		return HIVE_OUTCOME_TIMEOUT;
+	if (r->cancelled || r->signal)
+		return HIVE_OUTCOME_CRASHED;
+	if (r->exit_code != 0)
+		return HIVE_OUTCOME_RUNTIME_FAILED;
+	if (checks_ok < 0)
+		return HIVE_OUTCOME_CRASHED;
+	return checks_ok ? HIVE_OUTCOME_SUCCESS : HIVE_OUTCOME_CHECK_FAILED;
+}
+
+typedef struct {
+	hive_pick *p;
+	int outcome;
+	int64_t duration_ms;
+	json_t *failed;
+	const json_t *verdict;
+	const char *summary;
+	uint64_t seed;
+} finish_ctx;
+
+static int finish_txn(hive_txn *txn, void *vctx)
+{
+	finish_ctx *c = vctx;
+	return hive_attempt_finish(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
+				   c->verdict, c->summary, c->seed);
+}
+
+int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
+{
+	int64_t t0 = hive_clock_monotonic_ms();
+	hive_exec_result res;
+	int rc = run_runtime(s, p, o, &res);
+	json_t *failed = json_array();
+	int checks_ok = 1;
+	if (!rc)
+		rc = record_exit(s, p, &res);
+	if (!rc && res.started)
+		rc = record_changes(s, p);
+	if (!rc && res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled) {
+		state_ctx sc = {p->task_id.s, "verifying", "runtime exited 0; running checks"};
+		rc = hive_store_write(s, state_txn, &sc);
+		if (!rc)
+			checks_ok = run_checks(s, p, o, failed);
+	}
+	if (rc) {
+		/* hive itself failed mid-attempt (storage, git): leave the attempt
+		 * running; the next tick records it as crashed and retries. */
+		json_decref(failed);
+		hive_exec_result_dispose(&res);
+		return rc;
+	}
+	p->outcome = outcome_of(&res, checks_ok);
+	const char *summary = res.verdict ? json_string_value(json_object_get(res.verdict, "summary")) : NULL;
+	finish_ctx fc = {.p = p, .outcome = p->outcome, .duration_ms = hive_clock_monotonic_ms() - t0,
+			 .failed = failed, .verdict = res.verdict, .seed = o->seed,
+			 .summary = summary ? summary : res.error};
+	rc = hive_store_write(s, finish_txn, &fc);
+	json_decref(failed);
+	hive_exec_result_dispose(&res);
+	return rc;
+}

@@ -1,0 +1,698 @@
+/*
+ * excerpt.c - choose the lines of a check's output a fixer needs.
+ *
+ * The work happens in three steps over the raw bytes, so that memory stays
+ * proportional to what is kept and not to the input (plus a bit per line):
+ *   select  - one pass counts the lines and classifies them until enough
+ *             matches are known; then lines are chosen by priority, walking
+ *             to neighbours with memchr/memrchr, into a list kept in the
+ *             order chosen (the priority);
+ *   fit     - the chosen lines are linked in line order and measured; while
+ *             the text would exceed max_bytes, the last-chosen line goes;
+ *   render  - only the surviving lines are sanitized and written out.
+ * Lines are split on the raw bytes: sanitizing never adds or removes a '\n'
+ * (it only drops the '\r' of a CRLF), so the line structure is the same.
+ */
+#include "core/excerpt.h"
+
+#include "events/buf.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REPLACEMENT     "\xEF\xBF\xBD" /* U+FFFD */
+#define REPLACEMENT_LEN 3
+#define NONE            SIZE_MAX
+#define MAX_FIRST_ERRORS 3 /* priority 1 keeps this many error lines */
+#define CONTEXT_AFTER    2 /* lines kept after a matched line (1 before) */
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+/* Length of the well-formed sequence starting s[0..n), or 0 when it is
+ * ill-formed; then *bad gets the length of its maximal ill-formed subpart
+ * (>= 1), the bytes one U+FFFD stands for.  Ranges from Unicode Table 3-7:
+ * they exclude overlongs (C0, C1, E0 80..9F, F0 80..8F), surrogates
+ * (ED A0..BF) and code points above U+10FFFF (F4 90.., F5..FF). */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF; /* range of byte 2 */
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		need = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		need = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+	else if (c >= 0xF0 && c <= 0xF4)
+		need = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+	else {
+		*bad = 1;
+		return 0;
+	}
+	size_t i = 1;
+	for (; i < need && i < n; i++) {
+		unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
+		if (s[i] < l || s[i] > h)
+			break;
+	}
+	if (i == need)
+		return need;
+	*bad = i;
+	return 0;
+}
+
+/* A well-formed sequence that must not reach a prompt or a terminal: C0
+ * controls except tab (newline is handled by the caller), DEL, and the C1
+ * controls U+0080..U+009F (C2 80..C2 9F), which include CSI. */
+static bool utf8_is_control(const unsigned char *s, size_t seq)
+{
+	if (seq == 1)
+		return (s[0] < 0x20 && s[0] != '\t') || s[0] == 0x7F;
+	return seq == 2 && s[0] == 0xC2 && s[1] < 0xA0;
+}
+
+static bool plain_ascii(unsigned char c)
+{
+	return (c >= 0x20 && c < 0x7F) || c == '\t' || c == '\n';
+}
+
+/*
+ * The engine behind hive_utf8_sanitize and line rendering: append the
+ * sanitized form of s[0..n) to out (or only measure it when out is NULL),
+ * stopping before the first character that would take the output past
+ * limit bytes.  Returns the bytes produced; *used gets the input consumed
+ * (n when everything fit).  Stopping only between characters is what makes
+ * a cut land on a UTF-8 boundary.
+ */
+static size_t sanitize(const unsigned char *s, size_t n, size_t limit, hive_buf *out,
+                       size_t *used)
+{
+	size_t i = 0, w = 0;
+
+	while (i < n) {
+		size_t run = 0; /* fast path: a run of plain ASCII copied at once */
+		while (i + run < n && run < limit - w && plain_ascii(s[i + run]))
+			run++;
+		if (run > 0) {
+			if (out)
+				hive_buf_append(out, s + i, run);
+			i += run, w += run;
+			continue;
+		}
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
+			i++; /* CRLF -> LF: the '\n' comes next */
+			continue;
+		}
+		size_t bad = 0, seq = utf8_seq(s + i, n - i, &bad);
+		bool ok = seq > 0 && !utf8_is_control(s + i, seq);
+		size_t width = ok ? seq : REPLACEMENT_LEN;
+		if (width > limit - w)
+			break;
+		if (out)
+			hive_buf_append(out, ok ? (const void *)(s + i) : REPLACEMENT, width);
+		i += seq > 0 ? seq : bad, w += width;
+	}
+	*used = i;
+	return w;
+}
+
+char *hive_utf8_sanitize(const char *data, size_t len, size_t *out_len)
+{
+	hive_buf b = {0};
+	size_t used;
+
+	sanitize((const unsigned char *)data, len, SIZE_MAX, &b, &used);
+	if (out_len)
+		*out_len = b.len;
+	return hive_buf_detach(&b);
+}
+
+size_t hive_utf8_cut(const char *s, size_t len, size_t max_bytes)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (len <= max_bytes)
+		return len;
+	/* u[max_bytes] is the first byte left out; if it continues a
+	 * sequence, the sequence's lead is at most 3 bytes back. */
+	size_t cut = max_bytes;
+	for (int k = 0; k < 3 && cut > 0 && (u[cut] & 0xC0) == 0x80; k++)
+		cut--;
+	return (u[cut] & 0xC0) == 0x80 ? max_bytes : cut;
+}
+
+/* ---------------------------------------------------------------- lines */
+
+typedef struct {
+	const char *data;
+	size_t len;
+} input;
+
+typedef struct {
+	size_t index; /* 0-based line number */
+	size_t start; /* offset of the line in the input */
+	size_t end;   /* offset of its '\n', or the input's length */
+	size_t len;   /* bytes of text: end - start, less a CRLF's '\r' */
+	size_t limit; /* its text is cut to this many bytes */
+	size_t width; /* bytes it takes in the excerpt, cut marker included */
+} xline;
+
+static xline line_make(const input *in, size_t start, size_t index)
+{
+	const char *nl = memchr(in->data + start, '\n', in->len - start);
+	xline ln = { .index = index, .start = start, .end = nl ? (size_t)(nl - in->data) : in->len };
+
+	ln.len = ln.end - ln.start;
+	if (nl && ln.len > 0 && in->data[ln.end - 1] == '\r')
+		ln.len--;
+	return ln;
+}
+
+/* The first line; false for empty input. */
+static bool line_first(const input *in, xline *out)
+{
+	if (in->len == 0)
+		return false;
+	*out = line_make(in, 0, 0);
+	return true;
+}
+
+/* The line after ln (out may be ln); false at the end: a final '\n' ends
+ * the last line rather than starting an empty one. */
+static bool line_next(const input *in, const xline *ln, xline *out)
+{
+	if (ln->end + 1 >= in->len)
+		return false;
+	*out = line_make(in, ln->end + 1, ln->index + 1);
+	return true;
+}
+
+/* The line before ln (out may be ln); false for the first line. */
+static bool line_prev(const input *in, const xline *ln, xline *out)
+{
+	if (ln->start == 0)
+		return false;
+	const char *nl = memrchr(in->data, '\n', ln->start - 1);
+	*out = line_make(in, nl ? (size_t)(nl - in->data) + 1 : 0, ln->index - 1);
+	return true;
+}
+
+/* Text of one line cut to ln->limit, plus " [... N bytes cut]" when cut;
+ * appended to out, or only measured when out is NULL. */
+static size_t line_render(const char *data, const xline *ln, hive_buf *out)
+{
+	size_t used, w;
+	char mark[64];
+
+	w = sanitize((const unsigned char *)data + ln->start, ln->len, ln->limit, out, &used);
+	if (used == ln->len)
+		return w;
+	int k = snprintf(mark, sizeof mark, " [... %zu bytes cut]", ln->len - used);
+	assert(k > 0 && (size_t)k < sizeof mark);
+	if (out)
+		hive_buf_append(out, mark, (size_t)k);
+	return w + (size_t)k;
+}
+
+static size_t gap_marker(char *buf, size_t size, size_t n)
+{
+	int k = snprintf(buf, size, "[... %zu %s omitted]", n, n == 1 ? "line" : "lines");
+	assert(k > 0 && (size_t)k < size);
+	return (size_t)k;
+}
+
+/* ------------------------------------------------------------- patterns */
+
+/*
+ * Which lines look like a failure.  Hand-written rather than <regex.h>:
+ * POSIX regexes stop at NUL (check output may contain NULs), depend on the
+ * locale (the excerpt must be the same bytes everywhere), and would need one
+ * pass per pattern; this matcher is one linear, byte-exact pass per line.
+ *
+ * Markers are case-sensitive.  AT_WORD ones must not follow a letter, digit
+ * or '_', so "error:" and "errors" match but "test_error_page PASSED" and
+ * "-Werror" do not; suffixes are allowed ("FAILED", "panicked",
+ * "assert_eq!").  Capitalised class-name parts ("Error", "Exception",
+ * "Assertion") match anywhere, for "ValueError" or "AssertionError".
+ */
+enum { LINE_PLAIN, LINE_LOCATION, LINE_ERROR };
+
+#define AT_WORD 1 /* not preceded by [A-Za-z0-9_] */
+#define AT_BOL  2 /* only at the start of the line */
+#define RUST_AT 4 /* "at [./]src/": only if ".rs:<digit>" follows (a user frame) */
+
+typedef struct {
+	const char *s;
+	size_t len;
+	unsigned flags;
+} marker_pat;
+
+#define PAT(s, f) { s, sizeof s - 1, f }
+static const marker_pat error_pats[] = {
+	PAT("error", AT_WORD), PAT("Error", 0), PAT("ERROR", AT_WORD),
+	PAT("FAIL", AT_WORD), /* FAIL, FAILED, FAILURES, "--- FAIL:" */
+	PAT("failed", AT_WORD), PAT("failure", AT_WORD),
+	PAT("panic", AT_WORD), /* Go "panic:", Rust "panicked at" */
+	PAT("assert", AT_WORD), PAT("Assertion", 0),
+	PAT("Traceback", AT_WORD), PAT("Exception", 0),
+	PAT("expected", AT_WORD),
+	PAT("fatal", AT_WORD), PAT("Fatal", AT_WORD), PAT("FATAL", AT_WORD),
+	PAT("undefined reference", AT_WORD),
+	PAT("segmentation fault", AT_WORD), PAT("Segmentation fault", AT_WORD),
+	PAT("Aborted", AT_WORD),
+	PAT("E   ", AT_BOL),   /* pytest's explanation lines */
+	PAT("not ok", AT_BOL), /* TAP */
+	PAT("at src/", AT_WORD | RUST_AT), PAT("at ./src/", AT_WORD | RUST_AT),
+};
+#define N_PATS (sizeof error_pats / sizeof error_pats[0])
+
+typedef struct {
+	uint32_t first[256]; /* bit k set: error_pats[k] starts with this byte */
+	uint32_t anywhere;   /* bit k set: error_pats[k] may start mid-word */
+} matcher;
+
+static void matcher_init(matcher *m)
+{
+	_Static_assert(N_PATS <= 32, "one bit per pattern");
+	memset(m, 0, sizeof *m);
+	for (size_t k = 0; k < N_PATS; k++) {
+		m->first[(unsigned char)error_pats[k].s[0]] |= UINT32_C(1) << k;
+		if (error_pats[k].flags == 0)
+			m->anywhere |= UINT32_C(1) << k;
+	}
+}
+
+static bool is_word(unsigned char c)
+{
+	return c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* Offset just past the last ".rs:<digit>" in s[0..n), 0 if none. */
+static size_t last_rust_location(const unsigned char *s, size_t n)
+{
+	for (size_t i = n; i >= 5; i--)
+		if (is_digit(s[i - 1]) && memcmp(s + i - 5, ".rs:", 4) == 0)
+			return i;
+	return 0;
+}
+
+static bool pat_at(const marker_pat *p, const unsigned char *s, size_t n, size_t i,
+                   size_t *rust_end)
+{
+	if ((p->flags & AT_BOL) && i != 0)
+		return false;
+	if ((p->flags & AT_WORD) && i > 0 && is_word(s[i - 1]))
+		return false;
+	if (n - i < p->len || memcmp(s + i, p->s, p->len) != 0)
+		return false;
+	if (!(p->flags & RUST_AT))
+		return true;
+	if (*rust_end == NONE) /* computed once per line: keeps this linear */
+		*rust_end = last_rust_location(s, n);
+	return *rust_end > i + p->len;
+}
+
+static bool has_error_marker(const matcher *m, const unsigned char *s, size_t n)
+{
+	size_t rust_end = NONE;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t bits = m->first[s[i]];
+		if (bits && i > 0 && is_word(s[i - 1]))
+			bits &= m->anywhere; /* the common case: inside a word */
+		for (; bits; bits &= bits - 1) {
+			if (pat_at(&error_pats[__builtin_ctz(bits)], s, n, i, &rust_end))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Does the ':' at s[colon] follow a file name with an extension, as in
+ * "auth_test.go:31:"?  Looks back only over the extension's word chars,
+ * so the scans for successive colons do not overlap. */
+static bool after_file_name(const unsigned char *s, size_t colon)
+{
+	size_t k = colon;
+	while (k > 0 && is_word(s[k - 1]))
+		k--;
+	return k < colon && k >= 2 && s[k - 1] == '.' && !is_digit(s[k]) &&
+	       (is_word(s[k - 2]) || s[k - 2] == '/' || s[k - 2] == '-');
+}
+
+/* "file.ext:LINE:" (and so "file.ext:LINE:COL:"), as printed by compilers,
+ * go test and pytest: a pointer to code, weaker evidence than a marker. */
+static bool has_location(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i + 2 < n; i++) {
+		if (s[i] != ':' || !is_digit(s[i + 1]))
+			continue;
+		size_t j = i + 1;
+		while (j < n && is_digit(s[j]))
+			j++;
+		if (j < n && s[j] == ':' && after_file_name(s, i))
+			return true;
+	}
+	return false;
+}
+
+static int line_class(const matcher *m, const char *line, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	if (has_error_marker(m, s, n))
+		return LINE_ERROR;
+	return has_location(s, n) ? LINE_LOCATION : LINE_PLAIN;
+}
+
+/* ------------------------------------------------------------ selection */
+
+typedef struct {
+	xline *v;
+	size_t n, cap;
+} xline_list;
+
+static void list_push(xline_list *l, const xline *ln)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = hive_xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = *ln;
+}
+
+typedef struct {
+	input in;
+	matcher m;
+	size_t total;         /* lines in the input */
+	xline last;           /* the input's last line */
+	xline_list errors;    /* the first error-looking lines, in line order */
+	xline_list locations; /* the first lines that only name a location */
+	size_t budget;        /* lines that may still be chosen */
+	unsigned char *kept;  /* bitmap over line numbers: chosen already */
+	xline_list chosen;    /* in the order chosen: the priority */
+} selection;
+
+/*
+ * The one pass over the whole input: count the lines, remember the last,
+ * and record the first `cap` lines of each class.  Choosing never needs
+ * more: every match it walks through is either a new line (costing one line
+ * of budget) or one already chosen, and at most max_lines lines are chosen,
+ * so after 2 * max_lines matches the budget is gone.  For the same reason,
+ * once `cap` error lines are known the location lines will never be
+ * reached, and the rest of the input is only counted.
+ */
+static void sel_scan(selection *s, size_t cap)
+{
+	xline ln;
+
+	for (bool more = line_first(&s->in, &ln); more; more = line_next(&s->in, &ln, &ln)) {
+		s->total++;
+		s->last = ln;
+		if (s->errors.n >= cap)
+			continue;
+		int c = line_class(&s->m, s->in.data + ln.start, ln.len);
+		if (c == LINE_ERROR)
+			list_push(&s->errors, &ln);
+		else if (c == LINE_LOCATION && s->locations.n < cap)
+			list_push(&s->locations, &ln);
+	}
+}
+
+static void sel_add(selection *s, const xline *ln)
+{
+	unsigned char bit = (unsigned char)(1u << (ln->index % 8));
+
+	if (s->budget == 0 || (s->kept[ln->index / 8] & bit))
+		return;
+	s->kept[ln->index / 8] |= bit;
+	list_push(&s->chosen, ln);
+	s->budget--;
+}
+
+/* A matched line, then 1 line before and CONTEXT_AFTER after: the match
+ * first, so that a short budget still gets it. */
+static void sel_window(selection *s, const xline *match)
+{
+	xline ln;
+
+	sel_add(s, match);
+	if (line_prev(&s->in, match, &ln))
+		sel_add(s, &ln);
+	ln = *match;
+	for (int k = 0; k < CONTEXT_AFTER && s->budget > 0 && line_next(&s->in, &ln, &ln); k++)
+		sel_add(s, &ln);
+}
+
+/* The first `max` matches with their context, earliest first. */
+static void sel_matches(selection *s, const xline_list *matches, size_t max)
+{
+	for (size_t i = 0; i < matches->n && i < max && s->budget > 0; i++)
+		sel_window(s, &matches->v[i]);
+}
+
+/* The last count lines, chosen last line first, so that dropping in
+ * reverse priority loses the earliest tail lines first. */
+static void sel_tail(selection *s, size_t count)
+{
+	xline ln = s->last;
+
+	for (size_t k = 0; k < count; k++) {
+		sel_add(s, &ln);
+		if (!line_prev(&s->in, &ln, &ln))
+			break;
+	}
+}
+
+static void sel_head(selection *s)
+{
+	xline ln;
+
+	for (bool more = line_first(&s->in, &ln); more && s->budget > 0;
+	     more = line_next(&s->in, &ln, &ln))
+		sel_add(s, &ln);
+}
+
+/* Tail share of the line budget: "the last ~10 lines, or ~1/4 of it". */
+static size_t tail_size(size_t max_lines)
+{
+	size_t half = max_lines / 2 + max_lines % 2;
+	size_t t = half < 10 ? half : 10;
+	return t > max_lines / 4 ? t : max_lines / 4;
+}
+
+static void select_lines(selection *s, size_t max_lines)
+{
+	size_t tail = tail_size(max_lines);
+
+	s->budget = max_lines - tail; /* priority 1 cannot eat the tail's share */
+	sel_matches(s, &s->errors, MAX_FIRST_ERRORS);
+	s->budget += tail;
+	sel_tail(s, tail);
+	sel_matches(s, &s->errors, SIZE_MAX);
+	sel_matches(s, &s->locations, SIZE_MAX);
+	sel_head(s);
+}
+
+static void sel_dispose(selection *s)
+{
+	free(s->errors.v);
+	free(s->locations.v);
+	free(s->chosen.v);
+	free(s->kept);
+}
+
+/* ------------------------------------------------------------------ fit */
+
+/* The kept lines linked in line order, with the text's size kept current:
+ * pieces (lines and gap markers) and their bytes, '\n' separators aside. */
+typedef struct {
+	xline *lines; /* by rank (priority order) */
+	size_t n, total;
+	size_t *prev, *next; /* ranks of the neighbours in line order, or NONE */
+	size_t first;        /* rank of the first line in line order */
+	size_t pieces, bytes;
+} layout;
+
+static size_t text_len(const layout *l) { return l->bytes + (l->pieces ? l->pieces - 1 : 0); }
+
+/* Lines left out between ranks a and b (NONE: the start or end). */
+static size_t gap(const layout *l, size_t a, size_t b)
+{
+	size_t lo = a == NONE ? 0 : l->lines[a].index + 1;
+	size_t hi = b == NONE ? l->total : l->lines[b].index;
+	return hi - lo;
+}
+
+static void count_gap(layout *l, size_t lines_out, bool add)
+{
+	char buf[64];
+	if (lines_out == 0)
+		return;
+	size_t w = gap_marker(buf, sizeof buf, lines_out);
+	l->pieces = add ? l->pieces + 1 : l->pieces - 1;
+	l->bytes = add ? l->bytes + w : l->bytes - w;
+}
+
+typedef struct { size_t index, rank; } by_index;
+
+static int cmp_index(const void *a, const void *b)
+{
+	size_t x = ((const by_index *)a)->index, y = ((const by_index *)b)->index;
+	return (x > y) - (x < y);
+}
+
+static void layout_init(layout *l, xline_list *chosen, size_t total, const char *data,
+                        size_t max_line_bytes)
+{
+	size_t n = chosen->n;
+	assert(n > 0); /* the tail always chose the last line */
+	by_index *order = hive_xmalloc(n * sizeof *order);
+
+	*l = (layout){ .lines = chosen->v, .n = n, .total = total, .first = NONE };
+	l->prev = hive_xmalloc(n * sizeof *l->prev);
+	l->next = hive_xmalloc(n * sizeof *l->next);
+	for (size_t r = 0; r < n; r++) {
+		order[r] = (by_index){ l->lines[r].index, r };
+		l->lines[r].limit = max_line_bytes;
+		l->lines[r].width = line_render(data, &l->lines[r], NULL);
+	}
+	qsort(order, n, sizeof *order, cmp_index);
+	for (size_t i = 0, a = NONE; i < n; a = order[i++].rank) {
+		size_t r = order[i].rank;
+		l->prev[r] = a;
+		l->next[r] = i + 1 < n ? order[i + 1].rank : NONE;
+		count_gap(l, gap(l, a, r), true);
+		l->pieces++, l->bytes += l->lines[r].width;
+	}
+	l->first = order[0].rank;
+	assert(gap(l, order[n - 1].rank, NONE) == 0); /* so no marker at the end */
+	free(order);
+}
+
+static void layout_drop(layout *l, size_t r)
+{
+	size_t a = l->prev[r], b = l->next[r];
+
+	count_gap(l, gap(l, a, r), false);
+	count_gap(l, gap(l, r, b), false);
+	l->pieces--, l->bytes -= l->lines[r].width;
+	count_gap(l, gap(l, a, b), true);
+	if (a != NONE)
+		l->next[a] = b;
+	else
+		l->first = b;
+	if (b != NONE)
+		l->prev[b] = a;
+	l->n--;
+}
+
+/* Only the input's last line is left and it is still too long: cut it so
+ * that, with the worst-case cut marker, the text is max_bytes at most. */
+static void layout_recut(layout *l, const char *data, size_t r, size_t max_bytes)
+{
+	xline *ln = &l->lines[r];
+	char mark[64];
+	size_t others = text_len(l) - ln->width;
+	size_t room = max_bytes - others;
+	size_t mark_max = (size_t)snprintf(mark, sizeof mark, " [... %zu bytes cut]", ln->len);
+
+	assert(others < max_bytes && mark_max < room); /* HIVE_EXCERPT_MIN_BYTES */
+	l->bytes -= ln->width;
+	ln->limit = room - mark_max;
+	ln->width = line_render(data, ln, NULL);
+	l->bytes += ln->width;
+}
+
+/* Drop lines, last chosen first, until the text fits; the input's last line
+ * (chosen by the tail step, so always present) stays. */
+static void layout_fit(layout *l, const char *data, size_t max_bytes)
+{
+	size_t last = NONE;
+
+	for (size_t r = 0; r < l->n; r++)
+		if (l->lines[r].index == l->total - 1)
+			last = r;
+	assert(last != NONE);
+	for (size_t r = l->n; r-- > 0 && text_len(l) > max_bytes;)
+		if (r != last)
+			layout_drop(l, r);
+	if (text_len(l) > max_bytes)
+		layout_recut(l, data, last, max_bytes);
+	assert(text_len(l) <= max_bytes);
+}
+
+/* --------------------------------------------------------------- render */
+
+static void put_piece(hive_buf *b, size_t *pieces)
+{
+	if ((*pieces)++ > 0)
+		hive_buf_putc(b, '\n');
+}
+
+static char *layout_render(const layout *l, const char *data)
+{
+	hive_buf b = { 0 };
+	char buf[64];
+	size_t pieces = 0, a = NONE;
+
+	for (size_t r = l->first; r != NONE; a = r, r = l->next[r]) {
+		if (gap(l, a, r) > 0) {
+			put_piece(&b, &pieces);
+			hive_buf_append(&b, buf, gap_marker(buf, sizeof buf, gap(l, a, r)));
+		}
+		put_piece(&b, &pieces);
+		line_render(data, &l->lines[r], &b);
+	}
+	assert(b.len == text_len(l));
+	return hive_buf_detach(&b);
+}
+
+/* ------------------------------------------------------------------ API */
+
+void hive_excerpt_make(const char *data, size_t len, const hive_excerpt_opts *opts,
+                       hive_excerpt *out)
+{
+	hive_excerpt_opts o = opts ? *opts : (hive_excerpt_opts){ 0 };
+	selection s = { .in = { len ? data : "", len } };
+	layout l;
+
+	o.max_lines = o.max_lines ? o.max_lines : HIVE_EXCERPT_MAX_LINES;
+	o.max_line_bytes = o.max_line_bytes ? o.max_line_bytes : HIVE_EXCERPT_MAX_LINE_BYTES;
+	o.max_bytes = o.max_bytes ? o.max_bytes : HIVE_EXCERPT_MAX_BYTES;
+	if (o.max_bytes < HIVE_EXCERPT_MIN_BYTES)
+		o.max_bytes = HIVE_EXCERPT_MIN_BYTES;
+
+	memset(out, 0, sizeof *out);
+	matcher_init(&s.m);
+	sel_scan(&s, o.max_lines < SIZE_MAX / 4 ? 2 * o.max_lines + MAX_FIRST_ERRORS : SIZE_MAX);
+	out->total_lines = s.total;
+	if (s.total == 0) {
+		out->text = hive_xstrdup("");
+		return;
+	}
+	s.kept = hive_xcalloc(s.total / 8 + 1, 1);
+	select_lines(&s, o.max_lines);
+	layout_init(&l, &s.chosen, s.total, s.in.data, o.max_line_bytes);
+	layout_fit(&l, s.in.data, o.max_bytes);
+	out->text = layout_render(&l, s.in.data);
+	out->kept_lines = l.n;
+	out->omitted_lines = s.total - l.n;
+	free(l.prev);
+	free(l.next);
+	sel_dispose(&s);
+}
+
+void hive_excerpt_dispose(hive_excerpt *e)
+{
+	if (!e)
+		return;
+	free(e->text);
+	memset(e, 0, sizeof *e);
+}

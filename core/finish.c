@@ -1,0 +1,183 @@
+/*
+ * finish.c - the end of an attempt: attempt_completed, the retry decision
+ * (SPEC section 4) and the circuit breaker, in one write transaction.
+ *
+ * The backoff delay is computed here, once, and written into
+ * task_retry_scheduled with its not-before time, so a replay never rolls
+ * the jitter dice again.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/policy.h"
+#include "core/projection.h"
+#include "core/runner.h"
+#include "core/schedule.h"
+#include "core/state.h"
+#include "events/error.h"
+#include "events/id.h"
+
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static void load_policy(const json_t *task, hive_retry_policy *p)
+{
+	if (hive_retry_policy_from_json(json_object_get(task, "retry"), p) != 0)
+		hive_retry_policy_default(p);
+}
+
+static void fill_input(const json_t *task, const hive_retry_policy *pol, int outcome, const json_t *verdict,
+		       hive_retry_input *in)
+{
+	memset(in, 0, sizeof *in);
+	in->outcome = (hive_outcome)outcome;
+	json_t *used = json_object_get(task, "budget_used");
+	/* The projection keeps the implicit budget at index 0; the decision
+	 * function expects it at index n_budgets (0 as well when no budgets). */
+	for (size_t i = 0; i < json_array_size(used) && i <= HIVE_MAX_BUDGETS; i++)
+		in->budget_used[i] = (int)json_integer_value(json_array_get(used, i));
+	(void)pol;
+	in->verdict_retryable = !(verdict && json_is_false(json_object_get(verdict, "retryable")));
+	in->verdict_retry_after_ms = verdict ? json_integer_value(json_object_get(verdict, "retry_after_ms")) : 0;
+}
+
+static json_t *budget_json(const hive_retry_policy *pol, const hive_retry_decision *d)
+{
+	if (d->budget < 0)
+		return json_null();
+	unsigned on = pol->n_budgets ? pol->budgets[d->budget].on : pol->retry_on;
+	json_t *names = json_array();
+	for (int o = 0; o < HIVE_OUTCOME__COUNT; o++)
+		if (on & (1u << o))
+			json_array_append_new(names, json_string(hive_outcome_name((hive_outcome)o)));
+	return json_pack("{s:i,s:o,s:i,s:i}", "index", d->budget, "on", names, "used", d->used, "max", d->max);
+}
+
+static int schedule_retry(hive_txn *txn, const json_t *task, const hive_retry_policy *pol,
+			  const hive_retry_decision *d, int outcome, int number, int64_t now_ms)
+{
+	int rc = hive_emit_task_state(txn, task, "retry", d->reason);
+	if (rc)
+		return rc;
+	char nb[40];
+	hive_time_format_ms(now_ms + d->delay_ms, nb, sizeof nb);
+	json_t *p = json_pack("{s:i,s:s,s:I,s:s,s:I,s:o}", "next_attempt", number + 1, "outcome",
+			      hive_outcome_name((hive_outcome)outcome), "delay_ms", (json_int_t)d->delay_ms,
+			      "not_before", nb, "not_before_ms", (json_int_t)(now_ms + d->delay_ms), "budget",
+			      budget_json(pol, d));
+	return hive_emit_for_task(txn, task, HIVE_EV_TASK_RETRY_SCHEDULED, p, NULL);
+}
+
+static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, const hive_retry_decision *d)
+{
+	int rc = hive_emit_task_state(txn, task, "failed", d->reason);
+	if (rc || !(d->exhausted && pol->on_exhausted_escalate))
+		return rc;
+	json_object_set_new(task, "state", json_string("failed"));
+	rc = hive_emit_task_state(txn, task, "escalated", "retry budget exhausted; a person must decide");
+	if (!rc)
+		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ESCALATED,
+					json_pack("{s:s}", "reason", d->reason), NULL);
+	return rc;
+}
+
+/* ---- circuit breaker ------------------------------------------------------------ */
+
+static void circuit_from(const json_t *doc, hive_circuit *c)
+{
+	memset(c, 0, sizeof *c);
+	const char *st = jstr(doc, "state");
+	c->state = st && strcmp(st, "open") == 0 ? HIVE_CIRCUIT_OPEN
+		 : st && strcmp(st, "half_open") == 0 ? HIVE_CIRCUIT_HALF_OPEN : HIVE_CIRCUIT_CLOSED;
+	c->consecutive_failures = (int)json_integer_value(json_object_get(doc, "consecutive_failures"));
+	c->opened_at_ms = json_integer_value(json_object_get(doc, "opened_at_ms"));
+	c->probe_in_flight = c->state == HIVE_CIRCUIT_HALF_OPEN;
+}
+
+int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
+		      hive_circuit_config *cfg);
+int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
+		      hive_circuit_config *cfg)
+{
+	json_t *flow = hive_proj_get(txn, "flow/%s", flow_id);
+	json_t *cb = json_object_get(json_object_get(flow, "defaults"), "circuit_breaker");
+	if (!cb || hive_circuit_config_from_json(cb, cfg) != 0)
+		hive_circuit_config_default(cfg);
+	json_decref(flow);
+	json_t *doc = hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter);
+	circuit_from(doc, c);
+	json_decref(doc);
+	return 0;
+}
+
+static int circuit_after(hive_txn *txn, const json_t *task, const char *adapter, hive_circuit *c,
+			 const hive_circuit_config *cfg, int outcome, int64_t now_ms)
+{
+	int transition = -1;
+	hive_circuit_record(c, cfg, (hive_outcome)outcome, now_ms, &transition);
+	hive_event ev;
+	if (transition == HIVE_CIRCUIT_OPEN)
+		hive_event_init(&ev, HIVE_EV_CIRCUIT_OPENED,
+				json_pack("{s:s,s:i,s:I,s:I}", "adapter", adapter, "failures", c->consecutive_failures,
+					  "opened_at_ms", (json_int_t)c->opened_at_ms, "reset_timeout_ms",
+					  (json_int_t)cfg->reset_timeout_ms));
+	else if (transition == HIVE_CIRCUIT_CLOSED)
+		hive_event_init(&ev, HIVE_EV_CIRCUIT_CLOSED, json_pack("{s:s}", "adapter", adapter));
+	else
+		return 0;
+	hive_event_correlate(&ev, jstr(task, "project_id"), jstr(task, "flow_id"), NULL, NULL);
+	int rc = hive_emit(txn, &ev);
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+/* ---- the decision ------------------------------------------------------------------ */
+
+int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, int outcome,
+			int64_t duration_ms, const json_t *failed_checks, const json_t *verdict,
+			const char *summary, uint64_t seed)
+{
+	json_t *task = hive_proj_get(txn, "task/%s", task_id);
+	json_t *att = hive_proj_get(txn, "attempt/%s", attempt_id);
+	int rc = 0;
+	if (!task || !att || strcmp(jstr(att, "state") ? jstr(att, "state") : "", "running") != 0)
+		goto out; /* already ended (a person aborted it): nothing more to record */
+	int number = (int)json_integer_value(json_object_get(att, "attempt_number"));
+	const char *adapter = jstr(att, "runtime");
+	hive_retry_policy pol;
+	load_policy(task, &pol);
+	hive_retry_input in;
+	fill_input(task, &pol, outcome, verdict, &in);
+	if (pol.n_budgets > 0 && pol.n_budgets <= HIVE_MAX_BUDGETS)
+		in.budget_used[pol.n_budgets] = 0;
+	if (pol.n_budgets == 0)
+		in.budget_used[0] = (int)json_integer_value(json_array_get(json_object_get(task, "budget_used"), 0));
+	hive_circuit circ;
+	hive_circuit_config cfg;
+	if (adapter)
+		hive_circuit_load(txn, jstr(task, "flow_id"), adapter, &circ, &cfg);
+	json_t *p = json_pack("{s:s,s:I,s:i,s:O}", "outcome", hive_outcome_name((hive_outcome)outcome),
+			      "duration_ms", (json_int_t)duration_ms, "attempt_number", number, "failed_checks",
+			      failed_checks ? (json_t *)failed_checks : json_array());
+	if (!failed_checks)
+		json_decref(json_object_get(p, "failed_checks"));
+	json_object_set_new(p, "summary", summary ? json_string(summary) : json_null());
+	if ((rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED, p, attempt_id)))
+		goto out;
+	int64_t now = hive_time_now_ms();
+	if (adapter && (rc = circuit_after(txn, task, adapter, &circ, &cfg, outcome, now)))
+		goto out;
+	hive_rng rng;
+	hive_rng_seed(&rng, seed ^ (uint64_t)now ^ ((uint64_t)number << 32));
+	hive_retry_decision d;
+	hive_retry_decide(&pol, &in, &rng, &d);
+	if (outcome == HIVE_OUTCOME_SUCCESS)
+		rc = hive_emit_task_state(txn, task, "success", "all required checks passed");
+	else if (d.retry)
+		rc = schedule_retry(txn, task, &pol, &d, outcome, number, now);
+	else
+		rc = fail_task(txn, task, &pol, &d);
+out:
+	json_decref(task);
+	json_decref(att);
+	return rc;
+}

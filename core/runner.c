@@ -1,0 +1,616 @@
+/*
+ * runner.c - `hive flow tick` and `hive flow run`.
+ *
+ * A tick: take the flow's lock; record attempts a dead runner left as
+ * crashed (killing their process groups); run the scheduling pass; pick
+ * up to max_parallel startable tasks in the flow's task order (ready ones,
+ * retries that are due, runtimes whose circuit allows it); prepare their
+ * git worktrees; commit each start; run the attempts on threads; run the
+ * scheduling pass again.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/context.h"
+#include "core/gitws.h"
+#include "core/policy.h"
+#include "core/proc.h"
+#include "core/projection.h"
+#include "core/resolve.h"
+#include "core/runner.h"
+#include "core/schedule.h"
+#include "core/state.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
+		      hive_circuit_config *cfg);
+
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+char *hive_attempt_dir(const hive_store *s, const char *attempt_id)
+{
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s/attempts/%s", hive_store_dir(s), attempt_id);
+	return hive_buf_detach(&b);
+}
+
+char *hive_worktree_dir(const hive_store *s, const char *flow_name, const char *task_key)
+{
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s/worktrees/%s/%s", hive_store_dir(s), flow_name, task_key);
+	return hive_buf_detach(&b);
+}
+
+static void say(const hive_run_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const hive_run_opts *o, const char *fmt, ...)
+{
+	if (!o->progress)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	o->progress(line, o->progress_ctx);
+}
+
+/* ---- the flow --------------------------------------------------------------- */
+
+typedef struct {
+	const char *ref;
+	hive_id id;
+	char name[80];
+	char state[16];
+	char *repo;
+} flow_info;
+
+static int flow_info_txn(hive_txn *txn, void *vctx)
+{
+	flow_info *fi = vctx;
+	int rc = hive_resolve(txn, HIVE_REF_FLOW, fi->ref, &fi->id);
+	if (rc)
+		return rc;
+	json_t *f = hive_proj_get(txn, "flow/%s", fi->id.s);
+	json_t *p = f ? hive_proj_get(txn, "project/%s", jstr(f, "project_id")) : NULL;
+	snprintf(fi->name, sizeof fi->name, "%s", f ? jstr(f, "name") : "?");
+	snprintf(fi->state, sizeof fi->state, "%s", f ? jstr(f, "state") : "?");
+	free(fi->repo);
+	fi->repo = p && jstr(p, "repo") ? hive_xstrdup(jstr(p, "repo")) : NULL;
+	json_decref(p);
+	json_decref(f);
+	return 0;
+}
+
+/* ---- crash recovery ------------------------------------------------------------- */
+
+typedef struct {
+	const char *flow_id;
+	json_t *orphans; /* [{task_id, attempt_id, pgid}] */
+} orphan_ctx;
+
+static int find_orphans_txn(hive_txn *txn, void *vctx)
+{
+	orphan_ctx *c = vctx;
+	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id), *id;
+	size_t i;
+	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		const char *running = jstr(t, "running_attempt");
+		if (running) {
+			json_t *a = hive_proj_get(txn, "attempt/%s", running);
+			json_int_t pgid = json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
+			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I}", "task_id", json_string_value(id),
+								    "attempt_id", running, "pgid", pgid));
+			json_decref(a);
+		}
+		json_decref(t);
+	}
+	json_decref(f);
+	return 0;
+}
+
+typedef struct {
+	json_t *orphan;
+	int killed;
+	uint64_t seed;
+} crash_ctx;
+
+static int record_crash_txn(hive_txn *txn, void *vctx)
+{
+	crash_ctx *c = vctx;
+	const char *task_id = jstr(c->orphan, "task_id"), *attempt_id = jstr(c->orphan, "attempt_id");
+	json_t *t = hive_proj_get(txn, "task/%s", task_id);
+	if (!t)
+		return 0;
+	int rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_CRASHED,
+				    json_pack("{s:s,s:O,s:b}", "reason", "the runner died during the attempt",
+					      "pgid", json_object_get(c->orphan, "pgid"), "killed", c->killed),
+				    attempt_id);
+	json_decref(t);
+	if (!rc)
+		rc = hive_attempt_finish(txn, task_id, attempt_id, HIVE_OUTCOME_CRASHED, 0, NULL, NULL,
+					 "the runner died during the attempt", c->seed);
+	return rc;
+}
+
+static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, hive_run_result *r)
+{
+	orphan_ctx oc = {.flow_id = flow_id, .orphans = json_array()};
+	int rc = hive_store_read(s, find_orphans_txn, &oc);
+	size_t i;
+	json_t *orphan;
+	json_array_foreach(oc.orphans, i, orphan) {
+		if (rc)
+			break;
+		pid_t pgid = (pid_t)json_integer_value(json_object_get(orphan, "pgid"));
+		int killed = 0;
+		if (pgid > 1 && hive_proc_group_alive(pgid)) {
+			hive_proc_group_kill(pgid, 2000);
+			killed = 1;
+		}
+		say(o, "attempt %.8s was left running by a runner that died%s; recording it as crashed",
+		    jstr(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
+		crash_ctx cc = {orphan, killed, o->seed};
+		rc = hive_store_write(s, record_crash_txn, &cc);
+		r->attempts_failed++;
+	}
+	json_decref(oc.orphans);
+	return rc;
+}
+
+/* ---- picking ------------------------------------------------------------------ */
+
+typedef struct {
+	const char *flow_id;
+	const char *flow_name;
+	const char *repo;
+	const hive_store *s;
+	int max;
+	hive_pick *picks;
+	int n;
+	int64_t now_ms, next_due_ms;
+	char probe_taken[8][32];
+	int n_probes;
+} pick_ctx;
+
+static void note_due(pick_ctx *c, int64_t when)
+{
+	if (when > 0 && (c->next_due_ms == 0 || when < c->next_due_ms))
+		c->next_due_ms = when;
+}
+
+/* 1 when the task's runtime circuit lets an attempt start now. */
+static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
+{
+	const char *adapter = jstr(json_object_get(task, "runtime"), "adapter");
+	if (!adapter)
+		return 1;
+	for (int i = 0; i < c->n_probes; i++)
+		if (strcmp(c->probe_taken[i], adapter) == 0)
+			return 0;
+	hive_circuit circ;
+	hive_circuit_config cfg;
+	hive_circuit_load(txn, c->flow_id, adapter, &circ, &cfg);
+	int transition = -1;
+	if (hive_circuit_allow(&circ, &cfg, c->now_ms, &transition))
+		return 1;
+	if (circ.state == HIVE_CIRCUIT_OPEN)
+		note_due(c, circ.opened_at_ms + cfg.reset_timeout_ms);
+	return 0;
+}
+
+/* Shown as "attempt N of M": M moves with the budget of the last outcome,
+ * so after --reset-count the numbers go on and M grows with them. */
+static int display_max(const json_t *task, int number)
+{
+	hive_retry_policy pol;
+	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
+		hive_retry_policy_default(&pol);
+	int idx = 0, max = pol.max_attempts;
+	if (pol.n_budgets) {
+		int o = hive_outcome_parse(jstr(task, "last_outcome"));
+		idx = o >= 0 ? hive_retry_policy_budget_for(&pol, o) : -1;
+		if (idx < 0)
+			return number > pol.max_attempts ? number : pol.max_attempts;
+		max = pol.budgets[idx].max_attempts;
+	}
+	int used = (int)json_integer_value(json_array_get(json_object_get(task, "budget_used"), (size_t)idx));
+	int m = number - 1 - used + max;
+	return m < number ? number : m;
+}
+
+static int mode_continue(const json_t *task)
+{
+	const char *m = jstr(task, "mode");
+	if (m)
+		return strcmp(m, "continue") == 0;
+	hive_retry_policy pol;
+	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
+		return 0;
+	return pol.mode_continue;
+}
+
+/* Where this attempt starts: the task's base for a first or clean attempt,
+ * the previous checkpoint in continue mode, or (first time) the base
+ * computed from dependencies, marked by an empty start_commit. */
+static void choose_start(hive_txn *txn, hive_pick *p, const json_t *flow)
+{
+	const char *base = jstr(p->task, "base_commit"), *last = jstr(p->task, "last_commit");
+	if (base && last && p->number > 1 && mode_continue(p->task))
+		snprintf(p->start_commit, sizeof p->start_commit, "%s", last);
+	else if (base)
+		snprintf(p->start_commit, sizeof p->start_commit, "%s", base);
+	else
+		p->start_commit[0] = '\0';
+	(void)txn;
+	(void)flow;
+}
+
+static void add_pick(hive_txn *txn, pick_ctx *c, json_t *task, const json_t *flow)
+{
+	hive_pick *p = &c->picks[c->n++];
+	memset(p, 0, sizeof *p);
+	snprintf(p->task_id.s, sizeof p->task_id.s, "%s", jstr(task, "id"));
+	hive_id_new(&p->attempt_id);
+	p->task = json_incref(task);
+	p->number = (int)json_integer_value(json_object_get(task, "attempts")) + 1;
+	p->max_attempts = display_max(task, p->number);
+	p->worktree = hive_worktree_dir(c->s, c->flow_name, jstr(task, "key"));
+	p->repo = hive_xstrdup(c->repo);
+	p->attempt_dir = hive_attempt_dir(c->s, p->attempt_id.s);
+	choose_start(txn, p, flow);
+}
+
+static int pick_txn(hive_txn *txn, void *vctx)
+{
+	pick_ctx *c = vctx;
+	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id), *id;
+	if (!f || hive_flow_state_parse(jstr(f, "state")) != HIVE_FLOW_RUNNING) {
+		json_decref(f);
+		return 0;
+	}
+	size_t i;
+	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
+		if (c->n >= c->max)
+			break;
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		int st = hive_task_state_parse(jstr(t, "state"));
+		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
+		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
+		if (st == HIVE_TASK_RETRY && due > c->now_ms)
+			note_due(c, due);
+		if (startable && circuit_allows(txn, c, t))
+			add_pick(txn, c, t, f);
+		json_decref(t);
+	}
+	json_decref(f);
+	return 0;
+}
+
+/* ---- preparing worktrees (git, outside any transaction) ---------------------------- */
+
+typedef struct {
+	const json_t *task;
+	json_t *commits; /* dependency result commits */
+	char flow_base[41];
+} base_ctx;
+
+static int base_txn(hive_txn *txn, void *vctx)
+{
+	base_ctx *c = vctx;
+	json_t *f = hive_proj_get(txn, "flow/%s", jstr(c->task, "flow_id")), *d;
+	snprintf(c->flow_base, sizeof c->flow_base, "%s", f && jstr(f, "base_commit") ? jstr(f, "base_commit") : "");
+	json_decref(f);
+	size_t i;
+	json_array_foreach(json_object_get(c->task, "depends_on"), i, d) {
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(d));
+		const char *rc = jstr(t, "result_commit");
+		json_array_append_new(c->commits, json_string(rc ? rc : c->flow_base));
+		json_decref(t);
+	}
+	return 0;
+}
+
+/* First attempt of a task: its base is the flow's base commit, its single
+ * dependency's result, or a merge of its dependencies' results. */
+static int compute_base(hive_store *s, hive_pick *p)
+{
+	base_ctx c = {.task = p->task, .commits = json_array()};
+	int rc = hive_store_read(s, base_txn, &c);
+	size_t n = json_array_size(c.commits);
+	if (!rc && n == 0) {
+		snprintf(p->start_commit, sizeof p->start_commit, "%s", c.flow_base);
+	} else if (!rc) {
+		const char **v = hive_xcalloc(n, sizeof *v);
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_string_value(json_array_get(c.commits, i));
+		char **conflicts = NULL;
+		rc = hive_git_merge(p->repo, v, n, p->start_commit, &conflicts);
+		if (rc == HIVE_ECONFLICT) {
+			hive_buf b = {0};
+			hive_buf_printf(&b, "merging its dependencies failed: %s", hive_error_last());
+			p->fail_reason = hive_buf_detach(&b);
+			rc = 0;
+		}
+		hive_git_strv_free(conflicts);
+		free(v);
+	}
+	json_decref(c.commits);
+	return rc;
+}
+
+static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
+{
+	int rc = 0;
+	if (!p->start_commit[0] && (rc = compute_base(s, p)))
+		return rc;
+	if (p->fail_reason)
+		return 0;
+	struct stat st;
+	if (stat(p->worktree, &st) == 0) {
+		rc = hive_git_worktree_reset(p->worktree, p->start_commit);
+	} else {
+		hive_buf branch = {0};
+		hive_buf_printf(&branch, "hive/%s/%s", flow_name, jstr(p->task, "key"));
+		rc = hive_git_worktree_create(p->repo, p->worktree, branch.data, p->start_commit);
+		hive_buf_dispose(&branch);
+	}
+	if (!rc && mkdir(p->attempt_dir, 0700) != 0 && errno != EEXIST) {
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s/attempts", hive_store_dir(s));
+		mkdir(parent, 0700);
+		if (mkdir(p->attempt_dir, 0700) != 0 && errno != EEXIST)
+			rc = hive_error_set(HIVE_ESYSTEM, "cannot create %s: %s", p->attempt_dir, strerror(errno));
+	}
+	if (rc) {
+		p->fail_reason = hive_xstrdup(hive_error_last());
+		rc = 0;
+	}
+	return rc;
+}
+
+/* ---- starting ------------------------------------------------------------------- */
+
+typedef struct {
+	hive_pick *p;
+	const char *flow_id;
+	int64_t now_ms;
+} start_ctx;
+
+static int emit_half_open(hive_txn *txn, const json_t *task, const char *adapter, int64_t now)
+{
+	hive_circuit circ;
+	hive_circuit_config cfg;
+	hive_circuit_load(txn, jstr(task, "flow_id"), adapter, &circ, &cfg);
+	int transition = -1;
+	if (!hive_circuit_allow(&circ, &cfg, now, &transition))
+		return hive_error_set(HIVE_ECONFLICT, "circuit of runtime %s is open", adapter);
+	if (transition != HIVE_CIRCUIT_HALF_OPEN)
+		return 0;
+	hive_event ev;
+	hive_event_init(&ev, HIVE_EV_CIRCUIT_HALF_OPENED, json_pack("{s:s}", "adapter", adapter));
+	hive_event_correlate(&ev, jstr(task, "project_id"), jstr(task, "flow_id"), NULL, NULL);
+	int rc = hive_emit(txn, &ev);
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+static int start_txn(hive_txn *txn, void *vctx)
+{
+	start_ctx *c = vctx;
+	hive_pick *p = c->p;
+	json_t *t = hive_proj_get(txn, "task/%s", p->task_id.s);
+	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id);
+	int st = t ? hive_task_state_parse(jstr(t, "state")) : -1, rc = 0;
+	if (!f || hive_flow_state_parse(jstr(f, "state")) != HIVE_FLOW_RUNNING ||
+	    (st != HIVE_TASK_READY && st != HIVE_TASK_RETRY) ||
+	    (int)json_integer_value(json_object_get(t, "attempts")) + 1 != p->number) {
+		rc = HIVE_ECONFLICT; /* changed since the pick (a person acted): skip it */
+		goto out;
+	}
+	char reason[64];
+	snprintf(reason, sizeof reason, "attempt %d", p->number);
+	if ((rc = hive_emit_task_state(txn, t, "running", p->fail_reason ? "preparing the worktree" : reason)))
+		goto out;
+	if (p->fail_reason) {
+		json_object_set_new(t, "state", json_string("running"));
+		rc = hive_emit_task_state(txn, t, "failed", p->fail_reason);
+		goto out;
+	}
+	const char *adapter = jstr(json_object_get(t, "runtime"), "adapter");
+	if (adapter && (rc = emit_half_open(txn, t, adapter, c->now_ms)))
+		goto out;
+	json_decref(p->context);
+	p->context = NULL;
+	if (p->number > 1) {
+		if ((rc = hive_context_assemble(txn, t, p->number, p->max_attempts, &p->context)))
+			goto out;
+		rc = hive_emit_for_task(txn, t, HIVE_EV_RETRY_CONTEXT_ASSEMBLED, json_incref(p->context),
+					p->attempt_id.s);
+		if (rc)
+			goto out;
+	}
+	json_t *pl = json_pack("{s:i,s:i,s:s,s:s,s:s,s:o}", "attempt_number", p->number, "max_attempts",
+			       p->max_attempts, "runtime", adapter ? adapter : "exec", "worktree", p->worktree,
+			       "base_commit", p->start_commit, "context_sha256",
+			       p->context ? json_incref(json_object_get(p->context, "context_sha256")) : json_null());
+	if (!jstr(t, "base_commit"))
+		json_object_set_new(pl, "task_base_commit", json_string(p->start_commit));
+	rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_STARTED, pl, p->attempt_id.s);
+out:
+	json_decref(t);
+	json_decref(f);
+	return rc;
+}
+
+static void *attempt_thread(void *arg)
+{
+	void **a = arg;
+	hive_attempt_run(a[0], a[1], a[2]);
+	return NULL;
+}
+
+static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_run_opts *o, hive_run_result *r)
+{
+	pthread_t *th = hive_xcalloc((size_t)pc->n, sizeof *th);
+	void *(*args)[3] = hive_xcalloc((size_t)pc->n, sizeof *args);
+	int rc = 0;
+	for (int i = 0; i < pc->n && !rc; i++) {
+		hive_pick *p = &pc->picks[i];
+		if ((rc = prepare_worktree(s, p, fi->name)))
+			break;
+		start_ctx sc = {p, fi->id.s, pc->now_ms};
+		int src = hive_store_write(s, start_txn, &sc);
+		if (src == HIVE_ECONFLICT || (src == 0 && p->fail_reason)) {
+			if (p->fail_reason) {
+				say(o, "task %s failed: %s", jstr(p->task, "key"), p->fail_reason);
+				r->attempts_failed++;
+			}
+			continue;
+		}
+		if ((rc = src))
+			break;
+		p->started = 1;
+		r->attempts_started++;
+		say(o, "task %s: attempt %d of %d started%s", jstr(p->task, "key"), p->number, p->max_attempts,
+		    p->context ? " with a retry context" : "");
+		args[i][0] = s;
+		args[i][1] = p;
+		args[i][2] = (void *)o;
+		if (pthread_create(&th[i], NULL, attempt_thread, args[i]) != 0) {
+			hive_attempt_run(s, p, o);
+			p->started = 2; /* ran inline, nothing to join */
+		}
+	}
+	for (int i = 0; i < pc->n; i++) {
+		hive_pick *p = &pc->picks[i];
+		if (p->started == 1)
+			pthread_join(th[i], NULL);
+		if (p->started) {
+			say(o, "task %s: attempt %d ended %s", jstr(p->task, "key"), p->number,
+			    hive_outcome_name((hive_outcome)p->outcome));
+			if (p->outcome != HIVE_OUTCOME_SUCCESS)
+				r->attempts_failed++;
+		}
+	}
+	free(th);
+	free(args);
+	return rc;
+}
+
+/* ---- tick and run ------------------------------------------------------------------ */
+
+typedef struct {
+	const char *flow_id;
+} pass_ctx;
+
+static int pass_txn(hive_txn *txn, void *vctx)
+{
+	return hive_schedule_pass(txn, ((pass_ctx *)vctx)->flow_id, NULL);
+}
+
+static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hive_run_result *r)
+{
+	int rc = recover(s, fi->id.s, o, r);
+	pass_ctx pass = {fi->id.s};
+	if (!rc)
+		rc = hive_store_write(s, pass_txn, &pass);
+	pick_ctx pc = {.flow_id = fi->id.s, .flow_name = fi->name, .repo = fi->repo ? fi->repo : "", .s = s,
+		       .max = o->max_parallel > 0 ? o->max_parallel : 1, .now_ms = hive_time_now_ms()};
+	pc.picks = hive_xcalloc((size_t)pc.max, sizeof *pc.picks);
+	if (!rc)
+		rc = hive_store_read(s, pick_txn, &pc);
+	if (!rc)
+		rc = start_and_run(s, fi, &pc, o, r);
+	if (!rc)
+		rc = hive_store_write(s, pass_txn, &pass);
+	r->next_due_ms = pc.next_due_ms;
+	for (int i = 0; i < pc.n; i++)
+		hive_pick_dispose(&pc.picks[i]);
+	free(pc.picks);
+	if (!rc)
+		rc = hive_store_read(s, flow_info_txn, fi);
+	snprintf(r->flow_state, sizeof r->flow_state, "%s", fi->state);
+	return rc;
+}
+
+static int with_lock(hive_store *s, const char *ref, const char *what, flow_info *fi, int *fd)
+{
+	fi->ref = ref;
+	int rc = hive_store_read(s, flow_info_txn, fi);
+	if (rc)
+		return rc;
+	if (strcmp(fi->state, "created") == 0)
+		return hive_error_set(HIVE_ECONFLICT, "flow %s has not been started; run hive flow start %s first",
+				      fi->name, fi->name);
+	return hive_flow_lock(s, fi->id.s, fi->name, what, fd);
+}
+
+int hive_flow_tick(hive_store *s, const char *ref, const hive_run_opts *o, hive_run_result *r)
+{
+	memset(r, 0, sizeof *r);
+	flow_info fi = {0};
+	int fd = -1;
+	int rc = with_lock(s, ref, "tick", &fi, &fd);
+	if (!rc)
+		rc = tick_locked(s, &fi, o, r);
+	hive_flow_unlock(fd);
+	free(fi.repo);
+	if (!rc && r->attempts_failed)
+		rc = hive_error_set(HIVE_EFAILED, "flow %s: %d attempt%s failed in this tick (flow is %s)", fi.name,
+				    r->attempts_failed, r->attempts_failed == 1 ? "" : "s", r->flow_state);
+	return rc;
+}
+
+static void sleep_until(int64_t due_ms, volatile int *stop)
+{
+	while (!(stop && *stop)) {
+		int64_t left = due_ms - hive_time_now_ms();
+		if (left <= 0)
+			return;
+		struct timespec ts = {0, (left > 100 ? 100 : left) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_run_result *r)
+{
+	memset(r, 0, sizeof *r);
+	flow_info fi = {0};
+	int fd = -1;
+	int rc = with_lock(s, ref, "run", &fi, &fd);
+	while (!rc && strcmp(fi.state, "running") == 0 && !(o->stop && *o->stop)) {
+		hive_run_result step = {0};
+		rc = tick_locked(s, &fi, o, &step);
+		r->attempts_started += step.attempts_started;
+		r->attempts_failed += step.attempts_failed;
+		r->next_due_ms = step.next_due_ms;
+		if (rc || strcmp(fi.state, "running") != 0)
+			break;
+		if (step.attempts_started == 0 && step.next_due_ms) {
+			char when[40];
+			hive_time_format_ms(step.next_due_ms, when, sizeof when);
+			say(o, "waiting until %s for the next retry", when);
+			sleep_until(step.next_due_ms, o->stop);
+		} else if (step.attempts_started == 0) {
+			rc = hive_error_set(HIVE_ESYSTEM, "flow %s is running but nothing can start or wait; run hive flow status %s",
+					    fi.name, fi.name);
+		}
+	}
+	hive_flow_unlock(fd);
+	snprintf(r->flow_state, sizeof r->flow_state, "%s", fi.state);
+	if (!rc && o->stop && *o->stop && strcmp(fi.state, "running") == 0)
+		rc = hive_error_set(HIVE_EFAILED, "flow %s: stopped by a signal; it is still running — hive flow run %s continues it",
+				    fi.name, fi.name);
+	else if (!rc && strcmp(fi.state, "failed") == 0)
+		rc = hive_error_set(HIVE_EFAILED, "flow %s failed; see hive flow status %s", fi.name, fi.name);
+	free(fi.repo);
+	return rc;
+}
