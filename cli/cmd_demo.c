@@ -31,7 +31,7 @@ static const char test_c[] =
 	"#include <stdio.h>\n"
 	"int add(int a, int b);\nint mul(int a, int b);\n"
 	"int main(void)\n{\n\tint failed = 0, passed = 0;\n"
-	"\tfor (int i = 1; i <= 30; i++) {\n"
+	"\tfor (int i = 1; i <= 120; i++) {\n"
 	"\t\tif (mul(i, 2) == i * 2) { printf(\"ok %d - mul(%d, 2)\\n\", i, i); passed++; }\n"
 	"\t\telse { printf(\"not ok %d - mul(%d, 2)\\n\", i, i); failed++; }\n\t}\n"
 	"\tif (add(2, 3) != 5) { printf(\"FAIL: add(2, 3) = %d, expected 5\\n\", add(2, 3)); failed++; }\n"
@@ -122,7 +122,7 @@ static void show_context(hive_cli *cli, const char *flow_id)
 		const json_t *ctx = json_object_get(a, "context");
 		if (!ctx || strcmp(cli_jstr(a, "flow_id"), flow_id) != 0)
 			continue;
-		printf("\n== The retry context delivered to attempt %lld (hive attempt inspect %.8s --context):\n\n",
+		printf("\n== The retry context delivered to attempt %lld (hive attempt inspect %s --context):\n\n",
 		       (long long)json_integer_value(json_object_get(a, "attempt_number")), cli_jstr(a, "id"));
 		fputs(cli_jstr(ctx, "context"), stdout);
 		printf("\n");

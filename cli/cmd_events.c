@@ -85,7 +85,7 @@ static void short_id(hive_buf *b, const char *label, json_t *o, const char *fiel
 {
 	const char *v = json_string_value(json_object_get(o, field));
 	if (v)
-		hive_buf_printf(b, " %s=%.8s", label, v);
+		hive_buf_printf(b, " %s=%.18s", label, v); /* v7 ids share their time prefix */
 }
 
 static int print_human(print_ctx *pc, hive_slice raw)

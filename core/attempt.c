@@ -112,7 +112,7 @@ static void on_started(void *vctx, pid_t pid, pid_t pgid, const char *const *arg
 
 static json_t *task_input(const json_t *task)
 {
-	return json_pack("{s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(task, "id"), "key",
+	return json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "id", json_object_get(task, "id"), "key",
 			 json_object_get(task, "key"), "title", json_object_get(task, "title"), "description",
 			 json_object_get(task, "description"), "checks", json_object_get(task, "checks"));
 }

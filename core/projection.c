@@ -277,8 +277,10 @@ static int apply_task_state_changed(hive_kv *kv, const hive_event *ev)
 	json_object_set_new(task, "state_since", json_string(ev->time));
 	json_t *reason = json_object_get(P(ev), "reason");
 	json_object_set(task, "reason", reason ? reason : json_null());
-	if (t == HIVE_TASK_RUNNING || t == HIVE_TASK_PENDING)
+	if (t == HIVE_TASK_RUNNING || t == HIVE_TASK_PENDING) {
 		json_object_del(task, "next_attempt_at");
+		json_object_del(task, "next_attempt_at_ms");
+	}
 	if (t == HIVE_TASK_READY)
 		json_object_del(task, "blocked_reason");
 	return put_doc(kv, "task", ev->task_id, task);
@@ -293,8 +295,10 @@ static int apply_task_note(hive_kv *kv, const hive_event *ev, const char *field)
 	json_object_set(task, field, P(ev));
 	if (ev->type == HIVE_EV_TASK_BLOCKED)
 		json_object_set(task, "blocked_reason", json_object_get(P(ev), "reason"));
-	if (ev->type == HIVE_EV_TASK_RETRY_SCHEDULED)
+	if (ev->type == HIVE_EV_TASK_RETRY_SCHEDULED) {
 		json_object_set(task, "next_attempt_at", json_object_get(P(ev), "not_before"));
+		json_object_set(task, "next_attempt_at_ms", json_object_get(P(ev), "not_before_ms"));
+	}
 	return put_doc(kv, "task", ev->task_id, task);
 }
 
@@ -346,6 +350,9 @@ static int apply_attempt_started(hive_kv *kv, const hive_event *ev)
 	json_array_append_new(json_object_get(task, "attempt_ids"), json_string(ev->attempt_id));
 	json_object_set_new(task, "running_attempt", json_string(ev->attempt_id));
 	json_object_set_new(task, "last_attempt_id", json_string(ev->attempt_id));
+	json_t *base = json_object_get(P(ev), "task_base_commit");
+	if (json_is_string(base) && !json_object_get(task, "base_commit"))
+		json_object_set(task, "base_commit", base);
 	int rc = put_doc(kv, "attempt", ev->attempt_id, a);
 	return rc ? rc : put_doc(kv, "task", ev->task_id, task);
 }

@@ -1,0 +1,657 @@
+/*
+ * exec.c - the `exec` runtime adapter (SPEC sections 6 and 7): run the
+ * runtime's argv in the attempt's worktree, and the engine the presets share.
+ *
+ * One attempt, in order:
+ *   1. self->prepare turns the runtime object into an argv template (for
+ *      exec: command + args; a preset builds its own), so one execute serves
+ *      every adapter built on exec;
+ *   2. prompt.md and input.json are written (0600) to the attempt directory
+ *      and a stale result.json is removed, so a verdict can only come from
+ *      this attempt;
+ *   3. "{prompt_file}", "{input_file}", "{result_file}" and "{worktree}" in
+ *      any argv element become absolute paths: argv cannot expand $VARS;
+ *   4. the program runs through core/proc.h in its own process group, with
+ *      a scrubbed environment, prompt.md on stdin and stdout/stderr in files;
+ *      on_started hears about it before the wait, so the caller can record
+ *      the pgid durably (crash recovery) while the program runs;
+ *   5. after exit, the optional verdict in result.json is read.
+ */
+#include "adapters/adapter.h"
+#include "adapters/prompt.h"
+#include "core/policy.h"
+#include "core/proc.h"
+#include "events/error.h"
+#include "events/store.h" /* hive_sha256_hex */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define VERDICT_MAX_BYTES (64 * 1024)
+#define MALFORMED_MAX_CHARS 200
+#define DEFAULT_GRACE_MS 2000L
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The runtime object                                                 */
+/* ------------------------------------------------------------------ */
+
+/* rt.key must be an array of strings; with need_program, a non-empty one
+ * whose first element is non-empty. */
+static int check_strings(const json_t *rt, const char *key, int need_program)
+{
+	const json_t *v = json_object_get(rt, key);
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v))
+		return hive_error_set(HIVE_EINVALID, "runtime.%s: must be an array of strings such "
+		                      "as [\"./agent.sh\"], got %s", key, v ? type_name(v) : "nothing");
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item))
+			return hive_error_set(HIVE_EINVALID, "runtime.%s[%zu]: must be a string, got %s",
+			                      key, i, type_name(item));
+	}
+	if (need_program && (!json_array_size(v) || !*json_string_value(json_array_get(v, 0))))
+		return hive_error_set(HIVE_EINVALID, "runtime.%s: must start with the program to run, "
+		                      "e.g. [\"./agent.sh\"]", key);
+	return 0;
+}
+
+static int env_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+/* env: absent/null, or {NAME: "value"}.  HIVE_* names are hive's: letting
+ * a runtime override HIVE_RESULT_FILE would silently lose its verdict. */
+static int check_env(const json_t *rt)
+{
+	const json_t *env = json_object_get(rt, "env");
+	const char *name;
+	json_t *value;
+
+	if (!env || json_is_null(env))
+		return 0;
+	if (!json_is_object(env))
+		return hive_error_set(HIVE_EINVALID, "runtime.env: must be an object of NAME: \"value\" "
+		                      "strings, got %s", type_name(env));
+	json_object_foreach((json_t *)env, name, value) {
+		if (!env_name_ok(name))
+			return hive_error_set(HIVE_EINVALID, "runtime.env: invalid variable name \"%s\"; use "
+			                      "letters, digits and '_', not starting with a digit", name);
+		if (strncmp(name, "HIVE_", 5) == 0)
+			return hive_error_set(HIVE_EINVALID, "runtime.env.%s: names starting with HIVE_ are "
+			                      "set by hive; rename it", name);
+		if (!json_is_string(value))
+			return hive_error_set(HIVE_EINVALID, "runtime.env.%s: must be a string, got %s",
+			                      name, type_name(value));
+	}
+	return 0;
+}
+
+/* Limits the process runner enforces.  grace_ms is not part of the flow
+ * spec format; it exists so tests need not wait 2 s for a SIGKILL. */
+typedef struct {
+	long timeout_ms; /* 0 = none */
+	long grace_ms;
+} run_limits;
+
+static int read_ms(const json_t *rt, const char *key, long dflt, long *out)
+{
+	const json_t *v = json_object_get(rt, key);
+	json_int_t max = HIVE_DURATION_MAX_MS < LONG_MAX ? HIVE_DURATION_MAX_MS : LONG_MAX;
+
+	if (!v || json_is_null(v)) {
+		*out = dflt;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+		return hive_error_set(HIVE_EINVALID, "runtime.%s: must be a whole number of "
+		                      "milliseconds from 0 to %lld", key, (long long)max);
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+static int read_limits(const json_t *rt, run_limits *lim)
+{
+	int rc = read_ms(rt, "timeout_ms", 0, &lim->timeout_ms);
+	return rc ? rc : read_ms(rt, "grace_ms", DEFAULT_GRACE_MS, &lim->grace_ms);
+}
+
+/* Everything execute will read from the runtime, checked at once, so a bad
+ * runtime fails at prepare time (flow creation) and not mid-attempt. */
+static int check_runtime(const json_t *rt)
+{
+	run_limits lim;
+	int rc;
+	const json_t *args = json_object_get(rt, "args");
+
+	if (!json_is_object(rt))
+		return hive_error_set(HIVE_EINVALID, "runtime: must be an object such as "
+		                      "{\"adapter\": \"exec\", \"command\": [\"./agent.sh\"]}");
+	const json_t *cmd = json_object_get(rt, "command");
+	if (!cmd || json_is_null(cmd))
+		return hive_error_set(HIVE_EINVALID, "runtime.command: missing; the exec adapter runs "
+		                      "the argv given there, e.g. [\"./agent.sh\"]");
+	if ((rc = check_strings(rt, "command", 1)))
+		return rc;
+	if (args && !json_is_null(args) && (rc = check_strings(rt, "args", 0)))
+		return rc;
+	if ((rc = check_env(rt)))
+		return rc;
+	return read_limits(rt, &lim);
+}
+
+static void append_strings(char **argv, size_t *n, const json_t *arr)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(arr, i, item)
+		argv[(*n)++] = hive_xstrdup(json_string_value(item));
+}
+
+/* argv = command + args. */
+static int exec_prepare(const json_t *rt, char ***argv_out)
+{
+	int rc = check_runtime(rt);
+	if (rc)
+		return rc;
+	const json_t *cmd = json_object_get(rt, "command"), *args = json_object_get(rt, "args");
+	size_t n = 0;
+	char **argv = hive_xcalloc(json_array_size(cmd) + json_array_size(args) + 1, sizeof *argv);
+
+	append_strings(argv, &n, cmd);
+	append_strings(argv, &n, args); /* json_array_size(NULL or null) is 0 */
+	argv[n] = NULL;
+	*argv_out = argv;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* describe                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A word as a shell would need it, for humans to read (and paste). */
+static void put_word(hive_buf *out, const char *w)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                           "0123456789-_./=:,+@%{}";
+	if (*w && strspn(w, safe) == strlen(w)) {
+		hive_buf_puts(out, w);
+		return;
+	}
+	hive_buf_putc(out, '\'');
+	for (; *w; w++) {
+		if (*w == '\'')
+			hive_buf_puts(out, "'\\''"); /* close, escaped quote, reopen */
+		else
+			hive_buf_putc(out, *w);
+	}
+	hive_buf_putc(out, '\'');
+}
+
+/* "exec: ./agent.sh --fast (timeout 10m)".  The label is the runtime's
+ * "adapter" member, so the presets can describe through this function. */
+static void exec_describe(const json_t *rt, hive_buf *out)
+{
+	const char *label = jstr(rt, "adapter");
+	char **argv;
+	run_limits lim;
+
+	hive_buf_printf(out, "%s:", label ? label : "exec");
+	if (exec_prepare(rt, &argv) != 0) {
+		hive_buf_printf(out, " invalid runtime (%s)", hive_error_last());
+		return;
+	}
+	for (char **a = argv; *a; a++) {
+		hive_buf_putc(out, ' ');
+		put_word(out, *a);
+	}
+	hive_argv_free(argv);
+	read_limits(rt, &lim); /* checked by exec_prepare */
+	if (lim.timeout_ms) {
+		char d[HIVE_DURATION_FMT_MAX];
+		hive_duration_format(lim.timeout_ms, d, sizeof d);
+		hive_buf_printf(out, " (timeout %s)", d);
+	} else {
+		hive_buf_puts(out, " (no timeout)");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The attempt's files                                                */
+/* ------------------------------------------------------------------ */
+
+/* Absolute paths: they go into HIVE_* variables and argv, which the program
+ * reads from the worktree, not from hive's cwd. */
+typedef struct {
+	char *worktree, *dir, *prompt, *input, *result, *out, *err;
+} attempt_paths;
+
+/* path made absolute against hive's cwd (new string), or NULL. */
+static char *absolute(const char *path)
+{
+	if (path[0] == '/')
+		return hive_xstrdup(path);
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd) {
+		hive_error_set(HIVE_ESYSTEM, "cannot resolve \"%s\": current directory: %s",
+		               path, strerror(errno));
+		return NULL;
+	}
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s/%s", cwd, path);
+	free(cwd);
+	return hive_buf_detach(&b);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s/%s", dir, name);
+	return hive_buf_detach(&b);
+}
+
+static void paths_dispose(attempt_paths *p)
+{
+	char **all[] = {&p->worktree, &p->dir, &p->prompt, &p->input, &p->result, &p->out, &p->err};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		free(*all[i]);
+		*all[i] = NULL;
+	}
+}
+
+static int paths_init(const hive_exec_request *req, attempt_paths *p)
+{
+	if (!req->worktree || !*req->worktree || !req->attempt_dir || !*req->attempt_dir)
+		return hive_error_set(HIVE_EINVALID, "cannot run an attempt without a worktree and an "
+		                      "attempt directory");
+	if (!(p->worktree = absolute(req->worktree)) || !(p->dir = absolute(req->attempt_dir)))
+		return HIVE_ESYSTEM;
+	p->prompt = join(p->dir, "prompt.md");
+	p->input = join(p->dir, "input.json");
+	p->result = join(p->dir, "result.json");
+	p->out = join(p->dir, "stdout.log");
+	p->err = join(p->dir, "stderr.log");
+	return 0;
+}
+
+/* Create or replace path with data, readable by its owner only (the prompt
+ * may quote private code).  fchmod because O_CREAT's mode does not apply to
+ * a file that already exists. */
+static int write_private(const char *path, const hive_buf *data)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	size_t off = 0;
+
+	if (fd < 0 || fchmod(fd, 0600) != 0)
+		goto fail;
+	while (off < data->len) {
+		ssize_t n = write(fd, data->data + off, data->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:;
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	return hive_error_set(HIVE_ESYSTEM, "cannot write \"%s\": %s; check that the attempt "
+	                      "directory is writable", path, strerror(err));
+}
+
+static int files_write(const attempt_paths *p, const hive_buf *prompt, const hive_buf *input)
+{
+	int rc;
+	if (mkdir(p->dir, 0700) != 0 && errno != EEXIST)
+		return hive_error_set(HIVE_ESYSTEM, "cannot create attempt directory \"%s\": %s",
+		                      p->dir, strerror(errno));
+	if ((rc = write_private(p->prompt, prompt)) || (rc = write_private(p->input, input)))
+		return rc;
+	if (unlink(p->result) != 0 && errno != ENOENT)
+		return hive_error_set(HIVE_ESYSTEM, "cannot remove the stale verdict \"%s\": %s",
+		                      p->result, strerror(errno));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* argv tokens and environment                                        */
+/* ------------------------------------------------------------------ */
+
+/* arg with every token replaced (new string).  Unknown "{...}" text is left
+ * as it is: only these four names are tokens. */
+static char *substitute(const char *arg, const attempt_paths *p)
+{
+	const struct { const char *token, *value; } map[] = {
+		{"{prompt_file}", p->prompt}, {"{input_file}", p->input},
+		{"{result_file}", p->result}, {"{worktree}", p->worktree},
+	};
+	hive_buf b = {0};
+
+	while (*arg) {
+		size_t i = 0, n = sizeof map / sizeof map[0];
+		while (i < n && strncmp(arg, map[i].token, strlen(map[i].token)) != 0)
+			i++;
+		if (i < n) {
+			hive_buf_puts(&b, map[i].value);
+			arg += strlen(map[i].token);
+		} else {
+			hive_buf_putc(&b, *arg++);
+		}
+	}
+	return hive_buf_detach(&b);
+}
+
+static void argv_substitute(char **argv, const attempt_paths *p)
+{
+	for (; *argv; argv++) {
+		if (!strchr(*argv, '{'))
+			continue;
+		char *s = substitute(*argv, p);
+		free(*argv);
+		*argv = s;
+	}
+}
+
+static char *env_entry(const char *name, const char *value)
+{
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s=%s", name, value ? value : "");
+	return hive_buf_detach(&b);
+}
+
+static char *env_entry_int(const char *name, int value)
+{
+	char num[24];
+	snprintf(num, sizeof num, "%d", value);
+	return env_entry(name, num);
+}
+
+/* The program's whole environment (new, hive_env_free): the scrubbed
+ * parent variables, then runtime.env, then HIVE_* (last, so they win). */
+static char **env_build(const hive_exec_request *req, const attempt_paths *p)
+{
+	const json_t *env = json_object_get(req->runtime, "env");
+	char **extra = hive_xcalloc(json_object_size(env) + 9, sizeof *extra);
+	size_t n = 0;
+	const char *name;
+	json_t *value;
+
+	json_object_foreach((json_t *)env, name, value)
+		extra[n++] = env_entry(name, json_string_value(value));
+	extra[n++] = env_entry("HIVE_TASK_ID", req->task_id);
+	extra[n++] = env_entry("HIVE_ATTEMPT_ID", req->attempt_id);
+	extra[n++] = env_entry_int("HIVE_ATTEMPT_NUMBER", req->attempt_number);
+	extra[n++] = env_entry_int("HIVE_MAX_ATTEMPTS", req->max_attempts);
+	extra[n++] = env_entry("HIVE_WORKTREE", p->worktree);
+	extra[n++] = env_entry("HIVE_PROMPT_FILE", p->prompt);
+	extra[n++] = env_entry("HIVE_INPUT_FILE", p->input);
+	extra[n++] = env_entry("HIVE_RESULT_FILE", p->result);
+	extra[n] = NULL;
+
+	char **envp = hive_env_scrubbed(extra);
+	hive_argv_free(extra);
+	return envp;
+}
+
+/* ------------------------------------------------------------------ */
+/* The verdict                                                        */
+/* ------------------------------------------------------------------ */
+
+/* {"malformed": reason} (new).  The reason goes into an event and a status
+ * line, so it is kept to one line of printable ASCII of bounded length
+ * (jansson's error text may quote the file's raw bytes). */
+static json_t *malformed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *malformed(const char *fmt, ...)
+{
+	char reason[MALFORMED_MAX_CHARS + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	for (char *c = reason; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
+	return json_pack("{s:s}", "malformed", reason);
+}
+
+/* The accepted members of a verdict object, checked and normalized. */
+static json_t *verdict_fields(const json_t *v)
+{
+	const json_t *summary = json_object_get(v, "summary");
+	const json_t *retryable = json_object_get(v, "retryable");
+	const json_t *after = json_object_get(v, "retry_after");
+	int64_t after_ms = 0;
+
+	if (summary && !json_is_string(summary))
+		return malformed("\"summary\" must be a string, got %s", type_name(summary));
+	if (retryable && !json_is_boolean(retryable))
+		return malformed("\"retryable\" must be true or false, got %s", type_name(retryable));
+	if (after && !json_is_string(after))
+		return malformed("\"retry_after\" must be a duration string such as \"30s\", got %s",
+		                 type_name(after));
+	if (after && hive_duration_parse(json_string_value(after), &after_ms) != 0)
+		return malformed("\"retry_after\": %s", hive_error_last());
+
+	json_t *out = json_object();
+	if (summary)
+		json_object_set_new(out, "summary", json_deep_copy(summary));
+	if (retryable)
+		json_object_set_new(out, "retryable", json_boolean(json_is_true(retryable)));
+	if (after)
+		json_object_set_new(out, "retry_after_ms", json_integer((json_int_t)after_ms));
+	return out;
+}
+
+static json_t *verdict_parse(const char *data, size_t len)
+{
+	json_error_t e;
+	json_t *v = json_loadb(data, len, 0, &e);
+	json_t *out;
+
+	if (!v)
+		return malformed("invalid JSON at line %d column %d: %s", e.line, e.column, e.text);
+	out = json_is_object(v) ? verdict_fields(v)
+	                        : malformed("expected a JSON object, got %s", type_name(v));
+	json_decref(v);
+	return out;
+}
+
+/* Read at most VERDICT_MAX_BYTES + 1 bytes of fd into buf; -1 on error. */
+static ssize_t read_capped(int fd, char *buf)
+{
+	size_t len = 0;
+	while (len <= VERDICT_MAX_BYTES) {
+		ssize_t n = read(fd, buf + len, VERDICT_MAX_BYTES + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+/* The verdict at path (new reference), or NULL when there is none.  The
+ * runtime controls the file, so: no following symlinks (it could point at
+ * any file hive can read), no blocking on a FIFO, a size cap. */
+static json_t *verdict_read(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	json_t *v;
+
+	if (fd < 0 && errno == ENOENT)
+		return NULL;
+	if (fd < 0)
+		return malformed("cannot open the result file: %s", strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return malformed("the result file is not a regular file");
+	}
+	char *buf = hive_xmalloc(VERDICT_MAX_BYTES + 1);
+	ssize_t len = read_capped(fd, buf);
+	int err = errno;
+	close(fd);
+	if (len < 0)
+		v = malformed("cannot read the result file: %s", strerror(err));
+	else if (len > VERDICT_MAX_BYTES)
+		v = malformed("the result file is larger than %d KiB", VERDICT_MAX_BYTES / 1024);
+	else
+		v = verdict_parse(buf, (size_t)len);
+	free(buf);
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* execute                                                            */
+/* ------------------------------------------------------------------ */
+
+static void set_reason(hive_exec_result *res, const char *reason)
+{
+	snprintf(res->termination_reason, sizeof res->termination_reason, "%s", reason);
+}
+
+static void result_not_started(hive_exec_result *res, const char *why)
+{
+	res->started = 0;
+	res->exit_code = -1;
+	set_reason(res, "not_started");
+	res->error = hive_xstrdup(why);
+}
+
+/* Cancelled and timed out are decided by hive before the kill, so they
+ * outrank the SIGTERM the program then dies of. */
+static void result_finished(hive_exec_result *res, const hive_proc_result *r)
+{
+	res->exit_code = r->exit_code;
+	res->signal = r->signal;
+	res->timed_out = r->timed_out;
+	res->cancelled = r->cancelled;
+	res->duration_ms = r->duration_ms;
+	set_reason(res, r->cancelled ? "cancelled" : r->timed_out ? "timeout"
+	                : r->signal ? "signal" : "exited");
+}
+
+/* Spawn, report, wait, read the verdict.  Returns hive_proc_wait's error
+ * (the child could not be waited for), else 0. */
+static int run(const hive_exec_request *req, const attempt_paths *p, char **argv,
+               const char *prompt_sha, hive_exec_result *res)
+{
+	run_limits lim;
+	hive_proc proc;
+	hive_proc_result pr;
+	char **envp = env_build(req, p);
+	int rc;
+
+	read_limits(req->runtime, &lim); /* checked by prepare */
+	hive_proc_spec spec = {
+		.argv = argv, .cwd = p->worktree, .envp = envp,
+		.stdin_path = p->prompt, .stdout_path = p->out, .stderr_path = p->err,
+		.timeout_ms = lim.timeout_ms, .grace_ms = lim.grace_ms, .cancel = req->cancel,
+	};
+	if (hive_proc_spawn(&spec, &proc) != 0) {
+		result_not_started(res, hive_error_last());
+		hive_env_free(envp);
+		return 0;
+	}
+	res->started = 1;
+	if (req->on_started)
+		req->on_started(req->on_started_ctx, proc.pid, proc.pgid,
+		                (const char *const *)argv, prompt_sha);
+	rc = hive_proc_wait(&proc, &spec, &pr);
+	hive_env_free(envp);
+	result_finished(res, &pr);
+	/* hive_proc_wait killed what was left of the group: nothing is still
+	 * writing the file. */
+	res->verdict = verdict_read(p->result);
+	return rc;
+}
+
+static int exec_execute(const hive_adapter *self, const hive_exec_request *req,
+                        hive_exec_result *res)
+{
+	attempt_paths p = {0};
+	hive_buf prompt = {0}, input = {0};
+	char **argv = NULL;
+	char sha[65];
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	res->exit_code = -1;
+	if ((rc = paths_init(req, &p)))
+		goto out;
+	res->stdout_path = hive_xstrdup(p.out);
+	res->stderr_path = hive_xstrdup(p.err);
+	hive_prompt_render(req, &prompt);
+	hive_input_render(req, &input);
+	if ((rc = files_write(&p, &prompt, &input)))
+		goto out;
+	if (self->prepare(req->runtime, &argv) != 0) {
+		/* Normally caught at flow creation; here it is the runtime's
+		 * fault, not hive's: report it as "could not start". */
+		result_not_started(res, hive_error_last());
+		goto out;
+	}
+	argv_substitute(argv, &p);
+	hive_sha256_hex(hive_buf_str(&prompt), prompt.len, sha);
+	rc = run(req, &p, argv, sha, res);
+out:
+	if (rc && !res->termination_reason[0])
+		set_reason(res, "not_started");
+	hive_argv_free(argv);
+	hive_buf_dispose(&prompt);
+	hive_buf_dispose(&input);
+	paths_dispose(&p);
+	return rc;
+}
+
+const hive_adapter hive_adapter_exec = {
+	.version = HIVE_ADAPTER_VERSION,
+	.name = "exec",
+	.prepare = exec_prepare,
+	.execute = exec_execute,
+	.describe = exec_describe,
+};

@@ -1,0 +1,1139 @@
+/*
+ * gitws.c - git workspaces with libgit2 (see gitws.h for the contracts).
+ *
+ * Every public function opens its own git_repository and frees it before
+ * returning; nothing here is cached between calls, which is what makes the
+ * module safe to use from several threads.
+ */
+#include "core/gitws.h"
+
+#include "events/buf.h"
+#include "events/error.h"
+
+#include <git2.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GW_SIG_NAME  "hive"
+#define GW_SIG_EMAIL "hive@localhost"
+#define GW_HEXSZ     (HIVE_GIT_OID_HEXSZ + 1)
+
+/* ---------------------------------------------------------------- init */
+
+static pthread_once_t gw_once = PTHREAD_ONCE_INIT;
+static int gw_init_rc;
+
+static void gw_init_once(void)
+{
+	gw_init_rc = git_libgit2_init();
+}
+
+int hive_git_init(void)
+{
+	pthread_once(&gw_once, gw_init_once);
+	if (gw_init_rc < 0)
+		return hive_error_set(HIVE_ESYSTEM, "cannot initialise libgit2 (error %d); "
+				      "check the libgit2 installation", gw_init_rc);
+	return 0;
+}
+
+/* -------------------------------------------------------------- errors */
+
+static int gw_code(int rc)
+{
+	switch (rc) {
+	case GIT_ENOTFOUND: return HIVE_ENOTFOUND;
+	case GIT_EAMBIGUOUS: return HIVE_EAMBIGUOUS;
+	case GIT_EINVALIDSPEC:
+	case GIT_EOWNER: return HIVE_EINVALID;
+	case GIT_EEXISTS:
+	case GIT_ECONFLICT:
+	case GIT_ELOCKED:
+	case GIT_EMERGECONFLICT:
+	case GIT_EUNMERGED: return HIVE_ECONFLICT;
+	default: return HIVE_ESYSTEM;
+	}
+}
+
+/* Record the libgit2 failure `rc` as "<what>: <libgit2's message>" (one
+ * line) with the matching hive code, and return that code. */
+static int gw_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int gw_fail(int rc, const char *fmt, ...)
+{
+	const git_error *e = git_error_last();
+	hive_buf b = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *what = hive_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+	va_start(ap, fmt);
+	vsnprintf(what, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+	va_end(ap);
+
+	hive_buf_printf(&b, "%s: %s", what,
+			e && e->message && *e->message ? e->message : "unknown libgit2 error");
+	for (char *p = b.data; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	int code = hive_error_set(gw_code(rc), "%s", b.data);
+	free(what);
+	hive_buf_dispose(&b);
+	return code;
+}
+
+static int gw_errno(int err, const char *what, const char *path)
+{
+	return hive_error_set(HIVE_ESYSTEM, "%s %s: %s", what, path, strerror(err));
+}
+
+/* ----------------------------------------------------- string vectors */
+
+typedef struct {
+	char **v;
+	size_t n, cap;
+} gw_strv;
+
+static void gw_strv_push(gw_strv *s, const char *str)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = hive_xrealloc(s->v, s->cap * sizeof *s->v);
+	}
+	s->v[s->n++] = hive_xstrdup(str);
+	s->v[s->n] = NULL;
+}
+
+static int gw_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort, drop duplicates, and hand out the NULL-terminated array (never
+ * NULL: an empty vector becomes {NULL}); *n_out gets the count. */
+static char **gw_strv_finish(gw_strv *s, size_t *n_out)
+{
+	if (!s->v)
+		s->v = hive_xcalloc(1, sizeof *s->v);
+	qsort(s->v, s->n, sizeof *s->v, gw_strcmp_p);
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (k && strcmp(s->v[k - 1], s->v[i]) == 0)
+			free(s->v[i]);
+		else
+			s->v[k++] = s->v[i];
+	}
+	s->v[k] = NULL;
+	if (n_out)
+		*n_out = k;
+	char **v = s->v;
+	memset(s, 0, sizeof *s);
+	return v;
+}
+
+void hive_git_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* ------------------------------------------------------- file system */
+
+/* New string: `path` made absolute and symlink-free.  `path` need not
+ * exist; then only its parent is resolved (and if that fails too, `path`
+ * is returned as given). */
+static char *gw_canon(const char *path)
+{
+	char *p = hive_xstrdup(path);
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	char *r = realpath(p, NULL);
+	if (r) {
+		free(p);
+		return r;
+	}
+	char *slash = strrchr(p, '/');
+	const char *dir = ".", *base = p;
+	if (slash == p) {
+		dir = "/";
+		base = p + 1;
+	} else if (slash) {
+		*slash = '\0';
+		dir = p;
+		base = slash + 1;
+	}
+	char *rd = realpath(dir, NULL);
+	hive_buf b = {0};
+	if (rd)
+		hive_buf_printf(&b, "%s%s%s", rd, strcmp(rd, "/") ? "/" : "", base);
+	else
+		hive_buf_puts(&b, path);
+	free(rd);
+	free(p);
+	return hive_buf_detach(&b);
+}
+
+/* mkdir -p of `dir`. */
+static int gw_mkdirs(const char *dir)
+{
+	char *p = hive_xstrdup(dir);
+	int rc = 0;
+	for (char *s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0777) < 0 && errno != EEXIST)
+			rc = gw_errno(errno, "cannot create directory", p);
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+static int gw_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+/* rm -rf; best effort (used to undo what this module created). */
+static void gw_rmrf(const char *path)
+{
+	nftw(path, gw_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int gw_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+/* New string: `dir` + "/" + `name`, without doubling a trailing slash. */
+static char *gw_join(const char *dir, const char *name)
+{
+	hive_buf b = {0};
+	size_t n = strlen(dir);
+	hive_buf_printf(&b, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+	return hive_buf_detach(&b);
+}
+
+/* ---------------------------------------------------- repos, commits */
+
+/* Open the repository that contains `path` (searching upwards); bare
+ * repositories are refused.  *out is NULL on error. */
+static int gw_open(git_repository **out, const char *path)
+{
+	*out = NULL;
+	int rc = hive_git_init();
+	if (rc)
+		return rc;
+	if (!path || !*path)
+		return hive_error_set(HIVE_EINVALID, "no repository path given");
+	rc = git_repository_open_ext(out, path, 0, NULL);
+	if (rc == GIT_ENOTFOUND)
+		return hive_error_set(HIVE_EINVALID, "not a git repository: %s", path);
+	if (rc < 0)
+		return gw_fail(rc, "cannot open git repository %s", path);
+	if (git_repository_is_bare(*out)) {
+		git_repository_free(*out);
+		*out = NULL;
+		return hive_error_set(HIVE_EINVALID, "repository %s is bare; hive needs a "
+				      "repository with a working tree", path);
+	}
+	return 0;
+}
+
+/* Open the linked worktree whose root is exactly `path`.  Anything else --
+ * notably the user's main checkout or a subdirectory -- is refused, so the
+ * destructive operations can never hit the user's files. */
+static int gw_open_worktree(git_repository **out, const char *path)
+{
+	*out = NULL;
+	int rc = hive_git_init();
+	if (rc)
+		return rc;
+	if (!path || !*path)
+		return hive_error_set(HIVE_EINVALID, "no worktree path given");
+	rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (rc == GIT_ENOTFOUND)
+		return hive_error_set(HIVE_EINVALID, "not a git worktree: %s; pass the root "
+				      "of a worktree made by hive", path);
+	if (rc < 0)
+		return gw_fail(rc, "cannot open worktree %s", path);
+	if (!git_repository_is_worktree(*out) || git_repository_is_bare(*out)) {
+		git_repository_free(*out);
+		*out = NULL;
+		return hive_error_set(HIVE_EINVALID, "%s is not a linked worktree; hive only "
+				      "resets or commits its own worktrees, never a main checkout", path);
+	}
+	return 0;
+}
+
+/* Resolve `spec` to a commit of `repo`; `where` names the repo in errors. */
+static int gw_commit(git_commit **out, git_repository *repo, const char *spec, const char *where)
+{
+	git_object *obj = NULL;
+	*out = NULL;
+	if (!spec || !*spec)
+		return hive_error_set(HIVE_EINVALID, "no commit given for repository %s", where);
+	int rc = git_revparse_single(&obj, repo, spec);
+	if (rc == 0) {
+		rc = git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT);
+		git_object_free(obj);
+	}
+	if (rc == GIT_ENOTFOUND)
+		return hive_error_set(HIVE_ENOTFOUND, "commit %s not found in repository %s; "
+				      "check the id", spec, where);
+	if (rc < 0)
+		return gw_fail(rc, "cannot resolve commit %s in repository %s", spec, where);
+	return 0;
+}
+
+static void gw_hex(char out[GW_HEXSZ], const git_oid *oid)
+{
+	git_oid_tostr(out, GW_HEXSZ, oid);
+}
+
+/* Write a commit object with hive as author and committer; update_ref may
+ * be NULL (object only) or e.g. "HEAD". */
+static int gw_make_commit(git_oid *out, git_repository *repo, const char *update_ref,
+			  const char *message, const git_oid *tree_id,
+			  const git_commit **parents, size_t n_parents)
+{
+	git_signature *sig = NULL;
+	git_tree *tree = NULL;
+	int rc = git_signature_now(&sig, GW_SIG_NAME, GW_SIG_EMAIL);
+	if (rc == 0)
+		rc = git_tree_lookup(&tree, repo, tree_id);
+	if (rc == 0)
+		rc = git_commit_create(out, repo, update_ref, sig, sig, NULL, message,
+				       tree, n_parents, parents);
+	if (rc < 0)
+		rc = gw_fail(rc, "cannot write commit in repository %s",
+			     git_repository_commondir(repo));
+	git_tree_free(tree);
+	git_signature_free(sig);
+	return rc;
+}
+
+/* ---------------------------------------------------- repo check, head */
+
+/* New string: the repo's working directory without its trailing slash. */
+static char *gw_workdir(git_repository *repo)
+{
+	char *s = hive_xstrdup(git_repository_workdir(repo));
+	size_t n = strlen(s);
+	if (n > 1 && s[n - 1] == '/')
+		s[n - 1] = '\0';
+	return s;
+}
+
+static int gw_no_commits(const char *path)
+{
+	return hive_error_set(HIVE_EINVALID, "repository %s has no commits yet; "
+			      "commit something first", path);
+}
+
+int hive_git_repo_check(const char *path, char **toplevel_out)
+{
+	git_repository *repo;
+	if (toplevel_out)
+		*toplevel_out = NULL;
+	int rc = gw_open(&repo, path);
+	if (rc)
+		return rc;
+	rc = git_repository_head_unborn(repo);
+	if (rc == 1)
+		rc = gw_no_commits(path);
+	else if (rc < 0)
+		rc = gw_fail(rc, "cannot read HEAD of repository %s", path);
+	else if (toplevel_out)
+		*toplevel_out = gw_workdir(repo);
+	git_repository_free(repo);
+	return rc;
+}
+
+int hive_git_head(const char *repo_path, char out[GW_HEXSZ])
+{
+	git_repository *repo;
+	git_oid oid;
+	out[0] = '\0';
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	rc = git_reference_name_to_id(&oid, repo, "HEAD");
+	if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH)
+		rc = gw_no_commits(repo_path);
+	else if (rc < 0)
+		rc = gw_fail(rc, "cannot read HEAD of repository %s", repo_path);
+	else
+		gw_hex(out, &oid);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* ------------------------------------------------ .git/worktrees entries */
+
+/*
+ * Why hive does not trust libgit2 1.5 here: git_worktree_list() skips the
+ * validity check of the entry after each invalid one, and
+ * git_repository_foreach_worktree() turns a failed git_worktree_lookup()
+ * into 1 -- which git_branch_is_checked_out(), and so git_worktree_add(),
+ * read as "already checked out".  A half-written entry (another thread's
+ * add in progress, or one left by a crash) therefore makes adding *any*
+ * branch fail.  So: changes to .git/worktrees are serialised by a lock,
+ * hive's own broken entries are dropped first, and the checks below walk
+ * the directory themselves.
+ */
+
+/* Lock the repository's worktree list against other threads and processes:
+ * flock() on the common git dir itself, so no file is created in the
+ * user's .git.  *fd_out is released with gw_unlock(). */
+static int gw_lock(git_repository *repo, int *fd_out)
+{
+	const char *dir = git_repository_commondir(repo);
+	*fd_out = -1;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return gw_errno(errno, "cannot open git directory", dir);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int err = errno;
+			close(fd);
+			return gw_errno(err, "cannot lock git directory", dir);
+		}
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static void gw_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/* New string: .git/worktrees/<name> (name NULL: .git/worktrees). */
+static char *gw_entry_path(git_repository *repo, const char *name)
+{
+	char *dir = gw_join(git_repository_commondir(repo), "worktrees");
+	if (!name)
+		return dir;
+	char *p = gw_join(dir, name);
+	free(dir);
+	return p;
+}
+
+typedef int (*gw_entry_fn)(git_repository *repo, const char *name, void *ctx);
+
+/* Call fn for each entry of .git/worktrees (none if the directory does not
+ * exist) until it returns non-zero.  Names are read first, so fn may
+ * delete entries. */
+static int gw_each_entry(git_repository *repo, gw_entry_fn fn, void *ctx)
+{
+	char *dir = gw_entry_path(repo, NULL);
+	DIR *d = opendir(dir);
+	int rc = 0;
+	if (!d) {
+		if (errno != ENOENT)
+			rc = gw_errno(errno, "cannot read directory", dir);
+		free(dir);
+		return rc;
+	}
+	gw_strv names = {0};
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			gw_strv_push(&names, e->d_name);
+	closedir(d);
+	size_t n;
+	char **v = gw_strv_finish(&names, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = fn(repo, v[i], ctx);
+	hive_git_strv_free(v);
+	free(dir);
+	return rc;
+}
+
+static int gw_has_file(const char *dir, const char *name)
+{
+	char *p = gw_join(dir, name);
+	int r = gw_exists(p);
+	free(p);
+	return r;
+}
+
+/* Drop an entry hive began but never finished (a crash inside
+ * git_worktree_add).  Entries not named by hive are never touched. */
+static int gw_drop_debris(git_repository *repo, const char *name, void *ctx)
+{
+	(void)ctx;
+	if (strncmp(name, "hive-", 5) != 0)
+		return 0;
+	char *entry = gw_entry_path(repo, name);
+	if (!gw_has_file(entry, "HEAD") || !gw_has_file(entry, "gitdir") ||
+	    !gw_has_file(entry, "commondir"))
+		gw_rmrf(entry);
+	free(entry);
+	return 0;
+}
+
+/* Does entry `name` have `branch` checked out?  Read from its HEAD file
+ * directly, which works for stale entries too. */
+static int gw_entry_holds(git_repository *repo, const char *name, const char *branch)
+{
+	char *entry = gw_entry_path(repo, name);
+	char *head = gw_join(entry, "HEAD");
+	hive_buf want = {0}, got = {0};
+	hive_buf_printf(&want, "ref: refs/heads/%s", branch);
+	FILE *f = fopen(head, "r");
+	if (f) {
+		char chunk[512];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+			hive_buf_append(&got, chunk, n);
+		fclose(f);
+	}
+	while (got.len && (got.data[got.len - 1] == '\n' || got.data[got.len - 1] == '\r'))
+		got.data[--got.len] = '\0';
+	int holds = got.len && strcmp(got.data, want.data) == 0;
+	hive_buf_dispose(&want);
+	hive_buf_dispose(&got);
+	free(head);
+	free(entry);
+	return holds;
+}
+
+/* Delete a worktree entry (and, with GIT_WORKTREE_PRUNE_WORKING_TREE, its
+ * directory).  A locked worktree is a conflict: someone pinned it. */
+static int gw_prune(git_worktree *wt, uint32_t flags)
+{
+	git_worktree_prune_options po = GIT_WORKTREE_PRUNE_OPTIONS_INIT;
+	po.flags = flags;
+	if (git_worktree_is_locked(NULL, wt) > 0)
+		return hive_error_set(HIVE_ECONFLICT, "worktree %s is locked; unlock it "
+				      "(git worktree unlock) and try again", git_worktree_path(wt));
+	int rc = git_worktree_prune(wt, &po);
+	if (rc < 0)
+		return gw_fail(rc, "cannot remove worktree %s", git_worktree_path(wt));
+	return 0;
+}
+
+/* If entry `name` holds the branch (ctx): prune it when its directory is
+ * gone (a crashed or hand-deleted earlier run), refuse when it is alive. */
+static int gw_release_entry(git_repository *repo, const char *name, void *ctx)
+{
+	const char *branch = ctx;
+	git_worktree *wt = NULL;
+	if (!gw_entry_holds(repo, name, branch))
+		return 0;
+	if (git_worktree_lookup(&wt, repo, name) < 0)
+		return 0; /* not a usable entry, so not a checkout */
+	int rc;
+	if (git_worktree_validate(wt) == 0)
+		rc = hive_error_set(HIVE_ECONFLICT, "branch %s is already checked out in "
+				    "worktree %s; remove that worktree first",
+				    branch, git_worktree_path(wt));
+	else
+		rc = gw_prune(wt, 0);
+	git_worktree_free(wt);
+	return rc;
+}
+
+/* ---------------------------------------------------- worktree create */
+
+static int gw_check_branch_name(const char *branch)
+{
+	int valid = 0;
+	if (!branch || !*branch)
+		return hive_error_set(HIVE_EINVALID, "no branch name given for the worktree");
+	char *ref = gw_join("refs/heads", branch);
+	if (git_reference_name_is_valid(&valid, ref) < 0)
+		valid = 0;
+	free(ref);
+	if (!valid)
+		return hive_error_set(HIVE_EINVALID, "invalid branch name \"%s\"; use letters, "
+				      "digits, '-', '_' and '/' separators", branch);
+	return 0;
+}
+
+/* Create `branch` at `commit`, or force-move it there.  The user's current
+ * branch is refused; linked worktrees were checked by gw_release_entry. */
+static int gw_set_branch(git_reference **out, git_repository *repo, const char *branch,
+			 const char *commit, const char *where)
+{
+	git_reference *old = NULL;
+	git_commit *c = NULL;
+	*out = NULL;
+	int rc = git_branch_lookup(&old, repo, branch, GIT_BRANCH_LOCAL);
+	if (rc == 0 && git_branch_is_head(old) == 1)
+		rc = hive_error_set(HIVE_ECONFLICT, "branch %s is the current branch of "
+				    "repository %s; hive will not move it", branch, where);
+	else if (rc == 0 || rc == GIT_ENOTFOUND)
+		rc = gw_commit(&c, repo, commit, where);
+	else
+		rc = gw_fail(rc, "cannot look up branch %s in repository %s", branch, where);
+	if (rc == 0 && (rc = git_branch_create(out, repo, branch, c, 1)) < 0)
+		rc = gw_fail(rc, "cannot point branch %s at %s in repository %s",
+			     branch, commit, where);
+	git_commit_free(c);
+	git_reference_free(old);
+	return rc;
+}
+
+static uint32_t gw_fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* New string: a free name for .git/worktrees/: "hive-", then the branch
+ * with every character outside [A-Za-z0-9_-] turned into '-' (a leading
+ * "hive/" is not repeated), then a hash of the worktree path, then "-N"
+ * if that is taken.  The "hive-" prefix is what gw_drop_debris trusts. */
+static char *gw_entry_name(git_repository *repo, const char *branch, const char *abs)
+{
+	hive_buf base = {0};
+	hive_buf_puts(&base, "hive-");
+	if (strncmp(branch, "hive/", 5) == 0)
+		branch += 5;
+	for (const char *p = branch; *p && base.len < 64; p++) {
+		char c = *p;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '-' || c == '_';
+		hive_buf_putc(&base, ok ? c : '-');
+	}
+	hive_buf_printf(&base, "-%08" PRIx32, gw_fnv1a(abs));
+	hive_buf name = {0};
+	for (int i = 1;; i++) {
+		hive_buf_reset(&name);
+		hive_buf_puts(&name, hive_buf_str(&base));
+		if (i > 1)
+			hive_buf_printf(&name, "-%d", i);
+		char *path = gw_entry_path(repo, hive_buf_str(&name));
+		int taken = gw_exists(path);
+		free(path);
+		if (!taken)
+			break;
+	}
+	hive_buf_dispose(&base);
+	return hive_buf_detach(&name);
+}
+
+/* Check that worktree_path does not exist, create its parents, and return
+ * (in *abs_out, new string) its absolute spelling. */
+static int gw_prepare_path(const char *worktree_path, char **abs_out)
+{
+	*abs_out = NULL;
+	if (!worktree_path || !*worktree_path)
+		return hive_error_set(HIVE_EINVALID, "no worktree path given");
+	if (gw_exists(worktree_path))
+		return hive_error_set(HIVE_ECONFLICT, "worktree path %s already exists; "
+				      "remove it or choose another path", worktree_path);
+	char *p = hive_xstrdup(worktree_path);
+	char *slash = strrchr(p, '/');
+	int rc = 0;
+	if (slash && slash != p) {
+		*slash = '\0';
+		rc = gw_mkdirs(p);
+	}
+	free(p);
+	if (rc == 0)
+		*abs_out = gw_canon(worktree_path);
+	return rc;
+}
+
+/* git_worktree_add, undoing its partial work on failure.  The caller holds
+ * the lock and has checked that abs and the entry did not exist, so
+ * whatever is there now is ours. */
+static int gw_add(git_repository *repo, const char *name, const char *abs, git_reference *ref)
+{
+	git_worktree_add_options o;
+	git_worktree *wt = NULL;
+	git_worktree_add_options_init(&o, GIT_WORKTREE_ADD_OPTIONS_VERSION);
+	o.ref = ref;
+	o.checkout_options.checkout_strategy = GIT_CHECKOUT_FORCE;
+
+	int rc = git_worktree_add(&wt, repo, name, abs, &o);
+	git_worktree_free(wt);
+	if (rc == 0)
+		return 0;
+	rc = gw_fail(rc, "cannot create worktree %s for branch %s",
+		     abs, git_reference_shorthand(ref));
+	char *entry = gw_entry_path(repo, name);
+	gw_rmrf(entry);
+	gw_rmrf(abs);
+	free(entry);
+	return rc;
+}
+
+/* The locked part of hive_git_worktree_create. */
+static int gw_create_locked(git_repository *repo, const char *abs, const char *branch,
+			    const char *commit, const char *where)
+{
+	git_reference *ref = NULL;
+	int rc = gw_each_entry(repo, gw_drop_debris, NULL);
+	if (rc == 0)
+		rc = gw_each_entry(repo, gw_release_entry, (void *)branch);
+	if (rc == 0)
+		rc = gw_set_branch(&ref, repo, branch, commit, where);
+	if (rc == 0) {
+		char *name = gw_entry_name(repo, branch, abs);
+		rc = gw_add(repo, name, abs, ref);
+		free(name);
+	}
+	git_reference_free(ref);
+	return rc;
+}
+
+int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
+			     const char *branch, const char *commit)
+{
+	git_repository *repo = NULL;
+	char *abs = NULL;
+	int fd = -1;
+	int rc = gw_check_branch_name(branch);
+	if (rc == 0)
+		rc = gw_open(&repo, repo_path);
+	if (rc == 0)
+		rc = gw_prepare_path(worktree_path, &abs);
+	if (rc == 0)
+		rc = gw_lock(repo, &fd);
+	if (rc == 0)
+		rc = gw_create_locked(repo, abs, branch, commit, repo_path);
+	gw_unlock(fd);
+	free(abs);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* ----------------------------------------------------- reset, commit */
+
+/* Branch, index and files to `c`; then delete untracked and ignored files,
+ * which git_reset's own checkout leaves alone. */
+static int gw_hard_reset(git_repository *repo, git_commit *c, const char *path, const char *spec)
+{
+	git_checkout_options co;
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED |
+			       GIT_CHECKOUT_REMOVE_IGNORED;
+	int rc = git_reset(repo, (const git_object *)c, GIT_RESET_HARD, NULL);
+	if (rc == 0)
+		rc = git_checkout_head(repo, &co);
+	if (rc < 0)
+		return gw_fail(rc, "cannot reset worktree %s to %s", path, spec);
+	return 0;
+}
+
+int hive_git_worktree_reset(const char *worktree_path, const char *commit)
+{
+	git_repository *repo;
+	git_commit *c = NULL;
+	int rc = gw_open_worktree(&repo, worktree_path);
+	if (rc)
+		return rc;
+	rc = gw_commit(&c, repo, commit, worktree_path);
+	if (rc == 0)
+		rc = gw_hard_reset(repo, c, worktree_path, commit);
+	git_commit_free(c);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* `git add -A` into the worktree's index, written to disk; *tree_out = the
+ * index as a tree.  git_index_add_all also drops files deleted from disk. */
+static int gw_stage_all(git_repository *repo, git_oid *tree_out, const char *path)
+{
+	git_index *idx = NULL;
+	int rc = git_repository_index(&idx, repo);
+	if (rc == 0)
+		rc = git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, NULL, NULL);
+	if (rc == 0)
+		rc = git_index_write(idx);
+	if (rc == 0)
+		rc = git_index_write_tree(tree_out, idx);
+	if (rc < 0)
+		rc = gw_fail(rc, "cannot stage the changes in worktree %s", path);
+	git_index_free(idx);
+	return rc;
+}
+
+/* Commit `tree` on HEAD's branch unless it equals HEAD's tree. */
+static int gw_commit_if_changed(git_repository *repo, const git_oid *tree, const char *message,
+				git_oid *out, int *changed, const char *path)
+{
+	git_commit *head = NULL;
+	git_oid head_id;
+	int rc = git_reference_name_to_id(&head_id, repo, "HEAD");
+	if (rc == 0)
+		rc = git_commit_lookup(&head, repo, &head_id);
+	if (rc < 0)
+		return gw_fail(rc, "cannot read HEAD of worktree %s", path);
+	if (git_oid_equal(git_commit_tree_id(head), tree)) {
+		git_oid_cpy(out, &head_id);
+	} else {
+		const git_commit *parents[1] = {head};
+		rc = gw_make_commit(out, repo, "HEAD", message, tree, parents, 1);
+		*changed = rc == 0;
+	}
+	git_commit_free(head);
+	return rc;
+}
+
+int hive_git_checkpoint(const char *worktree_path, const char *message,
+			char out[GW_HEXSZ], int *changed_out)
+{
+	git_repository *repo;
+	git_oid tree, result;
+	int changed = 0;
+	out[0] = '\0';
+	if (changed_out)
+		*changed_out = 0;
+	if (!message || !*message)
+		message = "hive checkpoint";
+	int rc = gw_open_worktree(&repo, worktree_path);
+	if (rc)
+		return rc;
+	rc = gw_stage_all(repo, &tree, worktree_path);
+	if (rc == 0)
+		rc = gw_commit_if_changed(repo, &tree, message, &result, &changed, worktree_path);
+	if (rc == 0) {
+		gw_hex(out, &result);
+		if (changed_out)
+			*changed_out = changed;
+	}
+	git_repository_free(repo);
+	return rc;
+}
+
+/* --------------------------------------------------------------- merge */
+
+/* Collect the conflicting paths of `idx` into a HIVE_ECONFLICT error. */
+static int gw_conflicts(git_index *idx, char ***conflicts_out)
+{
+	git_index_conflict_iterator *it = NULL;
+	const git_index_entry *anc, *ours, *theirs;
+	gw_strv s = {0};
+	if (git_index_conflict_iterator_new(&it, idx) == 0) {
+		while (git_index_conflict_next(&anc, &ours, &theirs, it) == 0) {
+			const git_index_entry *e = ours ? ours : theirs ? theirs : anc;
+			gw_strv_push(&s, e->path);
+		}
+		git_index_conflict_iterator_free(it);
+	}
+	size_t n;
+	char **paths = gw_strv_finish(&s, &n);
+	hive_buf msg = {0};
+	hive_buf_puts(&msg, "merge conflict in: ");
+	for (size_t i = 0; i < n; i++)
+		hive_buf_printf(&msg, "%s%s", i ? ", " : "", paths[i]);
+	int rc = hive_error_set(HIVE_ECONFLICT, "%s", hive_buf_str(&msg));
+	hive_buf_dispose(&msg);
+	if (conflicts_out)
+		*conflicts_out = paths;
+	else
+		hive_git_strv_free(paths);
+	return rc;
+}
+
+static int gw_merge_pair(git_repository *repo, const git_commit *a, const git_commit *b,
+			 git_oid *tree, char ***conflicts_out, const char *where)
+{
+	git_merge_options mo;
+	git_index *idx = NULL;
+	char ha[GW_HEXSZ], hb[GW_HEXSZ];
+	git_merge_options_init(&mo, GIT_MERGE_OPTIONS_VERSION);
+	int rc = git_merge_commits(&idx, repo, a, b, &mo);
+	if (rc < 0) {
+		gw_hex(ha, git_commit_id(a));
+		gw_hex(hb, git_commit_id(b));
+		return gw_fail(rc, "cannot merge %s and %s in repository %s", ha, hb, where);
+	}
+	if (git_index_has_conflicts(idx))
+		rc = gw_conflicts(idx, conflicts_out);
+	else if ((rc = git_index_write_tree_to(tree, idx, repo)) < 0)
+		rc = gw_fail(rc, "cannot write merged tree in repository %s", where);
+	git_index_free(idx);
+	return rc;
+}
+
+/* Look the commits up, dropping exact duplicates; cs must hold n. */
+static int gw_lookup_distinct(git_repository *repo, const char *const *commits, size_t n,
+			      git_commit **cs, size_t *k, const char *where)
+{
+	*k = 0;
+	for (size_t i = 0; i < n; i++) {
+		git_commit *c;
+		int rc = gw_commit(&c, repo, commits[i], where);
+		if (rc)
+			return rc;
+		int dup = 0;
+		for (size_t j = 0; j < *k && !dup; j++)
+			dup = git_oid_equal(git_commit_id(cs[j]), git_commit_id(c));
+		if (dup)
+			git_commit_free(c);
+		else
+			cs[(*k)++] = c;
+	}
+	return 0;
+}
+
+static char *gw_merge_message(const git_commit **cs, size_t k)
+{
+	hive_buf b = {0};
+	char hex[GW_HEXSZ];
+	hive_buf_printf(&b, "hive: merge %zu commits\n\n", k);
+	for (size_t i = 0; i < k; i++) {
+		gw_hex(hex, git_commit_id(cs[i]));
+		hive_buf_printf(&b, "%s\n", hex);
+	}
+	return hive_buf_detach(&b);
+}
+
+/* Merge cs[0..k) left to right.  Between steps the partial result becomes
+ * an unreferenced two-parent commit, so the next step's merge base is
+ * computed from the real history. */
+static int gw_merge_all(git_repository *repo, const git_commit **cs, size_t k, git_oid *out,
+			char ***conflicts_out, const char *where)
+{
+	git_commit *step = NULL;
+	const git_commit *acc = cs[0];
+	git_oid tree, mid;
+	int rc = 0;
+	for (size_t i = 1; rc == 0 && i < k; i++) {
+		rc = gw_merge_pair(repo, acc, cs[i], &tree, conflicts_out, where);
+		if (rc || i + 1 == k)
+			break;
+		const git_commit *two[2] = {acc, cs[i]};
+		rc = gw_make_commit(&mid, repo, NULL, "hive: partial merge", &tree, two, 2);
+		git_commit_free(step);
+		step = NULL;
+		if (rc == 0 && (rc = git_commit_lookup(&step, repo, &mid)) < 0)
+			rc = gw_fail(rc, "cannot read back merge commit in repository %s", where);
+		acc = step;
+	}
+	if (rc == 0) {
+		char *msg = gw_merge_message(cs, k);
+		rc = gw_make_commit(out, repo, NULL, msg, &tree, cs, k);
+		free(msg);
+	}
+	git_commit_free(step);
+	return rc;
+}
+
+int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
+		   char out[GW_HEXSZ], char ***conflicts_out)
+{
+	git_repository *repo;
+	git_oid oid;
+	size_t k = 0;
+	out[0] = '\0';
+	if (conflicts_out)
+		*conflicts_out = NULL;
+	if (n == 0 || !commits)
+		return hive_error_set(HIVE_EINVALID, "nothing to merge: no commits given");
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	git_commit **cs = hive_xcalloc(n, sizeof *cs);
+	rc = gw_lookup_distinct(repo, commits, n, cs, &k, repo_path);
+	if (rc == 0 && k == 1)
+		gw_hex(out, git_commit_id(cs[0]));
+	else if (rc == 0 && (rc = gw_merge_all(repo, (const git_commit **)cs, k, &oid,
+					       conflicts_out, repo_path)) == 0)
+		gw_hex(out, &oid);
+	for (size_t i = 0; i < k; i++)
+		git_commit_free(cs[i]);
+	free(cs);
+	git_repository_free(repo);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- diff */
+
+static int gw_tree_of(git_tree **out, git_repository *repo, const char *spec, const char *where)
+{
+	git_commit *c = NULL;
+	*out = NULL;
+	int rc = gw_commit(&c, repo, spec, where);
+	if (rc == 0 && (rc = git_commit_tree(out, c)) < 0)
+		rc = gw_fail(rc, "cannot read the tree of commit %s in repository %s", spec, where);
+	git_commit_free(c);
+	return rc;
+}
+
+static int gw_tree_diff(git_diff **out, git_repository *repo, const char *from,
+			const char *to, const char *where)
+{
+	git_diff_options o;
+	git_tree *a = NULL, *b = NULL;
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	/* one "modified" delta for a file that became a symlink, not two */
+	o.flags |= GIT_DIFF_INCLUDE_TYPECHANGE;
+	*out = NULL;
+	int rc = gw_tree_of(&a, repo, from, where);
+	if (rc == 0)
+		rc = gw_tree_of(&b, repo, to, where);
+	if (rc == 0 && (rc = git_diff_tree_to_tree(out, repo, a, b, &o)) < 0)
+		rc = gw_fail(rc, "cannot diff %s..%s in repository %s", from, to, where);
+	git_tree_free(a);
+	git_tree_free(b);
+	return rc;
+}
+
+static int gw_diff_counts(git_diff *diff, hive_diff_stats *out, const char *where)
+{
+	git_diff_stats *st = NULL;
+	gw_strv paths = {0};
+	size_t n = git_diff_num_deltas(diff);
+	for (size_t i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		if (d->status == GIT_DELTA_ADDED)
+			out->files_created++;
+		else if (d->status == GIT_DELTA_DELETED)
+			out->files_deleted++;
+		else
+			out->files_modified++;
+		gw_strv_push(&paths, d->new_file.path ? d->new_file.path : d->old_file.path);
+	}
+	out->paths = gw_strv_finish(&paths, &out->n_paths);
+	int rc = git_diff_get_stats(&st, diff);
+	if (rc < 0)
+		return gw_fail(rc, "cannot count diff lines in repository %s", where);
+	out->insertions = (int)git_diff_stats_insertions(st);
+	out->deletions = (int)git_diff_stats_deletions(st);
+	git_diff_stats_free(st);
+	return 0;
+}
+
+static int gw_diff_patch(git_diff *diff, char **patch_out, const char *where)
+{
+	git_buf b = {0};
+	int rc = git_diff_to_buf(&b, diff, GIT_DIFF_FORMAT_PATCH);
+	if (rc < 0)
+		return gw_fail(rc, "cannot format diff in repository %s", where);
+	*patch_out = hive_xstrndup(b.ptr ? b.ptr : "", b.ptr ? b.size : 0);
+	git_buf_dispose(&b);
+	return 0;
+}
+
+int hive_git_diff(const char *repo_path, const char *from, const char *to,
+		  hive_diff_stats *out, char **patch_out)
+{
+	git_repository *repo;
+	git_diff *diff = NULL;
+	memset(out, 0, sizeof *out);
+	if (patch_out)
+		*patch_out = NULL;
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	rc = gw_tree_diff(&diff, repo, from, to, repo_path);
+	if (rc == 0)
+		rc = gw_diff_counts(diff, out, repo_path);
+	if (rc == 0 && patch_out)
+		rc = gw_diff_patch(diff, patch_out, repo_path);
+	if (rc)
+		hive_diff_stats_dispose(out);
+	git_diff_free(diff);
+	git_repository_free(repo);
+	return rc;
+}
+
+void hive_diff_stats_dispose(hive_diff_stats *s)
+{
+	if (!s)
+		return;
+	hive_git_strv_free(s->paths);
+	memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------ worktree remove */
+
+typedef struct {
+	const char *abs;
+	git_worktree *found;
+} gw_find_ctx;
+
+/* Stop at the entry whose directory is ctx->abs. */
+static int gw_match_entry(git_repository *repo, const char *name, void *ctx)
+{
+	gw_find_ctx *fc = ctx;
+	git_worktree *wt = NULL;
+	if (git_worktree_lookup(&wt, repo, name) < 0)
+		return 0;
+	char *p = gw_canon(git_worktree_path(wt));
+	int match = strcmp(p, fc->abs) == 0;
+	free(p);
+	if (!match) {
+		git_worktree_free(wt);
+		return 0;
+	}
+	fc->found = wt;
+	return 1;
+}
+
+/* The locked part of hive_git_worktree_remove. */
+static int gw_remove_locked(git_repository *repo, const char *abs, const char *path,
+			    const char *where)
+{
+	gw_find_ctx fc = {abs, NULL};
+	int rc = gw_each_entry(repo, gw_match_entry, &fc);
+	if (rc < 0)
+		return rc;
+	if (fc.found) {
+		rc = gw_prune(fc.found, GIT_WORKTREE_PRUNE_VALID | GIT_WORKTREE_PRUNE_WORKING_TREE);
+		/* prune skips the directory when its .git file is gone; the
+		 * entry pointed here, so the directory is still ours */
+		if (rc == 0 && gw_exists(abs))
+			gw_rmrf(abs);
+		git_worktree_free(fc.found);
+		return rc;
+	}
+	if (gw_exists(abs))
+		return hive_error_set(HIVE_ENOTFOUND, "%s is not a worktree of repository %s; "
+				      "not deleting it", path, where);
+	return 0;
+}
+
+int hive_git_worktree_remove(const char *repo_path, const char *worktree_path)
+{
+	git_repository *repo;
+	int fd = -1;
+	if (!worktree_path || !*worktree_path)
+		return hive_error_set(HIVE_EINVALID, "no worktree path given");
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	char *abs = gw_canon(worktree_path);
+	rc = gw_lock(repo, &fd);
+	if (rc == 0)
+		rc = gw_remove_locked(repo, abs, worktree_path, repo_path);
+	gw_unlock(fd);
+	free(abs);
+	git_repository_free(repo);
+	return rc;
+}

@@ -1,0 +1,169 @@
+/*
+ * gitws.h - git workspaces: everything git that hive does, via libgit2 only.
+ *
+ * Per task hive creates a branch `hive/<flow>/<task-key>` and a linked
+ * worktree for it under hive's data dir, commits the worktree after each
+ * runtime exit (checkpoint), diffs attempts, and merges the results of
+ * several dependencies (SPEC section 11).
+ *
+ * The user's own checkout -- its HEAD, index, working tree, current branch
+ * -- is never touched.  The only writes to the user's repository are: new or
+ * force-moved branches that callers name (hive uses `hive/...`), entries in
+ * .git/worktrees/, and new objects in the object database (checkpoint and
+ * merge commits, including unreferenced intermediate merge commits).
+ * hive_git_worktree_reset() and hive_git_checkpoint() refuse any path that
+ * is not a linked worktree, so a wrong path can never reset or commit the
+ * user's checkout.
+ *
+ * Threads: every function opens its own git_repository and frees it before
+ * returning, so any function may be called from several threads at once,
+ * also on the same repository, as long as no two threads work on the same
+ * worktree or branch at the same time (that is the caller's job: one task,
+ * one worktree).  Error messages are per thread (events/error.h).
+ *
+ * Commit ids: outputs are always 40-char lowercase hex, NUL-terminated in a
+ * caller-provided char[41] (HIVE_GIT_OID_HEXSZ + 1).  Commit inputs may be
+ * anything git can resolve to a commit (full or unique short hex, a branch
+ * name, "HEAD"), but hive should pass the full ids it got from here.
+ *
+ * Errors: 0 on success or a negative HIVE_E* code with the message set
+ * (hive_error_last()).  libgit2 failures keep libgit2's own explanation at
+ * the end of the message.  Codes used: HIVE_EINVALID (bad argument, not a
+ * repository/worktree), HIVE_ENOTFOUND (commit or worktree not found),
+ * HIVE_ECONFLICT (merge conflict, path already exists, branch checked out
+ * elsewhere, lock held), HIVE_ESYSTEM (file system or other libgit2 error).
+ */
+#ifndef HIVE_GITWS_H
+#define HIVE_GITWS_H
+
+#include <stddef.h>
+
+#define HIVE_GIT_OID_HEXSZ 40
+
+/* Initialise libgit2 exactly once per process (pthread_once).  Every other
+ * function here calls it too, so calling it first is optional; it exists so
+ * that main() can fail early.  libgit2 is never shut down by hive.
+ * Errors: HIVE_ESYSTEM. */
+int hive_git_init(void);
+
+/* Is `path` (or a directory above it) inside a non-bare git repository that
+ * has at least one commit?  On success, if toplevel_out is non-NULL, it gets
+ * a new string (caller frees) with the working-directory root, without a
+ * trailing slash.
+ * Errors: HIVE_EINVALID "not a git repository: PATH",
+ *         HIVE_EINVALID "repository PATH has no commits yet; ...",
+ *         HIVE_EINVALID for a bare repository. */
+int hive_git_repo_check(const char *path, char **toplevel_out);
+
+/* The commit HEAD points at (symbolic HEAD resolved), as 40-char hex.
+ * repo_path may be any directory inside the repository (or a worktree).
+ * Errors: HIVE_EINVALID (not a repository, no commits yet). */
+int hive_git_head(const char *repo_path, char out[HIVE_GIT_OID_HEXSZ + 1]);
+
+/*
+ * Create a linked worktree at worktree_path on branch `branch` (short name,
+ * e.g. "hive/fix-login/fix"), pointing at `commit`, and check the files out
+ * into it.
+ *
+ * - worktree_path must not exist (HIVE_ECONFLICT); its parent directories
+ *   are created.  Relative paths are made absolute.
+ * - If the branch exists it is force-moved to `commit` (a re-run).  A stale
+ *   worktree entry that still holds the branch (its directory was deleted,
+ *   e.g. after a crash) is pruned first.  If the branch is checked out in a
+ *   worktree that still exists, or is the user's current branch, nothing is
+ *   changed and HIVE_ECONFLICT is returned: remove that worktree first.
+ * - The entry name in .git/worktrees/ is derived from the branch plus a hash
+ *   of the absolute worktree path ("hive-fix-login-fix-1a2b3c4d"; a "-N"
+ *   suffix is added if taken), so it is stable for a given path and unique
+ *   across tasks.
+ * - On failure, whatever this call created on disk is removed again (the
+ *   branch, if it was created or moved, stays).
+ * Errors: HIVE_EINVALID (bad branch name, not a repository),
+ *         HIVE_ENOTFOUND (commit), HIVE_ECONFLICT (see above),
+ *         HIVE_ESYSTEM.
+ */
+int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
+			     const char *branch, const char *commit);
+
+/*
+ * Hard-reset a linked worktree to `commit`: its branch, index and files, and
+ * delete every untracked *and ignored* file, so the worktree looks exactly
+ * like a fresh checkout of `commit` (retry mode "clean").
+ * Errors: HIVE_EINVALID if worktree_path is not the root of a linked
+ * worktree (the user's main checkout is refused), HIVE_ENOTFOUND (commit),
+ * HIVE_ESYSTEM.
+ */
+int hive_git_worktree_reset(const char *worktree_path, const char *commit);
+
+/*
+ * Stage everything in a linked worktree -- new, modified and deleted files,
+ * honouring .gitignore like `git add -A` -- and commit it on the worktree's
+ * branch with author and committer "hive <hive@localhost>" and `message`
+ * (NULL or "" means "hive checkpoint").  If the staged tree equals HEAD's
+ * tree no commit is made and `out` is the current HEAD.  `out` gets the
+ * resulting commit; *changed_out (if non-NULL) is 1 if a commit was made,
+ * else 0.  The worktree's index is rewritten either way.
+ * Errors: HIVE_EINVALID (not a linked worktree), HIVE_ESYSTEM.
+ */
+int hive_git_checkpoint(const char *worktree_path, const char *message,
+			char out[HIVE_GIT_OID_HEXSZ + 1], int *changed_out);
+
+/*
+ * Merge n >= 1 commits into one merge commit whose parents are the commits
+ * in the given order (exact duplicates dropped), without touching any
+ * working tree, index or ref: the merge runs in memory (git_merge_commits,
+ * pairwise left to right, each step through an unreferenced intermediate
+ * commit so later merge bases are right), and only objects are written.
+ * If one distinct commit remains, `out` is that commit and nothing is
+ * written.  The merge commit's author/committer is hive with the current
+ * time, so two calls may return different ids for the same inputs.
+ *
+ * On conflict: HIVE_ECONFLICT with message "merge conflict in: a.txt, b.txt"
+ * and, if conflicts_out is non-NULL, *conflicts_out = new NULL-terminated,
+ * sorted array of the conflicting paths (free with hive_git_strv_free).
+ * *conflicts_out is NULL in every other case.
+ * Errors: HIVE_EINVALID (n == 0, not a repository), HIVE_ENOTFOUND (a
+ * commit), HIVE_ECONFLICT, HIVE_ESYSTEM.
+ */
+int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
+		   char out[HIVE_GIT_OID_HEXSZ + 1], char ***conflicts_out);
+
+/* Free a NULL-terminated string array from this module (NULL is fine). */
+void hive_git_strv_free(char **v);
+
+/* Diff statistics between two commits; filled by hive_git_diff, released
+ * with hive_diff_stats_dispose.  Binary files count as created/modified/
+ * deleted with 0 insertions and 0 deletions; a type or mode change counts
+ * as modified. */
+typedef struct {
+	int files_created, files_modified, files_deleted;
+	int insertions, deletions;
+	char **paths;   /* NULL-terminated, strcmp-sorted, every changed path; owned by the struct */
+	size_t n_paths;
+} hive_diff_stats;
+
+/*
+ * Diff tree `from` -> tree `to` (no rename detection, so a rename is a
+ * delete plus a create).  `out` is always initialised (zeroed on error).
+ * If patch_out is non-NULL it gets a new string (caller frees) with the full
+ * unified diff in `git diff` patch format ("diff --git a/x b/x ...", binary
+ * files as "Binary files a/x and b/x differ"); "" when nothing changed.
+ * Errors: HIVE_EINVALID (not a repository), HIVE_ENOTFOUND (a commit),
+ * HIVE_ESYSTEM.
+ */
+int hive_git_diff(const char *repo_path, const char *from, const char *to,
+		  hive_diff_stats *out, char **patch_out);
+void hive_diff_stats_dispose(hive_diff_stats *s);
+
+/*
+ * Remove a linked worktree: its directory (with any untracked files in it)
+ * and its .git/worktrees entry.  The branch stays.  Idempotent: if no entry
+ * points at worktree_path and the directory does not exist, returns 0.  A
+ * directory that exists but is not a registered worktree of the repository
+ * is never deleted: HIVE_ENOTFOUND.
+ * Errors: HIVE_EINVALID (not a repository), HIVE_ENOTFOUND,
+ *         HIVE_ECONFLICT (worktree is locked), HIVE_ESYSTEM.
+ */
+int hive_git_worktree_remove(const char *repo_path, const char *worktree_path);
+
+#endif

@@ -1,0 +1,1046 @@
+/*
+ * spec.c - validate and normalize flow spec files.  See spec.h for the
+ * contracts and the normalized shapes.
+ *
+ * Every function that builds JSON owns what it creates until it hands it
+ * out: outputs are new references, inputs are borrowed, and json_pack's
+ * "o" and json_*_set_new steal.  Allocation failure aborts (as in buf.h).
+ */
+#include "core/spec.h"
+
+#include "core/policy.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Messages and small helpers                                         */
+/* ------------------------------------------------------------------ */
+
+#define SHOWN_MAX 64
+#define KEYS_SHOWN_MAX 10
+#define CYCLE_SHOWN_MAX 12
+
+#define CHECK_TIMEOUT_MS (10 * 60 * 1000)
+#define RUNTIME_TIMEOUT_MS (30 * 60 * 1000)
+
+/* A JSON value we just asked jansson for; NULL only on out-of-memory. */
+static json_t *need(json_t *v)
+{
+	if (!v) {
+		fputs("hive: out of memory\n", stderr);
+		abort();
+	}
+	return v;
+}
+
+/* Append user text `s`: at most SHOWN_MAX bytes, control bytes as '?', so
+ * a hostile value keeps the message one short line. */
+static void put_shown(hive_buf *b, const char *s)
+{
+	size_t i;
+	for (i = 0; s[i] && i < SHOWN_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+		hive_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+	if (s[i])
+		hive_buf_puts(b, "...");
+}
+
+/* Set HIVE_EINVALID from a built message and release the buffer. */
+static int invalid_buf(hive_buf *m)
+{
+	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(m));
+	hive_buf_dispose(m);
+	return rc;
+}
+
+/* Append "<path>.<key>"; the top level has the empty path, so its fields
+ * are plain "<key>".  `key` may be NULL (just the path). */
+static void put_path(hive_buf *b, const char *path, const char *key)
+{
+	hive_buf_puts(b, path);
+	if (key && *path)
+		hive_buf_putc(b, '.');
+	if (key)
+		hive_buf_puts(b, key);
+}
+
+/* HIVE_EINVALID "<path>[.<key>]: <message>"; `key` is ours, never input. */
+static int bad(const char *path, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int bad(const char *path, const char *key, const char *fmt, ...)
+{
+	hive_buf m = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	hive_error_setv(HIVE_EINVALID, fmt, ap);
+	va_end(ap);
+	put_path(&m, path, key);
+	hive_buf_printf(&m, "%s%s", m.len ? ": " : "", hive_error_last());
+	return invalid_buf(&m);
+}
+
+/* HIVE_EINVALID "<path>: <what> \"<shown value>\"<rest>". */
+static int bad_value(const char *path, const char *what, const char *value, const char *rest)
+{
+	hive_buf m = {0};
+	put_path(&m, path, NULL);
+	hive_buf_printf(&m, ": %s \"", what);
+	put_shown(&m, value);
+	hive_buf_printf(&m, "\"%s", rest);
+	return invalid_buf(&m);
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE: return "true";
+	case JSON_FALSE: return "false";
+	case JSON_NULL: return "null";
+	}
+	return "unknown";
+}
+
+/* "<path>.<key>" or "<path>[i]" (key NULL) as a new string; free() it. */
+static char *field(const char *path, const char *key, size_t i)
+{
+	hive_buf b = {0};
+	if (key)
+		put_path(&b, path, key);
+	else
+		hive_buf_printf(&b, "%s[%zu]", path, i);
+	return hive_buf_detach(&b);
+}
+
+static int in_list(const char *s, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void put_list(hive_buf *b, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		hive_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
+}
+
+/* `v` must be an object whose keys are all in `keys`. */
+static int check_keys(const json_t *v, const char *path, const char *const *keys)
+{
+	const char *key;
+	json_t *item;
+	if (!json_is_object(v))
+		return bad(path, NULL, "must be an object, got %s", type_name(v));
+	json_object_foreach((json_t *)v, key, item) {
+		if (in_list(key, keys) < 0) {
+			hive_buf m = {0};
+			put_path(&m, path, "");
+			put_shown(&m, key);
+			hive_buf_puts(&m, ": unknown key (allowed: ");
+			put_list(&m, keys);
+			hive_buf_putc(&m, ')');
+			return invalid_buf(&m);
+		}
+	}
+	return 0;
+}
+
+/* A string without embedded NULs (they would silently cut argv and env). */
+static int is_clean_string(const json_t *v)
+{
+	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+/* String field `key`: absent → *out unchanged, or an error when required. */
+static int get_string(const json_t *obj, const char *path, const char *key, int required,
+                      int nonempty, const char **out)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *want = nonempty ? "a non-empty string" : "a string";
+	if (!v)
+		return required ? bad(path, key, "missing; add %s", want) : 0;
+	if (!is_clean_string(v))
+		return bad(path, key, "must be %s, got %s", want,
+		           json_is_string(v) ? "one holding a NUL byte" : type_name(v));
+	if (nonempty && !*json_string_value(v))
+		return bad(path, key, "must not be empty");
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* A timeout: a duration string such as "2m" that must be more than 0. */
+static int parse_timeout(const json_t *v, const char *path, int64_t *ms)
+{
+	int64_t n;
+	if (!is_clean_string(v))
+		return bad(path, NULL, "must be a duration string such as \"10m\", got %s",
+		           json_is_string(v) ? "one holding a NUL byte" : type_name(v));
+	if (hive_duration_parse(json_string_value(v), &n) < 0)
+		return hive_error_prefix("%s", path);
+	if (n == 0)
+		return bad(path, NULL, "must be more than 0 (use e.g. 30s, 10m, 1h)");
+	*ms = n;
+	return 0;
+}
+
+/* Optional timeout field `key`; absent → *ms unchanged. */
+static int get_timeout(const json_t *obj, const char *path, const char *key, int64_t *ms)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	char *at = field(path, key, 0);
+	int rc = parse_timeout(v, at, ms);
+	free(at);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names                                                              */
+/* ------------------------------------------------------------------ */
+
+static int is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > HIVE_NAME_MAX || !is_alnum(s[0]) || strstr(s, ".."))
+		return 0;
+	if (s[n - 1] == '.' || (n >= 5 && strcmp(s + n - 5, ".lock") == 0))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+int hive_spec_name_check(const char *value, const char *where)
+{
+	if (name_ok(value))
+		return 0;
+	return bad_value(where ? where : "name", "invalid name", value,
+	                 "; use up to 64 letters, digits, '.', '_' or '-', starting with a letter"
+	                 " or digit, with no \"..\" and no trailing \".\" or \".lock\" (names"
+	                 " become part of git branch names)");
+}
+
+/* Required name field `key`. */
+static int get_name(const json_t *obj, const char *path, const char *key, const char **out)
+{
+	const char *s = NULL;
+	int rc = get_string(obj, path, key, 1, 1, &s);
+	if (rc == 0) {
+		char *at = field(path, key, 0);
+		rc = hive_spec_name_check(s, at);
+		free(at);
+	}
+	if (rc == 0)
+		*out = s;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runtime                                                            */
+/* ------------------------------------------------------------------ */
+
+static const char *const adapter_names[] = {"exec", "claude-code", "codex", "opencode", "aider",
+                                            NULL};
+static const char *const runtime_keys[] = {"adapter", "command", "args", "model", "timeout",
+                                           "env", NULL};
+
+/* The built-in runtime: new reference. */
+static json_t *runtime_builtin(void)
+{
+	return need(json_pack("{s:s, s:n, s:[], s:n, s:I, s:{}}", "adapter", "exec", "command",
+	                      "args", "model", "timeout_ms", (json_int_t)RUNTIME_TIMEOUT_MS,
+	                      "env"));
+}
+
+/* The runtime a task starts from: the built-in one with the members of
+ * `inherited` (borrowed, normalized, may be NULL) copied over it.  New. */
+static json_t *runtime_base(const json_t *inherited)
+{
+	json_t *rt = runtime_builtin();
+	if (json_is_object(inherited)) {
+		json_t *copy = need(json_deep_copy(inherited));
+		json_object_update_existing(rt, copy);
+		json_decref(copy);
+	}
+	return rt;
+}
+
+/* `v` must be an array of NUL-free strings; `min` elements at least, and
+ * with `first`, a non-empty first element (a program name). */
+static int check_strings(const json_t *v, const char *path, size_t min, int first)
+{
+	size_t i;
+	json_t *item;
+	if (!json_is_array(v))
+		return bad(path, NULL, "must be an array of strings such as [\"./agent.sh\"], got %s",
+		           type_name(v));
+	if (json_array_size(v) < min)
+		return bad(path, NULL, "must not be empty; give the program and its arguments");
+	json_array_foreach(v, i, item) {
+		if (is_clean_string(item) && (i > 0 || !first || *json_string_value(item)))
+			continue;
+		char *at = field(path, NULL, i);
+		int rc = json_is_string(item)
+			? bad(at, NULL, "must be %s", i == 0 && first && !*json_string_value(item)
+			      ? "a non-empty program name" : "a string without NUL bytes")
+			: bad(at, NULL, "must be a string, got %s", type_name(item));
+		free(at);
+		return rc;
+	}
+	return 0;
+}
+
+typedef int (*runtime_setter)(const json_t *v, const char *path, json_t *rt);
+
+static int rt_adapter(const json_t *v, const char *path, json_t *rt)
+{
+	if (!json_is_string(v) || in_list(json_string_value(v), adapter_names) < 0) {
+		hive_buf m = {0};
+		hive_buf_printf(&m, "%s: unknown adapter ", path);
+		if (json_is_string(v)) {
+			hive_buf_putc(&m, '"');
+			put_shown(&m, json_string_value(v));
+			hive_buf_putc(&m, '"');
+		} else {
+			hive_buf_puts(&m, type_name(v));
+		}
+		hive_buf_puts(&m, "; use one of ");
+		put_list(&m, adapter_names);
+		return invalid_buf(&m);
+	}
+	json_object_set_new(rt, "adapter", need(json_string(json_string_value(v))));
+	return 0;
+}
+
+static int rt_command(const json_t *v, const char *path, json_t *rt)
+{
+	int rc = json_is_null(v) ? 0 : check_strings(v, path, 1, 1);
+	if (rc == 0)
+		json_object_set_new(rt, "command", need(json_deep_copy(v)));
+	return rc;
+}
+
+static int rt_args(const json_t *v, const char *path, json_t *rt)
+{
+	int rc = check_strings(v, path, 0, 0);
+	if (rc == 0)
+		json_object_set_new(rt, "args", need(json_deep_copy(v)));
+	return rc;
+}
+
+static int rt_model(const json_t *v, const char *path, json_t *rt)
+{
+	if (!json_is_null(v) && (!is_clean_string(v) || !*json_string_value(v)))
+		return bad(path, NULL, "must be a non-empty string (or null for the preset's default),"
+		           " got %s", json_is_string(v) ? "an empty or NUL-holding one" : type_name(v));
+	json_object_set_new(rt, "model", need(json_deep_copy(v)));
+	return 0;
+}
+
+static int rt_timeout(const json_t *v, const char *path, json_t *rt)
+{
+	int64_t ms = 0;
+	int rc = parse_timeout(v, path, &ms);
+	if (rc == 0)
+		json_object_set_new(rt, "timeout_ms", need(json_integer(ms)));
+	return rc;
+}
+
+static int env_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!is_alnum(*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* One env entry: a valid, unreserved name and a string value. */
+static int env_entry(const char *path, const char *name, const json_t *value)
+{
+	if (!env_name_ok(name))
+		return bad_value(path, "invalid variable name", name,
+		                 "; use letters, digits and '_', not starting with a digit");
+	if (strncmp(name, "HIVE_", 5) == 0)
+		return bad_value(path, "variable", name,
+		                 " is reserved: names starting with HIVE_ are set by hive; rename it");
+	if (!is_clean_string(value)) {
+		hive_buf m = {0};
+		hive_buf_printf(&m, "%s.%s: must be a string without NUL bytes, got %s", path, name,
+		                json_is_string(value) ? "one holding a NUL byte" : type_name(value));
+		return invalid_buf(&m);
+	}
+	return 0;
+}
+
+/* `env` merges key by key over the inherited one. */
+static int rt_env(const json_t *v, const char *path, json_t *rt)
+{
+	const char *name;
+	json_t *value, *env = json_object_get(rt, "env");
+	if (!json_is_object(v))
+		return bad(path, NULL, "must be an object of NAME: \"value\" strings, got %s",
+		           type_name(v));
+	json_object_foreach((json_t *)v, name, value) {
+		int rc = env_entry(path, name, value);
+		if (rc)
+			return rc;
+	}
+	if (!json_is_object(env))
+		json_object_set_new(rt, "env", env = need(json_object()));
+	json_object_foreach((json_t *)v, name, value)
+		json_object_set_new(env, name, need(json_string(json_string_value(value))));
+	return 0;
+}
+
+/* In the order of runtime_keys. */
+static const runtime_setter runtime_setters[] = {rt_adapter, rt_command, rt_args,
+                                                 rt_model,   rt_timeout, rt_env};
+_Static_assert(sizeof runtime_setters / sizeof runtime_setters[0] ==
+                   sizeof runtime_keys / sizeof runtime_keys[0] - 1,
+               "one setter per runtime key");
+
+/* Apply each member of the raw `runtime` object (borrowed) to rt. */
+static int runtime_overlay(const json_t *raw, const char *path, json_t *rt)
+{
+	const char *key;
+	json_t *v;
+	int rc = check_keys(raw, path, runtime_keys);
+	json_object_foreach((json_t *)raw, key, v) {
+		if (rc)
+			break;
+		char *at = field(path, key, 0);
+		rc = runtime_setters[in_list(key, runtime_keys)](v, at, rt);
+		free(at);
+	}
+	return rc;
+}
+
+/* Rules across fields, checked on the merged runtime. */
+static int runtime_consistent(const json_t *rt, const char *path, int need_command)
+{
+	const char *adapter = json_string_value(json_object_get(rt, "adapter"));
+	if (adapter && strcmp(adapter, "exec") != 0)
+		return 0;
+	if (need_command && !json_is_array(json_object_get(rt, "command")))
+		return bad(path, "command", "required for the exec adapter; set it here or in"
+		           " defaults.runtime");
+	if (!json_is_null(json_object_get(rt, "model")))
+		return bad(path, "model", "only preset adapters (claude-code, codex, opencode, aider)"
+		           " take a model; remove it (here or in defaults.runtime)");
+	if (json_array_size(json_object_get(rt, "args")) > 0)
+		return bad(path, "args", "only preset adapters take extra args; for exec put them in"
+		           " command (here or in defaults.runtime)");
+	return 0;
+}
+
+/* Normalize a raw runtime (borrowed, may be NULL) over `inherited`. */
+static int runtime_normalize(const json_t *raw, const json_t *inherited, const char *path,
+                             int need_command, json_t **out)
+{
+	json_t *rt = runtime_base(inherited);
+	int rc = raw ? runtime_overlay(raw, path, rt) : 0;
+	if (rc == 0)
+		rc = runtime_consistent(rt, path, need_command);
+	if (rc) {
+		json_decref(rt);
+		return rc;
+	}
+	*out = rt;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Task parts                                                         */
+/* ------------------------------------------------------------------ */
+
+static const char *const task_keys[] = {"key",   "title", "description", "checks", "runtime",
+                                        "retry", "depends_on", NULL};
+static const char *const check_keys_allowed[] = {"name", "command", "required", "timeout", NULL};
+
+/* One check; `seen` (an object used as a set) catches duplicate names. */
+static int check_one(const json_t *raw, const char *path, json_t *seen, json_t **out)
+{
+	const char *name = NULL, *command = NULL;
+	const json_t *req = json_object_get(raw, "required");
+	int64_t timeout = CHECK_TIMEOUT_MS;
+	int rc;
+	if ((rc = check_keys(raw, path, check_keys_allowed)) ||
+	    (rc = get_name(raw, path, "name", &name)) ||
+	    (rc = get_string(raw, path, "command", 1, 1, &command)) ||
+	    (rc = get_timeout(raw, path, "timeout", &timeout)))
+		return rc;
+	if (req && !json_is_boolean(req))
+		return bad(path, "required", "must be true or false, got %s", type_name(req));
+	json_t *first = json_object_get(seen, name);
+	if (first)
+		return bad(path, "name", "duplicate check name \"%s\" (also checks[%" JSON_INTEGER_FORMAT
+		           "]); give each check its own name", name, json_integer_value(first));
+	*out = need(json_pack("{s:s, s:s, s:b, s:I}", "name", name, "command", command, "required",
+	                      req ? json_is_true(req) : 1, "timeout_ms", (json_int_t)timeout));
+	return 0;
+}
+
+/* `checks` → new array of normalized checks ([] when absent). */
+static int task_checks(const json_t *task, const char *path, json_t **out)
+{
+	const json_t *raw = json_object_get(task, "checks");
+	json_t *list = need(json_array()), *seen = need(json_object()), *item, *c = NULL;
+	char *at = field(path, "checks", 0);
+	size_t i;
+	int rc = 0;
+	if (raw && !json_is_array(raw))
+		rc = bad(at, NULL, "must be an array of check objects, got %s", type_name(raw));
+	if (rc == 0) json_array_foreach(raw, i, item) {
+		char *at_i = field(at, NULL, i);
+		rc = check_one(item, at_i, seen, &c);
+		free(at_i);
+		if (rc)
+			break;
+		json_object_set_new(seen, json_string_value(json_object_get(c, "name")),
+		                    need(json_integer((json_int_t)i)));
+		json_array_append_new(list, c);
+	}
+	free(at);
+	json_decref(seen);
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
+
+static int task_runtime(const json_t *task, const json_t *defaults, const char *path,
+                        json_t **out)
+{
+	char *at = field(path, "runtime", 0);
+	const json_t *inherited = defaults ? json_object_get(defaults, "runtime") : NULL;
+	int rc = runtime_normalize(json_object_get(task, "runtime"), inherited, at, 1, out);
+	free(at);
+	return rc;
+}
+
+/* `retry` over the defaults' canonical policy → new canonical JSON. */
+static int task_retry(const json_t *task, const json_t *defaults, const char *path,
+                      json_t **out)
+{
+	const json_t *canon = defaults ? json_object_get(defaults, "retry") : NULL;
+	hive_retry_policy base, p;
+	int rc;
+	if (canon && hive_retry_policy_from_json(canon, &base) < 0)
+		return hive_error_prefix("%s: defaults are not in normalized form", path);
+	char *at = field(path, "retry", 0);
+	rc = hive_retry_policy_parse(json_object_get(task, "retry"), canon ? &base : NULL, at, &p);
+	free(at);
+	if (rc == 0)
+		*out = need(hive_retry_policy_to_json(&p));
+	return rc;
+}
+
+/* One depends_on element: a string, not `key`, not already in `list`. */
+static int depend_one(const json_t *item, const char *path, const char *key,
+                      const json_t *list)
+{
+	size_t j;
+	json_t *prev;
+	if (!is_clean_string(item) || !*json_string_value(item))
+		return bad(path, NULL, "must be a task key (a non-empty string), got %s",
+		           json_is_string(item) ? "an empty or NUL-holding string" : type_name(item));
+	const char *dep = json_string_value(item);
+	if (strcmp(dep, key) == 0)
+		return bad_value(path, "task", key, " cannot depend on itself; remove this entry");
+	json_array_foreach(list, j, prev) {
+		if (json_equal(prev, item))
+			return bad_value(path, "duplicate dependency", dep, "; list each task once");
+	}
+	return 0;
+}
+
+/* `depends_on` → new array of key strings ([] when absent). */
+static int task_depends(const json_t *task, const char *path, const char *key, json_t **out)
+{
+	const json_t *raw = json_object_get(task, "depends_on");
+	json_t *list = need(json_array()), *item;
+	char *at = field(path, "depends_on", 0);
+	size_t i;
+	int rc = 0;
+	if (raw && !json_is_array(raw))
+		rc = bad(at, NULL, "must be an array of task keys such as [\"fix\"], got %s",
+		         type_name(raw));
+	if (rc == 0) json_array_foreach(raw, i, item) {
+		char *at_i = field(at, NULL, i);
+		rc = depend_one(item, at_i, key, list);
+		free(at_i);
+		if (rc)
+			break;
+		json_array_append_new(list, need(json_string(json_string_value(item))));
+	}
+	free(at);
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Task                                                               */
+/* ------------------------------------------------------------------ */
+
+int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const char *where,
+                            json_t **out)
+{
+	const char *path = where ? where : "task", *key = NULL, *title = NULL, *desc = "";
+	json_t *checks = NULL, *rt = NULL, *retry = NULL, *deps = NULL;
+	int rc;
+	if ((rc = check_keys(raw, path, task_keys)) ||
+	    (rc = get_name(raw, path, "key", &key)) ||
+	    (rc = get_string(raw, path, "title", 1, 1, &title)) ||
+	    (rc = get_string(raw, path, "description", 0, 0, &desc)) ||
+	    (rc = task_checks(raw, path, &checks)) ||
+	    (rc = task_runtime(raw, defaults, path, &rt)) ||
+	    (rc = task_retry(raw, defaults, path, &retry)) ||
+	    (rc = task_depends(raw, path, key, &deps))) {
+		json_decref(checks);
+		json_decref(rt);
+		json_decref(retry);
+		return rc;
+	}
+	/* "o" steals checks, rt, retry and deps. */
+	*out = need(json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "key", key, "title", title,
+	                      "description", desc, "checks", checks, "runtime", rt, "retry", retry,
+	                      "depends_on", deps));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Defaults                                                           */
+/* ------------------------------------------------------------------ */
+
+static const char *const defaults_keys[] = {"runtime", "retry", "circuit_breaker", NULL};
+
+static int defaults_retry(const json_t *raw, const char *path, json_t **out)
+{
+	hive_retry_policy p;
+	char *at = field(path, "retry", 0);
+	int rc = hive_retry_policy_parse(raw ? json_object_get(raw, "retry") : NULL, NULL, at, &p);
+	free(at);
+	if (rc == 0)
+		*out = need(hive_retry_policy_to_json(&p));
+	return rc;
+}
+
+static int defaults_circuit(const json_t *raw, const char *path, json_t **out)
+{
+	hive_circuit_config c;
+	char *at = field(path, "circuit_breaker", 0);
+	int rc = hive_circuit_config_parse(raw ? json_object_get(raw, "circuit_breaker") : NULL, at,
+	                                   &c);
+	free(at);
+	if (rc == 0)
+		*out = need(hive_circuit_config_to_json(&c));
+	return rc;
+}
+
+static int defaults_runtime(const json_t *raw, const char *path, json_t **out)
+{
+	char *at = field(path, "runtime", 0);
+	int rc = runtime_normalize(raw ? json_object_get(raw, "runtime") : NULL, NULL, at, 0, out);
+	free(at);
+	return rc;
+}
+
+int hive_spec_defaults_normalize(const json_t *raw, const char *where, json_t **out)
+{
+	const char *path = where ? where : "defaults";
+	json_t *rt = NULL, *retry = NULL, *circuit = NULL;
+	int rc = raw ? check_keys(raw, path, defaults_keys) : 0;
+	if (rc || (rc = defaults_runtime(raw, path, &rt)) ||
+	    (rc = defaults_retry(raw, path, &retry)) ||
+	    (rc = defaults_circuit(raw, path, &circuit))) {
+		json_decref(rt);
+		json_decref(retry);
+		return rc;
+	}
+	*out = need(json_pack("{s:o, s:o, s:o}", "runtime", rt, "retry", retry, "circuit_breaker",
+	                      circuit));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Project                                                            */
+/* ------------------------------------------------------------------ */
+
+static const char *const project_keys[] = {"name", "repo", "description", NULL};
+
+/* base_dir as an absolute path (new string): resolved when it exists,
+ * else joined to the current directory. */
+static char *absolute_dir(const char *base_dir)
+{
+	char *real = realpath(base_dir, NULL), *cwd;
+	hive_buf b = {0};
+	if (real)
+		return real;
+	if (base_dir[0] == '/' || !(cwd = getcwd(NULL, 0)))
+		return hive_xstrdup(base_dir);
+	hive_buf_printf(&b, "%s/%s", cwd, base_dir);
+	free(cwd);
+	return hive_buf_detach(&b);
+}
+
+/* `repo` joined to base_dir unless absolute, then resolved with realpath
+ * when it exists.  New string. */
+static char *repo_path(const char *repo, const char *base_dir)
+{
+	hive_buf b = {0};
+	if (repo[0] == '/') {
+		hive_buf_puts(&b, repo);
+	} else {
+		char *base = absolute_dir(base_dir ? base_dir : ".");
+		size_t n = strlen(base);
+		hive_buf_printf(&b, "%s%s%s", base, n && base[n - 1] == '/' ? "" : "/", repo);
+		free(base);
+	}
+	char *real = realpath(hive_buf_str(&b), NULL);
+	if (!real)
+		return hive_buf_detach(&b);
+	hive_buf_dispose(&b);
+	return real;
+}
+
+static int project_object(const json_t *v, const char *base_dir, json_t **out)
+{
+	const char *name = NULL, *repo = NULL, *desc = "";
+	int rc;
+	if ((rc = check_keys(v, "project", project_keys)) ||
+	    (rc = get_name(v, "project", "name", &name)) ||
+	    (rc = get_string(v, "project", "repo", 1, 1, &repo)) ||
+	    (rc = get_string(v, "project", "description", 0, 0, &desc)))
+		return rc;
+	char *abs = repo_path(repo, base_dir);
+	*out = need(json_pack("{s:s, s:s, s:s}", "name", name, "repo", abs, "description", desc));
+	free(abs);
+	return 0;
+}
+
+static int project_normalize(const json_t *v, const char *base_dir, json_t **out)
+{
+	int rc;
+	if (!v)
+		return bad("project", NULL, "missing; name an existing project or give"
+		           " {\"name\": ..., \"repo\": ...}");
+	if (json_is_object(v))
+		return project_object(v, base_dir, out);
+	if (!is_clean_string(v))
+		return bad("project", NULL, "must be a project name or an object {\"name\", \"repo\"},"
+		           " got %s", type_name(v));
+	if ((rc = hive_spec_name_check(json_string_value(v), "project")))
+		return rc;
+	*out = need(json_pack("{s:s}", "name", json_string_value(v)));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tasks across the spec: unique keys, known dependencies, no cycles  */
+/* ------------------------------------------------------------------ */
+
+static const char *task_key(const json_t *tasks, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(tasks, i), "key"));
+}
+
+/* Index of task `key` through `index` (key → integer). */
+static size_t key_index(const json_t *index, const char *key)
+{
+	return (size_t)json_integer_value(json_object_get(index, key));
+}
+
+static int unknown_dep(const json_t *tasks, const char *path, const char *dep)
+{
+	hive_buf m = {0};
+	size_t n = json_array_size(tasks);
+	hive_buf_printf(&m, "%s: unknown task key \"", path);
+	put_shown(&m, dep);
+	hive_buf_puts(&m, "\" (keys: ");
+	for (size_t i = 0; i < n && i < KEYS_SHOWN_MAX; i++)
+		hive_buf_printf(&m, "%s%s", i ? ", " : "", task_key(tasks, i));
+	hive_buf_puts(&m, n > KEYS_SHOWN_MAX ? ", ...)" : ")");
+	return invalid_buf(&m);
+}
+
+/* Every depends_on entry names a task of the spec. */
+static int check_deps(const json_t *tasks, const json_t *index)
+{
+	size_t i, j;
+	json_t *task, *dep;
+	json_array_foreach(tasks, i, task) {
+		json_array_foreach(json_object_get(task, "depends_on"), j, dep) {
+			if (json_object_get(index, json_string_value(dep)))
+				continue;
+			hive_buf at = {0};
+			hive_buf_printf(&at, "tasks[%zu].depends_on[%zu]", i, j);
+			int rc = unknown_dep(tasks, hive_buf_str(&at), json_string_value(dep));
+			hive_buf_dispose(&at);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+typedef struct {
+	size_t node, edge;
+} dfs_frame;
+
+enum { WHITE, GRAY, BLACK };
+
+/* The cycle is stack[from..top) followed by stack[from] again. */
+static int cycle_error(const json_t *tasks, const dfs_frame *stack, size_t from, size_t top)
+{
+	hive_buf m = {0};
+	size_t len = top - from;
+	hive_buf_puts(&m, "tasks: dependency cycle: ");
+	for (size_t k = from; k < top && k - from < CYCLE_SHOWN_MAX; k++)
+		hive_buf_printf(&m, "%s -> ", task_key(tasks, stack[k].node));
+	if (len > CYCLE_SHOWN_MAX)
+		hive_buf_printf(&m, "... (%zu more) -> ", len - CYCLE_SHOWN_MAX);
+	hive_buf_printf(&m, "%s; remove one of these dependencies", task_key(tasks, stack[from].node));
+	return invalid_buf(&m);
+}
+
+/* Depth-first from `start` with an explicit stack (a long chain of tasks
+ * must not exhaust the C stack).  `stack` holds room for every task. */
+static int dfs_from(const json_t *tasks, const json_t *index, size_t start,
+                    unsigned char *color, dfs_frame *stack)
+{
+	size_t top = 0;
+	stack[top++] = (dfs_frame){start, 0};
+	color[start] = GRAY;
+	while (top) {
+		dfs_frame *f = &stack[top - 1];
+		const json_t *deps = json_object_get(json_array_get(tasks, f->node), "depends_on");
+		if (f->edge == json_array_size(deps)) {
+			color[f->node] = BLACK;
+			top--;
+			continue;
+		}
+		size_t v = key_index(index, json_string_value(json_array_get(deps, f->edge++)));
+		if (color[v] == GRAY) {
+			size_t from = 0;
+			while (stack[from].node != v)
+				from++;
+			return cycle_error(tasks, stack, from, top);
+		}
+		if (color[v] == WHITE) {
+			color[v] = GRAY;
+			stack[top++] = (dfs_frame){v, 0};
+		}
+	}
+	return 0;
+}
+
+static int check_cycles(const json_t *tasks, const json_t *index)
+{
+	size_t n = json_array_size(tasks);
+	unsigned char *color = hive_xcalloc(n, 1);
+	dfs_frame *stack = hive_xmalloc(n * sizeof *stack);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (color[i] == WHITE)
+			rc = dfs_from(tasks, index, i, color, stack);
+	free(color);
+	free(stack);
+	return rc;
+}
+
+/* Normalize task i and record its key in `index`; duplicate keys fail. */
+static int add_task(const json_t *item, size_t i, const json_t *defaults, json_t *list,
+                    json_t *index)
+{
+	json_t *task = NULL;
+	char *at = field("tasks", NULL, i);
+	int rc = hive_task_def_normalize(item, defaults, at, &task);
+	if (rc == 0) {
+		const char *key = json_string_value(json_object_get(task, "key"));
+		json_t *first = json_object_get(index, key);
+		if (first) {
+			rc = bad(at, "key", "duplicate task key \"%s\" (also tasks[%" JSON_INTEGER_FORMAT
+			         "]); give each task its own key", key, json_integer_value(first));
+			json_decref(task);
+		} else {
+			json_object_set_new(index, key, need(json_integer((json_int_t)i)));
+			json_array_append_new(list, task);
+		}
+	}
+	free(at);
+	return rc;
+}
+
+static int tasks_normalize(const json_t *raw, const json_t *defaults, json_t **out)
+{
+	json_t *list, *index, *item;
+	size_t i;
+	int rc = 0;
+	if (!raw)
+		return bad("tasks", NULL, "missing; add a non-empty array of tasks");
+	if (!json_is_array(raw))
+		return bad("tasks", NULL, "must be an array of task objects, got %s", type_name(raw));
+	if (json_array_size(raw) == 0)
+		return bad("tasks", NULL, "must not be empty; add at least one task");
+	list = need(json_array());
+	index = need(json_object());
+	json_array_foreach(raw, i, item) {
+		if ((rc = add_task(item, i, defaults, list, index)))
+			break;
+	}
+	if (rc == 0 && (rc = check_deps(list, index)) == 0)
+		rc = check_cycles(list, index);
+	json_decref(index);
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The spec                                                           */
+/* ------------------------------------------------------------------ */
+
+static const char *const spec_keys[] = {"name", "project", "defaults", "tasks", NULL};
+
+/* The validated parts of a spec: each a new reference or NULL. */
+typedef struct {
+	json_t *project, *defaults, *tasks;
+} spec_parts;
+
+static void spec_parts_dispose(spec_parts *p)
+{
+	json_decref(p->project);
+	json_decref(p->defaults);
+	json_decref(p->tasks);
+}
+
+/* Validate the decoded document; errors carry no label yet. */
+static int spec_normalize(const json_t *doc, const char *base_dir, json_t **out)
+{
+	spec_parts p = {0};
+	const char *name = NULL;
+	int rc;
+	if (!json_is_object(doc))
+		return bad("", NULL, "must be a JSON object with name, project and tasks, got %s",
+		           type_name(doc));
+	if ((rc = check_keys(doc, "", spec_keys)) ||
+	    (rc = get_name(doc, "", "name", &name)) ||
+	    (rc = project_normalize(json_object_get(doc, "project"), base_dir, &p.project)) ||
+	    (rc = hive_spec_defaults_normalize(json_object_get(doc, "defaults"), NULL,
+	                                       &p.defaults)) ||
+	    (rc = tasks_normalize(json_object_get(doc, "tasks"), p.defaults, &p.tasks))) {
+		spec_parts_dispose(&p);
+		return rc;
+	}
+	*out = need(json_pack("{s:s, s:o, s:{s:O}, s:o}", "name", name, "project", p.project,
+	                      "defaults", "circuit_breaker",
+	                      json_object_get(p.defaults, "circuit_breaker"), "tasks", p.tasks));
+	json_decref(p.defaults);
+	return 0;
+}
+
+/* "<label>:<line>:<column>: invalid JSON: <jansson's text>", one line. */
+static int syntax_error(const char *label, const json_error_t *err)
+{
+	hive_buf m = {0};
+	hive_buf_puts(&m, label);
+	if (err->line > 0)
+		hive_buf_printf(&m, ":%d:%d", err->line, err->column);
+	hive_buf_puts(&m, ": invalid JSON: ");
+	for (const char *s = err->text; *s; s++)
+		hive_buf_putc(&m, (unsigned char)*s < 0x20 ? '?' : *s);
+	return invalid_buf(&m);
+}
+
+int hive_spec_parse(const char *text, size_t len, const char *label, const char *base_dir,
+                    json_t **out)
+{
+	json_error_t err;
+	const char *lbl = label ? label : "spec";
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (!doc)
+		return syntax_error(lbl, &err);
+	int rc = spec_normalize(doc, base_dir, out);
+	json_decref(doc);
+	if (rc)
+		return hive_error_prefix("%s", lbl);
+	return 0;
+}
+
+/* Read the whole file into b; errno set on failure. */
+static int read_file(const char *path, hive_buf *b)
+{
+	char chunk[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b->len <= HIVE_SPEC_MAX_BYTES)
+		hive_buf_append(b, chunk, n);
+	int failed = ferror(f), saved = errno;
+	fclose(f);
+	errno = saved;
+	return failed ? -1 : 0;
+}
+
+/* The directory part of `path` ("." when none); new string. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return hive_xstrdup(".");
+	if (slash == path)
+		return hive_xstrdup("/");
+	return hive_xstrndup(path, (size_t)(slash - path));
+}
+
+int hive_spec_load(const char *path, json_t **out)
+{
+	hive_buf b = {0};
+	int rc;
+	if (read_file(path, &b) < 0) {
+		rc = hive_error_set(HIVE_ENOTFOUND, "cannot read spec file %s: %s", path,
+		                    strerror(errno));
+	} else if (b.len > HIVE_SPEC_MAX_BYTES) {
+		rc = hive_error_set(HIVE_EINVALID, "spec file %s is larger than %u MiB; split the flow"
+		                    " into smaller specs", path, HIVE_SPEC_MAX_BYTES >> 20);
+	} else {
+		char *dir = dir_of(path);
+		rc = hive_spec_parse(b.data ? b.data : "", b.len, path, dir, out);
+		free(dir);
+	}
+	hive_buf_dispose(&b);
+	return rc;
+}
