@@ -1,0 +1,52 @@
+#!/bin/bash
+# Regenerate docs/cli.md from the commands' own --help texts, so the doc
+# and the binary cannot drift apart.  Usage: tests/tools/gen_cli_doc.sh ./hive
+set -euo pipefail
+HIVE=${1:-./hive}
+{
+cat <<'HEAD'
+# Command line
+
+Generated from `hive COMMAND --help` by `tests/tools/gen_cli_doc.sh`; edit the
+usage text next to the code (cli/cmd_*.c), then regenerate.
+
+## Global flags and conventions
+
+HEAD
+echo '```'
+"$HIVE" --help
+echo '```'
+cat <<'MID'
+
+- Global flags are accepted before or after the command words.
+- References: a full id, a unique id prefix of at least 4 characters, a
+  project or flow name, or a task key (`flow-name/task-key`, or a bare key
+  when it is unique).  Ids are UUIDv7: ids made in the same millisecond
+  share their first 13 characters, so a useful prefix usually starts after
+  that.  An ambiguous prefix is exit 3 and the message lists the candidates.
+- With `--json`, `events list` and `events stream` print NDJSON (one event
+  per line); every other command prints one JSON document.  Errors go to
+  stderr as one line `hive: <message>`, or with `--json`
+  `{"error": {"code": "...", "message": "..."}}`.
+- Colour only on a terminal, never with `NO_COLOR` or `--json`.
+- Exit codes: 0 success · 1 the work failed (a flow ended failed; a tick in
+  which an attempt failed, even if a retry was scheduled; `flow run` stopped
+  by a signal) · 2 usage or invalid input · 3 not found or ambiguous ·
+  4 conflict or illegal state (wrong state, retry limit, flow locked, newer
+  schema) · 5 storage or system error (and `events verify` problems).
+
+## Commands
+MID
+for cmd in "project create" "project list" "project show" "task create" "task list" "task show" \
+	"task retry" "task abort" "flow create" "flow start" "flow pause" "flow resume" "flow abort" \
+	"flow tick" "flow run" "flow status" "attempt list" "attempt inspect" "events list" \
+	"events stream" "events verify" "demo"; do
+	echo
+	echo "### hive $cmd"
+	echo
+	echo '```'
+	# shellcheck disable=SC2086
+	"$HIVE" $cmd --help
+	echo '```'
+done
+} > docs/cli.md
