@@ -17,9 +17,10 @@
 
 /* Hard limit on the rendered context text (context_bytes never exceeds it).
  * When the text would be longer it is shrunk in this order: the diff, the
- * detail of older attempts (they become one-line summaries), the oldest
- * one-line summaries, the check output excerpts of the remaining attempts;
- * as a last resort the text is cut at a line end with a marker. */
+ * detail of older attempts (they become one-line summaries), the check
+ * output excerpts (to 1 KiB each), the oldest one-line summaries, the
+ * excerpts again (to 128 bytes); as a last resort the text is cut at a line
+ * end with a marker (docs/retry-context.md). */
 #define HIVE_CONTEXT_MAX_BYTES (64 * 1024)
 
 /*
