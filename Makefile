@@ -9,6 +9,8 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-param
 OPT      ?= -O2 -g
 BUILD    ?= build
 SAN      :=
+# The hive binary: ./hive normally; make check builds build-san/hive.
+BIN      ?= hive
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
 ifeq ($(DEPS_OK),yes)
@@ -42,12 +44,12 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test cli-test check bench demo install clean valgrind
 
-all: deps hive
+all: deps $(BIN)
 
 deps:
 	@./.ci/deps.sh
 
-hive: $(CLI_OBJ) $(LIB)
+$(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
 
 $(LIB): $(LIB_OBJ)
@@ -67,7 +69,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory hive $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit-test cli-test
 
 unit-test: $(UNIT_BINS)
@@ -75,17 +77,17 @@ unit-test: $(UNIT_BINS)
 		echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit: $$pass passed, $$fail failed"; test $$fail -eq 0
 
-cli-test: hive
-	@HIVE_BIN=$(CURDIR)/hive bash tests/cli/run.sh $(CLI_TESTS)
+cli-test: $(BIN)
+	@HIVE_BIN=$(CURDIR)/$(BIN) bash tests/cli/run.sh $(CLI_TESTS)
 
 # Every test under AddressSanitizer + UndefinedBehaviorSanitizer, in a
 # separate build directory so it never mixes objects with the normal build.
 check: deps
-	@$(MAKE) --no-print-directory BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory BUILD=build-san BIN=build-san/hive OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
 valgrind: deps
-	@$(MAKE) --no-print-directory hive $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do \
 		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
 			--child-silent-after-fork=yes $$t >/dev/null || { echo "valgrind FAILED: $$t"; exit 1; }; \
