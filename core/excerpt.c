@@ -470,12 +470,18 @@ static void sel_tail(selection *s, size_t count)
 	}
 }
 
+/* A few lines of the head (the command, a build banner) — not more: a
+ * budget filled with passing-test noise hides the lines that matter, so
+ * what is left of it stays unused. */
+#define MAX_HEAD_LINES 5
+
 static void sel_head(selection *s)
 {
 	xline ln;
+	size_t n = 0;
 
-	for (bool more = line_first(&s->in, &ln); more && s->budget > 0;
-	     more = line_next(&s->in, &ln, &ln))
+	for (bool more = line_first(&s->in, &ln); more && s->budget > 0 && n < MAX_HEAD_LINES;
+	     more = line_next(&s->in, &ln, &ln), n++)
 		sel_add(s, &ln);
 }
 

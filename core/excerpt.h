@@ -73,7 +73,8 @@ typedef struct {
  *   3. every other error-looking line with the same context, earliest
  *      first; then lines that only name a source location ("file.c:12:"),
  *      earliest first;
- *   4. the head, from the first line down.
+ *   4. the first few lines of the head (at most 5; the rest of the budget
+ *      stays unused rather than filled with noise).
  * "Error-looking" is a fixed, case-sensitive list of markers printed by
  * compilers, test runners and runtimes (see excerpt.c).  If the result is
  * over max_bytes, kept lines are dropped in the reverse of the order they
