@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,13 +186,21 @@ static int stopped(void)
 
 /* Wait on the last seq *considered* (not the last printed), so events
  * that do not match the filters never wake a busy loop. */
+/* 1 when stdout is a pipe whose reader has gone (checked while idle, so a
+ * quiet stream still ends soon after its reader closes). */
+static int stdout_gone(void)
+{
+	struct pollfd p = {.fd = 1, .events = 0};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
 static int follow_loop(hive_store *s, print_ctx *pc)
 {
 	filter_args *a = pc->a;
 	int rc = 0;
 	while (!pc->closed && !(a->limit && pc->printed >= a->limit)) {
-		if (hive_store_wait(s, pc->scanned, -1, stop_pipe[0]) == 0) {
-			if (stopped())
+		if (hive_store_wait(s, pc->scanned, 1000, stop_pipe[0]) == 0) {
+			if (stopped() || stdout_gone())
 				break;
 			continue;
 		}
