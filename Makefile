@@ -36,7 +36,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libhive.a
 
-UNIT_TESTS := test_policy test_excerpt test_proc test_spec test_adapters test_context
+UNIT_TESTS := test_policy test_excerpt test_proc test_spec test_adapters test_context test_gitws
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := 

@@ -15,11 +15,15 @@
  * is not a linked worktree, so a wrong path can never reset or commit the
  * user's checkout.
  *
- * Threads: every function opens its own git_repository and frees it before
- * returning, so any function may be called from several threads at once,
- * also on the same repository, as long as no two threads work on the same
- * worktree or branch at the same time (that is the caller's job: one task,
- * one worktree).  Error messages are per thread (events/error.h).
+ * Threads and processes: every function opens its own git_repository and
+ * frees it before returning, so any function may be called from several
+ * threads at once, also on the same repository, as long as no two threads
+ * work on the same worktree path or branch at the same time (the caller's
+ * job: one task, one worktree).  Creating and removing worktrees is
+ * serialised per repository by an flock() on its .git directory (threads
+ * and processes alike; no file is created), because libgit2 1.5's
+ * worktree code misreports "already checked out" while another worktree is
+ * half-written.  Error messages are per thread (events/error.h).
  *
  * Commit ids: outputs are always 40-char lowercase hex, NUL-terminated in a
  * caller-provided char[41] (HIVE_GIT_OID_HEXSZ + 1).  Commit inputs may be
@@ -72,10 +76,12 @@ int hive_git_head(const char *repo_path, char out[HIVE_GIT_OID_HEXSZ + 1]);
  *   e.g. after a crash) is pruned first.  If the branch is checked out in a
  *   worktree that still exists, or is the user's current branch, nothing is
  *   changed and HIVE_ECONFLICT is returned: remove that worktree first.
- * - The entry name in .git/worktrees/ is derived from the branch plus a hash
- *   of the absolute worktree path ("hive-fix-login-fix-1a2b3c4d"; a "-N"
- *   suffix is added if taken), so it is stable for a given path and unique
- *   across tasks.
+ * - The entry name in .git/worktrees/ is "hive-" + the branch (a leading
+ *   "hive/" dropped, other characters outside [A-Za-z0-9_-] as '-') + a
+ *   hash of the absolute worktree path, e.g. "hive-fix-login-fix-1a2b3c4d"
+ *   ("-N" appended if taken): stable for a path, unique across tasks.
+ *   Entries named "hive-*" that lack HEAD, gitdir or commondir (debris of
+ *   a crash inside this call) are deleted first; other entries never are.
  * - On failure, whatever this call created on disk is removed again (the
  *   branch, if it was created or moved, stays).
  * Errors: HIVE_EINVALID (bad branch name, not a repository),
