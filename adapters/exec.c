@@ -407,15 +407,24 @@ static char *env_entry_int(const char *name, int value)
 }
 
 /* The program's whole environment (new, hive_env_free): the scrubbed
- * parent variables, then runtime.env, then HIVE_* (last, so they win). */
+ * parent variables, then runtime.env_passthrough, then runtime.env, then
+ * HIVE_* (last, so they win). */
 static char **env_build(const hive_exec_request *req, const attempt_paths *p)
 {
 	const json_t *env = json_object_get(req->runtime, "env");
-	char **extra = hive_xcalloc(json_object_size(env) + 9, sizeof *extra);
-	size_t n = 0;
+	const json_t *pass = json_object_get(req->runtime, "env_passthrough");
+	char **extra = hive_xcalloc(json_object_size(env) + json_array_size(pass) + 9, sizeof *extra);
+	size_t n = 0, i;
 	const char *name;
 	json_t *value;
 
+	/* Passed-through variables come from hive's own environment now, so
+	 * their values (API keys) are never written to the spec or the log. */
+	json_array_foreach(pass, i, value) {
+		const char *v = json_string_value(value) ? getenv(json_string_value(value)) : NULL;
+		if (v)
+			extra[n++] = env_entry(json_string_value(value), v);
+	}
 	json_object_foreach((json_t *)env, name, value)
 		extra[n++] = env_entry(name, json_string_value(value));
 	extra[n++] = env_entry("HIVE_TASK_ID", req->task_id);

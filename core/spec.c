@@ -264,14 +264,14 @@ static int get_name(const json_t *obj, const char *path, const char *key, const 
 static const char *const adapter_names[] = {"exec", "claude-code", "codex", "opencode", "aider",
                                             NULL};
 static const char *const runtime_keys[] = {"adapter", "command", "args", "model", "timeout",
-                                           "env", NULL};
+                                           "env", "env_passthrough", NULL};
 
 /* The built-in runtime: new reference. */
 static json_t *runtime_builtin(void)
 {
-	return need(json_pack("{s:s, s:n, s:[], s:n, s:I, s:{}}", "adapter", "exec", "command",
+	return need(json_pack("{s:s, s:n, s:[], s:n, s:I, s:{}, s:[]}", "adapter", "exec", "command",
 	                      "args", "model", "timeout_ms", (json_int_t)RUNTIME_TIMEOUT_MS,
-	                      "env"));
+	                      "env", "env_passthrough"));
 }
 
 /* The runtime a task starts from: the built-in one with the members of
@@ -416,9 +416,30 @@ static int rt_env(const json_t *v, const char *path, json_t *rt)
 	return 0;
 }
 
+/* `env_passthrough`: names of variables copied from hive's own
+ * environment when the runtime starts (API keys, say), so their values
+ * never enter the spec or the event log.  Replaces the inherited list. */
+static int rt_passthrough(const json_t *v, const char *path, json_t *rt)
+{
+	int rc = check_strings(v, path, 0, 0);
+	size_t i;
+	json_t *name;
+	json_t *dummy = need(json_string(""));
+	json_array_foreach(v, i, name) {
+		if (rc)
+			break;
+		rc = env_entry(path, json_string_value(name), dummy);
+	}
+	json_decref(dummy);
+	if (rc == 0)
+		json_object_set_new(rt, "env_passthrough", need(json_deep_copy(v)));
+	return rc;
+}
+
 /* In the order of runtime_keys. */
 static const runtime_setter runtime_setters[] = {rt_adapter, rt_command, rt_args,
-                                                 rt_model,   rt_timeout, rt_env};
+                                                 rt_model,   rt_timeout, rt_env,
+                                                 rt_passthrough};
 _Static_assert(sizeof runtime_setters / sizeof runtime_setters[0] ==
                    sizeof runtime_keys / sizeof runtime_keys[0] - 1,
                "one setter per runtime key");

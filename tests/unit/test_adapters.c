@@ -240,6 +240,24 @@ static void test_exec_delivers_env_stdin_and_cwd(void **state)
 	free(env), free(got_stdin), free(prompt), free(pwd), free(wt_real);
 }
 
+/* env_passthrough copies named variables from hive's own environment at
+ * spawn time (API keys), without their values ever being in the runtime
+ * object; a listed but unset variable stays unset. */
+static void test_env_passthrough_copies_named_variables(void **state)
+{
+	fixture *f = *state;
+	json_object_set_new(f->runtime, "env_passthrough", parse("[\"HIVE_TEST_API_KEY\", \"HIVE_TEST_UNSET_KEY\"]"));
+	setenv("HIVE_TEST_API_KEY", "sekrit-123", 1);
+	unsetenv("HIVE_TEST_UNSET_KEY");
+	agent(f, "env > env.out");
+	assert_int_equal(execute(f), 0);
+	unsetenv("HIVE_TEST_API_KEY");
+	char *env = read_in(f->wt, "env.out");
+	assert_env_has(env, "HIVE_TEST_API_KEY", "sekrit-123");
+	assert_null(strstr(env, "HIVE_TEST_UNSET_KEY"));
+	free(env);
+}
+
 static void test_relative_paths_become_absolute(void **state)
 {
 	fixture *f = *state;
@@ -681,6 +699,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_registry_finds_every_adapter),
 		T(test_exec_delivers_env_stdin_and_cwd),
+		T(test_env_passthrough_copies_named_variables),
 		T(test_relative_paths_become_absolute),
 		T(test_first_attempt_prompt_has_no_retry_section),
 		T(test_retry_prompt_ends_with_the_context),

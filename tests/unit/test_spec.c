@@ -115,11 +115,11 @@ static void test_example_normalizes_exactly(void **state)
 	                 "  {'key': 'fix', 'title': 'Fix the login bug', 'description': '\xe2\x80\xa6',"
 	                 "   'checks': [{'name': 'unit', 'command': 'make test', 'required': true, 'timeout_ms': 120000},"
 	                 "              {'name': 'lint', 'command': 'make lint', 'required': false, 'timeout_ms': 600000}],"
-	                 "   'runtime': {'adapter': 'exec', 'command': ['./agent.sh'], 'args': [], 'model': null,"
+	                 "   'runtime': {'adapter': 'exec', 'command': ['./agent.sh'], 'args': [], 'model': null, 'env_passthrough': [],"
 	                 "               'timeout_ms': 600000, 'env': {'MODEL': 'x'}},"
 	                 "   'retry': null, 'depends_on': []},"
 	                 "  {'key': 'docs', 'title': 'Document the fix', 'description': '', 'checks': [],"
-	                 "   'runtime': {'adapter': 'exec', 'command': ['./agent.sh'], 'args': [], 'model': null,"
+	                 "   'runtime': {'adapter': 'exec', 'command': ['./agent.sh'], 'args': [], 'model': null, 'env_passthrough': [],"
 	                 "               'timeout_ms': 600000, 'env': {'MODEL': 'x'}},"
 	                 "   'retry': null, 'depends_on': ['fix']}]}");
 	json_t *tasks = json_object_get(want, "tasks");
@@ -254,6 +254,12 @@ static const struct {
 	 "tasks[0].runtime.timeout: must be more than 0"},
 	{"runtime timeout a number", TASK1(", 'runtime': {'timeout': 60}"),
 	 "tasks[0].runtime.timeout: must be a duration string"},
+	{"passthrough of a HIVE_ name", TASK1(", 'runtime': {'env_passthrough': ['HIVE_X']}"),
+	 "tasks[0].runtime.env_passthrough: variable \"HIVE_X\" is reserved"},
+	{"passthrough of a bad name", TASK1(", 'runtime': {'env_passthrough': ['1KEY']}"),
+	 "tasks[0].runtime.env_passthrough: invalid variable name"},
+	{"passthrough not a list", TASK1(", 'runtime': {'env_passthrough': 'KEY'}"),
+	 "tasks[0].runtime.env_passthrough: must be an array"},
 	{"model with exec", TASK1(", 'runtime': {'model': 'opus'}"),
 	 "tasks[0].runtime.model: only preset adapters"},
 	{"args with exec", TASK1(", 'runtime': {'args': ['-v']}"), "tasks[0].runtime.args: only preset adapters"},
@@ -371,10 +377,10 @@ static void test_runtime_merges_over_defaults(void **state)
 	                 "            'model': 'opus', 'args': ['--verbose']}}]}", &out);
 	if (rc)
 		fail_msg("rejected: %s", hive_error_last());
-	json_t *want_a = J("{'adapter': 'exec', 'command': ['./agent.sh', '-q'], 'args': [], 'model': null,"
+	json_t *want_a = J("{'adapter': 'exec', 'command': ['./agent.sh', '-q'], 'args': [], 'model': null, 'env_passthrough': [],"
 	                   " 'timeout_ms': 60000, 'env': {'MODEL': 'x', 'A': '2', 'B': ''}}");
 	json_t *want_b = J("{'adapter': 'claude-code', 'command': null, 'args': ['--verbose'], 'model': 'opus',"
-	                   " 'timeout_ms': 600000, 'env': {'MODEL': 'x', 'A': '1'}}");
+	                   " 'timeout_ms': 600000, 'env': {'MODEL': 'x', 'A': '1'}, 'env_passthrough': []}");
 	assert_json_eq(P(out, "/tasks/0/runtime"), want_a);
 	assert_json_eq(P(out, "/tasks/1/runtime"), want_b);
 	json_decref(want_a);
@@ -497,7 +503,7 @@ static void test_task_def_alone_with_null_defaults(void **state)
 		fail_msg("rejected: %s", hive_error_last());
 	json_t *want = J("{'key': 'fix', 'title': 'Fix it', 'description': '',"
 	                 " 'checks': [{'name': 'unit', 'command': 'make test', 'required': true, 'timeout_ms': 600000}],"
-	                 " 'runtime': {'adapter': 'exec', 'command': ['sh', '-c', 'make'], 'args': [], 'model': null,"
+	                 " 'runtime': {'adapter': 'exec', 'command': ['sh', '-c', 'make'], 'args': [], 'model': null, 'env_passthrough': [],"
 	                 "             'timeout_ms': 1800000, 'env': {}},"
 	                 " 'retry': null, 'depends_on': ['other']}");
 	json_object_set_new(want, "retry", policy_json(3, 0));
