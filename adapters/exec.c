@@ -17,6 +17,7 @@
  *      the pgid durably (crash recovery) while the program runs;
  *   5. after exit, the optional verdict in result.json is read.
  */
+#include "core/jsoncheck.h"
 #include "adapters/adapter.h"
 #include "adapters/prompt.h"
 #include "core/policy.h"
@@ -43,20 +44,6 @@ static const char *jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* ------------------------------------------------------------------ */
 /* The runtime object                                                 */
 /* ------------------------------------------------------------------ */
@@ -71,27 +58,16 @@ static int check_strings(const json_t *rt, const char *key, int need_program)
 
 	if (!json_is_array(v))
 		return hive_error_set(HIVE_EINVALID, "runtime.%s: must be an array of strings such "
-		                      "as [\"./agent.sh\"], got %s", key, v ? type_name(v) : "nothing");
+		                      "as [\"./agent.sh\"], got %s", key, v ? hive_json_type_name(v) : "nothing");
 	json_array_foreach(v, i, item) {
 		if (!json_is_string(item))
 			return hive_error_set(HIVE_EINVALID, "runtime.%s[%zu]: must be a string, got %s",
-			                      key, i, type_name(item));
+			                      key, i, hive_json_type_name(item));
 	}
 	if (need_program && (!json_array_size(v) || !*json_string_value(json_array_get(v, 0))))
 		return hive_error_set(HIVE_EINVALID, "runtime.%s: must start with the program to run, "
 		                      "e.g. [\"./agent.sh\"]", key);
 	return 0;
-}
-
-static int env_name_ok(const char *s)
-{
-	if (!*s || (*s >= '0' && *s <= '9'))
-		return 0;
-	for (; *s; s++)
-		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9')))
-			return 0;
-	return 1;
 }
 
 /* env: absent/null, or {NAME: "value"}.  HIVE_* names are hive's: letting
@@ -106,9 +82,9 @@ static int check_env(const json_t *rt)
 		return 0;
 	if (!json_is_object(env))
 		return hive_error_set(HIVE_EINVALID, "runtime.env: must be an object of NAME: \"value\" "
-		                      "strings, got %s", type_name(env));
+		                      "strings, got %s", hive_json_type_name(env));
 	json_object_foreach((json_t *)env, name, value) {
-		if (!env_name_ok(name))
+		if (!hive_env_name_valid(name))
 			return hive_error_set(HIVE_EINVALID, "runtime.env: invalid variable name \"%s\"; use "
 			                      "letters, digits and '_', not starting with a digit", name);
 		if (strncmp(name, "HIVE_", 5) == 0)
@@ -116,7 +92,7 @@ static int check_env(const json_t *rt)
 			                      "set by hive; rename it", name);
 		if (!json_is_string(value))
 			return hive_error_set(HIVE_EINVALID, "runtime.env.%s: must be a string, got %s",
-			                      name, type_name(value));
+			                      name, hive_json_type_name(value));
 	}
 	return 0;
 }
@@ -473,12 +449,12 @@ static json_t *verdict_fields(const json_t *v)
 	int64_t after_ms = 0;
 
 	if (summary && !json_is_string(summary))
-		return malformed("\"summary\" must be a string, got %s", type_name(summary));
+		return malformed("\"summary\" must be a string, got %s", hive_json_type_name(summary));
 	if (retryable && !json_is_boolean(retryable))
-		return malformed("\"retryable\" must be true or false, got %s", type_name(retryable));
+		return malformed("\"retryable\" must be true or false, got %s", hive_json_type_name(retryable));
 	if (after && !json_is_string(after))
 		return malformed("\"retry_after\" must be a duration string such as \"30s\", got %s",
-		                 type_name(after));
+		                 hive_json_type_name(after));
 	if (after && hive_duration_parse(json_string_value(after), &after_ms) != 0)
 		return malformed("\"retry_after\": %s", hive_error_last());
 
@@ -501,7 +477,7 @@ static json_t *verdict_parse(const char *data, size_t len)
 	if (!v)
 		return malformed("invalid JSON at line %d column %d: %s", e.line, e.column, e.text);
 	out = json_is_object(v) ? verdict_fields(v)
-	                        : malformed("expected a JSON object, got %s", type_name(v));
+	                        : malformed("expected a JSON object, got %s", hive_json_type_name(v));
 	json_decref(v);
 	return out;
 }

@@ -15,25 +15,18 @@
 #include "core/projection.h"
 #include "core/resolve.h"
 #include "core/schedule.h"
+#include "core/spec.h"
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
 
+/* One name rule for projects, flows and task keys (core/spec.c): names
+ * become part of git branch names. */
 static int valid_name(const char *what, const char *name)
 {
-	size_t n = strlen(name);
-	if (n == 0 || n > 64)
-		return hive_error_set(HIVE_EINVALID, "%s name \"%s\" must be 1 to 64 characters", what, name);
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.'))
-			return hive_error_set(HIVE_EINVALID,
-					      "%s name \"%s\" may only hold letters, digits, '.', '_' and '-'", what, name);
-	}
-	if (name[0] == '.' || name[0] == '-')
-		return hive_error_set(HIVE_EINVALID, "%s name \"%s\" must not start with '.' or '-'", what, name);
-	return 0;
+	char where[32];
+	snprintf(where, sizeof where, "%s name", what);
+	return hive_spec_name_check(name, where);
 }
 
 static int emit_new(hive_txn *txn, hive_event_type type, json_t *payload, const char *project,

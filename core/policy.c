@@ -2,6 +2,7 @@
  * policy.c - durations, outcomes, the retry policy, backoff, the retry
  * decision and the circuit breaker.  See policy.h for the contracts.
  */
+#include "core/jsoncheck.h"
 #include "core/policy.h"
 
 #include "events/buf.h"
@@ -54,23 +55,6 @@ static int invalid_buf(hive_buf *msg)
 	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(msg));
 	hive_buf_dispose(msg);
 	return rc;
-}
-
-static const char *type_name(const json_t *v)
-{
-	if (!v)
-		return "nothing";
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE: return "true";
-	case JSON_FALSE: return "false";
-	case JSON_NULL: return "null";
-	}
-	return "unknown";
 }
 
 /* "<path>.<key>" or "<path>.<key>[i]" (i >= 0) as a new string; free() it. */
@@ -273,27 +257,13 @@ static const char *const exhausted_names[] = {"fail", "escalate", NULL};
 
 #define RETRYABLE_LIST "check_failed, runtime_failed, timeout, crashed"
 
-static int in_list(const char *s, const char *const *names)
-{
-	for (int i = 0; names[i]; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
-static void put_list(hive_buf *b, const char *const *names)
-{
-	for (int i = 0; names[i]; i++)
-		hive_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
-}
-
 static int unknown_key(const char *path, const char *key, const char *const *allowed)
 {
 	hive_buf m = {0};
 	hive_buf_printf(&m, "%s.", path);
 	put_shown(&m, key);
 	hive_buf_puts(&m, ": unknown key (allowed: ");
-	put_list(&m, allowed);
+	hive_names_join(&m, allowed);
 	hive_buf_putc(&m, ')');
 	return invalid_buf(&m);
 }
@@ -305,9 +275,9 @@ static int check_object(const json_t *v, const char *path, const char *const *ke
 	const char *key;
 	json_t *item;
 	if (!json_is_object(v))
-		return invalid(path, NULL, "must be an object, got %s", type_name(v));
+		return invalid(path, NULL, "must be an object, got %s", hive_json_type_name(v));
 	json_object_foreach((json_t *)v, key, item) {
-		if (in_list(key, keys) < 0)
+		if (hive_name_index(key, keys) < 0)
 			return unknown_key(path, key, keys);
 	}
 	for (int i = 0; all && keys[i]; i++)
@@ -323,7 +293,7 @@ static int get_int(const json_t *obj, const char *path, const char *key, int min
 	if (!v)
 		return 0;
 	if (!json_is_integer(v))
-		return invalid(path, key, "must be an integer from %d to %d, got %s", min, max, type_name(v));
+		return invalid(path, key, "must be an integer from %d to %d, got %s", min, max, hive_json_type_name(v));
 	json_int_t n = json_integer_value(v);
 	if (n < min || n > max)
 		return invalid(path, key, "must be from %d to %d, got %" JSON_INTEGER_FORMAT, min, max, n);
@@ -346,7 +316,7 @@ static int get_ms(const json_t *obj, const char *path, const char *key, int cano
 		return 0;
 	}
 	if (!json_is_string(v))
-		return invalid(path, key, "must be a duration string such as \"2s\", got %s", type_name(v));
+		return invalid(path, key, "must be a duration string such as \"2s\", got %s", hive_json_type_name(v));
 	if (hive_duration_parse(json_string_value(v), out) < 0)
 		return hive_error_prefix("%s.%s", path, key);
 	return 0;
@@ -359,7 +329,7 @@ static int get_coefficient(const json_t *obj, const char *path, double *out)
 		return 0;
 	if (!json_is_number(v))
 		return invalid(path, "coefficient", "must be a number >= 1 (e.g. 2.0), got %s",
-		               type_name(v));
+		               hive_json_type_name(v));
 	if (!(json_number_value(v) >= 1.0))
 		return invalid(path, "coefficient", "must be a number >= 1 (e.g. 2.0), got %g",
 		               json_number_value(v));
@@ -374,17 +344,17 @@ static int get_enum(const json_t *obj, const char *path, const char *key,
 	json_t *v = json_object_get(obj, key);
 	if (!v)
 		return 0;
-	int i = json_is_string(v) ? in_list(json_string_value(v), names) : -1;
+	int i = json_is_string(v) ? hive_name_index(json_string_value(v), names) : -1;
 	if (i < 0) {
 		hive_buf m = {0};
 		hive_buf_printf(&m, "%s.%s: must be one of ", path, key);
-		put_list(&m, names);
+		hive_names_join(&m, names);
 		if (json_is_string(v)) {
 			hive_buf_puts(&m, ", got \"");
 			put_shown(&m, json_string_value(v));
 			hive_buf_putc(&m, '"');
 		} else {
-			hive_buf_printf(&m, ", got %s", type_name(v));
+			hive_buf_printf(&m, ", got %s", hive_json_type_name(v));
 		}
 		return invalid_buf(&m);
 	}
@@ -400,7 +370,7 @@ static int outcome_item(const json_t *item, const char *path, const char *key, s
 	int o = json_is_string(item) ? hive_outcome_parse(json_string_value(item)) : -1;
 	int rc = 0;
 	if (!json_is_string(item))
-		rc = invalid(at, NULL, "must be an outcome name, got %s", type_name(item));
+		rc = invalid(at, NULL, "must be an outcome name, got %s", hive_json_type_name(item));
 	else if (o < 0 || !(HIVE_OUTCOME_BIT(o) & HIVE_OUTCOMES_RETRYABLE)) {
 		hive_buf m = {0};
 		hive_buf_printf(&m, "%s: %soutcome \"", at, o < 0 ? "unknown " : "");
@@ -425,7 +395,7 @@ static int get_outcomes(const json_t *obj, const char *path, const char *key, in
 		return 0;
 	if (!json_is_array(v))
 		return invalid(path, key, "must be an array of outcome names such as [\"timeout\"], got %s",
-		               type_name(v));
+		               hive_json_type_name(v));
 	if (!allow_empty && json_array_size(v) == 0)
 		return invalid(path, key, "must not be empty (list the outcomes it covers, e.g. [\"timeout\"])");
 	json_array_foreach(v, i, item) {
@@ -520,7 +490,7 @@ static int parse_budgets(const json_t *v, const char *path, int canon, void *out
 	json_t *item;
 	size_t i;
 	if (!json_is_array(v))
-		return invalid(path, NULL, "must be an array of budget objects, got %s", type_name(v));
+		return invalid(path, NULL, "must be an array of budget objects, got %s", hive_json_type_name(v));
 	if (json_array_size(v) > HIVE_MAX_BUDGETS)
 		return invalid(path, NULL, "%zu budgets, at most %d allowed (merge budgets that share limits)",
 		               json_array_size(v), HIVE_MAX_BUDGETS);

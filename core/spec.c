@@ -6,6 +6,7 @@
  * out: outputs are new references, inputs are borrowed, and json_pack's
  * "o" and json_*_set_new steal.  Allocation failure aborts (as in buf.h).
  */
+#include "core/jsoncheck.h"
 #include "core/spec.h"
 
 #include "core/policy.h"
@@ -99,21 +100,6 @@ static int bad_value(const char *path, const char *what, const char *value, cons
 	return invalid_buf(&m);
 }
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: return "true";
-	case JSON_FALSE: return "false";
-	case JSON_NULL: return "null";
-	}
-	return "unknown";
-}
-
 /* "<path>.<key>" or "<path>[i]" (key NULL) as a new string; free() it. */
 static char *field(const char *path, const char *key, size_t i)
 {
@@ -125,34 +111,20 @@ static char *field(const char *path, const char *key, size_t i)
 	return hive_buf_detach(&b);
 }
 
-static int in_list(const char *s, const char *const *names)
-{
-	for (int i = 0; names[i]; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
-static void put_list(hive_buf *b, const char *const *names)
-{
-	for (int i = 0; names[i]; i++)
-		hive_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
-}
-
 /* `v` must be an object whose keys are all in `keys`. */
 static int check_keys(const json_t *v, const char *path, const char *const *keys)
 {
 	const char *key;
 	json_t *item;
 	if (!json_is_object(v))
-		return bad(path, NULL, "must be an object, got %s", type_name(v));
+		return bad(path, NULL, "must be an object, got %s", hive_json_type_name(v));
 	json_object_foreach((json_t *)v, key, item) {
-		if (in_list(key, keys) < 0) {
+		if (hive_name_index(key, keys) < 0) {
 			hive_buf m = {0};
 			put_path(&m, path, "");
 			put_shown(&m, key);
 			hive_buf_puts(&m, ": unknown key (allowed: ");
-			put_list(&m, keys);
+			hive_names_join(&m, keys);
 			hive_buf_putc(&m, ')');
 			return invalid_buf(&m);
 		}
@@ -176,7 +148,7 @@ static int get_string(const json_t *obj, const char *path, const char *key, int 
 		return required ? bad(path, key, "missing; add %s", want) : 0;
 	if (!is_clean_string(v))
 		return bad(path, key, "must be %s, got %s", want,
-		           json_is_string(v) ? "one holding a NUL byte" : type_name(v));
+		           json_is_string(v) ? "one holding a NUL byte" : hive_json_type_name(v));
 	if (nonempty && !*json_string_value(v))
 		return bad(path, key, "must not be empty");
 	*out = json_string_value(v);
@@ -189,7 +161,7 @@ static int parse_timeout(const json_t *v, const char *path, int64_t *ms)
 	int64_t n;
 	if (!is_clean_string(v))
 		return bad(path, NULL, "must be a duration string such as \"10m\", got %s",
-		           json_is_string(v) ? "one holding a NUL byte" : type_name(v));
+		           json_is_string(v) ? "one holding a NUL byte" : hive_json_type_name(v));
 	if (hive_duration_parse(json_string_value(v), &n) < 0)
 		return hive_error_prefix("%s", path);
 	if (n == 0)
@@ -295,7 +267,7 @@ static int check_strings(const json_t *v, const char *path, size_t min, int firs
 	json_t *item;
 	if (!json_is_array(v))
 		return bad(path, NULL, "must be an array of strings such as [\"./agent.sh\"], got %s",
-		           type_name(v));
+		           hive_json_type_name(v));
 	if (json_array_size(v) < min)
 		return bad(path, NULL, "must not be empty; give the program and its arguments");
 	json_array_foreach(v, i, item) {
@@ -305,7 +277,7 @@ static int check_strings(const json_t *v, const char *path, size_t min, int firs
 		int rc = json_is_string(item)
 			? bad(at, NULL, "must be %s", i == 0 && first && !*json_string_value(item)
 			      ? "a non-empty program name" : "a string without NUL bytes")
-			: bad(at, NULL, "must be a string, got %s", type_name(item));
+			: bad(at, NULL, "must be a string, got %s", hive_json_type_name(item));
 		free(at);
 		return rc;
 	}
@@ -316,7 +288,7 @@ typedef int (*runtime_setter)(const json_t *v, const char *path, json_t *rt);
 
 static int rt_adapter(const json_t *v, const char *path, json_t *rt)
 {
-	if (!json_is_string(v) || in_list(json_string_value(v), adapter_names) < 0) {
+	if (!json_is_string(v) || hive_name_index(json_string_value(v), adapter_names) < 0) {
 		hive_buf m = {0};
 		hive_buf_printf(&m, "%s: unknown adapter ", path);
 		if (json_is_string(v)) {
@@ -324,10 +296,10 @@ static int rt_adapter(const json_t *v, const char *path, json_t *rt)
 			put_shown(&m, json_string_value(v));
 			hive_buf_putc(&m, '"');
 		} else {
-			hive_buf_puts(&m, type_name(v));
+			hive_buf_puts(&m, hive_json_type_name(v));
 		}
 		hive_buf_puts(&m, "; use one of ");
-		put_list(&m, adapter_names);
+		hive_names_join(&m, adapter_names);
 		return invalid_buf(&m);
 	}
 	json_object_set_new(rt, "adapter", need(json_string(json_string_value(v))));
@@ -354,7 +326,7 @@ static int rt_model(const json_t *v, const char *path, json_t *rt)
 {
 	if (!json_is_null(v) && (!is_clean_string(v) || !*json_string_value(v)))
 		return bad(path, NULL, "must be a non-empty string (or null for the preset's default),"
-		           " got %s", json_is_string(v) ? "an empty or NUL-holding one" : type_name(v));
+		           " got %s", json_is_string(v) ? "an empty or NUL-holding one" : hive_json_type_name(v));
 	json_object_set_new(rt, "model", need(json_deep_copy(v)));
 	return 0;
 }
@@ -368,20 +340,10 @@ static int rt_timeout(const json_t *v, const char *path, json_t *rt)
 	return rc;
 }
 
-static int env_name_ok(const char *s)
-{
-	if (!*s || (*s >= '0' && *s <= '9'))
-		return 0;
-	for (; *s; s++)
-		if (!is_alnum(*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
 /* One env entry: a valid, unreserved name and a string value. */
 static int env_entry(const char *path, const char *name, const json_t *value)
 {
-	if (!env_name_ok(name))
+	if (!hive_env_name_valid(name))
 		return bad_value(path, "invalid variable name", name,
 		                 "; use letters, digits and '_', not starting with a digit");
 	if (strncmp(name, "HIVE_", 5) == 0)
@@ -390,7 +352,7 @@ static int env_entry(const char *path, const char *name, const json_t *value)
 	if (!is_clean_string(value)) {
 		hive_buf m = {0};
 		hive_buf_printf(&m, "%s.%s: must be a string without NUL bytes, got %s", path, name,
-		                json_is_string(value) ? "one holding a NUL byte" : type_name(value));
+		                json_is_string(value) ? "one holding a NUL byte" : hive_json_type_name(value));
 		return invalid_buf(&m);
 	}
 	return 0;
@@ -403,7 +365,7 @@ static int rt_env(const json_t *v, const char *path, json_t *rt)
 	json_t *value, *env = json_object_get(rt, "env");
 	if (!json_is_object(v))
 		return bad(path, NULL, "must be an object of NAME: \"value\" strings, got %s",
-		           type_name(v));
+		           hive_json_type_name(v));
 	json_object_foreach((json_t *)v, name, value) {
 		int rc = env_entry(path, name, value);
 		if (rc)
@@ -454,7 +416,7 @@ static int runtime_overlay(const json_t *raw, const char *path, json_t *rt)
 		if (rc)
 			break;
 		char *at = field(path, key, 0);
-		rc = runtime_setters[in_list(key, runtime_keys)](v, at, rt);
+		rc = runtime_setters[hive_name_index(key, runtime_keys)](v, at, rt);
 		free(at);
 	}
 	return rc;
@@ -515,7 +477,7 @@ static int check_one(const json_t *raw, const char *path, json_t *seen, json_t *
 	    (rc = get_timeout(raw, path, "timeout", &timeout)))
 		return rc;
 	if (req && !json_is_boolean(req))
-		return bad(path, "required", "must be true or false, got %s", type_name(req));
+		return bad(path, "required", "must be true or false, got %s", hive_json_type_name(req));
 	json_t *first = json_object_get(seen, name);
 	if (first)
 		return bad(path, "name", "duplicate check name \"%s\" (also checks[%" JSON_INTEGER_FORMAT
@@ -534,7 +496,7 @@ static int task_checks(const json_t *task, const char *path, json_t **out)
 	size_t i;
 	int rc = 0;
 	if (raw && !json_is_array(raw))
-		rc = bad(at, NULL, "must be an array of check objects, got %s", type_name(raw));
+		rc = bad(at, NULL, "must be an array of check objects, got %s", hive_json_type_name(raw));
 	if (rc == 0) json_array_foreach(raw, i, item) {
 		char *at_i = field(at, NULL, i);
 		rc = check_one(item, at_i, seen, &c);
@@ -590,7 +552,7 @@ static int depend_one(const json_t *item, const char *path, const char *key,
 	json_t *prev;
 	if (!is_clean_string(item) || !*json_string_value(item))
 		return bad(path, NULL, "must be a task key (a non-empty string), got %s",
-		           json_is_string(item) ? "an empty or NUL-holding string" : type_name(item));
+		           json_is_string(item) ? "an empty or NUL-holding string" : hive_json_type_name(item));
 	const char *dep = json_string_value(item);
 	if (strcmp(dep, key) == 0)
 		return bad_value(path, "task", key, " cannot depend on itself; remove this entry");
@@ -611,7 +573,7 @@ static int task_depends(const json_t *task, const char *path, const char *key, j
 	int rc = 0;
 	if (raw && !json_is_array(raw))
 		rc = bad(at, NULL, "must be an array of task keys such as [\"fix\"], got %s",
-		         type_name(raw));
+		         hive_json_type_name(raw));
 	if (rc == 0) json_array_foreach(raw, i, item) {
 		char *at_i = field(at, NULL, i);
 		rc = depend_one(item, at_i, key, list);
@@ -779,7 +741,7 @@ static int project_normalize(const json_t *v, const char *base_dir, json_t **out
 		return project_object(v, base_dir, out);
 	if (!is_clean_string(v))
 		return bad("project", NULL, "must be a project name or an object {\"name\", \"repo\"},"
-		           " got %s", type_name(v));
+		           " got %s", hive_json_type_name(v));
 	if ((rc = hive_spec_name_check(json_string_value(v), "project")))
 		return rc;
 	*out = need(json_pack("{s:s}", "name", json_string_value(v)));
@@ -929,7 +891,7 @@ static int tasks_normalize(const json_t *raw, const json_t *defaults, json_t **o
 	if (!raw)
 		return bad("tasks", NULL, "missing; add a non-empty array of tasks");
 	if (!json_is_array(raw))
-		return bad("tasks", NULL, "must be an array of task objects, got %s", type_name(raw));
+		return bad("tasks", NULL, "must be an array of task objects, got %s", hive_json_type_name(raw));
 	if (json_array_size(raw) == 0)
 		return bad("tasks", NULL, "must not be empty; add at least one task");
 	list = need(json_array());
@@ -975,7 +937,7 @@ static int spec_normalize(const json_t *doc, const char *base_dir, json_t **out)
 	int rc;
 	if (!json_is_object(doc))
 		return bad("", NULL, "must be a JSON object with name, project and tasks, got %s",
-		           type_name(doc));
+		           hive_json_type_name(doc));
 	if ((rc = check_keys(doc, "", spec_keys)) ||
 	    (rc = get_name(doc, "", "name", &name)) ||
 	    (rc = project_normalize(json_object_get(doc, "project"), base_dir, &p.project)) ||

@@ -1,0 +1,22 @@
+/*
+ * jsoncheck.h - small pieces shared by the validators of user-written JSON
+ * (flow specs, retry policies, runtime objects), so that every message
+ * names types and lists choices the same way.
+ */
+#ifndef HIVE_JSONCHECK_H
+#define HIVE_JSONCHECK_H
+
+#include <jansson.h>
+
+#include "events/buf.h"
+
+/* "an object", "a string", "null", ... for messages; "nothing" for NULL. */
+const char *hive_json_type_name(const json_t *v);
+/* Index of s in the NULL-terminated names, or -1. */
+int hive_name_index(const char *s, const char *const *names);
+/* Append "a, b, c" to b. */
+void hive_names_join(hive_buf *b, const char *const *names);
+/* 1 when s is a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+int hive_env_name_valid(const char *s);
+
+#endif
