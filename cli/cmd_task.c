@@ -246,8 +246,10 @@ static const hive_command show_cmd = {"task", "show", "hive task show TASK",
 static const hive_command retry_cmd = {"task", "retry", "hive task retry TASK [--reset-count] [--mode clean|continue]",
 	"Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
 	"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
-	"context).  A flow that had ended failed runs again.\n"
-	"Exit: 0 ok, 3 not found, 4 wrong state or retry limit exceeded.\n", cmd_retry};
+	"context).  A flow that had ended failed runs again.  A task whose flow was aborted is refused\n"
+	"(an aborted flow never runs again): put it in a new flow (hive flow create PROJECT --task T)\n"
+	"and retry it there.\n"
+	"Exit: 0 ok, 3 not found, 4 wrong state, retry limit exceeded or flow aborted.\n", cmd_retry};
 static const hive_command abort_cmd = {"task", "abort", "hive task abort TASK [--reason TEXT]",
 	"Abort a task that has not ended; a running attempt ends aborted and its processes are killed.\n"
 	"Exit: 0 ok, 3 not found, 4 already ended.\n", cmd_abort};

@@ -233,12 +233,30 @@ static int check_lines_limit(const json_t *task)
 
 /* Run one check; returns 1 when it passed.  Its output is stored whole
  * as a blob and excerpted into check_completed. */
+/* Spawn the check, then record check_started with its process group (so
+ * a later runner can kill it if this one dies), then wait for it. */
+static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, const char *name, int required,
+		       const char *cmd, hive_proc_result *r)
+{
+	hive_proc proc;
+	int rc = hive_proc_spawn(spec, &proc);
+	json_t *pl = json_pack("{s:s,s:b,s:s}", "name", name, "required", required, "command", cmd);
+	if (!rc) {
+		json_object_set_new(pl, "pid", json_integer(proc.pid));
+		json_object_set_new(pl, "pgid", json_integer(proc.pgid));
+	}
+	emit_step(s, p, HIVE_EV_CHECK_STARTED, pl);
+	if (rc) {
+		r->exit_code = -1;
+		return rc;
+	}
+	return hive_proc_wait(&proc, spec, r);
+}
+
 static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, const hive_run_opts *o)
 {
 	const char *name = jstr(check, "name"), *cmd = jstr(check, "command");
 	int required = !json_is_false(json_object_get(check, "required"));
-	emit_step(s, p, HIVE_EV_CHECK_STARTED, json_pack("{s:s,s:b,s:s}", "name", name, "required", required,
-							 "command", cmd));
 	hive_buf path = {0};
 	hive_buf_printf(&path, "%s/check-%d-%s.log", p->attempt_dir, idx, name);
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
@@ -248,7 +266,7 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 			       .timeout_ms = (long)json_integer_value(json_object_get(check, "timeout_ms")),
 			       .cancel = (volatile int *)o->stop};
 	hive_proc_result r = {0};
-	int rc = hive_proc_run(&spec, &r);
+	int rc = spawn_check(s, p, &spec, name, required, cmd, &r);
 	hive_env_free(env);
 	hive_buf out = {0};
 	slurp(path.data, &out);

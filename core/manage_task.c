@@ -99,6 +99,17 @@ static int retry_txn(hive_txn *txn, void *vctx)
 				    jstr(t, "key"), jstr(t, "state"));
 	else if (!jstr(t, "flow_id"))
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s has never run in a flow", jstr(t, "key"));
+	if (!rc) {
+		/* An aborted flow never runs again: a task made pending there
+		 * would wait forever.  It can run in a new flow instead. */
+		json_t *last = hive_proj_get(txn, "flow/%s", jstr(t, "flow_id"));
+		if (last && hive_flow_state_parse(jstr(last, "state")) == HIVE_FLOW_ABORTED)
+			rc = hive_error_set(HIVE_ECONFLICT,
+					    "task %s cannot be retried in flow %s, which was aborted; put it in a new "
+					    "flow (hive flow create PROJECT --task %s) and retry it there",
+					    jstr(t, "key"), jstr(last, "name"), jstr(t, "key"));
+		json_decref(last);
+	}
 	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
 		rc = check_budget(t);
 	json_t *p = json_pack("{s:b}", "reset_count", c->reset_count);

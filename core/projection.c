@@ -169,12 +169,16 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 	if (cur) {
 		json_t *flow = kv_getf(kv, "flow/%s", cur);
 		int st = flow ? hive_flow_state_parse(json_string_value(json_object_get(flow, "state"))) : -1;
-		json_decref(flow);
 		if (st >= 0 && !hive_flow_state_ended(st)) {
+			/* cur is borrowed from task: report before releasing it */
+			const char *fname = json_string_value(json_object_get(flow, "name"));
+			int rc = hive_error_set(HIVE_ECONFLICT, "task %s is already in flow %s (%s), which has not ended",
+						task_id, fname ? fname : "?", cur);
+			json_decref(flow);
 			json_decref(task);
-			return hive_error_set(HIVE_ECONFLICT, "task %s is already in flow %s, which has not ended",
-					      task_id, cur);
+			return rc;
 		}
+		json_decref(flow);
 	}
 	json_object_set_new(task, "flow_id", json_string(ev->flow_id));
 	return put_doc(kv, "task", task_id, task);
@@ -370,6 +374,7 @@ static int apply_check_completed(hive_kv *kv, const hive_event *ev)
 {
 	json_t *a = attempt_doc(kv, ev);
 	json_array_append(json_object_get(a, "checks"), P(ev));
+	json_object_del(a, "current_check"); /* its process group is gone */
 	return put_doc(kv, "attempt", ev->attempt_id, a);
 }
 

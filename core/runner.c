@@ -105,9 +105,14 @@ static int find_orphans_txn(hive_txn *txn, void *vctx)
 		const char *running = jstr(t, "running_attempt");
 		if (running) {
 			json_t *a = hive_proj_get(txn, "attempt/%s", running);
-			json_int_t pgid = json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
-			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I}", "task_id", json_string_value(id),
-								    "attempt_id", running, "pgid", pgid));
+			/* a group whose leader hive already reaped may be reused: skip it */
+			json_int_t pgid = json_object_get(a, "runtime_exited") ? 0 :
+				json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
+			/* a check that was running when the runner died has its own group */
+			json_int_t check_pgid = json_integer_value(json_object_get(json_object_get(a, "current_check"), "pgid"));
+			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I,s:I}", "task_id", json_string_value(id),
+								    "attempt_id", running, "pgid", pgid,
+								    "check_pgid", check_pgid));
 			json_decref(a);
 		}
 		json_decref(t);
@@ -130,8 +135,9 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 	if (!t)
 		return 0;
 	int rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_CRASHED,
-				    json_pack("{s:s,s:O,s:b}", "reason", "the runner died during the attempt",
-					      "pgid", json_object_get(c->orphan, "pgid"), "killed", c->killed),
+				    json_pack("{s:s,s:O,s:O,s:b}", "reason", "the runner died during the attempt",
+					      "pgid", json_object_get(c->orphan, "pgid"), "check_pgid",
+					      json_object_get(c->orphan, "check_pgid"), "killed", c->killed),
 				    attempt_id);
 	json_decref(t);
 	if (!rc)
@@ -149,11 +155,14 @@ static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, h
 	json_array_foreach(oc.orphans, i, orphan) {
 		if (rc)
 			break;
-		pid_t pgid = (pid_t)json_integer_value(json_object_get(orphan, "pgid"));
 		int killed = 0;
-		if (pgid > 1 && hive_proc_group_alive(pgid)) {
-			hive_proc_group_kill(pgid, 2000);
-			killed = 1;
+		static const char *const groups[] = {"pgid", "check_pgid"};
+		for (int g = 0; g < 2; g++) {
+			pid_t pgid = (pid_t)json_integer_value(json_object_get(orphan, groups[g]));
+			if (pgid > 1 && hive_proc_group_alive(pgid)) {
+				hive_proc_group_kill(pgid, 2000);
+				killed = 1;
+			}
 		}
 		say(o, "attempt %.8s was left running by a runner that died%s; recording it as crashed",
 		    jstr(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
@@ -199,8 +208,12 @@ static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
 	hive_circuit_config cfg;
 	hive_circuit_load(txn, c->flow_id, adapter, &circ, &cfg);
 	int transition = -1;
-	if (hive_circuit_allow(&circ, &cfg, c->now_ms, &transition))
+	if (hive_circuit_allow(&circ, &cfg, c->now_ms, &transition)) {
+		/* one half-open probe per runtime: later picks in this tick wait */
+		if (transition == HIVE_CIRCUIT_HALF_OPEN && c->n_probes < 8)
+			snprintf(c->probe_taken[c->n_probes++], sizeof c->probe_taken[0], "%s", adapter);
 		return 1;
+	}
 	if (circ.state == HIVE_CIRCUIT_OPEN)
 		note_due(c, circ.opened_at_ms + cfg.reset_timeout_ms);
 	return 0;
@@ -415,6 +428,13 @@ static int start_txn(hive_txn *txn, void *vctx)
 		rc = HIVE_ECONFLICT; /* changed since the pick (a person acted): skip it */
 		goto out;
 	}
+	/* A probe's circuit_half_opened comes first, so the task's own events
+	 * keep the order SPEC section 6 promises (retry->running,
+	 * retry_context_assembled, attempt_started, ...).  Not for a start that
+	 * fails while preparing: no probe would ever run to decide the circuit. */
+	const char *adapter = jstr(json_object_get(t, "runtime"), "adapter");
+	if (!p->fail_reason && adapter && (rc = emit_half_open(txn, t, adapter, c->now_ms)))
+		goto out;
 	char reason[64];
 	snprintf(reason, sizeof reason, "attempt %d", p->number);
 	if ((rc = hive_emit_task_state(txn, t, "running", p->fail_reason ? "preparing the worktree" : reason)))
@@ -424,9 +444,6 @@ static int start_txn(hive_txn *txn, void *vctx)
 		rc = hive_emit_task_state(txn, t, "failed", p->fail_reason);
 		goto out;
 	}
-	const char *adapter = jstr(json_object_get(t, "runtime"), "adapter");
-	if (adapter && (rc = emit_half_open(txn, t, adapter, c->now_ms)))
-		goto out;
 	json_decref(p->context);
 	p->context = NULL;
 	if (p->number > 1) {
