@@ -36,10 +36,11 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libhive.a
 
-UNIT_TESTS := test_policy test_excerpt test_proc test_spec test_adapters test_context test_gitws
+UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_proc test_spec \
+              test_adapters test_context test_gitws
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
-BENCH_SRC  := 
+BENCH_SRC  := tests/bench/bench_store.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test cli-test check bench demo install clean valgrind
@@ -77,8 +78,13 @@ unit-test: $(UNIT_BINS)
 		echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit: $$pass passed, $$fail failed"; test $$fail -eq 0
 
-cli-test: $(BIN)
-	@HIVE_BIN=$(CURDIR)/$(BIN) bash tests/cli/run.sh $(CLI_TESTS)
+$(BUILD)/tests/append_events: tests/cli/append_events.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+cli-test: $(BIN) $(BUILD)/tests/append_events
+	@HIVE_BIN=$(CURDIR)/$(BIN) HIVE_APPEND_EVENTS=$(CURDIR)/$(BUILD)/tests/append_events \
+		bash tests/cli/run.sh $(CLI_TESTS)
 
 # Every test under AddressSanitizer + UndefinedBehaviorSanitizer, in a
 # separate build directory so it never mixes objects with the normal build.

@@ -84,11 +84,17 @@ static void print_summary(const json_t *a)
 	       cli_jstr(a, "id"), (long long)json_integer_value(json_object_get(a, "attempt_number")),
 	       cli_jstr(a, "task_id"), cli_jstr(a, "state"), *cli_jstr(a, "outcome") ? cli_jstr(a, "outcome") : "-",
 	       d, cli_jstr(a, "worktree"));
-	if (ex)
-		printf("runtime:  %s, exit code %s%lld, %s\n", cli_jstr(ex, "termination_reason"),
-		       json_is_null(json_object_get(ex, "exit_code")) ? "none " : "",
-		       (long long)json_integer_value(json_object_get(ex, "exit_code")),
-		       *cli_jstr(ex, "error") ? cli_jstr(ex, "error") : "");
+	if (ex) {
+		const json_t *code = json_object_get(ex, "exit_code");
+		printf("runtime:  %s", cli_jstr(ex, "termination_reason"));
+		if (json_is_integer(code))
+			printf(", exit code %lld", (long long)json_integer_value(code));
+		else
+			printf(", no exit code");
+		if (*cli_jstr(ex, "error"))
+			printf(", %s", cli_jstr(ex, "error"));
+		printf("\n");
+	}
 	if (ch)
 		printf("changes:  %lld created, %lld modified, %lld deleted (+%lld -%lld), commit %.12s\n",
 		       (long long)json_integer_value(json_object_get(ch, "files_created")),

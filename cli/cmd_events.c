@@ -37,16 +37,24 @@ static int parse_filters(const char *cmd, int argc, char **argv, filter_args *a,
 	return cli_parse(cmd, argc, argv, opts, NULL, 0, 0, NULL);
 }
 
+static int type_seen(uint64_t seq, hive_slice raw, void *ctx)
+{
+	(void)seq;
+	(void)raw;
+	(void)ctx;
+	return 1;
+}
+
+/* A --type must be in the catalog or already in the log (a type written by
+ * a newer hive): an exact lookup in the type index, not a prefix. */
 static int check_types(hive_txn *txn, const cli_list *types)
 {
 	for (size_t i = 0; i < types->n; i++) {
 		const char *t = types->v[i];
 		if (hive_event_type_from_name(t) != HIVE_EV_UNKNOWN)
 			continue;
-		char found[1][HIVE_ID_LEN + 1];
-		size_t n = 0;
-		hive_txn_index_prefix(txn, HIVE_IDX_TYPE, t, found, 1, &n);
-		if (n == 0 || strcmp(found[0], t) != 0)
+		hive_event_filter f = {.types = &t, .n_types = 1, .limit = 1};
+		if (hive_txn_scan(txn, &f, type_seen, NULL) != 1)
 			return hive_error_set(HIVE_EINVALID,
 					      "--type %s: no such event type; see docs/events.md for the catalog", t);
 	}

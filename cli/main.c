@@ -159,8 +159,10 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2) {
-		print_usage_all(g->help ? stdout : stderr);
-		return g->help ? 0 : hive_error_set(HIVE_EINVALID, "no command given; see hive --help");
+		if (!g->help)
+			return hive_error_set(HIVE_EINVALID, "no command given; see hive --help");
+		print_usage_all(stdout);
+		return 0;
 	}
 	const char *group = argv[1], *name = argc > 2 ? argv[2] : NULL;
 	const hive_command *cmd = find_command(group, name);
@@ -172,10 +174,12 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 	if (!cmd) {
 		if (!group_exists(group))
 			return hive_error_set(HIVE_EINVALID, "unknown command \"%s\"; see hive --help", group);
-		if (g->help || !name) {
+		if (g->help) {
 			print_group_help(group);
-			return g->help ? 0 : hive_error_set(HIVE_EINVALID, "hive %s: which command? see above", group);
+			return 0;
 		}
+		if (!name)
+			return hive_error_set(HIVE_EINVALID, "hive %s: which command? see hive %s --help", group, group);
 		return hive_error_set(HIVE_EINVALID, "unknown command \"%s %s\"; see hive %s --help", group, name, group);
 	}
 	if (g->help) {

@@ -553,8 +553,13 @@ static int replay_one(uint64_t seq, hive_slice raw, void *ctx)
 		return 0; /* the log check reports undecodable events */
 	hive_kv kv;
 	hive_kv_memory(&kv, rs->mem);
-	if (hive_apply(&kv, &ev) != 0)
-		vproblem(rs, "replay: event %llu (%s): %s", (unsigned long long)seq, ev.type_name, hive_error_last());
+	if (hive_apply(&kv, &ev) != 0) {
+		const char *msg = hive_error_last();
+		if (strncmp(msg, "event ", 6) == 0) /* already names the event */
+			vproblem(rs, "replay: %s", msg);
+		else
+			vproblem(rs, "replay: event %llu (%s): %s", (unsigned long long)seq, ev.type_name, msg);
+	}
 	hive_event_dispose(&ev);
 	return 0;
 }

@@ -1,5 +1,6 @@
 #include "core/resolve.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,12 @@ static int ambiguous(hive_ref_kind kind, const char *ref, char (*c)[HIVE_ID_LEN 
 /* Id prefixes are looked up in the log's indexes, so no scan is needed. */
 static int by_prefix(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
 {
-	static const hive_index idx[] = {HIVE_IDX_FLOW, HIVE_IDX_FLOW, HIVE_IDX_TASK, HIVE_IDX_ATTEMPT};
+	/* projects have no index in the log; resolve_any scans their projections */
+	assert(kind != HIVE_REF_PROJECT);
+	hive_index idx = kind == HIVE_REF_FLOW ? HIVE_IDX_FLOW : kind == HIVE_REF_TASK ? HIVE_IDX_TASK : HIVE_IDX_ATTEMPT;
 	char found[MAX_CANDIDATES][HIVE_ID_LEN + 1];
 	size_t n = 0;
-	int rc = hive_txn_index_prefix(txn, idx[kind], ref, found, MAX_CANDIDATES, &n);
+	int rc = hive_txn_index_prefix(txn, idx, ref, found, MAX_CANDIDATES, &n);
 	if (rc)
 		return rc;
 	if (n == 0)
@@ -150,6 +153,10 @@ int hive_resolve(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *ou
 	if (!ref || !*ref)
 		return hive_error_set(HIVE_EINVALID, "empty %s reference", hive_ref_kind_name(kind));
 	int rc = resolve_any(txn, kind, ref, out);
+	/* there is no `hive flow list`: flows are listed by their creation events */
+	if (rc == HIVE_ENOTFOUND && kind == HIVE_REF_FLOW)
+		return hive_error_set(HIVE_ENOTFOUND, "no flow matches \"%s\"; see hive events list --type flow_created",
+				      ref);
 	if (rc == HIVE_ENOTFOUND)
 		return hive_error_set(HIVE_ENOTFOUND, "no %s matches \"%s\"; see hive %s list",
 				      hive_ref_kind_name(kind), ref, hive_ref_kind_name(kind));

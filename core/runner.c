@@ -8,6 +8,7 @@
  * git worktrees; commit each start; run the attempts on threads; run the
  * scheduling pass again.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -110,9 +111,11 @@ static int find_orphans_txn(hive_txn *txn, void *vctx)
 				json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
 			/* a check that was running when the runner died has its own group */
 			json_int_t check_pgid = json_integer_value(json_object_get(json_object_get(a, "current_check"), "pgid"));
-			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I,s:I}", "task_id", json_string_value(id),
+			/* died between spawning the runtime and recording runtime_started */
+			int unrecorded = !json_object_get(a, "runtime_started") && !json_object_get(a, "runtime_exited");
+			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I,s:I,s:b}", "task_id", json_string_value(id),
 								    "attempt_id", running, "pgid", pgid,
-								    "check_pgid", check_pgid));
+								    "check_pgid", check_pgid, "unrecorded", unrecorded));
 			json_decref(a);
 		}
 		json_decref(t);
@@ -146,6 +149,57 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 	return rc;
 }
 
+/* 1 when /proc/<pid>/environ holds exactly the entry `want`. */
+static int environ_has(const char *pid, const char *want)
+{
+	hive_buf path = {0};
+	hive_buf_printf(&path, "/proc/%s/environ", pid);
+	FILE *f = fopen(path.data, "re");
+	hive_buf_dispose(&path);
+	if (!f)
+		return 0; /* gone, or not ours to read */
+	char *entry = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int found = 0;
+	while (!found && (n = getdelim(&entry, &cap, '\0', f)) > 0)
+		found = strcmp(entry, want) == 0;
+	free(entry);
+	fclose(f);
+	return found;
+}
+
+/*
+ * A runner killed after spawning a runtime but before committing
+ * runtime_started leaves no pgid in the log, and the runtime runs on.  The
+ * exec adapter puts HIVE_ATTEMPT_ID in the runtime's environment, which
+ * /proc/<pid>/environ shows as it was at execve: kill the group of every
+ * process that carries this attempt's id.  Returns 1 when one was killed.
+ */
+static int kill_by_attempt_env(const char *attempt_id)
+{
+	hive_buf want = {0};
+	hive_buf_printf(&want, "HIVE_ATTEMPT_ID=%s", attempt_id);
+	DIR *d = opendir("/proc");
+	int killed = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == (long)getpid() || !environ_has(de->d_name, want.data))
+			continue;
+		pid_t pgid = getpgid((pid_t)pid);
+		if (pgid > 1 && pgid != getpgrp()) {
+			hive_proc_group_kill(pgid, 2000);
+			killed = 1;
+		}
+	}
+	if (d)
+		closedir(d);
+	hive_buf_dispose(&want);
+	return killed;
+}
+
 static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, hive_run_result *r)
 {
 	orphan_ctx oc = {.flow_id = flow_id, .orphans = json_array()};
@@ -164,6 +218,8 @@ static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, h
 				killed = 1;
 			}
 		}
+		if (json_is_true(json_object_get(orphan, "unrecorded")))
+			killed |= kill_by_attempt_env(jstr(orphan, "attempt_id"));
 		say(o, "attempt %.8s was left running by a runner that died%s; recording it as crashed",
 		    jstr(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
 		crash_ctx cc = {orphan, killed, o->seed};

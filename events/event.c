@@ -124,7 +124,9 @@ char *hive_event_encode(const hive_event *ev)
 		if (*v)
 			json_object_set_new(o, corr_fields[i].field, json_string(v));
 	}
-	json_object_set(o, "payload", ev->payload ? ev->payload : json_object());
+	/* set_new steals: a new reference either way (incref of the borrowed
+	 * payload, or a fresh {} that would otherwise leak). */
+	json_object_set_new(o, "payload", ev->payload ? json_incref(ev->payload) : json_object());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(o);
 	if (!s) {

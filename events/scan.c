@@ -90,7 +90,8 @@ static int filtered_seqs(hive_txn *t, const hive_event_filter *f, seq_list *out)
 	} else {
 		for (size_t i = 0; i < f->n_types && !rc; i++)
 			rc = collect_index(t, HIVE_IDX_TYPE, f->types[i], f->after, &cand);
-		qsort(cand.v, cand.n, sizeof *cand.v, cmp_seq);
+		if (cand.n > 1) /* qsort(NULL, 0, ...) is undefined */
+			qsort(cand.v, cand.n, sizeof *cand.v, cmp_seq);
 	}
 	for (size_t i = 0; i < cand.n && !rc; i++) {
 		uint64_t seq = cand.v[i];
@@ -160,11 +161,14 @@ int hive_txn_scan(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, voi
 
 /* ---- verify --------------------------------------------------------------- */
 
+static const char *const index_name[HIVE_IDX__COUNT] = {"idx_flow", "idx_task", "idx_attempt", "idx_type"};
+
 typedef struct {
 	void (*report)(const char *msg, void *ctx);
 	void *ctx;
 	uint64_t problems;
 	uint64_t expected[HIVE_IDX__COUNT]; /* index entries the log implies */
+	uint64_t missing;                   /* of those, how many were absent */
 } verify_state;
 
 static void problem(verify_state *vs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -185,10 +189,11 @@ static void verify_index_entry(hive_txn *t, verify_state *vs, hive_index idx, co
 	if (!*key)
 		return;
 	vs->expected[idx]++;
-	if (!index_has(t, idx, key, seq))
+	if (!index_has(t, idx, key, seq)) {
+		vs->missing++;
 		problem(vs, "event %llu: missing from index %s under \"%s\"", (unsigned long long)seq,
-			idx == HIVE_IDX_FLOW ? "idx_flow" : idx == HIVE_IDX_TASK ? "idx_task"
-			: idx == HIVE_IDX_ATTEMPT ? "idx_attempt" : "idx_type", key);
+			index_name[idx], key);
+	}
 }
 
 static void verify_event(hive_txn *t, verify_state *vs, uint64_t key_seq, MDB_val *v)
@@ -233,8 +238,49 @@ static int verify_events(hive_txn *t, verify_state *vs, uint64_t *count)
 	return 0;
 }
 
-/* Every expected entry was found above, so equal totals mean the index
- * holds nothing the log does not imply. */
+/* The field of an event that index idx is keyed by. */
+static const char *index_field(const hive_event *ev, hive_index idx, const char **name)
+{
+	switch (idx) {
+	case HIVE_IDX_FLOW: *name = "flow_id"; return ev->flow_id;
+	case HIVE_IDX_TASK: *name = "task_id"; return ev->task_id;
+	case HIVE_IDX_ATTEMPT: *name = "attempt_id"; return ev->attempt_id;
+	default: *name = "type"; return ev->type_name;
+	}
+}
+
+/* Check one index entry against the event it points at. */
+static void verify_stray(hive_txn *t, verify_state *vs, hive_index idx, MDB_val *k, MDB_val *v)
+{
+	if (v->mv_size != 8) {
+		problem(vs, "index %s: entry \"%.*s\" holds %zu bytes (expected an 8-byte seq)", index_name[idx],
+			(int)k->mv_size, (const char *)k->mv_data, v->mv_size);
+		return;
+	}
+	uint64_t seq = hive_seq_from(v->mv_data);
+	hive_slice raw;
+	if (hive_txn_event_raw(t, seq, &raw) != 0) {
+		problem(vs, "event %llu: listed in index %s under \"%.*s\" but there is no such event",
+			(unsigned long long)seq, index_name[idx], (int)k->mv_size, (const char *)k->mv_data);
+		return;
+	}
+	hive_event ev;
+	if (hive_event_decode(raw.data, raw.len, &ev) != 0)
+		return; /* already reported by verify_events */
+	const char *field, *have = index_field(&ev, idx, &field);
+	if (strlen(have) != k->mv_size || memcmp(have, k->mv_data, k->mv_size) != 0)
+		problem(vs, "event %llu: listed in index %s under \"%.*s\" but its %s is %s%s%s",
+			(unsigned long long)seq, index_name[idx], (int)k->mv_size, (const char *)k->mv_data,
+			field, *have ? "\"" : "absent", have, *have ? "\"" : "");
+	hive_event_dispose(&ev);
+}
+
+/*
+ * Every expected entry was looked up above, so when the totals match and
+ * none was missing, the index holds nothing the log does not imply.
+ * Otherwise walk the index to name each entry that does not belong (an
+ * event per entry: only paid when something is already wrong).
+ */
 static int verify_index_totals(hive_txn *t, verify_state *vs)
 {
 	for (int i = 0; i < HIVE_IDX__COUNT; i++) {
@@ -242,9 +288,18 @@ static int verify_index_totals(hive_txn *t, verify_state *vs)
 		int rc = mdb_stat(t->txn, t->s->idx[i], &st);
 		if (rc)
 			return hive_store_lmdb_error(t, rc, "verify");
+		if (st.ms_entries == vs->expected[i] && vs->missing == 0)
+			continue;
 		if (st.ms_entries != vs->expected[i])
-			problem(vs, "index %d holds %zu entries but the log implies %llu", i,
+			problem(vs, "index %s holds %zu entries but the log implies %llu", index_name[i],
 				st.ms_entries, (unsigned long long)vs->expected[i]);
+		MDB_cursor *c;
+		if ((rc = mdb_cursor_open(t->txn, t->s->idx[i], &c)))
+			return hive_store_lmdb_error(t, rc, "verify");
+		MDB_val k, v;
+		for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT)
+			verify_stray(t, vs, (hive_index)i, &k, &v);
+		mdb_cursor_close(c);
 	}
 	return 0;
 }
@@ -260,7 +315,7 @@ static int verify_blobs(hive_txn *t, verify_state *vs)
 		char hex[65];
 		hive_sha256_hex(v.mv_data, v.mv_size, hex);
 		unsigned char *kb = k.mv_data;
-		char khex[65];
+		char khex[65] = "";
 		for (size_t i = 0; i < 32 && i < k.mv_size; i++)
 			snprintf(khex + 2 * i, 3, "%02x", kb[i]);
 		if (k.mv_size != 32 || strcmp(hex, khex) != 0)

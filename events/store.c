@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,13 +209,19 @@ size_t hive_store_mapsize(hive_store *s)
 
 /* ---- transactions ------------------------------------------------------ */
 
-static void grow_map(hive_store *s)
+/* Double the map.  A failure here (no address space left) is reported
+ * rather than retried: retrying the same size would loop forever. */
+static int grow_map(hive_store *s)
 {
 	pthread_rwlock_wrlock(&s->resize_lock);
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
-	mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+	int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
 	pthread_rwlock_unlock(&s->resize_lock);
+	if (rc)
+		return hive_error_set(HIVE_ESYSTEM, "event log %s is full at %zu bytes and cannot grow: %s",
+				      s->dir, info.me_mapsize, mdb_strerror(rc));
+	return 0;
 }
 
 /* Another process grew the map: adopt its size. */
@@ -270,7 +277,8 @@ static int run_txn(hive_store *s, int write, hive_write_fn fn, void *ctx)
 		pthread_rwlock_unlock(&s->resize_lock);
 		if (!t.map_full)
 			return rc;
-		grow_map(s);
+		if ((rc = grow_map(s)))
+			return rc;
 		hive_error_clear();
 	}
 }
@@ -297,10 +305,42 @@ static int index_put(hive_txn *t, hive_index idx, const char *key, const unsigne
 	return rc ? hive_store_lmdb_error(t, rc, "index write") : 0;
 }
 
+/* Refuse what hive_event_decode() would reject when it reads the event
+ * back (and `events verify` would report), so the log only ever holds
+ * events that decode: a type name, a payload object, and the correlation
+ * fields the catalog requires for the type the name says. */
+static int check_appendable(const hive_event *ev)
+{
+	if (!ev->type_name[0])
+		return hive_error_set(HIVE_EINVALID, "cannot append an event without a type name");
+	hive_event_type t = hive_event_type_from_name(ev->type_name);
+	if (ev->type != HIVE_EV_UNKNOWN && ev->type != t)
+		return hive_error_set(HIVE_EINVALID, "cannot append event: type %d does not match its name \"%s\"",
+				      (int)ev->type, ev->type_name);
+	if (ev->payload && !json_is_object(ev->payload))
+		return hive_error_set(HIVE_EINVALID, "cannot append %s: field \"payload\" must be an object",
+				      ev->type_name);
+	const hive_event_kind *k = hive_event_kind_of(t);
+	static const struct { unsigned bit; const char *field; size_t off; } corr[] = {
+		{HIVE_CORR_PROJECT, "project_id", offsetof(hive_event, project_id)},
+		{HIVE_CORR_FLOW, "flow_id", offsetof(hive_event, flow_id)},
+		{HIVE_CORR_TASK, "task_id", offsetof(hive_event, task_id)},
+		{HIVE_CORR_ATTEMPT, "attempt_id", offsetof(hive_event, attempt_id)},
+	};
+	for (size_t i = 0; k && i < sizeof corr / sizeof corr[0]; i++)
+		if ((k->required & corr[i].bit) && !((const char *)ev + corr[i].off)[0])
+			return hive_error_set(HIVE_EINVALID, "cannot append %s: field \"%s\" is required for type \"%s\"",
+					      k->name, corr[i].field, k->name);
+	return 0;
+}
+
 int hive_txn_append(hive_txn *t, hive_event *ev)
 {
 	if (!t->write)
 		return hive_error_set(HIVE_ESYSTEM, "event log: append outside a write transaction");
+	int vrc = check_appendable(ev);
+	if (vrc)
+		return vrc;
 	uint64_t seq = t->last_seq + 1;
 	if (!ev->id.s[0])
 		hive_id_new(&ev->id);

@@ -73,7 +73,9 @@ int hive_store_read(hive_store *s, hive_write_fn fn, void *ctx);
  * Append one event in a write transaction: assigns the next seq (gapless,
  * from 1), and an id and time when empty; writes the envelope and its
  * index entries.  ev->seq/id/time are filled in.  The event keeps its
- * payload (not stolen).
+ * payload (not stolen).  HIVE_EINVALID (nothing written) for an event
+ * that would not decode: no type name, a payload that is not an object,
+ * or a correlation field its type requires missing (the message names it).
  */
 int hive_txn_append(hive_txn *txn, hive_event *ev);
 /* The last seq visible in this transaction (0 for an empty log). */
@@ -124,8 +126,8 @@ typedef struct {
 
 /* Call fn for each matching event in seq order with its stored bytes
  * (borrowed, valid during the call).  fn returns non-zero to stop; that
- * value is returned.  *last_seq_out (may be NULL) = seq of the last event
- * passed to fn, unchanged if none. */
+ * value is returned.  With both tail and limit, the first `limit` of the
+ * last `tail` matches are visited. */
 typedef int (*hive_event_fn)(uint64_t seq, hive_slice raw, void *ctx);
 int hive_txn_scan(hive_txn *txn, const hive_event_filter *f, hive_event_fn fn, void *ctx);
 
@@ -145,10 +147,11 @@ int hive_store_last_seq(hive_store *s, uint64_t *out);
 /*
  * Follow: block until the log holds an event after `after_seq`, or
  * timeout_ms passes (-1 = forever), or wake_fd (>= 0) becomes readable.
- * Returns 1 if there are newer events, 0 on timeout/wake.  Wakes within a
- * few ms of another process's commit: it watches the data file with
- * inotify (LMDB writes commits with write(2)), with a 1 s safety poll;
- * it never spins.
+ * Returns 1 if there are newer events, 0 on timeout/wake, and also 0 when
+ * a signal interrupts the wait (so a caller's handler can act; callers
+ * loop).  Wakes within a few ms of another process's commit: it watches
+ * the data file with inotify (LMDB writes commits with write(2)), with a
+ * 1 s safety poll; it never spins.
  */
 int hive_store_wait(hive_store *s, uint64_t after_seq, int timeout_ms, int wake_fd);
 
