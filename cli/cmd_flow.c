@@ -129,6 +129,35 @@ static int run_cmd(hive_cli *cli, int argc, char **argv, const char *cmd, int ru
 static int cmd_tick(hive_cli *cli, int argc, char **argv) { return run_cmd(cli, argc, argv, "flow tick", 0); }
 static int cmd_run(hive_cli *cli, int argc, char **argv) { return run_cmd(cli, argc, argv, "flow run", 1); }
 
+/* ---- list --------------------------------------------------------------------- */
+
+static int cmd_list(hive_cli *cli, int argc, char **argv)
+{
+	const char *project = NULL;
+	cli_opt opts[] = {{"project", CLI_STR, &project, 0}, {NULL, 0, NULL, 0}};
+	json_t *p = NULL, *docs = NULL, *out = json_array();
+	int rc = cli_parse("flow list", argc, argv, opts, NULL, 0, 0, NULL);
+	if (!rc && project)
+		rc = cli_load(cli, HIVE_REF_PROJECT, project, &p);
+	if (!rc)
+		rc = cli_load_all(cli, "flow/", &docs);
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+		if (!p || strcmp(cli_jstr(d, "project_id"), cli_jstr(p, "id")) == 0)
+			json_array_append(out, d);
+	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		printf("%-24s %-10s %-6s %s\n", "FLOW", "STATE", "TASKS", "ID");
+		json_array_foreach(out, i, d)
+			printf("%-24s %-10s %-6zu %s\n", cli_jstr(d, "name"), cli_jstr(d, "state"),
+			       json_array_size(json_object_get(d, "task_ids")), cli_jstr(d, "id"));
+	}
+	json_decref(out);
+	json_decref(docs);
+	json_decref(p);
+	return rc;
+}
+
 /* ---- status ------------------------------------------------------------------ */
 
 static void task_note(hive_cli *cli, const json_t *flow, const json_t *t, hive_buf *b)
@@ -218,8 +247,10 @@ static const hive_command run_cmd_def = {"flow", "run", "hive flow run FLOW [--m
 	"Tick until the flow is completed or failed, sleeping until the next retry is due.\n"
 	"SIGINT/SIGTERM stop it promptly: running attempts are killed and recorded as crashed.\n"
 	"Exit: 0 completed, 1 failed or stopped, 3 not found, 4 locked or not started.\n", cmd_run};
+static const hive_command list_cmd = {"flow", "list", "hive flow list [--project P]",
+	"List flows with their state and number of tasks.\nExit: 0 ok, 3 unknown project.\n", cmd_list};
 static const hive_command status_cmd = {"flow", "status", "hive flow status FLOW",
 	"Every task's state, attempt count, last outcome, next retry time and blocked reason.\n", cmd_status};
 
 const hive_command *const hive_cmds_flow[] = {&create_cmd, &start_cmd, &pause_cmd, &resume_cmd, &abort_cmd,
-					      &tick_cmd, &run_cmd_def, &status_cmd, NULL};
+					      &tick_cmd, &run_cmd_def, &list_cmd, &status_cmd, NULL};

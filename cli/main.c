@@ -174,7 +174,7 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 	if (!cmd) {
 		if (!group_exists(group))
 			return hive_error_set(HIVE_EINVALID, "unknown command \"%s\"; see hive --help", group);
-		if (g->help) {
+		if (g->help && !name) {
 			print_group_help(group);
 			return 0;
 		}

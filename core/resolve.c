@@ -153,10 +153,6 @@ int hive_resolve(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *ou
 	if (!ref || !*ref)
 		return hive_error_set(HIVE_EINVALID, "empty %s reference", hive_ref_kind_name(kind));
 	int rc = resolve_any(txn, kind, ref, out);
-	/* there is no `hive flow list`: flows are listed by their creation events */
-	if (rc == HIVE_ENOTFOUND && kind == HIVE_REF_FLOW)
-		return hive_error_set(HIVE_ENOTFOUND, "no flow matches \"%s\"; see hive events list --type flow_created",
-				      ref);
 	if (rc == HIVE_ENOTFOUND)
 		return hive_error_set(HIVE_ENOTFOUND, "no %s matches \"%s\"; see hive %s list",
 				      hive_ref_kind_name(kind), ref, hive_ref_kind_name(kind));

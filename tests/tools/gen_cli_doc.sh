@@ -39,7 +39,7 @@ cat <<'MID'
 MID
 for cmd in "project create" "project list" "project show" "task create" "task list" "task show" \
 	"task retry" "task abort" "flow create" "flow start" "flow pause" "flow resume" "flow abort" \
-	"flow tick" "flow run" "flow status" "attempt list" "attempt inspect" "events list" \
+	"flow tick" "flow run" "flow list" "flow status" "attempt list" "attempt inspect" "events list" \
 	"events stream" "events verify" "demo"; do
 	echo
 	echo "### hive $cmd"

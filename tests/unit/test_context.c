@@ -559,7 +559,7 @@ static void test_byte_budget_many_outputs(void **state)
 		ev_exited(&sc, n, 0, "exited", 1000, NULL);
 		ev_changes(&sc, n, DIFF_AUTH, AUTH_ONLY);
 		for (int k = 0; k < 4; k++) {
-			char name[16];
+			char name[24];
 			snprintf(name, sizeof name, "suite%d", k);
 			ev_check(&sc, n, name, 1, 1, 0, big.data);
 		}
