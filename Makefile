@@ -45,7 +45,10 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test cli-test check bench demo install clean valgrind
 
-all: deps $(BIN)
+# Targets that build recurse after `deps`, so pkg-config is asked again
+# once a fresh machine has the libraries.
+all: deps
+	@$(MAKE) --no-print-directory $(BIN)
 
 deps:
 	@./.ci/deps.sh
@@ -102,7 +105,7 @@ valgrind: deps
 bench: deps
 	@$(MAKE) --no-print-directory OPT="-O2" hive $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
-	@if [ -x tests/bench/flow_bench.sh ]; then HIVE_BIN=$(CURDIR)/hive bash tests/bench/flow_bench.sh; fi
+	@if [ -f tests/bench/flow_bench.sh ]; then HIVE_BIN=$(CURDIR)/hive bash tests/bench/flow_bench.sh; fi
 
 demo: deps
 	@$(MAKE) --no-print-directory hive
