@@ -112,6 +112,73 @@ static void print_summary(const json_t *a)
 		       json_is_true(json_object_get(c, "timed_out")) ? ", timed out" : "");
 }
 
+static json_t *blob_json(hive_cli *cli, const char *hex)
+{
+	size_t len = 0;
+	char *data = cli_blob(cli, hex, &len);
+	json_t *v = data ? json_stringn(data, len) : json_null();
+	free(data);
+	return v ? v : json_string("[output is not valid UTF-8; see the files under the attempt directory]");
+}
+
+/* --output as one JSON object: runtime stdout/stderr and every check's output. */
+static json_t *output_json(hive_cli *cli, const json_t *a)
+{
+	const json_t *ex = json_object_get(a, "runtime_exited");
+	json_t *checks = json_array(), *c;
+	size_t i;
+	json_array_foreach(json_object_get(a, "checks"), i, c)
+		json_array_append_new(checks, json_pack("{s:s,s:O?,s:o}", "name", cli_jstr(c, "name"), "exit_code",
+							json_object_get(c, "exit_code"),
+							"output", blob_json(cli, cli_jstr(c, "output_blob"))));
+	return json_pack("{s:o,s:o,s:o}", "runtime_stdout", blob_json(cli, cli_jstr(ex, "stdout_blob")),
+			 "runtime_stderr", blob_json(cli, cli_jstr(ex, "stderr_blob")), "checks", checks);
+}
+
+static void print_output(hive_cli *cli, const json_t *a)
+{
+	const json_t *ex = json_object_get(a, "runtime_exited");
+	print_blob(cli, "runtime stdout", cli_jstr(ex, "stdout_blob"));
+	print_blob(cli, "runtime stderr", cli_jstr(ex, "stderr_blob"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(a, "checks"), i, c) {
+		hive_buf t = {0};
+		hive_buf_printf(&t, "check %s (exit %lld)", cli_jstr(c, "name"),
+				(long long)json_integer_value(json_object_get(c, "exit_code")));
+		print_blob(cli, t.data, cli_jstr(c, "output_blob"));
+		hive_buf_dispose(&t);
+	}
+}
+
+/* With --json: one document.  --context alone prints the whole
+ * retry_context_assembled payload (SPEC section 9); other flags are keys
+ * of one object. */
+static void inspect_json(hive_cli *cli, const json_t *a, int ctx, int diff, int output)
+{
+	json_t *context = json_object_get(a, "context");
+	if (!ctx && !diff && !output) {
+		cli_print_json(json_incref((json_t *)a));
+		return;
+	}
+	if (ctx && !diff && !output && context) {
+		cli_print_json(json_incref(context));
+		return;
+	}
+	json_t *doc = json_pack("{s:s,s:O?}", "attempt_id", cli_jstr(a, "id"), "attempt_number",
+				json_object_get(a, "attempt_number"));
+	if (ctx) {
+		json_object_set(doc, "context", context ? context : json_null());
+		if (!context)
+			json_object_set_new(doc, "message", json_string("no retry context: it was the task's first attempt"));
+	}
+	if (diff)
+		json_object_set_new(doc, "diff", blob_json(cli, cli_jstr(json_object_get(a, "changes"), "diff_blob")));
+	if (output)
+		json_object_set_new(doc, "output", output_json(cli, a));
+	cli_print_json(doc);
+}
+
 static int cmd_inspect(hive_cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
@@ -124,36 +191,23 @@ static int cmd_inspect(hive_cli *cli, int argc, char **argv)
 		rc = cli_load(cli, HIVE_REF_ATTEMPT, pos[0], &a);
 	if (rc)
 		return rc;
-	json_t *context = json_object_get(a, "context");
-	if (ctx) {
-		if (cli->json)
-			cli_print_json(context ? json_incref(context) : json_null());
-		else if (context)
-			fputs(cli_jstr(context, "context"), stdout);
-		else
-			printf("attempt %lld had no retry context: it was the task's first attempt.\n",
-			       (long long)json_integer_value(json_object_get(a, "attempt_number")));
-	} else if (!diff && !output && !cli_json_out(cli, json_incref(a))) {
-		print_summary(a);
-	} else if (!diff && !output) {
-		/* printed as JSON above */
+	if (cli->json) {
+		inspect_json(cli, a, ctx, diff, output);
+		json_decref(a);
+		return 0;
 	}
+	json_t *context = json_object_get(a, "context");
+	if (ctx && context)
+		fputs(cli_jstr(context, "context"), stdout);
+	else if (ctx)
+		printf("attempt %lld had no retry context: it was the task's first attempt.\n",
+		       (long long)json_integer_value(json_object_get(a, "attempt_number")));
+	if (!ctx && !diff && !output)
+		print_summary(a);
 	if (diff)
 		print_blob(cli, "diff", cli_jstr(json_object_get(a, "changes"), "diff_blob"));
-	if (output) {
-		const json_t *ex = json_object_get(a, "runtime_exited");
-		print_blob(cli, "runtime stdout", cli_jstr(ex, "stdout_blob"));
-		print_blob(cli, "runtime stderr", cli_jstr(ex, "stderr_blob"));
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(a, "checks"), i, c) {
-			hive_buf t = {0};
-			hive_buf_printf(&t, "check %s (exit %lld)", cli_jstr(c, "name"),
-					(long long)json_integer_value(json_object_get(c, "exit_code")));
-			print_blob(cli, t.data, cli_jstr(c, "output_blob"));
-			hive_buf_dispose(&t);
-		}
-	}
+	if (output)
+		print_output(cli, a);
 	json_decref(a);
 	return 0;
 }

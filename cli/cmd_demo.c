@@ -107,60 +107,112 @@ static int make_repo(const char *root)
 
 static void narrate(const char *line, void *ctx)
 {
-	(void)ctx;
+	hive_cli *cli = ctx;
+	if (cli->json)
+		return;
 	printf("  %s\n", line);
 	fflush(stdout);
 }
 
-static void show_context(hive_cli *cli, const char *flow_id)
+/* "demo-fix-add", or "demo-fix-add-N" when a data dir chosen with --dir or
+ * $HIVE_DIR already holds earlier demos. */
+static void unique_name(hive_cli *cli, json_t *spec)
 {
-	json_t *docs = NULL;
+	const char *base = json_string_value(json_object_get(spec, "name"));
+	char name[96];
+	snprintf(name, sizeof name, "%s", base);
+	for (int n = 2; n < 1000; n++) {
+		json_t *taken = cli_get(cli, "name/flow/%s", name);
+		if (!taken)
+			break;
+		json_decref(taken);
+		snprintf(name, sizeof name, "%s-%d", base, n);
+	}
+	json_object_set_new(spec, "name", json_string(name));
+	/* the project, too, is per demo: its repo is this demo's */
+	json_t *project = json_object_get(spec, "project");
+	json_object_set_new(project, "name", json_string(name));
+}
+
+static json_t *find_context(hive_cli *cli, const char *flow_id)
+{
+	json_t *docs = NULL, *a, *found = NULL;
 	cli_load_all(cli, "attempt/", &docs);
 	size_t i;
-	json_t *a;
-	json_array_foreach(docs, i, a) {
-		const json_t *ctx = json_object_get(a, "context");
-		if (!ctx || strcmp(cli_jstr(a, "flow_id"), flow_id) != 0)
-			continue;
-		printf("\n== The retry context delivered to attempt %lld (hive attempt inspect %s --context):\n\n",
-		       (long long)json_integer_value(json_object_get(a, "attempt_number")), cli_jstr(a, "id"));
-		fputs(cli_jstr(ctx, "context"), stdout);
-		printf("\n");
-	}
+	json_array_foreach(docs, i, a)
+		if (json_object_get(a, "context") && strcmp(cli_jstr(a, "flow_id"), flow_id) == 0 && !found)
+			found = json_incref(a);
 	json_decref(docs);
+	return found;
+}
+
+static void show_context(hive_cli *cli, const char *flow_id)
+{
+	json_t *a = find_context(cli, flow_id);
+	if (!a)
+		return;
+	printf("\n== The retry context delivered to attempt %lld (hive attempt inspect %s --context):\n\n",
+	       (long long)json_integer_value(json_object_get(a, "attempt_number")), cli_jstr(a, "id"));
+	fputs(cli_jstr(json_object_get(a, "context"), "context"), stdout);
+	printf("\n");
+	json_decref(a);
+}
+
+static void report_json(hive_cli *cli, const char *root, const char *name, const char *flow_id,
+			const hive_run_result *r)
+{
+	json_t *a = find_context(cli, flow_id);
+	cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:i,s:O?}", "flow", name, "flow_state", r->flow_state, "repo",
+				 root, "data_dir", cli->dir, "attempts", r->attempts_started, "retry_context",
+				 a ? json_object_get(a, "context") : NULL));
+	json_decref(a);
 }
 
 static int run_demo(hive_cli *cli, const char *root)
 {
-	printf("== hive demo in %s\n", root);
+	int human = !cli->json;
+	if (human)
+		printf("== hive demo in %s\n", root);
 	int rc = make_repo(root);
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	if (!s)
 		return rc;
-	printf("== A throwaway repo (%s/repo): calc.c has a bug in add(); the unit check fails.\n", root);
-	printf("== The agent (agent.sh) reads its prompt and fixes the bug only if the prompt shows the failure.\n\n");
+	if (human) {
+		printf("== A throwaway repo (%s/repo): calc.c has a bug in add(); the unit check fails.\n", root);
+		printf("== The agent (agent.sh) reads its prompt and fixes the bug only if the prompt shows the failure.\n\n");
+	}
 	hive_buf spec_path = {0};
 	hive_buf_printf(&spec_path, "%s/flow.json", root);
 	json_t *spec = NULL;
 	hive_id flow;
 	rc = hive_spec_load(spec_path.data, &spec);
 	hive_buf_dispose(&spec_path);
-	if (!rc)
+	if (!rc) {
+		unique_name(cli, spec);
 		rc = hive_flow_create_spec(s, spec, &flow);
+	}
+	char name[96];
+	snprintf(name, sizeof name, "%s", spec ? json_string_value(json_object_get(spec, "name")) : "");
 	json_decref(spec);
 	if (!rc)
 		rc = hive_flow_start(s, flow.s);
 	if (rc)
 		return rc;
-	printf("== hive flow run demo-fix-add\n");
-	hive_run_opts o = {.max_parallel = 1, .adapters = hive_adapter_find, .progress = narrate, .seed = 1};
+	if (human)
+		printf("== hive flow run %s\n", name);
+	hive_run_opts o = {.max_parallel = 1, .adapters = hive_adapter_find, .progress = narrate,
+			   .progress_ctx = cli, .seed = 1};
 	hive_run_result r;
 	rc = hive_flow_run(s, flow.s, &o, &r);
-	show_context(cli, flow.s);
-	printf("== Result: flow %s after %d attempts.\n", r.flow_state, r.attempts_started);
-	printf("== Explore it:  hive --dir %s events list\n", cli->dir);
-	printf("                hive --dir %s flow status demo-fix-add\n", cli->dir);
-	printf("                hive --dir %s attempt list --flow demo-fix-add\n", cli->dir);
+	if (!human) {
+		report_json(cli, root, name, flow.s, &r);
+	} else {
+		show_context(cli, flow.s);
+		printf("== Result: flow %s after %d attempts.\n", r.flow_state, r.attempts_started);
+		printf("== Explore it:  hive --dir %s events list\n", cli->dir);
+		printf("                hive --dir %s flow status %s\n", cli->dir, name);
+		printf("                hive --dir %s attempt list --flow %s\n", cli->dir, name);
+	}
 	if (!rc && strcmp(r.flow_state, "completed") != 0)
 		rc = hive_error_set(HIVE_EFAILED, "demo: the flow ended %s, not completed", r.flow_state);
 	return rc;

@@ -160,11 +160,31 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------------ */
 
+/* Still blocked: a dependency has ended badly or is blocked itself (a
+ * `task retry` of the dependency lifts an earlier block). */
+static int still_blocked(hive_cli *cli, const json_t *t)
+{
+	size_t i;
+	json_t *d;
+	int blocked = 0;
+	json_array_foreach(json_object_get(t, "depends_on"), i, d) {
+		json_t *dep = cli_get(cli, "task/%s", json_string_value(d));
+		const char *st = cli_jstr(dep, "state");
+		if (!strcmp(st, "failed") || !strcmp(st, "escalated") || !strcmp(st, "aborted") ||
+		    (!strcmp(st, "pending") && *cli_jstr(dep, "blocked_reason") && still_blocked(cli, dep)))
+			blocked = 1;
+		json_decref(dep);
+	}
+	return blocked;
+}
+
 static void task_note(hive_cli *cli, const json_t *flow, const json_t *t, hive_buf *b)
 {
 	const char *st = cli_jstr(t, "state");
-	if (*cli_jstr(t, "blocked_reason") && strcmp(st, "pending") == 0)
+	if (*cli_jstr(t, "blocked_reason") && strcmp(st, "pending") == 0 && still_blocked(cli, t))
 		hive_buf_printf(b, "blocked: %s", cli_jstr(t, "blocked_reason"));
+	else if (strcmp(st, "pending") == 0 && json_array_size(json_object_get(t, "depends_on")))
+		hive_buf_puts(b, "waiting for its dependencies");
 	else if (strcmp(st, "retry") == 0 && *cli_jstr(t, "next_attempt_at"))
 		hive_buf_printf(b, "next attempt due %s", cli_jstr(t, "next_attempt_at"));
 	else if (json_is_string(json_object_get(t, "reason")))

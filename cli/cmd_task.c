@@ -107,6 +107,13 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	json_t *raw = NULL, *def = NULL;
 	if (!rc && opts[6].seen && f.max_attempts == 0)
 		rc = hive_error_set(HIVE_EINVALID, "task create: --max-attempts must be at least 1");
+	/* what does not exist is reported before what is malformed (exit 3) */
+	json_t *found = NULL;
+	if (!rc && !(rc = cli_load(cli, HIVE_REF_PROJECT, pos[0], &found)))
+		json_decref(found);
+	for (size_t i = 0; !rc && i < f.deps.n; i++)
+		if (!(rc = cli_load(cli, HIVE_REF_TASK, f.deps.v[i], &found)))
+			json_decref(found);
 	if (!rc)
 		rc = build_raw(pos[1], &f, &raw);
 	if (!rc)

@@ -155,7 +155,10 @@ static int report(int rc, int json)
 static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 {
 	if (g->version) {
-		printf("hive %s\n", HIVE_VERSION);
+		if (g->json)
+			cli_print_json(json_pack("{s:s}", "version", HIVE_VERSION));
+		else
+			printf("hive %s\n", HIVE_VERSION);
 		return 0;
 	}
 	if (argc < 2) {

@@ -37,6 +37,7 @@ void hive_pick_dispose(hive_pick *p)
 	free(p->repo);
 	free(p->attempt_dir);
 	free(p->fail_reason);
+	free(p->error);
 	memset(p, 0, sizeof *p);
 }
 
@@ -274,13 +275,15 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	hive_excerpt ex;
 	hive_excerpt_opts eo = {.max_lines = (size_t)check_lines_limit(p->task)};
 	hive_excerpt_make(out.data ? out.data : "", out.len, &eo, &ex);
-	int passed = rc == 0 && r.exit_code == 0 && !r.timed_out;
+	int passed = rc == 0 && r.exit_code == 0 && !r.timed_out && !r.cancelled;
 	json_t *pl = json_pack("{s:s,s:b,s:b,s:o,s:b,s:I,s:s,s:I,s:I}", "name", name, "required", required,
 			       "passed", passed, "exit_code", r.exit_code >= 0 ? json_integer(r.exit_code) : json_null(),
 			       "timed_out", r.timed_out, "duration_ms", (json_int_t)r.duration_ms, "output_excerpt",
 			       ex.text, "output_lines", (json_int_t)ex.total_lines, "omitted_lines",
 			       (json_int_t)ex.omitted_lines);
 	hive_excerpt_dispose(&ex);
+	if (r.cancelled)
+		json_object_set_new(pl, "cancelled", json_true()); /* the runner was stopped */
 	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHECK_COMPLETED, .payload = pl,
 		      .blob_field = {"output_blob"}, .blob = {&out}};
 	hive_store_write(s, step_txn, &c);
@@ -289,15 +292,28 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	return passed;
 }
 
+/* 1 while the attempt is still running: a person may have aborted it. */
+static int still_running_txn(hive_txn *txn, void *vctx)
+{
+	hive_pick *p = vctx;
+	json_t *a = hive_proj_get(txn, "attempt/%s", p->attempt_id.s);
+	const char *st = json_string_value(json_object_get(a, "state"));
+	int running = st && strcmp(st, "running") == 0;
+	json_decref(a);
+	return running ? 0 : HIVE_ECONFLICT;
+}
+
 static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_t *failed)
 {
 	json_t *checks = json_object_get(p->task, "checks"), *ch;
 	size_t i;
 	int all_required_passed = 1;
 	json_array_foreach(checks, i, ch) {
-		if (o->stop && *o->stop)
+		if ((o->stop && *o->stop) || hive_store_read(s, still_running_txn, p) != 0)
 			return -1;
 		int passed = run_check(s, p, ch, (int)i, o);
+		if (o->stop && *o->stop)
+			return -1; /* interrupted, not failed: the attempt ends crashed */
 		if (!passed && !json_is_false(json_object_get(ch, "required"))) {
 			all_required_passed = 0;
 			json_array_append(failed, json_object_get(ch, "name"));
@@ -341,6 +357,7 @@ static int outcome_of(const hive_exec_result *r, int checks_ok)
 typedef struct {
 	hive_pick *p;
 	int outcome;
+	int recorded;           /* the outcome the attempt ended with in the log */
 	int64_t duration_ms;
 	json_t *failed;
 	const json_t *verdict;
@@ -351,13 +368,41 @@ typedef struct {
 static int finish_txn(hive_txn *txn, void *vctx)
 {
 	finish_ctx *c = vctx;
-	return hive_attempt_finish(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
-				   c->verdict, c->summary, c->seed);
+	int rc = hive_attempt_finish(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
+				     c->verdict, c->summary, c->seed);
+	/* a person may have ended it first (aborted): report what the log says */
+	json_t *a = rc ? NULL : hive_proj_get(txn, "attempt/%s", c->p->attempt_id.s);
+	c->recorded = hive_outcome_parse(json_string_value(json_object_get(a, "outcome")));
+	json_decref(a);
+	return rc;
+}
+
+typedef struct {
+	hive_pick *p;
+	int outcome;
+} recorded_ctx;
+
+static int recorded_txn(hive_txn *txn, void *vctx)
+{
+	recorded_ctx *c = vctx;
+	json_t *a = hive_proj_get(txn, "attempt/%s", c->p->attempt_id.s);
+	c->outcome = hive_outcome_parse(json_string_value(json_object_get(a, "outcome")));
+	json_decref(a);
+	return 0;
+}
+
+/* The outcome the log records for the attempt, or -1 while it has none. */
+static int recorded_outcome(hive_store *s, hive_pick *p)
+{
+	recorded_ctx c = {p, -1};
+	hive_store_read(s, recorded_txn, &c);
+	return c.outcome;
 }
 
 int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 {
 	int64_t t0 = hive_clock_monotonic_ms();
+	p->outcome = -1;
 	hive_exec_result res;
 	int rc = run_runtime(s, p, o, &res);
 	json_t *failed = json_array();
@@ -373,18 +418,23 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 			checks_ok = run_checks(s, p, o, failed);
 	}
 	if (rc) {
-		/* hive itself failed mid-attempt (storage, git): leave the attempt
-		 * running; the next tick records it as crashed and retries. */
+		/* hive itself failed mid-attempt (storage, git) or a person ended
+		 * the attempt: leave it as the log has it; a running one is
+		 * recorded as crashed by the next tick, which retries it. */
+		p->error = hive_xstrdup(hive_error_last());
+		p->outcome = recorded_outcome(s, p);
 		json_decref(failed);
 		hive_exec_result_dispose(&res);
-		return rc;
+		return p->outcome >= 0 ? 0 : rc;
 	}
-	p->outcome = outcome_of(&res, checks_ok);
 	const char *summary = res.verdict ? json_string_value(json_object_get(res.verdict, "summary")) : NULL;
-	finish_ctx fc = {.p = p, .outcome = p->outcome, .duration_ms = hive_clock_monotonic_ms() - t0,
+	finish_ctx fc = {.p = p, .outcome = outcome_of(&res, checks_ok), .duration_ms = hive_clock_monotonic_ms() - t0,
 			 .failed = failed, .verdict = res.verdict, .seed = o->seed,
 			 .summary = summary ? summary : res.error};
 	rc = hive_store_write(s, finish_txn, &fc);
+	if (rc)
+		p->error = hive_xstrdup(hive_error_last());
+	p->outcome = rc ? -1 : fc.recorded;
 	json_decref(failed);
 	hive_exec_result_dispose(&res);
 	return rc;

@@ -105,6 +105,15 @@ int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, h
 	json_decref(flow);
 	json_t *doc = hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter);
 	circuit_from(doc, c);
+	/* half-open: the probe is in flight only while its attempt runs (a
+	 * person may have aborted it; then the next attempt probes) */
+	const char *probe = json_string_value(json_object_get(doc, "probe_attempt"));
+	if (c->state == HIVE_CIRCUIT_HALF_OPEN && probe) {
+		json_t *a = hive_proj_get(txn, "attempt/%s", probe);
+		const char *st = json_string_value(json_object_get(a, "state"));
+		c->probe_in_flight = st && strcmp(st, "running") == 0;
+		json_decref(a);
+	}
 	json_decref(doc);
 	return 0;
 }

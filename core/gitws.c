@@ -748,6 +748,17 @@ static int gw_hard_reset(git_repository *repo, git_commit *c, const char *path, 
 	return 0;
 }
 
+/* A worktree's index.lock can only be stale when the reset runs: hive
+ * holds the flow's lock, and the agent or runner that was writing the
+ * index is dead (killed on timeout, or the runner was SIGKILLed). */
+static void gw_drop_stale_index_lock(git_repository *repo)
+{
+	hive_buf lock = {0};
+	hive_buf_printf(&lock, "%sindex.lock", git_repository_path(repo));
+	unlink(lock.data);
+	hive_buf_dispose(&lock);
+}
+
 int hive_git_worktree_reset(const char *worktree_path, const char *commit)
 {
 	git_repository *repo;
@@ -755,6 +766,7 @@ int hive_git_worktree_reset(const char *worktree_path, const char *commit)
 	int rc = gw_open_worktree(&repo, worktree_path);
 	if (rc)
 		return rc;
+	gw_drop_stale_index_lock(repo);
 	rc = gw_commit(&c, repo, commit, worktree_path);
 	if (rc == 0)
 		rc = gw_hard_reset(repo, c, worktree_path, commit);

@@ -61,6 +61,7 @@ typedef struct {
 typedef struct {
 	int attempts_started;
 	int attempts_failed;   /* attempts that did not succeed in this tick/run */
+	int tasks_changed;     /* tasks that moved without an attempt (a failed worktree merge) */
 	char flow_state[16];   /* the flow's state afterwards */
 	int64_t next_due_ms;   /* earliest time a waiting retry/circuit allows work; 0 = none */
 } hive_run_result;

@@ -136,8 +136,18 @@ static int spec_project(hive_txn *txn, spec_ctx *c)
 {
 	json_t *p = json_object_get(c->spec, "project");
 	const char *name = json_string_value(json_object_get(p, "name"));
-	if (hive_resolve(txn, HIVE_REF_PROJECT, name, &c->project_id) == 0)
-		return 0;
+	if (hive_resolve(txn, HIVE_REF_PROJECT, name, &c->project_id) == 0) {
+		if (!c->repo)
+			return 0;
+		/* the spec names a repo: it must be the project's, never silently another */
+		json_t *doc = hive_proj_get(txn, "project/%s", c->project_id.s);
+		const char *repo = json_string_value(json_object_get(doc, "repo"));
+		int rc = repo && strcmp(repo, c->repo) != 0 ?
+			 hive_error_set(HIVE_ECONFLICT, "project \"%s\" already exists for repo %s, but the spec names %s; "
+					"give that repo or another project name", name, repo, c->repo) : 0;
+		json_decref(doc);
+		return rc;
+	}
 	if (!c->repo)
 		return hive_error_set(HIVE_ENOTFOUND, "project \"%s\" does not exist; create it with hive project create or give {\"name\", \"repo\"} in the spec", name);
 	hive_error_clear();
@@ -229,6 +239,43 @@ typedef struct {
 	hive_id flow_id;
 } flow_tasks_ctx;
 
+static int in_ids(const json_t *ids, const char *id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+		if (strcmp(json_string_value(v), id) == 0)
+			return 1;
+	return 0;
+}
+
+/* A dependency outside the flow must already have succeeded: nothing in
+ * this flow would ever run it, and the dependant would wait forever. */
+static int check_outside_deps(hive_txn *txn, const json_t *ids)
+{
+	size_t i, j;
+	json_t *id, *d;
+	int rc = 0;
+	json_array_foreach(ids, i, id) {
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_array_foreach(json_object_get(t, "depends_on"), j, d) {
+			if (rc || in_ids(ids, json_string_value(d)))
+				continue;
+			json_t *dep = hive_proj_get(txn, "task/%s", json_string_value(d));
+			const char *st = json_string_value(json_object_get(dep, "state"));
+			if (!st || strcmp(st, "success") != 0)
+				rc = hive_error_set(HIVE_EINVALID,
+						    "task %s depends on %s, which is not in this flow and has not succeeded; add --task %s",
+						    json_string_value(json_object_get(t, "key")),
+						    json_string_value(json_object_get(dep, "key")),
+						    json_string_value(json_object_get(dep, "key")));
+			json_decref(dep);
+		}
+		json_decref(t);
+	}
+	return rc;
+}
+
 static int flow_tasks_txn(hive_txn *txn, void *vctx)
 {
 	flow_tasks_ctx *c = vctx;
@@ -252,6 +299,8 @@ static int flow_tasks_txn(hive_txn *txn, void *vctx)
 		json_decref(t);
 	}
 	json_decref(keys);
+	if (!rc)
+		rc = check_outside_deps(txn, ids);
 	if (rc) {
 		json_decref(ids);
 		return rc;
@@ -287,6 +336,7 @@ typedef struct {
 	const char *ref, *reason;
 	hive_event_type type;
 	char base_commit[64];
+	hive_groups kill;   /* running attempts' process groups (abort) */
 } steer_ctx;
 
 static int load_flow(hive_txn *txn, const char *ref, hive_id *id, json_t **flow, hive_flow_state *st)
@@ -307,6 +357,7 @@ static int steer_txn(hive_txn *txn, void *vctx)
 	hive_id id;
 	json_t *flow;
 	hive_flow_state st;
+	c->kill.n = 0; /* the transaction may run again after the map grew */
 	int rc = load_flow(txn, c->ref, &id, &flow, &st);
 	if (rc)
 		return rc;
@@ -330,7 +381,7 @@ static int steer_txn(hive_txn *txn, void *vctx)
 	if (c->reason)
 		json_object_set_new(payload, "reason", json_string(c->reason));
 	if (c->type == HIVE_EV_FLOW_ABORTED)
-		rc = hive_schedule_abort_tasks(txn, flow, c->reason ? c->reason : "flow aborted");
+		rc = hive_schedule_abort_tasks(txn, flow, c->reason ? c->reason : "flow aborted", &c->kill);
 	if (!rc)
 		rc = emit_new(txn, c->type, payload, project, id.s, NULL, NULL);
 	else
@@ -352,7 +403,11 @@ static int steer(hive_store *s, const char *ref, hive_event_type type, const cha
 		if (rc)
 			return rc;
 	}
-	return hive_store_write(s, steer_txn, &c);
+	int rc = hive_store_write(s, steer_txn, &c);
+	if (!rc)
+		hive_groups_kill(&c.kill); /* after the commit: the attempts are recorded aborted */
+	hive_groups_dispose(&c.kill);
+	return rc;
 }
 
 typedef struct {

@@ -18,7 +18,7 @@ static const char *jstr(const json_t *o, const char *k) { return json_string_val
 typedef struct {
 	const char *ref, *reason, *mode;
 	int reset_count;
-	pid_t pgid;     /* a running attempt's group, killed after commit */
+	hive_groups kill; /* a running attempt's groups, killed after commit */
 } task_op_ctx;
 
 static json_t *load_task(hive_txn *txn, const char *ref, int *rc)
@@ -44,13 +44,8 @@ static int abort_txn(hive_txn *txn, void *vctx)
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only a task that has not ended can be aborted",
 				    jstr(t, "key"), jstr(t, "state"));
 	} else {
-		const char *running = jstr(t, "running_attempt");
-		if (running) {
-			json_t *a = hive_proj_get(txn, "attempt/%s", running);
-			c->pgid = (pid_t)json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
-			json_decref(a);
-		}
-		rc = hive_schedule_abort_task(txn, t, c->reason ? c->reason : "aborted by a person");
+		c->kill.n = 0; /* the transaction may run again after the map grew */
+		rc = hive_schedule_abort_task(txn, t, c->reason ? c->reason : "aborted by a person", &c->kill);
 		if (!rc && jstr(t, "flow_id"))
 			rc = hive_schedule_pass(txn, jstr(t, "flow_id"), NULL);
 	}
@@ -62,8 +57,9 @@ int hive_task_abort(hive_store *s, const char *task_ref, const char *reason)
 {
 	task_op_ctx c = {.ref = task_ref, .reason = reason};
 	int rc = hive_store_write(s, abort_txn, &c);
-	if (!rc && c.pgid > 0 && hive_proc_group_alive(c.pgid))
-		hive_proc_group_kill(c.pgid, 2000);
+	if (!rc)
+		hive_groups_kill(&c.kill);
+	hive_groups_dispose(&c.kill);
 	return rc;
 }
 
@@ -84,6 +80,18 @@ static int check_budget(const json_t *t)
 		return hive_error_set(HIVE_ECONFLICT, "retry limit exceeded: %d of %d attempts used; pass --reset-count",
 				      used, max);
 	return 0;
+}
+
+/* The mode the next attempt will use without --mode: an earlier override,
+ * else the policy's. */
+static const char *effective_mode(const json_t *t)
+{
+	if (jstr(t, "mode"))
+		return jstr(t, "mode");
+	hive_retry_policy p;
+	if (hive_retry_policy_from_json(json_object_get(t, "retry"), &p) != 0)
+		hive_retry_policy_default(&p);
+	return p.mode_continue ? "continue" : "clean";
 }
 
 static int retry_txn(hive_txn *txn, void *vctx)
@@ -113,7 +121,7 @@ static int retry_txn(hive_txn *txn, void *vctx)
 	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
 		rc = check_budget(t);
 	json_t *p = json_pack("{s:b}", "reset_count", c->reset_count);
-	json_object_set_new(p, "mode", c->mode ? json_string(c->mode) : json_null());
+	json_object_set_new(p, "mode", json_string(c->mode ? c->mode : effective_mode(t)));
 	if (!rc)
 		rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_RETRY_REQUESTED, p, NULL);
 	else

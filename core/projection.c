@@ -181,6 +181,11 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 		json_decref(flow);
 	}
 	json_object_set_new(task, "flow_id", json_string(ev->flow_id));
+	/* a new flow has its own base and worktree: commits of an earlier
+	 * flow must not decide where this one's attempts start */
+	json_object_del(task, "base_commit");
+	json_object_del(task, "last_commit");
+	json_object_del(task, "result_commit");
 	return put_doc(kv, "task", task_id, task);
 }
 
@@ -231,6 +236,8 @@ static int apply_flow_state(hive_kv *kv, const hive_event *ev, unsigned from_mas
 	const char *reason = PSTR(ev, "reason");
 	if (reason)
 		json_object_set_new(flow, "reason", json_string(reason));
+	else
+		json_object_del(flow, "reason"); /* a reason belongs to the state it explained */
 	const char *base = PSTR(ev, "base_commit");
 	if (base)
 		json_object_set_new(flow, "base_commit", json_string(base));
@@ -363,9 +370,26 @@ static int apply_attempt_started(hive_kv *kv, const hive_event *ev)
 
 /* runtime_started/exited, changes_recorded, attempt_crashed, context: the
  * payload lands under one field of the attempt. */
+/* An attempt is immutable once completed (SPEC section 1): a step event
+ * that arrives after, e.g. from a runner whose attempt a person aborted,
+ * is refused and its transaction written nowhere. */
+static int refuse_completed(json_t *a, const hive_event *ev)
+{
+	const char *st = json_string_value(json_object_get(a, "state"));
+	if (!st || strcmp(st, "completed") != 0)
+		return 0;
+	int rc = hive_error_set(HIVE_ECONFLICT, "attempt %s has completed; it cannot take %s",
+				ev->attempt_id, ev->type_name);
+	json_decref(a);
+	return rc;
+}
+
 static int apply_attempt_field(hive_kv *kv, const hive_event *ev, const char *field)
 {
 	json_t *a = attempt_doc(kv, ev);
+	int rc = refuse_completed(a, ev);
+	if (rc)
+		return rc;
 	json_object_set(a, field, P(ev));
 	return put_doc(kv, "attempt", ev->attempt_id, a);
 }
@@ -373,6 +397,9 @@ static int apply_attempt_field(hive_kv *kv, const hive_event *ev, const char *fi
 static int apply_check_completed(hive_kv *kv, const hive_event *ev)
 {
 	json_t *a = attempt_doc(kv, ev);
+	int rc = refuse_completed(a, ev);
+	if (rc)
+		return rc;
 	json_array_append(json_object_get(a, "checks"), P(ev));
 	json_object_del(a, "current_check"); /* its process group is gone */
 	return put_doc(kv, "attempt", ev->attempt_id, a);

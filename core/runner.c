@@ -143,8 +143,11 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 					      json_object_get(c->orphan, "check_pgid"), "killed", c->killed),
 				    attempt_id);
 	json_decref(t);
+	json_t *a = rc ? NULL : hive_proj_get(txn, "attempt/%s", attempt_id);
+	int64_t age = hive_attempt_age_ms(a);
+	json_decref(a);
 	if (!rc)
-		rc = hive_attempt_finish(txn, task_id, attempt_id, HIVE_OUTCOME_CRASHED, 0, NULL, NULL,
+		rc = hive_attempt_finish(txn, task_id, attempt_id, HIVE_OUTCOME_CRASHED, age, NULL, NULL,
 					 "the runner died during the attempt", c->seed);
 	return rc;
 }
@@ -220,7 +223,7 @@ static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, h
 		}
 		if (json_is_true(json_object_get(orphan, "unrecorded")))
 			killed |= kill_by_attempt_env(jstr(orphan, "attempt_id"));
-		say(o, "attempt %.8s was left running by a runner that died%s; recording it as crashed",
+		say(o, "attempt %s was left running by a runner that died%s; recording it as crashed",
 		    jstr(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
 		crash_ctx cc = {orphan, killed, o->seed};
 		rc = hive_store_write(s, record_crash_txn, &cc);
@@ -275,23 +278,29 @@ static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
 	return 0;
 }
 
-/* Shown as "attempt N of M": M moves with the budget of the last outcome,
- * so after --reset-count the numbers go on and M grows with them. */
+/* Shown as "attempt N of M" (and HIVE_MAX_ATTEMPTS): the most attempts
+ * the task can still reach.  Without budgets: the attempts made plus what
+ * is left of max_attempts.  With budgets each failure spends one budget,
+ * so the most is the attempts made plus what is left of all of them — an
+ * upper bound that never tells an agent it is the last try when it is not,
+ * and that stays put from one attempt to the next.  After --reset-count
+ * the numbers go on and M grows with them. */
 static int display_max(const json_t *task, int number)
 {
 	hive_retry_policy pol;
 	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
 		hive_retry_policy_default(&pol);
-	int idx = 0, max = pol.max_attempts;
-	if (pol.n_budgets) {
-		int o = hive_outcome_parse(jstr(task, "last_outcome"));
-		idx = o >= 0 ? hive_retry_policy_budget_for(&pol, o) : -1;
-		if (idx < 0)
-			return number > pol.max_attempts ? number : pol.max_attempts;
-		max = pol.budgets[idx].max_attempts;
+	const json_t *used = json_object_get(task, "budget_used");
+	int left = 0;
+	if (pol.n_budgets == 0) {
+		left = pol.max_attempts - (int)json_integer_value(json_array_get(used, 0));
+	} else {
+		for (int b = 0; b < pol.n_budgets; b++) {
+			int l = pol.budgets[b].max_attempts - (int)json_integer_value(json_array_get(used, (size_t)b));
+			left += l > 0 ? l : 0;
+		}
 	}
-	int used = (int)json_integer_value(json_array_get(json_object_get(task, "budget_used"), (size_t)idx));
-	int m = number - 1 - used + max;
+	int m = number - 1 + left;
 	return m < number ? number : m;
 }
 
@@ -453,18 +462,23 @@ typedef struct {
 	int64_t now_ms;
 } start_ctx;
 
-static int emit_half_open(hive_txn *txn, const json_t *task, const char *adapter, int64_t now)
+/* Start the attempt as the circuit's probe when the circuit is open and
+ * its reset time has passed, or half-open with no probe running (the last
+ * one was aborted): circuit_half_opened names the probe attempt. */
+static int emit_half_open(hive_txn *txn, const json_t *task, const char *adapter, const char *attempt_id,
+			  int64_t now)
 {
 	hive_circuit circ;
 	hive_circuit_config cfg;
 	hive_circuit_load(txn, jstr(task, "flow_id"), adapter, &circ, &cfg);
-	int transition = -1;
+	int was = circ.state, transition = -1;
 	if (!hive_circuit_allow(&circ, &cfg, now, &transition))
 		return hive_error_set(HIVE_ECONFLICT, "circuit of runtime %s is open", adapter);
-	if (transition != HIVE_CIRCUIT_HALF_OPEN)
+	if (transition != HIVE_CIRCUIT_HALF_OPEN && was != HIVE_CIRCUIT_HALF_OPEN)
 		return 0;
 	hive_event ev;
-	hive_event_init(&ev, HIVE_EV_CIRCUIT_HALF_OPENED, json_pack("{s:s}", "adapter", adapter));
+	hive_event_init(&ev, HIVE_EV_CIRCUIT_HALF_OPENED,
+			json_pack("{s:s,s:s}", "adapter", adapter, "probe_attempt", attempt_id));
 	hive_event_correlate(&ev, jstr(task, "project_id"), jstr(task, "flow_id"), NULL, NULL);
 	int rc = hive_emit(txn, &ev);
 	hive_event_dispose(&ev);
@@ -489,7 +503,7 @@ static int start_txn(hive_txn *txn, void *vctx)
 	 * retry_context_assembled, attempt_started, ...).  Not for a start that
 	 * fails while preparing: no probe would ever run to decide the circuit. */
 	const char *adapter = jstr(json_object_get(t, "runtime"), "adapter");
-	if (!p->fail_reason && adapter && (rc = emit_half_open(txn, t, adapter, c->now_ms)))
+	if (!p->fail_reason && adapter && (rc = emit_half_open(txn, t, adapter, p->attempt_id.s, c->now_ms)))
 		goto out;
 	char reason[64];
 	snprintf(reason, sizeof reason, "attempt %d", p->number);
@@ -542,9 +556,10 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		start_ctx sc = {p, fi->id.s, pc->now_ms};
 		int src = hive_store_write(s, start_txn, &sc);
 		if (src == HIVE_ECONFLICT || (src == 0 && p->fail_reason)) {
-			if (p->fail_reason) {
+			if (src == 0 && p->fail_reason) {
 				say(o, "task %s failed: %s", jstr(p->task, "key"), p->fail_reason);
 				r->attempts_failed++;
+				r->tasks_changed++;
 			}
 			continue;
 		}
@@ -566,12 +581,17 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		hive_pick *p = &pc->picks[i];
 		if (p->started == 1)
 			pthread_join(th[i], NULL);
-		if (p->started) {
+		if (!p->started)
+			continue;
+		if (p->outcome < 0)
+			say(o, "task %s: attempt %d stopped without an outcome: %s", jstr(p->task, "key"), p->number,
+			    p->error ? p->error : "unknown error");
+		else
 			say(o, "task %s: attempt %d ended %s", jstr(p->task, "key"), p->number,
 			    hive_outcome_name((hive_outcome)p->outcome));
-			if (p->outcome != HIVE_OUTCOME_SUCCESS)
-				r->attempts_failed++;
-		}
+		/* a person's abort is not the work failing */
+		if (p->outcome != HIVE_OUTCOME_SUCCESS && p->outcome != HIVE_OUTCOME_ABORTED)
+			r->attempts_failed++;
 	}
 	free(th);
 	free(args);
@@ -664,10 +684,13 @@ int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_r
 		rc = tick_locked(s, &fi, o, &step);
 		r->attempts_started += step.attempts_started;
 		r->attempts_failed += step.attempts_failed;
+		r->tasks_changed += step.tasks_changed;
 		r->next_due_ms = step.next_due_ms;
 		if (rc || strcmp(fi.state, "running") != 0)
 			break;
-		if (step.attempts_started == 0 && step.next_due_ms) {
+		if (step.tasks_changed) {
+			continue; /* progress without an attempt: tick again at once */
+		} else if (step.attempts_started == 0 && step.next_due_ms) {
 			char when[40];
 			hive_time_format_ms(step.next_due_ms, when, sizeof when);
 			say(o, "waiting until %s for the next retry", when);
@@ -684,6 +707,11 @@ int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_r
 				    fi.name, fi.name);
 	else if (!rc && strcmp(fi.state, "failed") == 0)
 		rc = hive_error_set(HIVE_EFAILED, "flow %s failed; see hive flow status %s", fi.name, fi.name);
+	else if (!rc && strcmp(fi.state, "paused") == 0)
+		rc = hive_error_set(HIVE_ECONFLICT, "flow %s is paused; hive flow resume %s, then run it again",
+				    fi.name, fi.name);
+	else if (!rc && strcmp(fi.state, "aborted") == 0)
+		rc = hive_error_set(HIVE_ECONFLICT, "flow %s was aborted; it does not run again", fi.name);
 	free(fi.repo);
 	return rc;
 }

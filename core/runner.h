@@ -21,7 +21,8 @@ typedef struct {
 	char *worktree, *repo, *attempt_dir;
 	char *fail_reason;     /* set when the worktree could not be prepared */
 	int started;           /* attempt_started was committed */
-	int outcome;           /* hive_outcome after running */
+	int outcome;           /* the outcome recorded for it; -1 when none was */
+	char *error;           /* hive's own failure while running it (the thread's message) */
 	int64_t next_due_ms;
 } hive_pick;
 

@@ -4,12 +4,15 @@
 #include "core/schedule.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/proc.h"
 #include "core/projection.h"
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/id.h"
 
 static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
@@ -166,16 +169,66 @@ out:
 	return rc;
 }
 
-int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason)
+void hive_attempt_groups(const json_t *attempt, hive_groups *g)
+{
+	json_int_t ids[2] = {
+		json_object_get(attempt, "runtime_exited") ? 0 :
+			json_integer_value(json_object_get(json_object_get(attempt, "runtime_started"), "pgid")),
+		json_integer_value(json_object_get(json_object_get(attempt, "current_check"), "pgid")),
+	};
+	for (int i = 0; i < 2; i++) {
+		if (ids[i] <= 1)
+			continue;
+		g->v = hive_xrealloc(g->v, (g->n + 1) * sizeof *g->v);
+		g->v[g->n++] = (pid_t)ids[i];
+	}
+}
+
+int64_t hive_attempt_age_ms(const json_t *attempt)
+{
+	int64_t started = hive_time_parse_ms(json_string_value(json_object_get(attempt, "started_at")) ?
+					     json_string_value(json_object_get(attempt, "started_at")) : "");
+	int64_t age = started > 0 ? hive_time_now_ms() - started : 0;
+	return age > 0 ? age : 0;
+}
+
+int hive_groups_kill(hive_groups *g)
+{
+	int alive = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (hive_proc_group_alive(g->v[i])) {
+			hive_proc_group_kill(g->v[i], 2000);
+			alive++;
+		}
+	g->n = 0;
+	return alive;
+}
+
+void hive_groups_dispose(hive_groups *g)
+{
+	free(g->v);
+	g->v = NULL;
+	g->n = 0;
+}
+
+int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_groups *kill)
 {
 	int st = task_state(task);
 	if (hive_task_state_final(st))
 		return 0;
 	int rc = 0;
 	const char *running = jstr(task, "running_attempt");
-	if (running)
+	if (running) {
+		json_t *a = hive_proj_get(txn, "attempt/%s", running);
+		if (a && kill)
+			hive_attempt_groups(a, kill);
 		rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED,
-					json_pack("{s:s,s:s}", "outcome", "aborted", "summary", reason), running);
+					json_pack("{s:s,s:I,s:O?,s:s}", "outcome", "aborted", "duration_ms",
+						  (json_int_t)hive_attempt_age_ms(a), "attempt_number",
+						  json_object_get(a, "attempt_number"), "summary", reason),
+					running);
+		json_decref(a);
+	}
 	if (!rc)
 		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ABORTED, json_pack("{s:s}", "reason", reason), NULL);
 	if (!rc)
@@ -183,13 +236,13 @@ int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason)
 	return rc;
 }
 
-int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason)
+int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, hive_groups *kill)
 {
 	json_t *ids = json_object_get(flow, "task_ids"), *id;
 	size_t i;
 	json_array_foreach(ids, i, id) {
 		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
-		int rc = t ? hive_schedule_abort_task(txn, t, reason) : 0;
+		int rc = t ? hive_schedule_abort_task(txn, t, reason, kill) : 0;
 		json_decref(t);
 		if (rc)
 			return rc;

@@ -6,8 +6,29 @@
 #define HIVE_SCHEDULE_H
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #include "events/store.h"
+
+/* Process groups that running attempts own, to kill once the transaction
+ * that ended them has committed. */
+typedef struct {
+	pid_t *v;
+	size_t n;
+} hive_groups;
+
+/* Append the groups a running attempt (projection doc, borrowed) owns: its
+ * runtime's until the runtime exited (after that hive reaped the leader and
+ * the number may be reused), and the check it is running. */
+void hive_attempt_groups(const json_t *attempt, hive_groups *g);
+/* Milliseconds since the attempt (projection doc) started, by the wall
+ * clock; for attempts that end without a runner measuring them (crashed,
+ * aborted).  0 when unknown. */
+int64_t hive_attempt_age_ms(const json_t *attempt);
+/* Kill every group still alive (TERM, then KILL), then empty g.  Returns
+ * how many were alive. */
+int hive_groups_kill(hive_groups *g);
+void hive_groups_dispose(hive_groups *g);
 
 /* Make pending tasks whose dependencies all succeeded ready; report tasks
  * whose dependencies ended failed/escalated/aborted as blocked; end the
@@ -17,11 +38,12 @@
 int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out);
 
 /* Move every task of the flow that has not ended to aborted, ending
- * running attempts with outcome aborted (the caller kills their groups). */
-int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason);
+ * running attempts with outcome aborted; their process groups are added to
+ * kill (may be NULL) for the caller to kill after the commit. */
+int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, hive_groups *kill);
 
 /* Abort one task (and its running attempt). */
-int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason);
+int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_groups *kill);
 
 /* Emit task_state_changed {from, to, reason} for a task document (borrowed;
  * it is not updated — reload it after). */

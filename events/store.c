@@ -161,6 +161,9 @@ int hive_store_open(const char *dir, hive_store **out)
 	int rc = mkdir_p(dir);
 	if (rc)
 		return rc;
+	/* the log holds task output and diffs: the data dir is the owner's only
+	 * (SPEC section 10), also when it existed before */
+	chmod(dir, 0700);
 	hive_store *s = hive_xcalloc(1, sizeof *s);
 	s->dir = hive_xstrdup(dir);
 	s->inotify_fd = -1;
