@@ -61,6 +61,29 @@ static int by_name(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *
 	return rc;
 }
 
+/* A bare task key several tasks share: name them the way a user can type
+ * them (flow-name/key), or by id for a task in no flow. */
+static int ambiguous_key(hive_txn *txn, const char *ref, char (*c)[HIVE_ID_LEN + 1], size_t n)
+{
+	hive_buf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		json_t *t = hive_proj_get(txn, "task/%s", c[i]);
+		const char *fid = json_string_value(json_object_get(t, "flow_id"));
+		json_t *f = fid ? hive_proj_get(txn, "flow/%s", fid) : NULL;
+		const char *fname = json_string_value(json_object_get(f, "name"));
+		if (fname)
+			hive_buf_printf(&b, "%s%s/%s", i ? ", " : "", fname, ref);
+		else
+			hive_buf_printf(&b, "%s%s (in no flow)", i ? ", " : "", c[i]);
+		json_decref(f);
+		json_decref(t);
+	}
+	int rc = hive_error_set(HIVE_EAMBIGUOUS, "task key \"%s\" is ambiguous: %s%s; give FLOW/KEY or an id",
+				ref, hive_buf_str(&b), n >= MAX_CANDIDATES ? ", ..." : "");
+	hive_buf_dispose(&b);
+	return rc;
+}
+
 typedef struct {
 	const char *prefix;
 	size_t skip;
@@ -90,6 +113,8 @@ static int by_scan(hive_txn *txn, hive_ref_kind kind, const char *prefix, size_t
 		return rc;
 	if (c.n == 0)
 		return HIVE_ENOTFOUND;
+	if (c.n > 1 && kind == HIVE_REF_TASK)
+		return ambiguous_key(txn, ref, c.found, c.n);
 	if (c.n > 1)
 		return ambiguous(kind, ref, c.found, c.n);
 	memcpy(out->s, c.found[0], sizeof out->s);
