@@ -84,44 +84,6 @@ static uint64_t last_seq(hive_store *s)
 	return last;
 }
 
-/* Children still running when a test fails (an assertion longjmps past
- * the test's own cleanup) are killed by the teardown, so a failure can
- * never leave a process blocking the run. */
-static pid_t children[16];
-static int n_children;
-
-static pid_t spawn(int (*fn)(void *), void *arg)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fn(arg));
-	assert_true(n_children < 16);
-	children[n_children++] = pid;
-	return pid;
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	for (int i = 0; i < n_children; i++)
-		if (children[i] == pid)
-			children[i] = children[--n_children];
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void kill_children(void)
-{
-	while (n_children > 0) {
-		pid_t pid = children[0];
-		kill(pid, SIGKILL);
-		wait_child(pid);
-	}
-}
 
 typedef struct {
 	char *dir;

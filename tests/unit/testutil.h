@@ -68,4 +68,49 @@ static inline char *tu_read_file(const char *path)
 	return s;
 }
 
+/* ---- child processes (store, follow tests) ---- */
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+/* Children still running when a test fails (an assertion longjmps past
+ * the test's own cleanup) are killed by the teardown, so a failure can
+ * never leave a process blocking the run. */
+static pid_t children[16] __attribute__((unused));
+static int n_children __attribute__((unused));
+
+static inline pid_t spawn(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg));
+	assert_true(n_children < 16);
+	children[n_children++] = pid;
+	return pid;
+}
+
+static inline int wait_child(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	for (int i = 0; i < n_children; i++)
+		if (children[i] == pid)
+			children[i] = children[--n_children];
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static inline void kill_children(void)
+{
+	while (n_children > 0) {
+		pid_t pid = children[0];
+		kill(pid, SIGKILL);
+		wait_child(pid);
+	}
+}
+
 #endif
