@@ -161,27 +161,33 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 /* ---- status ------------------------------------------------------------------ */
 
 /* Still blocked: a dependency has ended badly or is blocked itself (a
- * `task retry` of the dependency lifts an earlier block). */
-static int still_blocked(hive_cli *cli, const json_t *t)
+ * `task retry` of the dependency lifts an earlier block).  `seen` memoizes
+ * the verdict per task id, so a wide DAG costs one visit per task. */
+static int still_blocked(hive_cli *cli, const json_t *t, json_t *seen)
 {
+	json_t *known = json_object_get(seen, cli_jstr(t, "id"));
+	if (known)
+		return json_is_true(known);
 	size_t i;
 	json_t *d;
 	int blocked = 0;
 	json_array_foreach(json_object_get(t, "depends_on"), i, d) {
 		json_t *dep = cli_get(cli, "task/%s", json_string_value(d));
 		const char *st = cli_jstr(dep, "state");
-		if (!strcmp(st, "failed") || !strcmp(st, "escalated") || !strcmp(st, "aborted") ||
-		    (!strcmp(st, "pending") && *cli_jstr(dep, "blocked_reason") && still_blocked(cli, dep)))
-			blocked = 1;
+		blocked = !strcmp(st, "failed") || !strcmp(st, "escalated") || !strcmp(st, "aborted") ||
+			  (!strcmp(st, "pending") && *cli_jstr(dep, "blocked_reason") && still_blocked(cli, dep, seen));
 		json_decref(dep);
+		if (blocked)
+			break;
 	}
+	json_object_set_new(seen, cli_jstr(t, "id"), json_boolean(blocked));
 	return blocked;
 }
 
-static void task_note(hive_cli *cli, const json_t *flow, const json_t *t, hive_buf *b)
+static void task_note(hive_cli *cli, const json_t *flow, const json_t *t, json_t *seen, hive_buf *b)
 {
 	const char *st = cli_jstr(t, "state");
-	if (*cli_jstr(t, "blocked_reason") && strcmp(st, "pending") == 0 && still_blocked(cli, t))
+	if (*cli_jstr(t, "blocked_reason") && strcmp(st, "pending") == 0 && still_blocked(cli, t, seen))
 		hive_buf_printf(b, "blocked: %s", cli_jstr(t, "blocked_reason"));
 	else if (strcmp(st, "pending") == 0 && json_array_size(json_object_get(t, "depends_on")))
 		hive_buf_puts(b, "waiting for its dependencies");
@@ -212,18 +218,19 @@ static int cmd_status(hive_cli *cli, int argc, char **argv)
 		rc = cli_load(cli, HIVE_REF_FLOW, pos[0], &f);
 	if (rc)
 		return rc;
-	json_t *tasks = json_array(), *id;
+	json_t *tasks = json_array(), *id, *seen = json_object();
 	size_t i;
 	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
 		json_t *t = cli_get(cli, "task/%s", json_string_value(id));
 		if (!t)
 			continue;
 		hive_buf note = {0};
-		task_note(cli, f, t, &note);
+		task_note(cli, f, t, seen, &note);
 		json_object_set_new(t, "note", json_string(hive_buf_str(&note)));
 		hive_buf_dispose(&note);
 		json_array_append_new(tasks, t);
 	}
+	json_decref(seen);
 	if (cli_json_out(cli, json_pack("{s:O,s:O}", "flow", f, "tasks", tasks))) {
 		json_decref(tasks);
 		json_decref(f);

@@ -261,7 +261,16 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	hive_buf path = {0};
 	hive_buf_printf(&path, "%s/check-%d-%s.log", p->attempt_dir, idx, name);
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-	char **env = hive_env_scrubbed(NULL);
+	/* checks carry the attempt's tag too, so an abort or a later runner
+	 * can find and kill them (hive_proc_kill_tagged) */
+	hive_buf tag[3] = {{0}, {0}, {0}};
+	hive_buf_printf(&tag[0], "HIVE_ATTEMPT_ID=%s", p->attempt_id.s);
+	hive_buf_printf(&tag[1], "HIVE_TASK_ID=%s", p->task_id.s);
+	hive_buf_printf(&tag[2], "HIVE_WORKTREE=%s", p->worktree);
+	char *extra[] = {tag[0].data, tag[1].data, tag[2].data, NULL};
+	char **env = hive_env_scrubbed(extra);
+	for (int t = 0; t < 3; t++)
+		hive_buf_dispose(&tag[t]);
 	hive_proc_spec spec = {.argv = argv, .cwd = p->worktree, .envp = env, .stdout_path = path.data,
 			       .stderr_path = path.data,
 			       .timeout_ms = (long)json_integer_value(json_object_get(check, "timeout_ms")),

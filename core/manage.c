@@ -336,7 +336,7 @@ typedef struct {
 	const char *ref, *reason;
 	hive_event_type type;
 	char base_commit[64];
-	hive_groups kill;   /* running attempts' process groups (abort) */
+	hive_kill_list kill;   /* running attempts' process groups (abort) */
 } steer_ctx;
 
 static int load_flow(hive_txn *txn, const char *ref, hive_id *id, json_t **flow, hive_flow_state *st)
@@ -405,8 +405,8 @@ static int steer(hive_store *s, const char *ref, hive_event_type type, const cha
 	}
 	int rc = hive_store_write(s, steer_txn, &c);
 	if (!rc)
-		hive_groups_kill(&c.kill); /* after the commit: the attempts are recorded aborted */
-	hive_groups_dispose(&c.kill);
+		hive_kill_list_run(&c.kill); /* after the commit: the attempts are recorded aborted */
+	hive_kill_list_dispose(&c.kill);
 	return rc;
 }
 

@@ -18,7 +18,7 @@ static const char *jstr(const json_t *o, const char *k) { return json_string_val
 typedef struct {
 	const char *ref, *reason, *mode;
 	int reset_count;
-	hive_groups kill; /* a running attempt's groups, killed after commit */
+	hive_kill_list kill; /* a running attempt's groups, killed after commit */
 } task_op_ctx;
 
 static json_t *load_task(hive_txn *txn, const char *ref, int *rc)
@@ -58,8 +58,8 @@ int hive_task_abort(hive_store *s, const char *task_ref, const char *reason)
 	task_op_ctx c = {.ref = task_ref, .reason = reason};
 	int rc = hive_store_write(s, abort_txn, &c);
 	if (!rc)
-		hive_groups_kill(&c.kill);
-	hive_groups_dispose(&c.kill);
+		hive_kill_list_run(&c.kill);
+	hive_kill_list_dispose(&c.kill);
 	return rc;
 }
 

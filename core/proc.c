@@ -769,3 +769,53 @@ void hive_env_free(char **envp)
 		free(*e);
 	free(envp);
 }
+
+/* 1 when /proc/<pid>/environ holds exactly the entry `want`. */
+static int environ_has(const char *pid, const char *want)
+{
+	hive_buf path = {0};
+	hive_buf_printf(&path, "/proc/%s/environ", pid);
+	FILE *f = fopen(path.data, "re");
+	hive_buf_dispose(&path);
+	if (!f)
+		return 0; /* gone, or not ours to read */
+	char *entry = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int found = 0;
+	while (!found && (n = getdelim(&entry, &cap, '\0', f)) > 0)
+		found = strcmp(entry, want) == 0;
+	free(entry);
+	fclose(f);
+	return found;
+}
+
+int hive_proc_kill_tagged(const char *name, const char *value, long grace_ms)
+{
+	hive_buf want = {0};
+	hive_buf_printf(&want, "%s=%s", name, value);
+	DIR *d = opendir("/proc");
+	pid_t killed_groups[64];
+	int killed = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == (long)getpid() || !environ_has(de->d_name, want.data))
+			continue;
+		pid_t pgid = getpgid((pid_t)pid);
+		int seen = 0;
+		for (int i = 0; i < killed && i < 64; i++)
+			seen |= killed_groups[i] == pgid;
+		if (pgid <= 1 || pgid == getpgrp() || seen)
+			continue;
+		hive_proc_group_kill(pgid, grace_ms);
+		if (killed < 64)
+			killed_groups[killed] = pgid;
+		killed++;
+	}
+	if (d)
+		closedir(d);
+	hive_buf_dispose(&want);
+	return killed;
+}

@@ -133,6 +133,16 @@ int hive_proc_group_alive(pid_t pgid);
  * member survives SIGKILL (stuck in uninterruptible sleep). */
 int hive_proc_group_kill(pid_t pgid, long grace_ms);
 
+/*
+ * Kill the process group of every live process whose environment (as it
+ * was at execve, /proc/<pid>/environ) holds NAME=VALUE: TERM, then KILL
+ * after grace_ms.  hive tags every process of an attempt (runtime and
+ * checks) with HIVE_ATTEMPT_ID, so this finds them without trusting a
+ * recorded group number, which may have been reused since.  Never kills
+ * hive's own group.  Linux /proc; returns the number of groups killed.
+ */
+int hive_proc_kill_tagged(const char *name, const char *value, long grace_ms);
+
 /* CLOCK_MONOTONIC in milliseconds: for durations and deadlines only. */
 int64_t hive_clock_monotonic_ms(void);
 

@@ -182,10 +182,15 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 	}
 	json_object_set_new(task, "flow_id", json_string(ev->flow_id));
 	/* a new flow has its own base and worktree: commits of an earlier
-	 * flow must not decide where this one's attempts start */
-	json_object_del(task, "base_commit");
-	json_object_del(task, "last_commit");
-	json_object_del(task, "result_commit");
+	 * flow must not decide where this one's attempts start — unless the
+	 * task already succeeded: it will not run again, and its dependants
+	 * build on its result */
+	const char *st = json_string_value(json_object_get(task, "state"));
+	if (!st || strcmp(st, "success") != 0) {
+		json_object_del(task, "base_commit");
+		json_object_del(task, "last_commit");
+		json_object_del(task, "result_commit");
+	}
 	return put_doc(kv, "task", task_id, task);
 }
 

@@ -152,57 +152,6 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 	return rc;
 }
 
-/* 1 when /proc/<pid>/environ holds exactly the entry `want`. */
-static int environ_has(const char *pid, const char *want)
-{
-	hive_buf path = {0};
-	hive_buf_printf(&path, "/proc/%s/environ", pid);
-	FILE *f = fopen(path.data, "re");
-	hive_buf_dispose(&path);
-	if (!f)
-		return 0; /* gone, or not ours to read */
-	char *entry = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int found = 0;
-	while (!found && (n = getdelim(&entry, &cap, '\0', f)) > 0)
-		found = strcmp(entry, want) == 0;
-	free(entry);
-	fclose(f);
-	return found;
-}
-
-/*
- * A runner killed after spawning a runtime but before committing
- * runtime_started leaves no pgid in the log, and the runtime runs on.  The
- * exec adapter puts HIVE_ATTEMPT_ID in the runtime's environment, which
- * /proc/<pid>/environ shows as it was at execve: kill the group of every
- * process that carries this attempt's id.  Returns 1 when one was killed.
- */
-static int kill_by_attempt_env(const char *attempt_id)
-{
-	hive_buf want = {0};
-	hive_buf_printf(&want, "HIVE_ATTEMPT_ID=%s", attempt_id);
-	DIR *d = opendir("/proc");
-	int killed = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (*end || pid <= 1 || pid == (long)getpid() || !environ_has(de->d_name, want.data))
-			continue;
-		pid_t pgid = getpgid((pid_t)pid);
-		if (pgid > 1 && pgid != getpgrp()) {
-			hive_proc_group_kill(pgid, 2000);
-			killed = 1;
-		}
-	}
-	if (d)
-		closedir(d);
-	hive_buf_dispose(&want);
-	return killed;
-}
-
 static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, hive_run_result *r)
 {
 	orphan_ctx oc = {.flow_id = flow_id, .orphans = json_array()};
@@ -212,17 +161,10 @@ static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, h
 	json_array_foreach(oc.orphans, i, orphan) {
 		if (rc)
 			break;
-		int killed = 0;
-		static const char *const groups[] = {"pgid", "check_pgid"};
-		for (int g = 0; g < 2; g++) {
-			pid_t pgid = (pid_t)json_integer_value(json_object_get(orphan, groups[g]));
-			if (pgid > 1 && hive_proc_group_alive(pgid)) {
-				hive_proc_group_kill(pgid, 2000);
-				killed = 1;
-			}
-		}
-		if (json_is_true(json_object_get(orphan, "unrecorded")))
-			killed |= kill_by_attempt_env(jstr(orphan, "attempt_id"));
+		/* by the attempt's tag, not by the recorded pgid: a group number
+		 * may since belong to someone else, and a runtime started just
+		 * before the runner died has no pgid in the log at all */
+		int killed = hive_proc_kill_tagged("HIVE_ATTEMPT_ID", jstr(orphan, "attempt_id"), 2000) > 0;
 		say(o, "attempt %s was left running by a runner that died%s; recording it as crashed",
 		    jstr(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
 		crash_ctx cc = {orphan, killed, o->seed};

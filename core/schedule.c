@@ -169,19 +169,26 @@ out:
 	return rc;
 }
 
-void hive_attempt_groups(const json_t *attempt, hive_groups *g)
+void hive_kill_list_add(hive_kill_list *k, const char *attempt_id)
 {
-	json_int_t ids[2] = {
-		json_object_get(attempt, "runtime_exited") ? 0 :
-			json_integer_value(json_object_get(json_object_get(attempt, "runtime_started"), "pgid")),
-		json_integer_value(json_object_get(json_object_get(attempt, "current_check"), "pgid")),
-	};
-	for (int i = 0; i < 2; i++) {
-		if (ids[i] <= 1)
-			continue;
-		g->v = hive_xrealloc(g->v, (g->n + 1) * sizeof *g->v);
-		g->v[g->n++] = (pid_t)ids[i];
-	}
+	k->ids = hive_xrealloc(k->ids, (k->n + 1) * sizeof *k->ids);
+	snprintf(k->ids[k->n++], sizeof k->ids[0], "%s", attempt_id);
+}
+
+int hive_kill_list_run(hive_kill_list *k)
+{
+	int killed = 0;
+	for (size_t i = 0; i < k->n; i++)
+		killed += hive_proc_kill_tagged("HIVE_ATTEMPT_ID", k->ids[i], 2000);
+	k->n = 0;
+	return killed;
+}
+
+void hive_kill_list_dispose(hive_kill_list *k)
+{
+	free(k->ids);
+	k->ids = NULL;
+	k->n = 0;
 }
 
 int64_t hive_attempt_age_ms(const json_t *attempt)
@@ -192,26 +199,7 @@ int64_t hive_attempt_age_ms(const json_t *attempt)
 	return age > 0 ? age : 0;
 }
 
-int hive_groups_kill(hive_groups *g)
-{
-	int alive = 0;
-	for (size_t i = 0; i < g->n; i++)
-		if (hive_proc_group_alive(g->v[i])) {
-			hive_proc_group_kill(g->v[i], 2000);
-			alive++;
-		}
-	g->n = 0;
-	return alive;
-}
-
-void hive_groups_dispose(hive_groups *g)
-{
-	free(g->v);
-	g->v = NULL;
-	g->n = 0;
-}
-
-int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_groups *kill)
+int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_kill_list *kill)
 {
 	int st = task_state(task);
 	if (hive_task_state_final(st))
@@ -220,8 +208,8 @@ int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hi
 	const char *running = jstr(task, "running_attempt");
 	if (running) {
 		json_t *a = hive_proj_get(txn, "attempt/%s", running);
-		if (a && kill)
-			hive_attempt_groups(a, kill);
+		if (kill)
+			hive_kill_list_add(kill, running);
 		rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED,
 					json_pack("{s:s,s:I,s:O?,s:s}", "outcome", "aborted", "duration_ms",
 						  (json_int_t)hive_attempt_age_ms(a), "attempt_number",
@@ -236,7 +224,7 @@ int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hi
 	return rc;
 }
 
-int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, hive_groups *kill)
+int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, hive_kill_list *kill)
 {
 	json_t *ids = json_object_get(flow, "task_ids"), *id;
 	size_t i;

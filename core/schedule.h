@@ -8,27 +8,27 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "events/id.h"
 #include "events/store.h"
 
-/* Process groups that running attempts own, to kill once the transaction
+/* Running attempts whose processes are to be killed once the transaction
  * that ended them has committed. */
 typedef struct {
-	pid_t *v;
+	char (*ids)[HIVE_ID_LEN + 1];
 	size_t n;
-} hive_groups;
+} hive_kill_list;
 
-/* Append the groups a running attempt (projection doc, borrowed) owns: its
- * runtime's until the runtime exited (after that hive reaped the leader and
- * the number may be reused), and the check it is running. */
-void hive_attempt_groups(const json_t *attempt, hive_groups *g);
+void hive_kill_list_add(hive_kill_list *k, const char *attempt_id);
+/* Kill every process group tagged with one of the attempts (their runtime,
+ * its children, the check running; hive_proc_kill_tagged), then empty k.
+ * Returns the number of groups killed. */
+int hive_kill_list_run(hive_kill_list *k);
+void hive_kill_list_dispose(hive_kill_list *k);
+
 /* Milliseconds since the attempt (projection doc) started, by the wall
  * clock; for attempts that end without a runner measuring them (crashed,
  * aborted).  0 when unknown. */
 int64_t hive_attempt_age_ms(const json_t *attempt);
-/* Kill every group still alive (TERM, then KILL), then empty g.  Returns
- * how many were alive. */
-int hive_groups_kill(hive_groups *g);
-void hive_groups_dispose(hive_groups *g);
 
 /* Make pending tasks whose dependencies all succeeded ready; report tasks
  * whose dependencies ended failed/escalated/aborted as blocked; end the
@@ -40,10 +40,10 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out);
 /* Move every task of the flow that has not ended to aborted, ending
  * running attempts with outcome aborted; their process groups are added to
  * kill (may be NULL) for the caller to kill after the commit. */
-int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, hive_groups *kill);
+int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, hive_kill_list *kill);
 
 /* Abort one task (and its running attempt). */
-int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_groups *kill);
+int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_kill_list *kill);
 
 /* Emit task_state_changed {from, to, reason} for a task document (borrowed;
  * it is not updated — reload it after). */

@@ -267,6 +267,25 @@ test_flow_create_refuses_outside_dependency() {
 
 # ---- 5. a task moved to a new flow starts from the new flow's base -----------
 
+# A task that already succeeded keeps its result when it joins a new flow:
+# it does not run again, and its dependants build on what it made.
+test_succeeded_task_keeps_its_result_in_a_new_flow() {
+	mkrepo
+	expect_exit 0 project create p --repo "$T/repo"
+	expect_exit 0 task create p A --key a --runtime-command 'echo from-a > a.txt'
+	expect_exit 0 task create p B --key b --depends-on a --runtime-command true \
+		--check 'has_a=test -f a.txt' --max-attempts 1
+	expect_exit 0 flow create p --name f1 --task a
+	expect_exit 0 flow start f1
+	expect_exit 0 flow run f1
+	expect_exit 0 flow create p --name f2 --task a --task b
+	expect_exit 0 flow start f2
+	expect_exit 0 flow run f2
+	expect_exit 0 --json flow status f2
+	assert_contains "$OUT" '"state":"completed"'
+	verify
+}
+
 test_task_in_new_flow_starts_from_new_base() {
 	mkdir -p "$T/repo"
 	echo v1 >"$T/repo/x"

@@ -662,6 +662,29 @@ static void test_group_kill_stops_a_detached_group(void **state)
 	assert_no_children();
 }
 
+/* Killing by tag finds a group through its members' environment and
+ * leaves an untagged group alone, whatever group numbers were recorded:
+ * what keeps an abort from hitting a reused process-group id. */
+static void test_kill_tagged_spares_untagged_groups(void **state)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	pid_t tagged_group = detached_group(*state,
+		"env HIVE_ATTEMPT_ID=attempt-under-test sleep 100 & echo $! > tagged.pid");
+	pid_t other_group = detached_group(*state, "sleep 100 & echo $! > other.pid");
+	pid_t tagged = read_pid(pj(a, *state, "tagged.pid"));
+	pid_t other = read_pid(pj(b, *state, "other.pid"));
+
+	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", "attempt-under-test", 2000), 1);
+	assert_true(pid_dead(tagged));
+	assert_int_equal(hive_proc_group_alive(tagged_group), 0);
+	assert_int_equal(hive_proc_group_alive(other_group), 1);
+	assert_false(pid_dead(other));
+	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", "attempt-under-test", 0), 0);
+	assert_int_equal(hive_proc_group_kill(other_group, 2000), 0);
+	assert_true(pid_dead(other));
+	assert_no_children();
+}
+
 static void test_group_kill_escalates_to_sigkill(void **state)
 {
 	char ready[PATH_MAX];
@@ -767,6 +790,7 @@ int main(void)
 		T(test_wait_without_pidfd_still_enforces_timeout),
 		T(test_wait_sleeps_instead_of_spinning),
 		T(test_group_kill_stops_a_detached_group),
+		T(test_kill_tagged_spares_untagged_groups),
 		T(test_group_kill_escalates_to_sigkill),
 		T(test_group_functions_refuse_dangerous_ids),
 		T(test_parallel_runs_from_threads),
