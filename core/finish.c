@@ -25,17 +25,16 @@ static void load_policy(const json_t *task, hive_retry_policy *p)
 		hive_retry_policy_default(p);
 }
 
-static void fill_input(const json_t *task, const hive_retry_policy *pol, int outcome, const json_t *verdict,
-		       hive_retry_input *in)
+/* The facts of the decision.  budget_used holds the attempts counted
+ * before this one: explicit budgets at their index, the implicit one at
+ * index 0 — which is where hive_retry_decide expects it (n_budgets == 0). */
+static void fill_input(const json_t *task, int outcome, const json_t *verdict, hive_retry_input *in)
 {
 	memset(in, 0, sizeof *in);
 	in->outcome = (hive_outcome)outcome;
 	json_t *used = json_object_get(task, "budget_used");
-	/* The projection keeps the implicit budget at index 0; the decision
-	 * function expects it at index n_budgets (0 as well when no budgets). */
 	for (size_t i = 0; i < json_array_size(used) && i <= HIVE_MAX_BUDGETS; i++)
 		in->budget_used[i] = (int)json_integer_value(json_array_get(used, i));
-	(void)pol;
 	in->verdict_retryable = !(verdict && json_is_false(json_object_get(verdict, "retryable")));
 	in->verdict_retry_after_ms = verdict ? json_integer_value(json_object_get(verdict, "retry_after_ms")) : 0;
 }
@@ -155,21 +154,15 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 	hive_retry_policy pol;
 	load_policy(task, &pol);
 	hive_retry_input in;
-	fill_input(task, &pol, outcome, verdict, &in);
-	if (pol.n_budgets > 0 && pol.n_budgets <= HIVE_MAX_BUDGETS)
-		in.budget_used[pol.n_budgets] = 0;
-	if (pol.n_budgets == 0)
-		in.budget_used[0] = (int)json_integer_value(json_array_get(json_object_get(task, "budget_used"), 0));
+	fill_input(task, outcome, verdict, &in);
 	hive_circuit circ;
 	hive_circuit_config cfg;
 	if (adapter)
 		hive_circuit_load(txn, jstr(task, "flow_id"), adapter, &circ, &cfg);
-	json_t *p = json_pack("{s:s,s:I,s:i,s:O}", "outcome", hive_outcome_name((hive_outcome)outcome),
+	json_t *p = json_pack("{s:s,s:I,s:i,s:o,s:o}", "outcome", hive_outcome_name((hive_outcome)outcome),
 			      "duration_ms", (json_int_t)duration_ms, "attempt_number", number, "failed_checks",
-			      failed_checks ? (json_t *)failed_checks : json_array());
-	if (!failed_checks)
-		json_decref(json_object_get(p, "failed_checks"));
-	json_object_set_new(p, "summary", summary ? json_string(summary) : json_null());
+			      failed_checks ? json_deep_copy(failed_checks) : json_array(),
+			      "summary", summary ? json_string(summary) : json_null());
 	if ((rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED, p, attempt_id)))
 		goto out;
 	int64_t now = hive_time_now_ms();
