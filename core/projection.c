@@ -102,6 +102,9 @@ static void merge_payload(json_t *doc, const hive_event *ev)
 	json_object_update(doc, P(ev));
 }
 
+/* put_doc, or only release doc when an earlier step failed (rc). */
+static int put_doc_unless(int rc, hive_kv *kv, const char *kind, const char *id, json_t *doc);
+
 /* Load a document that must exist; NULL with the error set otherwise. */
 static json_t *must_get(hive_kv *kv, const hive_event *ev, const char *kind, const char *id)
 {
@@ -119,6 +122,15 @@ static int put_doc(hive_kv *kv, const char *kind, const char *id, json_t *doc)
 	int rc = kv_putf(kv, doc, "%s/%s", kind, id);
 	json_decref(doc);
 	return rc;
+}
+
+static int put_doc_unless(int rc, hive_kv *kv, const char *kind, const char *id, json_t *doc)
+{
+	if (rc) {
+		json_decref(doc);
+		return rc;
+	}
+	return put_doc(kv, kind, id, doc);
 }
 
 /* ---- projects, tasks, flows ----------------------------------------------- */
@@ -139,7 +151,7 @@ static int apply_project_created(hive_kv *kv, const hive_event *ev)
 	json_t *ref = json_pack("{s:s}", "id", ev->project_id);
 	int rc = kv_putf(kv, ref, "name/project/%s", name);
 	json_decref(ref);
-	return rc ? rc : put_doc(kv, "project", ev->project_id, doc);
+	return put_doc_unless(rc, kv, "project", ev->project_id, doc);
 }
 
 static int apply_task_created(hive_kv *kv, const hive_event *ev)
@@ -157,7 +169,7 @@ static int apply_task_created(hive_kv *kv, const hive_event *ev)
 	json_t *empty = json_object();
 	int rc = key ? kv_putf(kv, empty, "taskkey/%s/%s", key, ev->task_id) : 0;
 	json_decref(empty);
-	return rc ? rc : put_doc(kv, "task", ev->task_id, doc);
+	return put_doc_unless(rc, kv, "task", ev->task_id, doc);
 }
 
 static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
@@ -220,7 +232,7 @@ static int apply_flow_created(hive_kv *kv, const hive_event *ev)
 	json_t *ref = json_pack("{s:s}", "id", ev->flow_id);
 	rc = kv_putf(kv, ref, "name/flow/%s", name);
 	json_decref(ref);
-	return rc ? rc : put_doc(kv, "flow", ev->flow_id, doc);
+	return put_doc_unless(rc, kv, "flow", ev->flow_id, doc);
 }
 
 /* Flow transitions: from-set for each event. */
@@ -370,7 +382,7 @@ static int apply_attempt_started(hive_kv *kv, const hive_event *ev)
 	if (json_is_string(base) && !json_object_get(task, "base_commit"))
 		json_object_set(task, "base_commit", base);
 	int rc = put_doc(kv, "attempt", ev->attempt_id, a);
-	return rc ? rc : put_doc(kv, "task", ev->task_id, task);
+	return put_doc_unless(rc, kv, "task", ev->task_id, task);
 }
 
 /* runtime_started/exited, changes_recorded, attempt_crashed, context: the
@@ -477,7 +489,7 @@ static int apply_attempt_completed(hive_kv *kv, const hive_event *ev)
 		rc = put_doc(kv, "attempt", ev->attempt_id, a);
 	else
 		json_decref(a);
-	return rc ? (json_decref(task), rc) : put_doc(kv, "task", ev->task_id, task);
+	return put_doc_unless(rc, kv, "task", ev->task_id, task);
 }
 
 static int apply_circuit(hive_kv *kv, const hive_event *ev, const char *state)
