@@ -114,11 +114,11 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	for (size_t i = 0; !rc && i < f.deps.n; i++)
 		if (!(rc = cli_load(cli, HIVE_REF_TASK, f.deps.v[i], &found)))
 			json_decref(found);
+	if (!rc)
+		rc = build_raw(pos[1], &f, &raw);
 	if (!rc && !f.runtime_cmd)
 		rc = hive_error_set(HIVE_EINVALID, "task create: give --runtime-command CMD, the program that does the "
 				    "task (run with /bin/sh -c in its worktree)");
-	if (!rc)
-		rc = build_raw(pos[1], &f, &raw);
 	if (!rc)
 		rc = hive_task_def_normalize(raw, NULL, "task", &def);
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
