@@ -42,3 +42,14 @@ int hive_env_name_valid(const char *s)
 			return 0;
 	return 1;
 }
+
+void hive_put_shown(hive_buf *b, const char *s)
+{
+	size_t i;
+	for (i = 0; s[i] && i < 64; i++) {
+		unsigned char c = (unsigned char)s[i];
+		hive_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+	if (s[i])
+		hive_buf_puts(b, "...");
+}

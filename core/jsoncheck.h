@@ -16,6 +16,9 @@ const char *hive_json_type_name(const json_t *v);
 int hive_name_index(const char *s, const char *const *names);
 /* Append "a, b, c" to b. */
 void hive_names_join(hive_buf *b, const char *const *names);
+/* Append user text s to an error message: at most 64 bytes ("..." after),
+ * control bytes as '?', so a hostile value keeps the message one short line. */
+void hive_put_shown(hive_buf *b, const char *s);
 /* 1 when s is a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
 int hive_env_name_valid(const char *s);
 

@@ -19,20 +19,6 @@
 /* Error messages                                                     */
 /* ------------------------------------------------------------------ */
 
-#define SHOWN_MAX 64
-
-/* Append `s` for an error message: at most SHOWN_MAX bytes and control bytes
- * as '?', so a hostile value cannot bloat or break the one-line message. */
-static void put_shown(hive_buf *b, const char *s)
-{
-	size_t i;
-	for (i = 0; s[i] && i < SHOWN_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-		hive_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
-	}
-	if (s[i])
-		hive_buf_puts(b, "...");
-}
 
 /* Set HIVE_EINVALID with "<path>.<key>: <message>" (no ".<key>" when key is
  * NULL).  `key` is ours, never user input. */
@@ -79,7 +65,7 @@ static int duration_error(const char *s, int why)
 {
 	hive_buf m = {0};
 	hive_buf_puts(&m, "invalid duration \"");
-	put_shown(&m, s ? s : "");
+	hive_put_shown(&m, s ? s : "");
 	hive_buf_putc(&m, '"');
 	if (why == DUR_TOO_FINE)
 		hive_buf_puts(&m, ": finer than a millisecond " DURATION_HINT);
@@ -261,7 +247,7 @@ static int unknown_key(const char *path, const char *key, const char *const *all
 {
 	hive_buf m = {0};
 	hive_buf_printf(&m, "%s.", path);
-	put_shown(&m, key);
+	hive_put_shown(&m, key);
 	hive_buf_puts(&m, ": unknown key (allowed: ");
 	hive_names_join(&m, allowed);
 	hive_buf_putc(&m, ')');
@@ -351,7 +337,7 @@ static int get_enum(const json_t *obj, const char *path, const char *key,
 		hive_names_join(&m, names);
 		if (json_is_string(v)) {
 			hive_buf_puts(&m, ", got \"");
-			put_shown(&m, json_string_value(v));
+			hive_put_shown(&m, json_string_value(v));
 			hive_buf_putc(&m, '"');
 		} else {
 			hive_buf_printf(&m, ", got %s", hive_json_type_name(v));
@@ -374,7 +360,7 @@ static int outcome_item(const json_t *item, const char *path, const char *key, s
 	else if (o < 0 || !(HIVE_OUTCOME_BIT(o) & HIVE_OUTCOMES_RETRYABLE)) {
 		hive_buf m = {0};
 		hive_buf_printf(&m, "%s: %soutcome \"", at, o < 0 ? "unknown " : "");
-		put_shown(&m, json_string_value(item));
+		hive_put_shown(&m, json_string_value(item));
 		hive_buf_printf(&m, "\"%s (retryable outcomes: " RETRYABLE_LIST ")",
 		                o < 0 ? "" : " is never retried");
 		rc = invalid_buf(&m);

@@ -25,7 +25,6 @@
 /* Messages and small helpers                                         */
 /* ------------------------------------------------------------------ */
 
-#define SHOWN_MAX 64
 #define KEYS_SHOWN_MAX 10
 #define CYCLE_SHOWN_MAX 12
 
@@ -40,19 +39,6 @@ static json_t *need(json_t *v)
 		abort();
 	}
 	return v;
-}
-
-/* Append user text `s`: at most SHOWN_MAX bytes, control bytes as '?', so
- * a hostile value keeps the message one short line. */
-static void put_shown(hive_buf *b, const char *s)
-{
-	size_t i;
-	for (i = 0; s[i] && i < SHOWN_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-		hive_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
-	}
-	if (s[i])
-		hive_buf_puts(b, "...");
 }
 
 /* Set HIVE_EINVALID from a built message and release the buffer. */
@@ -95,7 +81,7 @@ static int bad_value(const char *path, const char *what, const char *value, cons
 	hive_buf m = {0};
 	put_path(&m, path, NULL);
 	hive_buf_printf(&m, ": %s \"", what);
-	put_shown(&m, value);
+	hive_put_shown(&m, value);
 	hive_buf_printf(&m, "\"%s", rest);
 	return invalid_buf(&m);
 }
@@ -122,7 +108,7 @@ static int check_keys(const json_t *v, const char *path, const char *const *keys
 		if (hive_name_index(key, keys) < 0) {
 			hive_buf m = {0};
 			put_path(&m, path, "");
-			put_shown(&m, key);
+			hive_put_shown(&m, key);
 			hive_buf_puts(&m, ": unknown key (allowed: ");
 			hive_names_join(&m, keys);
 			hive_buf_putc(&m, ')');
@@ -293,7 +279,7 @@ static int rt_adapter(const json_t *v, const char *path, json_t *rt)
 		hive_buf_printf(&m, "%s: unknown adapter ", path);
 		if (json_is_string(v)) {
 			hive_buf_putc(&m, '"');
-			put_shown(&m, json_string_value(v));
+			hive_put_shown(&m, json_string_value(v));
 			hive_buf_putc(&m, '"');
 		} else {
 			hive_buf_puts(&m, hive_json_type_name(v));
@@ -768,7 +754,7 @@ static int unknown_dep(const json_t *tasks, const char *path, const char *dep)
 	hive_buf m = {0};
 	size_t n = json_array_size(tasks);
 	hive_buf_printf(&m, "%s: unknown task key \"", path);
-	put_shown(&m, dep);
+	hive_put_shown(&m, dep);
 	hive_buf_puts(&m, "\" (keys: ");
 	for (size_t i = 0; i < n && i < KEYS_SHOWN_MAX; i++)
 		hive_buf_printf(&m, "%s%s", i ? ", " : "", task_key(tasks, i));
