@@ -202,10 +202,14 @@ int main(int argc, char **argv)
 	char *dir = g.dir ? hive_xstrdup(g.dir) : default_dir();
 	const char *nc = getenv("NO_COLOR");
 	const char *env_dir = getenv("HIVE_DIR");
-	hive_cli cli = {.dir = dir, .dir_is_default = !g.dir && !(env_dir && *env_dir), .json = g.json, .color = !g.json && isatty(1) && !(nc && *nc)};
+	hive_cli cli = {
+		.dir = dir,
+		.dir_is_default = !g.dir && !(env_dir && *env_dir),
+		.json = g.json,
+		.color = !g.json && isatty(1) && !(nc && *nc),
+	};
 	rc = dispatch(&cli, &g, argc, argv);
-	if (fflush(stdout) != 0 && rc == 0)
-		rc = 0; /* a closed pipe is a quiet end, not an error */
+	fflush(stdout); /* a failure here is a closed pipe: a quiet end, not an error */
 	hive_store_close(cli.store);
 	free(dir);
 	return report(rc, g.json);
