@@ -246,7 +246,8 @@ static const hive_command create_cmd = {"task", "create",
 	"hive task create PROJECT TITLE [--key K] [--description TEXT] [--check NAME=CMD]... [--optional-check NAME=CMD]... "
 	"[--depends-on TASK]... [--runtime-command CMD] [--max-attempts N] [--retry JSON]",
 	"Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
-	"with /bin/sh -c as the exec runtime.  --retry takes a retry policy object (SPEC section 4).\n"
+	"with /bin/sh -c as the exec runtime and is required here (a flow spec can name other runtimes).\n"
+	"--retry takes a retry policy object (SPEC section 4).\n"
 	"The key defaults to a slug of the title.\n"
 	"Exit: 0 ok, 2 invalid flag or policy, 3 project or dependency not found.\n", cmd_create};
 static const hive_command list_cmd = {"task", "list", "hive task list [--project P] [--flow F]",

@@ -241,8 +241,7 @@ static int record_changes(hive_store *s, hive_pick *p)
 static int check_lines_limit(const json_t *task)
 {
 	hive_retry_policy pol;
-	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
-		hive_retry_policy_default(&pol);
+	hive_retry_policy_of(task, &pol);
 	return pol.context.max_check_output_lines;
 }
 

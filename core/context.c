@@ -1238,10 +1238,7 @@ int hive_context_assemble(hive_txn *txn, const json_t *task, int attempt_number,
 		return hive_error_set(HIVE_EINVALID, "retry context: attempt number %d is not positive", attempt_number);
 	ctx_state c = {.txn = txn, .task = task, .attempt_number = attempt_number, .max_attempts = max_attempts};
 	/* A task stored before its policy could be read still gets a context. */
-	if (hive_retry_policy_from_json(jget(task, "retry"), &c.policy) != 0) {
-		hive_retry_policy_default(&c.policy);
-		hive_error_clear();
-	}
+	hive_retry_policy_of(task, &c.policy);
 	int rc = collect(txn, task_id, &c.all);
 	if (rc == 0) {
 		select_prior(&c);

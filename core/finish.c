@@ -19,12 +19,6 @@
 
 static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
-static void load_policy(const json_t *task, hive_retry_policy *p)
-{
-	if (hive_retry_policy_from_json(json_object_get(task, "retry"), p) != 0)
-		hive_retry_policy_default(p);
-}
-
 /* The facts of the decision.  budget_used holds the attempts counted
  * before this one: explicit budgets at their index, the implicit one at
  * index 0 — which is where hive_retry_decide expects it (n_budgets == 0). */
@@ -152,7 +146,7 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 	int number = (int)json_integer_value(json_object_get(att, "attempt_number"));
 	const char *adapter = jstr(att, "runtime");
 	hive_retry_policy pol;
-	load_policy(task, &pol);
+	hive_retry_policy_of(task, &pol);
 	hive_retry_input in;
 	fill_input(task, outcome, verdict, &in);
 	hive_circuit circ;

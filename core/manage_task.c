@@ -68,8 +68,7 @@ int hive_task_abort(hive_store *s, const char *task_ref, const char *reason)
 static int check_budget(const json_t *t)
 {
 	hive_retry_policy p;
-	if (hive_retry_policy_from_json(json_object_get(t, "retry"), &p) != 0)
-		hive_retry_policy_default(&p);
+	hive_retry_policy_of(t, &p);
 	int outcome = hive_outcome_parse(jstr(t, "last_outcome"));
 	int idx = p.n_budgets == 0 ? 0 : (outcome >= 0 ? hive_retry_policy_budget_for(&p, outcome) : -1);
 	if (idx < 0)
@@ -89,8 +88,7 @@ static const char *effective_mode(const json_t *t)
 	if (jstr(t, "mode"))
 		return jstr(t, "mode");
 	hive_retry_policy p;
-	if (hive_retry_policy_from_json(json_object_get(t, "retry"), &p) != 0)
-		hive_retry_policy_default(&p);
+	hive_retry_policy_of(t, &p);
 	return p.mode_continue ? "continue" : "clean";
 }
 

@@ -912,3 +912,11 @@ void hive_circuit_record(hive_circuit *c, const hive_circuit_config *cfg, hive_o
 	else
 		set_transition(transition, circuit_success(c));
 }
+
+void hive_retry_policy_of(const json_t *task, hive_retry_policy *out)
+{
+	if (hive_retry_policy_from_json(json_object_get(task, "retry"), out) != 0) {
+		hive_retry_policy_default(out);
+		hive_error_clear(); /* a guard, not a failure of the caller */
+	}
+}

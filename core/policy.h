@@ -168,6 +168,11 @@ json_t *hive_retry_policy_to_json(const hive_retry_policy *p);
  * hive_retry_policy_parse; error paths start with "retry". */
 int hive_retry_policy_from_json(const json_t *canonical, hive_retry_policy *out);
 
+/* The policy of a task projection document (borrowed): its canonical
+ * "retry" member, or the built-in default when that is absent or invalid
+ * (a task_created event always carries one; the default is only a guard). */
+void hive_retry_policy_of(const json_t *task, hive_retry_policy *out);
+
 /* The budget an attempt with outcome `o` is counted against: with budgets,
  * the first whose `on` holds o; without, the implicit budget (index
  * n_budgets, i.e. 0) when o is in retry_on.  -1 when none applies or o is

@@ -17,10 +17,7 @@
 
 static json_t *txn_get(hive_kv *kv, const char *key)
 {
-	hive_slice v;
-	if (hive_txn_get(kv->impl, key, &v) != 0)
-		return NULL;
-	return json_loadb(v.data, v.len, 0, NULL);
+	return hive_proj_get(kv->impl, "%s", key);
 }
 
 static int txn_put(hive_kv *kv, const char *key, json_t *val)
@@ -427,8 +424,7 @@ static int apply_check_completed(hive_kv *kv, const hive_event *ev)
 static void count_budget(json_t *task, hive_outcome outcome)
 {
 	hive_retry_policy p;
-	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &p) != 0)
-		hive_retry_policy_default(&p);
+	hive_retry_policy_of(task, &p);
 	int idx = p.n_budgets == 0 ? 0 : hive_retry_policy_budget_for(&p, outcome);
 	if (idx < 0 || outcome == HIVE_OUTCOME_SUCCESS)
 		return;

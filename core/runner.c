@@ -106,16 +106,13 @@ static int find_orphans_txn(hive_txn *txn, void *vctx)
 		const char *running = jstr(t, "running_attempt");
 		if (running) {
 			json_t *a = hive_proj_get(txn, "attempt/%s", running);
-			/* a group whose leader hive already reaped may be reused: skip it */
-			json_int_t pgid = json_object_get(a, "runtime_exited") ? 0 :
-				json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
-			/* a check that was running when the runner died has its own group */
+			/* the groups go into attempt_crashed for the record; killing
+			 * goes by the attempt's tag (recover) */
+			json_int_t pgid = json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
 			json_int_t check_pgid = json_integer_value(json_object_get(json_object_get(a, "current_check"), "pgid"));
-			/* died between spawning the runtime and recording runtime_started */
-			int unrecorded = !json_object_get(a, "runtime_started") && !json_object_get(a, "runtime_exited");
-			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I,s:I,s:b}", "task_id", json_string_value(id),
+			json_array_append_new(c->orphans, json_pack("{s:s,s:s,s:I,s:I}", "task_id", json_string_value(id),
 								    "attempt_id", running, "pgid", pgid,
-								    "check_pgid", check_pgid, "unrecorded", unrecorded));
+								    "check_pgid", check_pgid));
 			json_decref(a);
 		}
 		json_decref(t);
@@ -230,8 +227,7 @@ static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
 static int display_max(const json_t *task, int number)
 {
 	hive_retry_policy pol;
-	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
-		hive_retry_policy_default(&pol);
+	hive_retry_policy_of(task, &pol);
 	const json_t *used = json_object_get(task, "budget_used");
 	int left = 0;
 	if (pol.n_budgets == 0) {
@@ -252,8 +248,7 @@ static int mode_continue(const json_t *task)
 	if (m)
 		return strcmp(m, "continue") == 0;
 	hive_retry_policy pol;
-	if (hive_retry_policy_from_json(json_object_get(task, "retry"), &pol) != 0)
-		return 0;
+	hive_retry_policy_of(task, &pol);
 	return pol.mode_continue;
 }
 

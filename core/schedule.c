@@ -193,8 +193,8 @@ void hive_kill_list_dispose(hive_kill_list *k)
 
 int64_t hive_attempt_age_ms(const json_t *attempt)
 {
-	int64_t started = hive_time_parse_ms(json_string_value(json_object_get(attempt, "started_at")) ?
-					     json_string_value(json_object_get(attempt, "started_at")) : "");
+	const char *at = json_string_value(json_object_get(attempt, "started_at"));
+	int64_t started = at ? hive_time_parse_ms(at) : -1;
 	int64_t age = started > 0 ? hive_time_now_ms() - started : 0;
 	return age > 0 ? age : 0;
 }

@@ -158,21 +158,12 @@ int hive_store_open(const char *dir, hive_store **out)
 	const char *d = getenv("HIVE_DURABILITY");
 	if (d && *d && strcmp(d, "relaxed") != 0 && strcmp(d, "durable") != 0)
 		return hive_error_set(HIVE_EINVALID, "HIVE_DURABILITY=%s is not a mode; use durable or relaxed", d);
-	struct stat before;
-	int existed = stat(dir, &before) == 0;
 	int rc = mkdir_p(dir);
 	if (rc)
 		return rc;
-	/* The log holds task output and diffs: the data dir is the owner's only
-	 * (SPEC section 10).  mkdir_p created it 0700; an existing directory is
-	 * tightened only when it is already a hive data dir of this user, never
-	 * an arbitrary --dir such as /tmp. */
-	hive_buf mdb = {0};
-	hive_buf_printf(&mdb, "%s/data.mdb", dir);
-	struct stat st;
-	if (existed && before.st_uid == getuid() && stat(mdb.data, &st) == 0)
-		chmod(dir, 0700);
-	hive_buf_dispose(&mdb);
+	/* mkdir_p creates what is missing 0700 (SPEC section 10).  The mode of
+	 * a directory that already existed is the owner's choice and is left
+	 * alone: --dir may name a shared directory such as /tmp. */
 	hive_store *s = hive_xcalloc(1, sizeof *s);
 	s->dir = hive_xstrdup(dir);
 	s->inotify_fd = -1;

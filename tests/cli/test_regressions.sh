@@ -250,6 +250,21 @@ exit 0'
 
 # ---- 4. a dependency outside the flow that has not succeeded is refused -------
 
+# task create without --runtime-command says which flag to give, after
+# checking the project exists, and writes nothing.
+test_task_create_needs_a_runtime_command() {
+	mkrepo
+	expect_exit 0 project create p --repo "$T/repo"
+	expect_exit 3 task create nosuch A
+	expect_exit 0 --json events list
+	cp "$OUT" "$T/log.before"
+	expect_exit 2 task create p A
+	expect_stderr_line "give --runtime-command CMD"
+	expect_exit 0 --json events list
+	cmp -s "$T/log.before" "$OUT" || fail "the refused task create changed the log"
+	verify
+}
+
 test_flow_create_refuses_outside_dependency() {
 	mkrepo
 	expect_exit 0 project create p --repo "$T/repo"

@@ -1220,6 +1220,29 @@ static void test_permissions(void **state)
 	hive_store_close(s);
 }
 
+/* A directory that already existed keeps its mode, on the first open and
+ * on later ones (when it already holds a log): --dir may name a shared
+ * directory, and hive must not take it away from its other users. */
+static void test_existing_dir_keeps_its_mode(void **state)
+{
+	fixture *fx = *state;
+	char dir[4096], path[4200];
+	snprintf(dir, sizeof dir, "%s/shared", fx->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 01777), 0);
+	for (int round = 0; round < 2; round++) {
+		hive_store *s = open_store(dir);
+		append_ok(s, "project_created", NULL, NULL, NULL);
+		hive_store_close(s);
+		struct stat st;
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 01777);
+		snprintf(path, sizeof path, "%s/data.mdb", dir);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
+}
+
 /* A data dir written by a newer hive (schema 99) is refused with
  * HIVE_ECONFLICT and a message saying so. */
 static void test_newer_schema_refused(void **state)
@@ -1438,6 +1461,7 @@ int main(void)
 		T(test_blobs),
 		T(test_projection_keys),
 		T(test_permissions),
+		T(test_existing_dir_keeps_its_mode),
 		T(test_newer_schema_refused),
 		T(test_durability_setting),
 		T(test_open_error_names_path),
