@@ -23,10 +23,10 @@ CFLAGS   ?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LIBS      = $(PKG_LIBS) -lpthread
 
-EVENTS_SRC := events/error.c events/buf.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
+EVENTS_SRC := events/error.c events/buf.c events/json.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
 CORE_SRC   := core/resolve.c core/state.c core/policy.c core/projection.c core/schedule.c core/manage.c \
               core/manage_task.c core/jsoncheck.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
-              core/finish.c core/runner.c core/context.c core/spec.c
+              core/finish.c core/runner.c core/context.c core/spec.c core/emit.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/query.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
@@ -37,7 +37,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libhive.a
 
 UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_proc test_spec \
-              test_adapters test_context test_gitws
+              test_adapters test_context test_gitws test_json test_emit
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c

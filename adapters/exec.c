@@ -23,6 +23,7 @@
 #include "core/policy.h"
 #include "core/proc.h"
 #include "events/error.h"
+#include "events/json.h"
 #include "events/store.h" /* hive_sha256_hex */
 
 #include <errno.h>
@@ -38,11 +39,6 @@
 #define VERDICT_MAX_BYTES (64 * 1024)
 #define MALFORMED_MAX_CHARS 200
 #define DEFAULT_GRACE_MS 2000L
-
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 /* ------------------------------------------------------------------ */
 /* The runtime object                                                 */
@@ -202,7 +198,7 @@ static void put_word(hive_buf *out, const char *w)
  * "adapter" member, so the presets can describe through this function. */
 static void exec_describe(const json_t *rt, hive_buf *out)
 {
-	const char *label = jstr(rt, "adapter");
+	const char *label = hive_json_str(rt, "adapter");
 	char **argv;
 	run_limits lim;
 

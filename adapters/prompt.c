@@ -9,14 +9,10 @@
 #include "adapters/prompt.h"
 
 #include "core/excerpt.h"
+#include "events/json.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 /* s on one line: '\r' and '\n' become spaces, so a title cannot start a
  * new Markdown block. */
@@ -59,7 +55,7 @@ static void put_code_span(hive_buf *out, const char *s)
 
 static void put_title(hive_buf *out, const json_t *task)
 {
-	const char *title = jstr(task, "title"), *key = jstr(task, "key");
+	const char *title = hive_json_str(task, "title"), *key = hive_json_str(task, "key");
 
 	hive_buf_puts(out, "# Task: ");
 	put_one_line(out, title && *title ? title : key ? key : "(untitled)");
@@ -73,7 +69,7 @@ static void put_title(hive_buf *out, const json_t *task)
 
 static void put_description(hive_buf *out, const json_t *task)
 {
-	const char *d = jstr(task, "description");
+	const char *d = hive_json_str(task, "description");
 	size_t len = d ? strlen(d) : 0;
 
 	/* Exactly one blank line before the next section, whatever the
@@ -89,7 +85,7 @@ static void put_description(hive_buf *out, const json_t *task)
 /* Checks are required unless they say "required": false (SPEC section 1). */
 static void put_check(hive_buf *out, const json_t *check)
 {
-	const char *name = jstr(check, "name"), *cmd = jstr(check, "command");
+	const char *name = hive_json_str(check, "name"), *cmd = hive_json_str(check, "command");
 
 	hive_buf_puts(out, "- ");
 	put_code_span(out, name ? name : "?");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter.h"
+#include "core/emit.h"
 #include "core/excerpt.h"
 #include "core/gitws.h"
 #include "core/policy.h"
@@ -23,11 +24,10 @@
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 /* Full outputs are kept up to this size; the rest is cut with a marker. */
 #define OUTPUT_CAP ((size_t)16 << 20)
-
-static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 void hive_pick_dispose(hive_pick *p)
 {
@@ -107,7 +107,7 @@ static void on_started(void *vctx, pid_t pid, pid_t pgid, const char *const *arg
 	for (size_t i = 0; argv && argv[i]; i++)
 		json_array_append_new(a, json_string(argv[i]));
 	emit_step(c->s, c->p, HIVE_EV_RUNTIME_STARTED,
-		  json_pack("{s:s,s:o,s:s,s:i,s:i}", "adapter", c->adapter, "argv", a, "prompt_sha256",
+		  hive_json_pack("{s:s,s:o,s:s,s:i,s:i}", "adapter", c->adapter, "argv", a, "prompt_sha256",
 			    prompt_sha ? prompt_sha : "", "pid", (int)pid, "pgid", (int)pgid));
 }
 
@@ -121,7 +121,7 @@ static json_t *task_input(const json_t *task)
 static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive_exec_result *res)
 {
 	const json_t *runtime = json_object_get(p->task, "runtime");
-	const char *name = jstr(runtime, "adapter");
+	const char *name = hive_json_str(runtime, "adapter");
 	const hive_adapter *ad = o->adapters && name ? o->adapters(name) : NULL;
 	memset(res, 0, sizeof *res);
 	if (!ad || ad->version != HIVE_ADAPTER_VERSION) {
@@ -134,7 +134,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 	}
 	json_t *input = task_input(p->task);
 	started_ctx sc = {s, p, ad->name};
-	const char *ctx_text = p->context ? jstr(p->context, "context") : NULL;
+	const char *ctx_text = p->context ? hive_json_str(p->context, "context") : NULL;
 	json_t *prior = p->context ? json_object_get(p->context, "prior_attempts") : NULL;
 	json_t *empty = json_array();
 	hive_exec_request req = {
@@ -152,7 +152,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 
 static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
 {
-	json_t *pl = json_pack("{s:o,s:i,s:I,s:s,s:O}",
+	json_t *pl = hive_json_pack("{s:o,s:i,s:I,s:s,s:O}",
 			       "exit_code", res->started && res->exit_code >= 0 ? json_integer(res->exit_code) : json_null(),
 			       "signal", res->signal, "duration_ms", (json_int_t)res->duration_ms,
 			       "termination_reason", res->termination_reason,
@@ -204,7 +204,7 @@ static int record_changes(hive_store *s, hive_pick *p)
 {
 	char commit[41];
 	char msg[256];
-	snprintf(msg, sizeof msg, "hive: checkpoint of attempt %d of task %s", p->number, jstr(p->task, "key"));
+	snprintf(msg, sizeof msg, "hive: checkpoint of attempt %d of task %s", p->number, hive_json_str(p->task, "key"));
 	int rc = hive_git_checkpoint(p->worktree, msg, commit, NULL);
 	if (rc)
 		return rc;
@@ -215,7 +215,7 @@ static int record_changes(hive_store *s, hive_pick *p)
 	json_t *paths = json_array();
 	for (size_t i = 0; i < st.n_paths; i++)
 		json_array_append_new(paths, path_json(st.paths[i]));
-	json_t *pl = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:i}", "commit", commit, "start_commit",
+	json_t *pl = hive_json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:i}", "commit", commit, "start_commit",
 			       p->start_commit, "files_created", st.files_created, "files_modified", st.files_modified,
 			       "files_deleted", st.files_deleted, "insertions", st.insertions, "deletions",
 			       st.deletions, "paths", paths, "diff_lines", count_lines(patch));
@@ -254,7 +254,7 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 {
 	hive_proc proc;
 	int rc = hive_proc_spawn(spec, &proc);
-	json_t *pl = json_pack("{s:s,s:b,s:s}", "name", name, "required", required, "command", cmd);
+	json_t *pl = hive_json_pack("{s:s,s:b,s:s}", "name", name, "required", required, "command", cmd);
 	if (!rc) {
 		json_object_set_new(pl, "pid", json_integer(proc.pid));
 		json_object_set_new(pl, "pgid", json_integer(proc.pgid));
@@ -269,7 +269,7 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 
 static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, const hive_run_opts *o)
 {
-	const char *name = jstr(check, "name"), *cmd = jstr(check, "command");
+	const char *name = hive_json_str(check, "name"), *cmd = hive_json_str(check, "command");
 	int required = !json_is_false(json_object_get(check, "required"));
 	hive_buf path = {0};
 	hive_buf_printf(&path, "%s/check-%d-%s.log", p->attempt_dir, idx, name);
@@ -298,7 +298,7 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	hive_excerpt_opts eo = {.max_lines = (size_t)check_lines_limit(p->task)};
 	hive_excerpt_make(out.data ? out.data : "", out.len, &eo, &ex);
 	int passed = rc == 0 && r.exit_code == 0 && !r.timed_out && !r.cancelled;
-	json_t *pl = json_pack("{s:s,s:b,s:b,s:o,s:b,s:I,s:s,s:I,s:I}", "name", name, "required", required,
+	json_t *pl = hive_json_pack("{s:s,s:b,s:b,s:o,s:b,s:I,s:s,s:I,s:I}", "name", name, "required", required,
 			       "passed", passed, "exit_code", r.exit_code >= 0 ? json_integer(r.exit_code) : json_null(),
 			       "timed_out", r.timed_out, "duration_ms", (json_int_t)r.duration_ms, "output_excerpt",
 			       ex.text, "output_lines", (json_int_t)ex.total_lines, "omitted_lines",

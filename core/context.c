@@ -27,6 +27,7 @@
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/event.h"
+#include "events/json.h"
 
 /* Longest diff line kept whole; longer ones are cut and marked. */
 #define CTX_LINE_BYTES 400
@@ -38,7 +39,6 @@
 /* Paths listed after "Changes:" and in a same-files pattern. */
 #define CTX_MAX_PATHS 20
 
-static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static json_t *jget(const json_t *o, const char *k) { return json_object_get(o, k); }
 static long long jint(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
 
@@ -164,13 +164,13 @@ static int finished(const ctx_attempt *a) { return a->completed || a->crashed; }
 
 static const char *outcome_of(const ctx_attempt *a)
 {
-	const char *o = jstr(a->completed, "outcome");
+	const char *o = hive_json_str(a->completed, "outcome");
 	return o ? o : a->crashed ? "crashed" : "unknown";
 }
 
 static int outcome_is(const ctx_attempt *a, const char *name) { return strcmp(outcome_of(a), name) == 0; }
 
-static const char *termination_of(const ctx_attempt *a) { return jstr(a->exited, "termination_reason"); }
+static const char *termination_of(const ctx_attempt *a) { return hive_json_str(a->exited, "termination_reason"); }
 
 static int termination_is(const ctx_attempt *a, const char *why)
 {
@@ -209,7 +209,7 @@ static json_t *failed_checks_of(const ctx_attempt *a)
 	json_t *out = json_array(), *c;
 	size_t i;
 	json_array_foreach(a->checks, i, c) {
-		if (check_failed(c) && check_required(c) && jstr(c, "name"))
+		if (check_failed(c) && check_required(c) && hive_json_str(c, "name"))
 			json_array_append(out, jget(c, "name"));
 	}
 	return out;
@@ -355,7 +355,7 @@ static void excerpt_data(const char *data, size_t len, size_t max_lines, size_t 
  * is all there is: made valid text and cut to the byte limit. */
 static void excerpt_fallback(ctx_check *c, size_t max_bytes)
 {
-	const char *s = jstr(c->ev, "output_excerpt");
+	const char *s = hive_json_str(c->ev, "output_excerpt");
 	size_t n;
 	char *t = hive_utf8_sanitize(s ? s : "", s ? strlen(s) : 0, &n);
 	t[hive_utf8_cut(t, n, max_bytes)] = '\0';
@@ -373,7 +373,7 @@ static void excerpt_check(hive_txn *txn, ctx_check *c, size_t max_lines, size_t 
 		return;
 	free(c->excerpt);
 	c->made_bytes = max_bytes;
-	const char *hex = jstr(c->ev, "output_blob");
+	const char *hex = hive_json_str(c->ev, "output_blob");
 	hive_slice blob;
 	if (hex && hive_txn_blob_get(txn, hex, &blob) == 0) {
 		excerpt_data(blob.data, blob.len, max_lines, max_bytes, c);
@@ -427,7 +427,7 @@ static size_t fence_for(const char *s)
 
 static void diff_load(hive_txn *txn, const ctx_attempt *a, size_t max_lines, ctx_diff *d)
 {
-	const char *hex = jstr(a->changes, "diff_blob");
+	const char *hex = hive_json_str(a->changes, "diff_blob");
 	hive_slice blob;
 	if (!hex || hive_txn_blob_get(txn, hex, &blob) != 0 || blob.len == 0) {
 		hive_error_clear();
@@ -497,7 +497,7 @@ static int has_check(const ctx_attempt *a, const char *name, check_pred pred)
 	size_t i;
 	json_t *c;
 	json_array_foreach(a->checks, i, c) {
-		if (pred(c) && jstr(c, "name") && strcmp(jstr(c, "name"), name) == 0)
+		if (pred(c) && hive_json_str(c, "name") && strcmp(hive_json_str(c, "name"), name) == 0)
 			return 1;
 	}
 	return 0;
@@ -512,7 +512,7 @@ static int seen_before(ctx_attempt *const *prior, size_t ai, size_t ci, const ch
 			return 1;
 	for (size_t k = 0; k < ci; k++) {
 		const json_t *c = json_array_get(prior[ai]->checks, k);
-		if (pred(c) && jstr(c, "name") && strcmp(jstr(c, "name"), name) == 0)
+		if (pred(c) && hive_json_str(c, "name") && strcmp(hive_json_str(c, "name"), name) == 0)
 			return 1;
 	}
 	return 0;
@@ -528,7 +528,7 @@ static void pattern_checks(ctx_attempt *const *prior, size_t n, check_pred pred,
 		size_t ci;
 		json_t *c;
 		json_array_foreach(prior[i]->checks, ci, c) {
-			const char *name = jstr(c, "name");
+			const char *name = hive_json_str(c, "name");
 			if (!name || !pred(c) || seen_before(prior, i, ci, name, pred))
 				continue;
 			int_list at = {0};
@@ -673,7 +673,7 @@ static void pattern_verdicts(ctx_attempt *const *prior, size_t n, json_t *out)
 {
 	hive_buf b = {0};
 	for (size_t i = 0; i < n; i++) {
-		const char *s = jstr(jget(prior[i]->exited, "verdict"), "summary");
+		const char *s = hive_json_str(jget(prior[i]->exited, "verdict"), "summary");
 		if (!s || !*s)
 			continue;
 		hive_buf_printf(&b, "runtime verdict of attempt %d: ", prior[i]->number);
@@ -725,10 +725,10 @@ typedef struct {
 
 static void put_header(hive_buf *b, const ctx_state *c)
 {
-	const char *title = jstr(c->task, "title"), *key = jstr(c->task, "key");
+	const char *title = hive_json_str(c->task, "title"), *key = hive_json_str(c->task, "key");
 	hive_buf_printf(b, "## Retry context\nThis is attempt %d of %d for task \"", c->attempt_number,
 			c->max_attempts);
-	put_inline(b, title ? title : key ? key : jstr(c->task, "id"), CTX_FIELD_BYTES);
+	put_inline(b, title ? title : key ? key : hive_json_str(c->task, "id"), CTX_FIELD_BYTES);
 	hive_buf_putc(b, '"');
 	if (key && title) {
 		hive_buf_puts(b, " (");
@@ -797,7 +797,7 @@ static void put_runtime_line(hive_buf *b, const ctx_attempt *a)
 	}
 	if (never_ran(a) && termination_is(a, "not_started")) {
 		hive_buf_puts(b, "Runtime could not start: ");
-		put_inline(b, jstr(x, "error") ? jstr(x, "error") : "unknown error", CTX_FIELD_BYTES);
+		put_inline(b, hive_json_str(x, "error") ? hive_json_str(x, "error") : "unknown error", CTX_FIELD_BYTES);
 		put_period(b);
 		hive_buf_putc(b, '\n');
 		return;
@@ -820,7 +820,7 @@ static void put_runtime_line(hive_buf *b, const ctx_attempt *a)
 static void put_verdict_lines(hive_buf *b, const ctx_attempt *a)
 {
 	const json_t *v = jget(a->exited, "verdict");
-	const char *vs = jstr(v, "summary"), *summary = jstr(a->completed, "summary");
+	const char *vs = hive_json_str(v, "summary"), *summary = hive_json_str(a->completed, "summary");
 	if (vs && *vs) {
 		hive_buf_puts(b, "Runtime's verdict: ");
 		put_inline(b, vs, CTX_FIELD_BYTES);
@@ -852,7 +852,7 @@ static void put_check(hive_buf *b, const ctx_check *c)
 {
 	const json_t *ev = c->ev;
 	hive_buf_printf(b, "%s check \"", check_required(ev) ? "Required" : "Optional");
-	put_inline(b, jstr(ev, "name"), CTX_FIELD_BYTES);
+	put_inline(b, hive_json_str(ev, "name"), CTX_FIELD_BYTES);
 	if (json_is_true(jget(ev, "timed_out"))) {
 		hive_buf_puts(b, "\" timed out");
 		put_after(b, jget(ev, "duration_ms"));
@@ -1092,14 +1092,14 @@ static json_t *prior_json(const ctx_attempt *a)
 	json_object_set_new(o, "duration_ms", duration_of(a));
 	json_object_set_new(o, "changes", changes_json(a));
 	json_object_set_new(o, "failed_checks", failed_checks_of(a));
-	json_object_set_new(o, "summary", string_or_null(jstr(a->completed, "summary")));
+	json_object_set_new(o, "summary", string_or_null(hive_json_str(a->completed, "summary")));
 	return o;
 }
 
 static json_t *check_failure_json(const ctx_check *c)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "name", string_or_null(jstr(c->ev, "name")));
+	json_object_set_new(o, "name", string_or_null(hive_json_str(c->ev, "name")));
 	json_t *code = jget(c->ev, "exit_code");
 	json_object_set_new(o, "exit_code", json_is_integer(code) ? json_incref(code) : json_null());
 	json_object_set_new(o, "timed_out", json_boolean(json_is_true(jget(c->ev, "timed_out"))));
@@ -1231,7 +1231,7 @@ static void state_dispose(ctx_state *c)
 int hive_context_assemble(hive_txn *txn, const json_t *task, int attempt_number, int max_attempts,
 			  json_t **payload_out)
 {
-	const char *task_id = jstr(task, "id");
+	const char *task_id = hive_json_str(task, "id");
 	if (!task_id || !*task_id)
 		return hive_error_set(HIVE_EINVALID, "retry context: the task document has no id");
 	if (attempt_number < 1)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/emit.h"
 #include "core/policy.h"
 #include "core/projection.h"
 #include "core/runner.h"
@@ -16,8 +17,7 @@
 #include "core/state.h"
 #include "events/error.h"
 #include "events/id.h"
-
-static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+#include "events/json.h"
 
 /* The facts of the decision.  budget_used holds the attempts counted
  * before this one: explicit budgets at their index, the implicit one at
@@ -53,7 +53,7 @@ static int schedule_retry(hive_txn *txn, const json_t *task, const hive_retry_po
 		return rc;
 	char nb[40];
 	hive_time_format_ms(now_ms + d->delay_ms, nb, sizeof nb);
-	json_t *p = json_pack("{s:i,s:s,s:I,s:s,s:I,s:o}", "next_attempt", number + 1, "outcome",
+	json_t *p = hive_json_pack("{s:i,s:s,s:I,s:s,s:I,s:o}", "next_attempt", number + 1, "outcome",
 			      hive_outcome_name((hive_outcome)outcome), "delay_ms", (json_int_t)d->delay_ms,
 			      "not_before", nb, "not_before_ms", (json_int_t)(now_ms + d->delay_ms), "budget",
 			      budget_json(pol, d));
@@ -69,7 +69,7 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 	rc = hive_emit_task_state(txn, task, "escalated", "retry budget exhausted; a person must decide");
 	if (!rc)
 		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ESCALATED,
-					json_pack("{s:s}", "reason", d->reason), NULL);
+					hive_json_pack("{s:s}", "reason", d->reason), NULL);
 	return rc;
 }
 
@@ -78,7 +78,7 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 static void circuit_from(const json_t *doc, hive_circuit *c)
 {
 	memset(c, 0, sizeof *c);
-	const char *st = jstr(doc, "state");
+	const char *st = hive_json_str(doc, "state");
 	c->state = st && strcmp(st, "open") == 0 ? HIVE_CIRCUIT_OPEN
 		 : st && strcmp(st, "half_open") == 0 ? HIVE_CIRCUIT_HALF_OPEN : HIVE_CIRCUIT_CLOSED;
 	c->consecutive_failures = (int)json_integer_value(json_object_get(doc, "consecutive_failures"));
@@ -116,20 +116,15 @@ static int circuit_after(hive_txn *txn, const json_t *task, const char *adapter,
 {
 	int transition = -1;
 	hive_circuit_record(c, cfg, (hive_outcome)outcome, now_ms, &transition);
-	hive_event ev;
 	if (transition == HIVE_CIRCUIT_OPEN)
-		hive_event_init(&ev, HIVE_EV_CIRCUIT_OPENED,
-				json_pack("{s:s,s:i,s:I,s:I}", "adapter", adapter, "failures", c->consecutive_failures,
+		return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_OPENED,
+				hive_json_pack("{s:s,s:i,s:I,s:I}", "adapter", adapter, "failures", c->consecutive_failures,
 					  "opened_at_ms", (json_int_t)c->opened_at_ms, "reset_timeout_ms",
 					  (json_int_t)cfg->reset_timeout_ms));
-	else if (transition == HIVE_CIRCUIT_CLOSED)
-		hive_event_init(&ev, HIVE_EV_CIRCUIT_CLOSED, json_pack("{s:s}", "adapter", adapter));
-	else
-		return 0;
-	hive_event_correlate(&ev, jstr(task, "project_id"), jstr(task, "flow_id"), NULL, NULL);
-	int rc = hive_emit(txn, &ev);
-	hive_event_dispose(&ev);
-	return rc;
+	if (transition == HIVE_CIRCUIT_CLOSED)
+		return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_CLOSED,
+					       hive_json_pack("{s:s}", "adapter", adapter));
+	return 0;
 }
 
 /* ---- the decision ------------------------------------------------------------------ */
@@ -141,10 +136,10 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 	json_t *task = hive_proj_get(txn, "task/%s", task_id);
 	json_t *att = hive_proj_get(txn, "attempt/%s", attempt_id);
 	int rc = 0;
-	if (!task || !att || strcmp(jstr(att, "state") ? jstr(att, "state") : "", "running") != 0)
+	if (!task || !att || strcmp(hive_json_str(att, "state") ? hive_json_str(att, "state") : "", "running") != 0)
 		goto out; /* already ended (a person aborted it): nothing more to record */
 	int number = (int)json_integer_value(json_object_get(att, "attempt_number"));
-	const char *adapter = jstr(att, "runtime");
+	const char *adapter = hive_json_str(att, "runtime");
 	hive_retry_policy pol;
 	hive_retry_policy_of(task, &pol);
 	hive_retry_input in;
@@ -152,8 +147,8 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 	hive_circuit circ;
 	hive_circuit_config cfg;
 	if (adapter)
-		hive_circuit_load(txn, jstr(task, "flow_id"), adapter, &circ, &cfg);
-	json_t *p = json_pack("{s:s,s:I,s:i,s:o,s:o}", "outcome", hive_outcome_name((hive_outcome)outcome),
+		hive_circuit_load(txn, hive_json_str(task, "flow_id"), adapter, &circ, &cfg);
+	json_t *p = hive_json_pack("{s:s,s:I,s:i,s:o,s:o}", "outcome", hive_outcome_name((hive_outcome)outcome),
 			      "duration_ms", (json_int_t)duration_ms, "attempt_number", number, "failed_checks",
 			      failed_checks ? json_deep_copy(failed_checks) : json_array(),
 			      "summary", summary ? json_string(summary) : json_null());

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/emit.h"
 #include "core/gitws.h"
 #include "core/hive.h"
 #include "core/projection.h"
@@ -19,6 +20,7 @@
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 /* One name rule for projects, flows and task keys (core/spec.c): names
  * become part of git branch names. */
@@ -27,17 +29,6 @@ static int valid_name(const char *what, const char *name)
 	char where[32];
 	snprintf(where, sizeof where, "%s name", what);
 	return hive_spec_name_check(name, where);
-}
-
-static int emit_new(hive_txn *txn, hive_event_type type, json_t *payload, const char *project,
-		    const char *flow, const char *task, const char *attempt)
-{
-	hive_event ev;
-	hive_event_init(&ev, type, payload);
-	hive_event_correlate(&ev, project, flow, task, attempt);
-	int rc = hive_emit(txn, &ev);
-	hive_event_dispose(&ev);
-	return rc;
 }
 
 /* ---- projects ------------------------------------------------------------ */
@@ -51,8 +42,8 @@ typedef struct {
 static int project_txn(hive_txn *txn, void *vctx)
 {
 	project_ctx *c = vctx;
-	return emit_new(txn, HIVE_EV_PROJECT_CREATED,
-			json_pack("{s:s,s:s,s:s}", "name", c->name, "repo", c->repo, "description",
+	return hive_emit_new(txn, HIVE_EV_PROJECT_CREATED,
+			hive_json_pack("{s:s,s:s,s:s}", "name", c->name, "repo", c->repo, "description",
 				  c->description ? c->description : ""),
 			c->id.s, NULL, NULL, NULL);
 }
@@ -109,7 +100,7 @@ static int task_txn(hive_txn *txn, void *vctx)
 		json_decref(def);
 		return rc;
 	}
-	return emit_new(txn, HIVE_EV_TASK_CREATED, def, project.s, NULL, c->id.s, NULL);
+	return hive_emit_new(txn, HIVE_EV_TASK_CREATED, def, project.s, NULL, c->id.s, NULL);
 }
 
 int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, hive_id *out)
@@ -151,8 +142,8 @@ static int spec_project(hive_txn *txn, spec_ctx *c)
 	if (!c->repo)
 		return hive_error_set(HIVE_ENOTFOUND, "project \"%s\" does not exist; create it with hive project create or give {\"name\", \"repo\"} in the spec", name);
 	hive_error_clear();
-	return emit_new(txn, HIVE_EV_PROJECT_CREATED,
-			json_pack("{s:s,s:s,s:s}", "name", name, "repo", c->repo, "description",
+	return hive_emit_new(txn, HIVE_EV_PROJECT_CREATED,
+			hive_json_pack("{s:s,s:s,s:s}", "name", name, "repo", c->repo, "description",
 				  json_string_value(json_object_get(p, "description")) ?
 				  json_string_value(json_object_get(p, "description")) : ""),
 			c->project_id.s, NULL, NULL, NULL);
@@ -183,7 +174,7 @@ static int spec_tasks(hive_txn *txn, spec_ctx *c)
 			}
 			json_array_set_new(deps, j, json_string(c->task_ids[k].s));
 		}
-		int rc = emit_new(txn, HIVE_EV_TASK_CREATED, def, c->project_id.s, c->flow_id.s,
+		int rc = hive_emit_new(txn, HIVE_EV_TASK_CREATED, def, c->project_id.s, c->flow_id.s,
 				  c->task_ids[i].s, NULL);
 		if (rc)
 			return rc;
@@ -203,8 +194,8 @@ static int spec_txn(hive_txn *txn, void *vctx)
 	for (size_t i = 0; i < c->n_tasks; i++)
 		json_array_append_new(ids, json_string(c->task_ids[i].s));
 	json_t *defaults = json_object_get(c->spec, "defaults");
-	return emit_new(txn, HIVE_EV_FLOW_CREATED,
-			json_pack("{s:s,s:o,s:O}", "name", json_string_value(json_object_get(c->spec, "name")),
+	return hive_emit_new(txn, HIVE_EV_FLOW_CREATED,
+			hive_json_pack("{s:s,s:o,s:O}", "name", json_string_value(json_object_get(c->spec, "name")),
 				  "task_ids", ids, "defaults", defaults ? defaults : json_object()),
 			c->project_id.s, c->flow_id.s, NULL, NULL);
 }
@@ -305,8 +296,8 @@ static int flow_tasks_txn(hive_txn *txn, void *vctx)
 		json_decref(ids);
 		return rc;
 	}
-	return emit_new(txn, HIVE_EV_FLOW_CREATED,
-			json_pack("{s:s,s:o,s:{}}", "name", c->name, "task_ids", ids, "defaults"),
+	return hive_emit_new(txn, HIVE_EV_FLOW_CREATED,
+			hive_json_pack("{s:s,s:o,s:{}}", "name", c->name, "task_ids", ids, "defaults"),
 			project.s, c->flow_id.s, NULL, NULL);
 }
 
@@ -383,7 +374,7 @@ static int steer_txn(hive_txn *txn, void *vctx)
 	if (c->type == HIVE_EV_FLOW_ABORTED)
 		rc = hive_schedule_abort_tasks(txn, flow, c->reason ? c->reason : "flow aborted", &c->kill);
 	if (!rc)
-		rc = emit_new(txn, c->type, payload, project, id.s, NULL, NULL);
+		rc = hive_emit_new(txn, c->type, payload, project, id.s, NULL, NULL);
 	else
 		json_decref(payload);
 	if (!rc && (c->type == HIVE_EV_FLOW_STARTED || c->type == HIVE_EV_FLOW_RESUMED))

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/emit.h"
 #include "core/hive.h"
 #include "core/policy.h"
 #include "core/proc.h"
@@ -12,8 +13,7 @@
 #include "core/schedule.h"
 #include "core/state.h"
 #include "events/error.h"
-
-static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+#include "events/json.h"
 
 typedef struct {
 	const char *ref, *reason, *mode;
@@ -39,15 +39,15 @@ static int abort_txn(hive_txn *txn, void *vctx)
 	json_t *t = load_task(txn, c->ref, &rc);
 	if (!t)
 		return rc;
-	int st = hive_task_state_parse(jstr(t, "state"));
+	int st = hive_task_state_parse(hive_json_str(t, "state"));
 	if (hive_task_state_final(st)) {
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only a task that has not ended can be aborted",
-				    jstr(t, "key"), jstr(t, "state"));
+				    hive_json_str(t, "key"), hive_json_str(t, "state"));
 	} else {
 		c->kill.n = 0; /* the transaction may run again after the map grew */
 		rc = hive_schedule_abort_task(txn, t, c->reason ? c->reason : "aborted by a person", &c->kill);
-		if (!rc && jstr(t, "flow_id"))
-			rc = hive_schedule_pass(txn, jstr(t, "flow_id"), NULL);
+		if (!rc && hive_json_str(t, "flow_id"))
+			rc = hive_schedule_pass(txn, hive_json_str(t, "flow_id"), NULL);
 	}
 	json_decref(t);
 	return rc;
@@ -69,7 +69,7 @@ static int check_budget(const json_t *t)
 {
 	hive_retry_policy p;
 	hive_retry_policy_of(t, &p);
-	int outcome = hive_outcome_parse(jstr(t, "last_outcome"));
+	int outcome = hive_outcome_parse(hive_json_str(t, "last_outcome"));
 	int idx = p.n_budgets == 0 ? 0 : (outcome >= 0 ? hive_retry_policy_budget_for(&p, outcome) : -1);
 	if (idx < 0)
 		return 0;
@@ -85,8 +85,8 @@ static int check_budget(const json_t *t)
  * else the policy's. */
 static const char *effective_mode(const json_t *t)
 {
-	if (jstr(t, "mode"))
-		return jstr(t, "mode");
+	if (hive_json_str(t, "mode"))
+		return hive_json_str(t, "mode");
 	hive_retry_policy p;
 	hive_retry_policy_of(t, &p);
 	return p.mode_continue ? "continue" : "clean";
@@ -99,26 +99,26 @@ static int retry_txn(hive_txn *txn, void *vctx)
 	json_t *t = load_task(txn, c->ref, &rc);
 	if (!t)
 		return rc;
-	int st = hive_task_state_parse(jstr(t, "state"));
+	int st = hive_task_state_parse(hive_json_str(t, "state"));
 	if (st != HIVE_TASK_FAILED && st != HIVE_TASK_RETRY && st != HIVE_TASK_ESCALATED)
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only failed, retry or escalated tasks can be retried",
-				    jstr(t, "key"), jstr(t, "state"));
-	else if (!jstr(t, "flow_id"))
-		rc = hive_error_set(HIVE_ECONFLICT, "task %s has never run in a flow", jstr(t, "key"));
+				    hive_json_str(t, "key"), hive_json_str(t, "state"));
+	else if (!hive_json_str(t, "flow_id"))
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s has never run in a flow", hive_json_str(t, "key"));
 	if (!rc) {
 		/* An aborted flow never runs again: a task made pending there
 		 * would wait forever.  It can run in a new flow instead. */
-		json_t *last = hive_proj_get(txn, "flow/%s", jstr(t, "flow_id"));
-		if (last && hive_flow_state_parse(jstr(last, "state")) == HIVE_FLOW_ABORTED)
+		json_t *last = hive_proj_get(txn, "flow/%s", hive_json_str(t, "flow_id"));
+		if (last && hive_flow_state_parse(hive_json_str(last, "state")) == HIVE_FLOW_ABORTED)
 			rc = hive_error_set(HIVE_ECONFLICT,
 					    "task %s cannot be retried in flow %s, which was aborted; put it in a new "
 					    "flow (hive flow create PROJECT --task %s) and retry it there",
-					    jstr(t, "key"), jstr(last, "name"), jstr(t, "key"));
+					    hive_json_str(t, "key"), hive_json_str(last, "name"), hive_json_str(t, "key"));
 		json_decref(last);
 	}
 	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
 		rc = check_budget(t);
-	json_t *p = json_pack("{s:b}", "reset_count", c->reset_count);
+	json_t *p = hive_json_pack("{s:b}", "reset_count", c->reset_count);
 	json_object_set_new(p, "mode", json_string(c->mode ? c->mode : effective_mode(t)));
 	if (!rc)
 		rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_RETRY_REQUESTED, p, NULL);
@@ -126,16 +126,12 @@ static int retry_txn(hive_txn *txn, void *vctx)
 		json_decref(p);
 	if (!rc)
 		rc = hive_emit_task_state(txn, t, "pending", "hive task retry");
-	json_t *flow = rc ? NULL : hive_proj_get(txn, "flow/%s", jstr(t, "flow_id"));
-	if (flow && hive_flow_state_parse(jstr(flow, "state")) == HIVE_FLOW_FAILED) {
-		hive_event ev;
-		hive_event_init(&ev, HIVE_EV_FLOW_RESUMED, json_pack("{s:s}", "reason", "hive task retry"));
-		hive_event_correlate(&ev, jstr(flow, "project_id"), jstr(flow, "id"), NULL, NULL);
-		rc = hive_emit(txn, &ev);
-		hive_event_dispose(&ev);
-	}
+	json_t *flow = rc ? NULL : hive_proj_get(txn, "flow/%s", hive_json_str(t, "flow_id"));
+	if (flow && hive_flow_state_parse(hive_json_str(flow, "state")) == HIVE_FLOW_FAILED)
+		rc = hive_emit_for_flow(txn, flow, HIVE_EV_FLOW_RESUMED,
+					hive_json_pack("{s:s}", "reason", "hive task retry"));
 	if (!rc && flow)
-		rc = hive_schedule_pass(txn, jstr(flow, "id"), NULL);
+		rc = hive_schedule_pass(txn, hive_json_str(flow, "id"), NULL);
 	json_decref(flow);
 	json_decref(t);
 	return rc;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/context.h"
+#include "core/emit.h"
 #include "core/gitws.h"
 #include "core/policy.h"
 #include "core/proc.h"
@@ -29,11 +30,10 @@
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
 		      hive_circuit_config *cfg);
-
-static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 char *hive_attempt_dir(const hive_store *s, const char *attempt_id)
 {
@@ -79,11 +79,11 @@ static int flow_info_txn(hive_txn *txn, void *vctx)
 	if (rc)
 		return rc;
 	json_t *f = hive_proj_get(txn, "flow/%s", fi->id.s);
-	json_t *p = f ? hive_proj_get(txn, "project/%s", jstr(f, "project_id")) : NULL;
-	snprintf(fi->name, sizeof fi->name, "%s", f ? jstr(f, "name") : "?");
-	snprintf(fi->state, sizeof fi->state, "%s", f ? jstr(f, "state") : "?");
+	json_t *p = f ? hive_proj_get(txn, "project/%s", hive_json_str(f, "project_id")) : NULL;
+	snprintf(fi->name, sizeof fi->name, "%s", f ? hive_json_str(f, "name") : "?");
+	snprintf(fi->state, sizeof fi->state, "%s", f ? hive_json_str(f, "state") : "?");
 	free(fi->repo);
-	fi->repo = p && jstr(p, "repo") ? hive_xstrdup(jstr(p, "repo")) : NULL;
+	fi->repo = p && hive_json_str(p, "repo") ? hive_xstrdup(hive_json_str(p, "repo")) : NULL;
 	json_decref(p);
 	json_decref(f);
 	return 0;
@@ -103,7 +103,7 @@ static int find_orphans_txn(hive_txn *txn, void *vctx)
 	size_t i;
 	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
 		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
-		const char *running = jstr(t, "running_attempt");
+		const char *running = hive_json_str(t, "running_attempt");
 		if (running) {
 			json_t *a = hive_proj_get(txn, "attempt/%s", running);
 			/* the groups go into attempt_crashed for the record; killing
@@ -130,12 +130,12 @@ typedef struct {
 static int record_crash_txn(hive_txn *txn, void *vctx)
 {
 	crash_ctx *c = vctx;
-	const char *task_id = jstr(c->orphan, "task_id"), *attempt_id = jstr(c->orphan, "attempt_id");
+	const char *task_id = hive_json_str(c->orphan, "task_id"), *attempt_id = hive_json_str(c->orphan, "attempt_id");
 	json_t *t = hive_proj_get(txn, "task/%s", task_id);
 	if (!t)
 		return 0;
 	int rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_CRASHED,
-				    json_pack("{s:s,s:O,s:O,s:b}", "reason", "the runner died during the attempt",
+				    hive_json_pack("{s:s,s:O,s:O,s:b}", "reason", "the runner died during the attempt",
 					      "pgid", json_object_get(c->orphan, "pgid"), "check_pgid",
 					      json_object_get(c->orphan, "check_pgid"), "killed", c->killed),
 				    attempt_id);
@@ -161,9 +161,9 @@ static int recover(hive_store *s, const char *flow_id, const hive_run_opts *o, h
 		/* by the attempt's tag, not by the recorded pgid: a group number
 		 * may since belong to someone else, and a runtime started just
 		 * before the runner died has no pgid in the log at all */
-		int killed = hive_proc_kill_tagged("HIVE_ATTEMPT_ID", jstr(orphan, "attempt_id"), 2000) > 0;
+		int killed = hive_proc_kill_tagged("HIVE_ATTEMPT_ID", hive_json_str(orphan, "attempt_id"), 2000) > 0;
 		say(o, "attempt %s was left running by a runner that died%s; recording it as crashed",
-		    jstr(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
+		    hive_json_str(orphan, "attempt_id"), killed ? " (killed its processes)" : "");
 		crash_ctx cc = {orphan, killed, o->seed};
 		rc = hive_store_write(s, record_crash_txn, &cc);
 		r->attempts_failed++;
@@ -196,7 +196,7 @@ static void note_due(pick_ctx *c, int64_t when)
 /* 1 when the task's runtime circuit lets an attempt start now. */
 static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
 {
-	const char *adapter = jstr(json_object_get(task, "runtime"), "adapter");
+	const char *adapter = hive_json_str(json_object_get(task, "runtime"), "adapter");
 	if (!adapter)
 		return 1;
 	for (int i = 0; i < c->n_probes; i++)
@@ -244,7 +244,7 @@ static int display_max(const json_t *task, int number)
 
 static int mode_continue(const json_t *task)
 {
-	const char *m = jstr(task, "mode");
+	const char *m = hive_json_str(task, "mode");
 	if (m)
 		return strcmp(m, "continue") == 0;
 	hive_retry_policy pol;
@@ -257,7 +257,7 @@ static int mode_continue(const json_t *task)
  * computed from dependencies, marked by an empty start_commit. */
 static void choose_start(hive_txn *txn, hive_pick *p, const json_t *flow)
 {
-	const char *base = jstr(p->task, "base_commit"), *last = jstr(p->task, "last_commit");
+	const char *base = hive_json_str(p->task, "base_commit"), *last = hive_json_str(p->task, "last_commit");
 	if (base && last && p->number > 1 && mode_continue(p->task))
 		snprintf(p->start_commit, sizeof p->start_commit, "%s", last);
 	else if (base)
@@ -272,12 +272,12 @@ static void add_pick(hive_txn *txn, pick_ctx *c, json_t *task, const json_t *flo
 {
 	hive_pick *p = &c->picks[c->n++];
 	memset(p, 0, sizeof *p);
-	snprintf(p->task_id.s, sizeof p->task_id.s, "%s", jstr(task, "id"));
+	snprintf(p->task_id.s, sizeof p->task_id.s, "%s", hive_json_str(task, "id"));
 	hive_id_new(&p->attempt_id);
 	p->task = json_incref(task);
 	p->number = (int)json_integer_value(json_object_get(task, "attempts")) + 1;
 	p->max_attempts = display_max(task, p->number);
-	p->worktree = hive_worktree_dir(c->s, c->flow_name, jstr(task, "key"));
+	p->worktree = hive_worktree_dir(c->s, c->flow_name, hive_json_str(task, "key"));
 	p->repo = hive_xstrdup(c->repo);
 	p->attempt_dir = hive_attempt_dir(c->s, p->attempt_id.s);
 	choose_start(txn, p, flow);
@@ -287,7 +287,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 {
 	pick_ctx *c = vctx;
 	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id), *id;
-	if (!f || hive_flow_state_parse(jstr(f, "state")) != HIVE_FLOW_RUNNING) {
+	if (!f || hive_flow_state_parse(hive_json_str(f, "state")) != HIVE_FLOW_RUNNING) {
 		json_decref(f);
 		return 0;
 	}
@@ -296,7 +296,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 		if (c->n >= c->max)
 			break;
 		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
-		int st = hive_task_state_parse(jstr(t, "state"));
+		int st = hive_task_state_parse(hive_json_str(t, "state"));
 		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
 		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
 		if (st == HIVE_TASK_RETRY && due > c->now_ms)
@@ -320,13 +320,13 @@ typedef struct {
 static int base_txn(hive_txn *txn, void *vctx)
 {
 	base_ctx *c = vctx;
-	json_t *f = hive_proj_get(txn, "flow/%s", jstr(c->task, "flow_id")), *d;
-	snprintf(c->flow_base, sizeof c->flow_base, "%s", f && jstr(f, "base_commit") ? jstr(f, "base_commit") : "");
+	json_t *f = hive_proj_get(txn, "flow/%s", hive_json_str(c->task, "flow_id")), *d;
+	snprintf(c->flow_base, sizeof c->flow_base, "%s", f && hive_json_str(f, "base_commit") ? hive_json_str(f, "base_commit") : "");
 	json_decref(f);
 	size_t i;
 	json_array_foreach(json_object_get(c->task, "depends_on"), i, d) {
 		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(d));
-		const char *rc = jstr(t, "result_commit");
+		const char *rc = hive_json_str(t, "result_commit");
 		json_array_append_new(c->commits, json_string(rc ? rc : c->flow_base));
 		json_decref(t);
 	}
@@ -373,7 +373,7 @@ static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
 		rc = hive_git_worktree_reset(p->worktree, p->start_commit);
 	} else {
 		hive_buf branch = {0};
-		hive_buf_printf(&branch, "hive/%s/%s", flow_name, jstr(p->task, "key"));
+		hive_buf_printf(&branch, "hive/%s/%s", flow_name, hive_json_str(p->task, "key"));
 		rc = hive_git_worktree_create(p->repo, p->worktree, branch.data, p->start_commit);
 		hive_buf_dispose(&branch);
 	}
@@ -407,19 +407,14 @@ static int emit_half_open(hive_txn *txn, const json_t *task, const char *adapter
 {
 	hive_circuit circ;
 	hive_circuit_config cfg;
-	hive_circuit_load(txn, jstr(task, "flow_id"), adapter, &circ, &cfg);
+	hive_circuit_load(txn, hive_json_str(task, "flow_id"), adapter, &circ, &cfg);
 	int was = circ.state, transition = -1;
 	if (!hive_circuit_allow(&circ, &cfg, now, &transition))
 		return hive_error_set(HIVE_ECONFLICT, "circuit of runtime %s is open", adapter);
 	if (transition != HIVE_CIRCUIT_HALF_OPEN && was != HIVE_CIRCUIT_HALF_OPEN)
 		return 0;
-	hive_event ev;
-	hive_event_init(&ev, HIVE_EV_CIRCUIT_HALF_OPENED,
-			json_pack("{s:s,s:s}", "adapter", adapter, "probe_attempt", attempt_id));
-	hive_event_correlate(&ev, jstr(task, "project_id"), jstr(task, "flow_id"), NULL, NULL);
-	int rc = hive_emit(txn, &ev);
-	hive_event_dispose(&ev);
-	return rc;
+	return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_HALF_OPENED,
+			hive_json_pack("{s:s,s:s}", "adapter", adapter, "probe_attempt", attempt_id));
 }
 
 static int start_txn(hive_txn *txn, void *vctx)
@@ -428,8 +423,8 @@ static int start_txn(hive_txn *txn, void *vctx)
 	hive_pick *p = c->p;
 	json_t *t = hive_proj_get(txn, "task/%s", p->task_id.s);
 	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id);
-	int st = t ? hive_task_state_parse(jstr(t, "state")) : -1, rc = 0;
-	if (!f || hive_flow_state_parse(jstr(f, "state")) != HIVE_FLOW_RUNNING ||
+	int st = t ? hive_task_state_parse(hive_json_str(t, "state")) : -1, rc = 0;
+	if (!f || hive_flow_state_parse(hive_json_str(f, "state")) != HIVE_FLOW_RUNNING ||
 	    (st != HIVE_TASK_READY && st != HIVE_TASK_RETRY) ||
 	    (int)json_integer_value(json_object_get(t, "attempts")) + 1 != p->number) {
 		rc = HIVE_ECONFLICT; /* changed since the pick (a person acted): skip it */
@@ -439,7 +434,7 @@ static int start_txn(hive_txn *txn, void *vctx)
 	 * keep the order SPEC section 6 promises (retry->running,
 	 * retry_context_assembled, attempt_started, ...).  Not for a start that
 	 * fails while preparing: no probe would ever run to decide the circuit. */
-	const char *adapter = jstr(json_object_get(t, "runtime"), "adapter");
+	const char *adapter = hive_json_str(json_object_get(t, "runtime"), "adapter");
 	if (!p->fail_reason && adapter && (rc = emit_half_open(txn, t, adapter, p->attempt_id.s, c->now_ms)))
 		goto out;
 	char reason[64];
@@ -461,11 +456,11 @@ static int start_txn(hive_txn *txn, void *vctx)
 		if (rc)
 			goto out;
 	}
-	json_t *pl = json_pack("{s:i,s:i,s:s,s:s,s:s,s:o}", "attempt_number", p->number, "max_attempts",
+	json_t *pl = hive_json_pack("{s:i,s:i,s:s,s:s,s:s,s:o}", "attempt_number", p->number, "max_attempts",
 			       p->max_attempts, "runtime", adapter ? adapter : "exec", "worktree", p->worktree,
 			       "base_commit", p->start_commit, "context_sha256",
 			       p->context ? json_incref(json_object_get(p->context, "context_sha256")) : json_null());
-	if (!jstr(t, "base_commit"))
+	if (!hive_json_str(t, "base_commit"))
 		json_object_set_new(pl, "task_base_commit", json_string(p->start_commit));
 	rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_STARTED, pl, p->attempt_id.s);
 out:
@@ -494,7 +489,7 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		int src = hive_store_write(s, start_txn, &sc);
 		if (src == HIVE_ECONFLICT || (src == 0 && p->fail_reason)) {
 			if (src == 0 && p->fail_reason) {
-				say(o, "task %s failed: %s", jstr(p->task, "key"), p->fail_reason);
+				say(o, "task %s failed: %s", hive_json_str(p->task, "key"), p->fail_reason);
 				r->attempts_failed++;
 				r->tasks_changed++;
 			}
@@ -504,7 +499,7 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 			break;
 		p->started = 1;
 		r->attempts_started++;
-		say(o, "task %s: attempt %d of %d started%s", jstr(p->task, "key"), p->number, p->max_attempts,
+		say(o, "task %s: attempt %d of %d started%s", hive_json_str(p->task, "key"), p->number, p->max_attempts,
 		    p->context ? " with a retry context" : "");
 		args[i][0] = s;
 		args[i][1] = p;
@@ -521,10 +516,10 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		if (!p->started)
 			continue;
 		if (p->outcome < 0)
-			say(o, "task %s: attempt %d stopped without an outcome: %s", jstr(p->task, "key"), p->number,
+			say(o, "task %s: attempt %d stopped without an outcome: %s", hive_json_str(p->task, "key"), p->number,
 			    p->error ? p->error : "unknown error");
 		else
-			say(o, "task %s: attempt %d ended %s", jstr(p->task, "key"), p->number,
+			say(o, "task %s: attempt %d ended %s", hive_json_str(p->task, "key"), p->number,
 			    hive_outcome_name((hive_outcome)p->outcome));
 		/* a person's abort is not the work failing */
 		if (p->outcome != HIVE_OUTCOME_SUCCESS && p->outcome != HIVE_OUTCOME_ABORTED)

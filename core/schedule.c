@@ -7,34 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/emit.h"
 #include "core/proc.h"
 #include "core/projection.h"
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/id.h"
+#include "events/json.h"
 
-static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-
-static int task_state(const json_t *t) { return hive_task_state_parse(jstr(t, "state")); }
-
-int hive_emit_for_task(hive_txn *txn, const json_t *task, int type, json_t *payload, const char *attempt_id)
-{
-	hive_event ev;
-	hive_event_init(&ev, (hive_event_type)type, payload);
-	hive_event_correlate(&ev, jstr(task, "project_id"), jstr(task, "flow_id"), jstr(task, "id"), attempt_id);
-	int rc = hive_emit(txn, &ev);
-	hive_event_dispose(&ev);
-	return rc;
-}
-
-int hive_emit_task_state(hive_txn *txn, const json_t *task, const char *to, const char *reason)
-{
-	json_t *p = json_pack("{s:s,s:s}", "from", jstr(task, "state"), "to", to);
-	if (reason)
-		json_object_set_new(p, "reason", json_string(reason));
-	return hive_emit_for_task(txn, task, HIVE_EV_TASK_STATE_CHANGED, p, NULL);
-}
+static int task_state(const json_t *t) { return hive_task_state_parse(hive_json_str(t, "state")); }
 
 static int dead(int st)
 {
@@ -54,9 +36,9 @@ static int dep_status(hive_txn *txn, const json_t *task, hive_buf *why, int *all
 		if (st != HIVE_TASK_SUCCESS)
 			*all_done = 0;
 		if (dep && dead(st) && !why->len)
-			hive_buf_printf(why, "dependency %s ended %s", jstr(dep, "key"), jstr(dep, "state"));
-		else if (dep && st == HIVE_TASK_PENDING && jstr(dep, "blocked_reason") && !why->len)
-			hive_buf_printf(why, "dependency %s is blocked", jstr(dep, "key"));
+			hive_buf_printf(why, "dependency %s ended %s", hive_json_str(dep, "key"), hive_json_str(dep, "state"));
+		else if (dep && st == HIVE_TASK_PENDING && hive_json_str(dep, "blocked_reason") && !why->len)
+			hive_buf_printf(why, "dependency %s is blocked", hive_json_str(dep, "key"));
 		json_decref(dep);
 	}
 	return 0;
@@ -81,10 +63,10 @@ static int sweep(hive_txn *txn, json_t *ids, int *changed, int *active, int *all
 			hive_buf why = {0};
 			int done;
 			dep_status(txn, t, &why, &done);
-			const char *prev = jstr(t, "blocked_reason");
+			const char *prev = hive_json_str(t, "blocked_reason");
 			if (why.len && !(prev && strcmp(prev, why.data) == 0)) {
 				rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_BLOCKED,
-							json_pack("{s:s}", "reason", why.data), NULL);
+							hive_json_pack("{s:s}", "reason", why.data), NULL);
 				*changed = 1;
 			} else if (!why.len && done) {
 				rc = hive_emit_task_state(txn, t, "ready", "dependencies succeeded");
@@ -109,13 +91,8 @@ static int sweep(hive_txn *txn, json_t *ids, int *changed, int *active, int *all
 
 static int end_flow(hive_txn *txn, json_t *flow, int type, const char *reason)
 {
-	hive_event ev;
-	json_t *p = reason ? json_pack("{s:s}", "reason", reason) : json_object();
-	hive_event_init(&ev, (hive_event_type)type, p);
-	hive_event_correlate(&ev, jstr(flow, "project_id"), jstr(flow, "id"), NULL, NULL);
-	int rc = hive_emit(txn, &ev);
-	hive_event_dispose(&ev);
-	return rc;
+	json_t *p = reason ? hive_json_pack("{s:s}", "reason", reason) : json_object();
+	return hive_emit_for_flow(txn, flow, (hive_event_type)type, p);
 }
 
 /* A one-line account of why a flow cannot go on: the tasks that ended badly. */
@@ -126,9 +103,9 @@ static void failure_reason(hive_txn *txn, json_t *ids, hive_buf *b)
 	json_array_foreach(ids, i, id) {
 		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
 		int st = task_state(t);
-		if (dead(st) || (st == HIVE_TASK_PENDING && jstr(t, "blocked_reason")))
-			hive_buf_printf(b, "%s%s %s", b->len ? "; " : "", jstr(t, "key"),
-					st == HIVE_TASK_PENDING ? "blocked" : jstr(t, "state"));
+		if (dead(st) || (st == HIVE_TASK_PENDING && hive_json_str(t, "blocked_reason")))
+			hive_buf_printf(b, "%s%s %s", b->len ? "; " : "", hive_json_str(t, "key"),
+					st == HIVE_TASK_PENDING ? "blocked" : hive_json_str(t, "state"));
 		json_decref(t);
 	}
 }
@@ -141,7 +118,7 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out)
 	if (!flow)
 		return hive_error_set(HIVE_ENOTFOUND, "flow %s not found", flow_id);
 	int rc = 0;
-	if (hive_flow_state_parse(jstr(flow, "state")) != HIVE_FLOW_RUNNING)
+	if (hive_flow_state_parse(hive_json_str(flow, "state")) != HIVE_FLOW_RUNNING)
 		goto out;
 	json_t *ids = json_object_get(flow, "task_ids");
 	int changed, active = 0, all_success = 0;
@@ -205,20 +182,20 @@ int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hi
 	if (hive_task_state_final(st))
 		return 0;
 	int rc = 0;
-	const char *running = jstr(task, "running_attempt");
+	const char *running = hive_json_str(task, "running_attempt");
 	if (running) {
 		json_t *a = hive_proj_get(txn, "attempt/%s", running);
 		if (kill)
 			hive_kill_list_add(kill, running);
 		rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED,
-					json_pack("{s:s,s:I,s:O?,s:s}", "outcome", "aborted", "duration_ms",
+					hive_json_pack("{s:s,s:I,s:O?,s:s}", "outcome", "aborted", "duration_ms",
 						  (json_int_t)hive_attempt_age_ms(a), "attempt_number",
 						  json_object_get(a, "attempt_number"), "summary", reason),
 					running);
 		json_decref(a);
 	}
 	if (!rc)
-		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ABORTED, json_pack("{s:s}", "reason", reason), NULL);
+		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ABORTED, hive_json_pack("{s:s}", "reason", reason), NULL);
 	if (!rc)
 		rc = hive_emit_task_state(txn, task, "aborted", reason);
 	return rc;

@@ -45,11 +45,4 @@ int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, h
 /* Abort one task (and its running attempt). */
 int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_kill_list *kill);
 
-/* Emit task_state_changed {from, to, reason} for a task document (borrowed;
- * it is not updated — reload it after). */
-int hive_emit_task_state(hive_txn *txn, const json_t *task, const char *to, const char *reason);
-
-/* Emit an event correlated to a task document (payload stolen). */
-int hive_emit_for_task(hive_txn *txn, const json_t *task, int type, json_t *payload, const char *attempt_id);
-
 #endif
