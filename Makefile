@@ -37,7 +37,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libhive.a
 
 UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_proc test_spec \
-              test_adapters test_context test_gitws test_json test_emit
+              test_adapters test_context test_gitws test_json test_emit \
+              test_projection test_state test_schedule test_resolve test_finish
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c
@@ -64,7 +65,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h tests/unit/engine.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) $(CMOCKA_LIBS)
 

@@ -241,9 +241,11 @@ static int apply_flow_state(hive_kv *kv, const hive_event *ev, unsigned from_mas
 	const char *cur = json_string_value(json_object_get(flow, "state"));
 	int st = hive_flow_state_parse(cur);
 	if (st < 0 || !((from_mask >> st) & 1u)) {
+		/* cur is borrowed from flow: report before releasing it */
+		int rc = hive_error_set(HIVE_ECONFLICT, "flow %s is %s; it cannot become %s",
+					ev->flow_id, cur ? cur : "?", hive_flow_state_name(to));
 		json_decref(flow);
-		return hive_error_set(HIVE_ECONFLICT, "flow %s is %s; it cannot become %s",
-				      ev->flow_id, cur ? cur : "?", hive_flow_state_name(to));
+		return rc;
 	}
 	json_object_set_new(flow, "state", json_string(hive_flow_state_name(to)));
 	json_object_set_new(flow, "state_since", json_string(ev->time));
