@@ -28,7 +28,8 @@ static int valid_name(const char *what, const char *name)
 {
 	char where[32];
 	snprintf(where, sizeof where, "%s name", what);
-	return hive_spec_name_check(name, where);
+	int rc = hive_spec_name_check(name, where);
+	return rc ? rc : hive_resolve_name_check(name, where);
 }
 
 /* ---- projects ------------------------------------------------------------ */
@@ -141,6 +142,8 @@ static int spec_project(hive_txn *txn, spec_ctx *c)
 	}
 	if (!c->repo)
 		return hive_error_set(HIVE_ENOTFOUND, "project \"%s\" does not exist; create it with hive project create or give {\"name\", \"repo\"} in the spec", name);
+	if (hive_resolve_name_check(name, "project.name"))
+		return HIVE_EINVALID;
 	hive_error_clear();
 	return hive_emit_new(txn, HIVE_EV_PROJECT_CREATED,
 			hive_json_pack("{s:s,s:s,s:s}", "name", name, "repo", c->repo, "description",

@@ -150,9 +150,29 @@ static int task_in_flow(hive_txn *txn, const char *ref, hive_id *out)
 	return rc;
 }
 
+/* A full id of an existing object of this kind. */
+static int by_exact_id(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
+{
+	if (!hive_id_valid(ref))
+		return HIVE_ENOTFOUND;
+	if (kind == HIVE_REF_PROJECT) {
+		json_t *d = hive_proj_get(txn, "project/%s", ref);
+		json_decref(d);
+		if (!d)
+			return HIVE_ENOTFOUND;
+		snprintf(out->s, sizeof out->s, "%s", ref);
+		return 0;
+	}
+	return by_prefix(txn, kind, ref, out);
+}
+
 static int resolve_any(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
 {
-	int rc = HIVE_ENOTFOUND;
+	/* an exact id wins over everything: a name (kept from a store written
+	 * before names that look like ids were refused) never shadows it */
+	int rc = by_exact_id(txn, kind, ref, out);
+	if (rc != HIVE_ENOTFOUND)
+		return rc;
 	if ((kind == HIVE_REF_PROJECT || kind == HIVE_REF_FLOW) && (rc = by_name(txn, kind, ref, out)) == 0)
 		return 0;
 	if (kind == HIVE_REF_TASK && strchr(ref, '/'))
@@ -171,6 +191,17 @@ static int resolve_any(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_
 		return by_scan(txn, kind, prefix, 8, ref, out);
 	}
 	return by_prefix(txn, kind, ref, out);
+}
+
+int hive_resolve_name_check(const char *name, const char *where)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n < 4 || strspn(name, "0123456789abcdefABCDEF-") != n)
+		return 0;
+	return hive_error_set(HIVE_EINVALID,
+			      "%s \"%s\" could be taken for an id (it is only hex digits and '-'); "
+			      "use a name with another letter, e.g. \"x-%s\"",
+			      where ? where : "name", name, name);
 }
 
 int hive_resolve(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)

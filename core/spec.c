@@ -10,6 +10,7 @@
 #include "core/spec.h"
 
 #include "core/policy.h"
+#include "core/resolve.h"
 #include "events/buf.h"
 #include "events/error.h"
 
@@ -212,6 +213,19 @@ static int get_name(const json_t *obj, const char *path, const char *key, const 
 	}
 	if (rc == 0)
 		*out = s;
+	return rc;
+}
+
+/* A name for something being created (flow, task key): the name rule,
+ * and names are not ids (core/resolve.h). */
+static int get_new_name(const json_t *obj, const char *path, const char *key, const char **out)
+{
+	int rc = get_name(obj, path, key, out);
+	if (rc == 0) {
+		char *at = field(path, key, 0);
+		rc = hive_resolve_name_check(*out, at);
+		free(at);
+	}
 	return rc;
 }
 
@@ -588,7 +602,7 @@ int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const cha
 	json_t *checks = NULL, *rt = NULL, *retry = NULL, *deps = NULL;
 	int rc;
 	if ((rc = check_keys(raw, path, task_keys)) ||
-	    (rc = get_name(raw, path, "key", &key)) ||
+	    (rc = get_new_name(raw, path, "key", &key)) ||
 	    (rc = get_string(raw, path, "title", 1, 1, &title)) ||
 	    (rc = get_string(raw, path, "description", 0, 0, &desc)) ||
 	    (rc = task_checks(raw, path, &checks)) ||
@@ -925,7 +939,7 @@ static int spec_normalize(const json_t *doc, const char *base_dir, json_t **out)
 		return bad("", NULL, "must be a JSON object with name, project and tasks, got %s",
 		           hive_json_type_name(doc));
 	if ((rc = check_keys(doc, "", spec_keys)) ||
-	    (rc = get_name(doc, "", "name", &name)) ||
+	    (rc = get_new_name(doc, "", "name", &name)) ||
 	    (rc = project_normalize(json_object_get(doc, "project"), base_dir, &p.project)) ||
 	    (rc = hive_spec_defaults_normalize(json_object_get(doc, "defaults"), NULL,
 	                                       &p.defaults)) ||

@@ -24,6 +24,9 @@ cat <<'MID'
   when it is unique).  Ids are UUIDv7: ids made in the same millisecond
   share their first 13 characters, so a useful prefix usually starts after
   that.  An ambiguous prefix is exit 3 and the message lists the candidates.
+  Names are not ids: an exact id resolves before any name, and a project
+  or flow name or a task key of 4 or more characters made only of hex
+  digits and `-` is refused when it is created (exit 2).
 - With `--json`, `events list` and `events stream` print NDJSON (one event
   per line); every other command prints one JSON document.  Errors go to
   stderr as one line `hive: <message>`, or with `--json`

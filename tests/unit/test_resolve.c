@@ -141,6 +141,55 @@ static void test_table(void **state)
 		resolve_row(e, &rows[i]);
 }
 
+/* A store written before names that look like ids were refused may hold a
+ * flow named with another flow's full id: the id still wins (SPEC 12). */
+static void test_exact_id_before_name(void **state)
+{
+	eng *e = *state;
+	build(e);
+	const char *f3 = "c3000000-0000-7000-8000-000000000003";
+	const char *none[] = {NULL};
+	eng_flow(e, f3, F1, none, NULL); /* hive_apply does not judge names */
+	static const row after[] = {
+		{HIVE_REF_FLOW, F1, 0, F1},
+		{HIVE_REF_FLOW, "alpha", 0, F1},
+		{HIVE_REF_FLOW, "c300", 0, "c3000000-0000-7000-8000-000000000003"},
+	};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		resolve_row(e, &after[i]);
+	/* the same for a project named with another project's id */
+	json_t *p = json_pack("{s:s,s:s,s:s}", "name", PA, "repo", "/r", "description", "");
+	eng_ev x = {HIVE_EV_PROJECT_CREATED, "b2000000-0000-7000-8000-000000000002", NULL, NULL, NULL, p};
+	assert_int_equal(hive_store_write(e->s, eng_emit_fn, &x), 0);
+	json_decref(p);
+	static const row proj = {HIVE_REF_PROJECT, PA, 0, PA};
+	resolve_row(e, &proj);
+}
+
+/* The rule applied to names being created. */
+static void test_name_check(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int rc;
+	} table[] = {
+		{"beef", HIVE_EINVALID}, {"0194", HIVE_EINVALID}, {"dead-beef", HIVE_EINVALID},
+		{"DEADBEEF", HIVE_EINVALID}, {"----", HIVE_EINVALID}, {F1, HIVE_EINVALID},
+		{"c1a0", HIVE_EINVALID}, {"abc", 0}, {"a-b", 0}, {"beefy", 0}, {"build", 0},
+		{"f1", 0}, {"0xbeef", 0}, {"cafe.1", 0}, {"", 0},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		int rc = hive_resolve_name_check(table[i].name, "flow name");
+		if (rc != table[i].rc)
+			fail_msg("\"%s\": rc %d, expected %d", table[i].name, rc, table[i].rc);
+	}
+	assert_int_equal(hive_resolve_name_check("beef", "tasks[0].key"), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(),
+			    "tasks[0].key \"beef\" could be taken for an id (it is only hex digits and '-'); "
+			    "use a name with another letter, e.g. \"x-beef\"");
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -154,6 +203,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table, eng_setup, eng_teardown),
+		cmocka_unit_test_setup_teardown(test_exact_id_before_name, eng_setup, eng_teardown),
+		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_kind_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
