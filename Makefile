@@ -25,7 +25,7 @@ LIBS      = $(PKG_LIBS) -lpthread
 
 EVENTS_SRC := events/error.c events/buf.c events/json.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
 CORE_SRC   := core/resolve.c core/state.c core/policy.c core/projection.c core/schedule.c core/manage.c \
-              core/manage_task.c core/jsoncheck.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
+              core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/query.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \

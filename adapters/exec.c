@@ -3,9 +3,9 @@
  * runtime's argv in the attempt's worktree, and the engine the presets share.
  *
  * One attempt, in order:
- *   1. self->prepare turns the runtime object into an argv template (for
- *      exec: command + args; a preset builds its own), so one execute serves
- *      every adapter built on exec;
+ *   1. self->prepare validates the runtime object and turns it into an argv
+ *      template (for exec: command; a preset builds its own), so one execute
+ *      serves every adapter built on exec;
  *   2. prompt.md and input.json are written (0600) to the attempt directory
  *      and a stale result.json is removed, so a verdict can only come from
  *      this attempt;
@@ -17,9 +17,10 @@
  *      the pgid durably (crash recovery) while the program runs;
  *   5. after exit, the optional verdict in result.json is read.
  */
-#include "core/jsoncheck.h"
-#include "adapters/adapter.h"
+#include "adapters/exec.h"
+
 #include "adapters/prompt.h"
+#include "core/jsoncheck.h"
 #include "core/policy.h"
 #include "core/proc.h"
 #include "events/error.h"
@@ -41,34 +42,87 @@
 #define DEFAULT_GRACE_MS 2000L
 
 /* ------------------------------------------------------------------ */
-/* The runtime object                                                 */
+/* The runtime object: the one validator of its fields                */
 /* ------------------------------------------------------------------ */
 
-/* rt.key must be an array of strings; with need_program, a non-empty one
- * whose first element is non-empty. */
-static int check_strings(const json_t *rt, const char *key, int need_program)
+/* HIVE_EINVALID "<where>.<key>: <message>" (key NULL: "<where>: ...");
+ * `key` is ours or already shown safely, never raw input. */
+static int bad(const char *where, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int bad(const char *where, const char *key, const char *fmt, ...)
+{
+	hive_buf m = {0};
+	va_list ap;
+	hive_buf_printf(&m, "%s%s%s: ", where, key ? "." : "", key ? key : "");
+	va_start(ap, fmt);
+	hive_error_setv(HIVE_EINVALID, fmt, ap);
+	va_end(ap);
+	hive_buf_puts(&m, hive_error_last());
+	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(&m));
+	hive_buf_dispose(&m);
+	return rc;
+}
+
+/* HIVE_EINVALID "<where>.<key>: <what> "<shown name>"<rest>". */
+static int bad_name(const char *where, const char *key, const char *what, const char *name,
+                    const char *rest)
+{
+	hive_buf m = {0};
+	hive_buf_printf(&m, "%s.%s: %s \"", where, key, what);
+	hive_put_shown(&m, name);
+	hive_buf_printf(&m, "\"%s", rest);
+	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(&m));
+	hive_buf_dispose(&m);
+	return rc;
+}
+
+/* rt.key must be an array of NUL-free strings: `min` elements at least,
+ * and with `program`, a non-empty first element. */
+static int check_strings(const json_t *rt, const char *where, const char *key, size_t min,
+                         int program)
 {
 	const json_t *v = json_object_get(rt, key);
 	size_t i;
 	json_t *item;
 
 	if (!json_is_array(v))
-		return hive_error_set(HIVE_EINVALID, "runtime.%s: must be an array of strings such "
-		                      "as [\"./agent.sh\"], got %s", key, v ? hive_json_type_name(v) : "nothing");
+		return bad(where, key, "must be an array of strings such as [\"./agent.sh\"], got %s",
+		           hive_json_type_name(v));
+	if (json_array_size(v) < min)
+		return bad(where, key, "must not be empty; give the program and its arguments");
 	json_array_foreach(v, i, item) {
+		hive_buf at = {0};
+		int rc = 0;
+		hive_buf_printf(&at, "%s[%zu]", key, i);
 		if (!json_is_string(item))
-			return hive_error_set(HIVE_EINVALID, "runtime.%s[%zu]: must be a string, got %s",
-			                      key, i, hive_json_type_name(item));
+			rc = bad(where, hive_buf_str(&at), "must be a string, got %s", hive_json_type_name(item));
+		else if (!hive_json_is_clean_string(item))
+			rc = bad(where, hive_buf_str(&at), "must be a string without NUL bytes");
+		else if (program && i == 0 && !*json_string_value(item))
+			rc = bad(where, hive_buf_str(&at), "must be a non-empty program name");
+		hive_buf_dispose(&at);
+		if (rc)
+			return rc;
 	}
-	if (need_program && (!json_array_size(v) || !*json_string_value(json_array_get(v, 0))))
-		return hive_error_set(HIVE_EINVALID, "runtime.%s: must start with the program to run, "
-		                      "e.g. [\"./agent.sh\"]", key);
 	return 0;
 }
 
-/* env: absent/null, or {NAME: "value"}.  HIVE_* names are hive's: letting
- * a runtime override HIVE_RESULT_FILE would silently lose its verdict. */
-static int check_env(const json_t *rt)
+/* A variable name of env or env_passthrough.  HIVE_* names are hive's:
+ * letting a runtime override HIVE_RESULT_FILE would silently lose its
+ * verdict. */
+static int check_var_name(const char *where, const char *key, const char *name)
+{
+	if (!hive_env_name_valid(name))
+		return bad_name(where, key, "invalid variable name", name,
+		                "; use letters, digits and '_', not starting with a digit");
+	if (strncmp(name, "HIVE_", 5) == 0)
+		return bad_name(where, key, "variable", name,
+		                " is reserved: names starting with HIVE_ are set by hive; rename it");
+	return 0;
+}
+
+/* env: absent/null, or {NAME: "value"}. */
+static int check_env(const json_t *rt, const char *where)
 {
 	const json_t *env = json_object_get(rt, "env");
 	const char *name;
@@ -77,20 +131,41 @@ static int check_env(const json_t *rt)
 	if (!env || json_is_null(env))
 		return 0;
 	if (!json_is_object(env))
-		return hive_error_set(HIVE_EINVALID, "runtime.env: must be an object of NAME: \"value\" "
-		                      "strings, got %s", hive_json_type_name(env));
+		return bad(where, "env", "must be an object of NAME: \"value\" strings, got %s",
+		           hive_json_type_name(env));
 	json_object_foreach((json_t *)env, name, value) {
-		if (!hive_env_name_valid(name))
-			return hive_error_set(HIVE_EINVALID, "runtime.env: invalid variable name \"%s\"; use "
-			                      "letters, digits and '_', not starting with a digit", name);
-		if (strncmp(name, "HIVE_", 5) == 0)
-			return hive_error_set(HIVE_EINVALID, "runtime.env.%s: names starting with HIVE_ are "
-			                      "set by hive; rename it", name);
-		if (!json_is_string(value))
-			return hive_error_set(HIVE_EINVALID, "runtime.env.%s: must be a string, got %s",
-			                      name, hive_json_type_name(value));
+		int rc = check_var_name(where, "env", name);
+		if (rc)
+			return rc;
+		if (hive_json_is_clean_string(value))
+			continue;
+		/* the name passed check_var_name: safe to print as it is */
+		hive_buf at = {0};
+		hive_buf_printf(&at, "env.%s", name);
+		rc = bad(where, hive_buf_str(&at), "must be a string without NUL bytes, got %s",
+		         json_is_string(value) ? "one holding a NUL byte" : hive_json_type_name(value));
+		hive_buf_dispose(&at);
+		return rc;
 	}
 	return 0;
+}
+
+/* env_passthrough: absent/null, or an array of variable names. */
+static int check_passthrough(const json_t *rt, const char *where)
+{
+	const json_t *v = json_object_get(rt, "env_passthrough");
+	size_t i;
+	json_t *name;
+
+	if (!v || json_is_null(v))
+		return 0;
+	int rc = check_strings(rt, where, "env_passthrough", 0, 0);
+	json_array_foreach(v, i, name) {
+		if (rc)
+			break;
+		rc = check_var_name(where, "env_passthrough", json_string_value(name));
+	}
+	return rc;
 }
 
 /* Limits the process runner enforces.  grace_ms is not part of the flow
@@ -100,7 +175,7 @@ typedef struct {
 	long grace_ms;
 } run_limits;
 
-static int read_ms(const json_t *rt, const char *key, long dflt, long *out)
+static int read_ms(const json_t *rt, const char *where, const char *key, long dflt, long *out)
 {
 	const json_t *v = json_object_get(rt, key);
 	json_int_t max = HIVE_DURATION_MAX_MS < LONG_MAX ? HIVE_DURATION_MAX_MS : LONG_MAX;
@@ -110,40 +185,60 @@ static int read_ms(const json_t *rt, const char *key, long dflt, long *out)
 		return 0;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-		return hive_error_set(HIVE_EINVALID, "runtime.%s: must be a whole number of "
-		                      "milliseconds from 0 to %lld", key, (long long)max);
+		return bad(where, key, "must be a whole number of milliseconds from 0 to %lld",
+		           (long long)max);
 	*out = (long)json_integer_value(v);
 	return 0;
 }
 
-static int read_limits(const json_t *rt, run_limits *lim)
+static int read_limits(const json_t *rt, const char *where, run_limits *lim)
 {
-	int rc = read_ms(rt, "timeout_ms", 0, &lim->timeout_ms);
-	return rc ? rc : read_ms(rt, "grace_ms", DEFAULT_GRACE_MS, &lim->grace_ms);
+	int rc = read_ms(rt, where, "timeout_ms", 0, &lim->timeout_ms);
+	return rc ? rc : read_ms(rt, where, "grace_ms", DEFAULT_GRACE_MS, &lim->grace_ms);
 }
 
-/* Everything execute will read from the runtime, checked at once, so a bad
- * runtime fails at prepare time (flow creation) and not mid-attempt. */
-static int check_runtime(const json_t *rt)
+int hive_exec_fields_check(const json_t *rt, const char *where)
 {
+	const json_t *cmd = json_object_get(rt, "command"), *args = json_object_get(rt, "args");
 	run_limits lim;
+	int rc = 0;
+
+	if (cmd && !json_is_null(cmd))
+		rc = check_strings(rt, where, "command", 1, 1);
+	if (!rc && args && !json_is_null(args))
+		rc = check_strings(rt, where, "args", 0, 0);
+	if (!rc)
+		rc = check_env(rt, where);
+	if (!rc)
+		rc = check_passthrough(rt, where);
+	return rc ? rc : read_limits(rt, where, &lim);
+}
+
+/* exec runs command + args exactly as given, so the preset-only members
+ * must be empty, and command must be there (unless a task will still
+ * supply it). */
+static int exec_validate(const hive_adapter *self, const json_t *rt, const char *where,
+                         unsigned flags)
+{
+	const char *at = where ? where : "runtime";
 	int rc;
-	const json_t *args = json_object_get(rt, "args");
 
 	if (!json_is_object(rt))
-		return hive_error_set(HIVE_EINVALID, "runtime: must be an object such as "
-		                      "{\"adapter\": \"exec\", \"command\": [\"./agent.sh\"]}");
-	const json_t *cmd = json_object_get(rt, "command");
-	if (!cmd || json_is_null(cmd))
-		return hive_error_set(HIVE_EINVALID, "runtime.command: missing; the exec adapter runs "
-		                      "the argv given there, e.g. [\"./agent.sh\"]");
-	if ((rc = check_strings(rt, "command", 1)))
+		return bad(at, NULL, "must be an object such as {\"adapter\": \"exec\", \"command\": "
+		           "[\"./agent.sh\"]}, got %s", hive_json_type_name(rt));
+	if ((rc = hive_exec_fields_check(rt, at)))
 		return rc;
-	if (args && !json_is_null(args) && (rc = check_strings(rt, "args", 0)))
-		return rc;
-	if ((rc = check_env(rt)))
-		return rc;
-	return read_limits(rt, &lim);
+	const json_t *cmd = json_object_get(rt, "command"), *model = json_object_get(rt, "model");
+	if (!(flags & HIVE_ADAPTER_VALIDATE_PARTIAL) && (!cmd || json_is_null(cmd)))
+		return bad(at, "command", "required for the exec adapter; set it here or in"
+		           " defaults.runtime");
+	if (model && !json_is_null(model))
+		return bad(at, "model", "only preset adapters take a model; remove it (here or in"
+		           " defaults.runtime)");
+	if (json_array_size(json_object_get(rt, "args")) > 0)
+		return bad(at, "args", "only preset adapters take extra args; for exec put them in"
+		           " command (here or in defaults.runtime)");
+	return 0;
 }
 
 static void append_strings(char **argv, size_t *n, const json_t *arr)
@@ -154,12 +249,8 @@ static void append_strings(char **argv, size_t *n, const json_t *arr)
 		argv[(*n)++] = hive_xstrdup(json_string_value(item));
 }
 
-/* argv = command + args. */
-static int exec_prepare(const json_t *rt, char ***argv_out)
+char **hive_exec_argv(const json_t *rt)
 {
-	int rc = check_runtime(rt);
-	if (rc)
-		return rc;
 	const json_t *cmd = json_object_get(rt, "command"), *args = json_object_get(rt, "args");
 	size_t n = 0;
 	char **argv = hive_xcalloc(json_array_size(cmd) + json_array_size(args) + 1, sizeof *argv);
@@ -167,7 +258,16 @@ static int exec_prepare(const json_t *rt, char ***argv_out)
 	append_strings(argv, &n, cmd);
 	append_strings(argv, &n, args); /* json_array_size(NULL or null) is 0 */
 	argv[n] = NULL;
-	*argv_out = argv;
+	return argv;
+}
+
+/* argv = command (args are empty for exec). */
+static int exec_prepare(const hive_adapter *self, const json_t *rt, char ***argv_out)
+{
+	int rc = self->validate(self, rt, NULL, 0);
+	if (rc)
+		return rc;
+	*argv_out = hive_exec_argv(rt);
 	return 0;
 }
 
@@ -196,14 +296,14 @@ static void put_word(hive_buf *out, const char *w)
 
 /* "exec: ./agent.sh --fast (timeout 10m)".  The label is the runtime's
  * "adapter" member, so the presets can describe through this function. */
-static void exec_describe(const json_t *rt, hive_buf *out)
+static void exec_describe(const hive_adapter *self, const json_t *rt, hive_buf *out)
 {
 	const char *label = hive_json_str(rt, "adapter");
 	char **argv;
 	run_limits lim;
 
 	hive_buf_printf(out, "%s:", label ? label : "exec");
-	if (exec_prepare(rt, &argv) != 0) {
+	if (exec_prepare(self, rt, &argv) != 0) {
 		hive_buf_printf(out, " invalid runtime (%s)", hive_error_last());
 		return;
 	}
@@ -212,7 +312,7 @@ static void exec_describe(const json_t *rt, hive_buf *out)
 		put_word(out, *a);
 	}
 	hive_argv_free(argv);
-	read_limits(rt, &lim); /* checked by exec_prepare */
+	read_limits(rt, "runtime", &lim); /* checked by exec_prepare */
 	if (lim.timeout_ms) {
 		char d[HIVE_DURATION_FMT_MAX];
 		hive_duration_format(lim.timeout_ms, d, sizeof d);
@@ -567,7 +667,7 @@ static int run(const hive_exec_request *req, const attempt_paths *p, char **argv
 	char **envp = env_build(req, p);
 	int rc;
 
-	read_limits(req->runtime, &lim); /* checked by prepare */
+	read_limits(req->runtime, "runtime", &lim); /* checked by prepare */
 	hive_proc_spec spec = {
 		.argv = argv, .cwd = p->worktree, .envp = envp,
 		.stdin_path = p->prompt, .stdout_path = p->out, .stderr_path = p->err,
@@ -610,7 +710,7 @@ static int exec_execute(const hive_adapter *self, const hive_exec_request *req,
 	hive_input_render(req, &input);
 	if ((rc = files_write(&p, &prompt, &input)))
 		goto out;
-	if (self->prepare(req->runtime, &argv) != 0) {
+	if (self->prepare(self, req->runtime, &argv) != 0) {
 		/* Normally caught at flow creation; here it is the runtime's
 		 * fault, not hive's: report it as "could not start". */
 		result_not_started(res, hive_error_last());
@@ -632,6 +732,7 @@ out:
 const hive_adapter hive_adapter_exec = {
 	.version = HIVE_ADAPTER_VERSION,
 	.name = "exec",
+	.validate = exec_validate,
 	.prepare = exec_prepare,
 	.execute = exec_execute,
 	.describe = exec_describe,

@@ -11,21 +11,27 @@
  *             + runtime.args
  *             + the preset's tail arguments
  *
- * - and hands that to exec's prepare and describe.  Execution is exec's own
- * execute, called with the preset as `self` so it builds the argv through
- * the preset's prepare.  Everything else (files, environment, stdin, verdict,
- * timeout) is therefore identical for every preset; see docs/adapters.md.
+ * - and hands that to exec's argv builder and describe.  Execution is exec's
+ * own execute, called with the preset as `self` so it builds the argv
+ * through the preset's prepare.  Everything else (files, environment, stdin,
+ * verdict, timeout) is therefore identical for every preset, and so is the
+ * validation of the members exec reads (hive_exec_fields_check); a preset
+ * adds only its own rule for `model`.  See docs/adapters.md.
  *
  * runtime.command replaces only the program, e.g. ["./wrap.sh", "claude"]
  * runs the wrapper with claude's usual arguments after it.
  */
-#include "adapters/adapter.h"
+#include "adapters/exec.h"
+
+#include "core/jsoncheck.h"
 #include "events/error.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct {
-	const char *name;
+	const char *name;         /* the adapter's name */
 	const char *program;      /* default runtime.command */
 	const char *const *lead;  /* NULL-terminated; between the program and --model */
 	const char *const *tail;  /* NULL-terminated; after runtime.args */
@@ -44,18 +50,31 @@ static const char *const opencode_lead[] = {"run", NULL};
 static const char *const aider_lead[] = {"--yes-always", "--no-auto-commits", "--message-file",
                                          "{prompt_file}", NULL};
 
-static const hive_adapter *exec_adapter(void)
+static const preset presets[] = {
+	{"claude-code", "claude", claude_lead, nothing},
+	{"codex", "codex", codex_lead, codex_tail},
+	{"opencode", "opencode", opencode_lead, nothing},
+	{"aider", "aider", aider_lead, nothing},
+};
+
+/* The template of the adapter `self` (one of the vtables below). */
+static const preset *preset_of(const hive_adapter *self)
 {
-	return hive_adapter_find("exec");
+	for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+		if (strcmp(presets[i].name, self->name) == 0)
+			return &presets[i];
+	abort(); /* a vtable below without a template: a bug in this file */
 }
 
-static int model_check(const json_t *rt)
+static int model_check(const json_t *rt, const char *where)
 {
 	const json_t *model = json_object_get(rt, "model");
-	if (!model || json_is_null(model) || (json_is_string(model) && *json_string_value(model)))
+	if (!model || json_is_null(model) ||
+	    (hive_json_is_clean_string(model) && *json_string_value(model)))
 		return 0;
-	return hive_error_set(HIVE_EINVALID, "runtime.model: must be a non-empty string (or null "
-	                      "for the agent's default)");
+	return hive_error_set(HIVE_EINVALID, "%s.model: must be a non-empty string (or null for the "
+	                      "preset's default), got %s", where, json_is_string(model)
+	                      ? "an empty or NUL-holding one" : hive_json_type_name(model));
 }
 
 static void push_all(json_t *arr, const char *const *words)
@@ -73,30 +92,36 @@ static void default_program(const preset *p, json_t *rt)
 		json_object_set_new(rt, "command", json_pack("[s]", p->program));
 }
 
-/* The exec runtime rt stands for under p (new reference), or NULL with the
- * error set.  exec's prepare checks the copy before it is rewritten, so
- * its messages name the user's own fields (runtime.args[2], ...). */
+/* The members exec reads are checked on a copy with the program
+ * defaulted; defaulting changes only an empty command, so the messages
+ * name the user's own fields (runtime.args[2], ...). */
+static int preset_validate(const hive_adapter *self, const json_t *rt, const char *where,
+                           unsigned flags)
+{
+	const char *at = where ? where : "runtime";
+	int rc;
+
+	(void)flags; /* nothing a task must supply: every member has a default */
+	if (!json_is_object(rt))
+		return hive_error_set(HIVE_EINVALID, "%s: must be an object such as "
+		                      "{\"adapter\": \"%s\"}, got %s", at, self->name,
+		                      hive_json_type_name(rt));
+	if ((rc = model_check(rt, at)))
+		return rc;
+	json_t *base = json_deep_copy(rt);
+	default_program(preset_of(self), base);
+	rc = hive_exec_fields_check(base, at);
+	json_decref(base);
+	return rc;
+}
+
+/* The exec runtime a valid rt stands for under p (new reference). */
 static json_t *as_exec_runtime(const preset *p, const json_t *rt)
 {
-	char **argv;
-	json_t *base, *full;
-
-	if (!json_is_object(rt)) {
-		hive_error_set(HIVE_EINVALID, "runtime: must be an object such as "
-		               "{\"adapter\": \"%s\"}", p->name);
-		return NULL;
-	}
-	if (model_check(rt))
-		return NULL;
-	base = json_deep_copy(rt);
+	json_t *base = json_deep_copy(rt);
 	default_program(p, base);
-	if (exec_adapter()->prepare(base, &argv) != 0) {
-		json_decref(base);
-		return NULL;
-	}
-	hive_argv_free(argv);
 
-	full = json_copy(json_object_get(base, "command"));
+	json_t *full = json_copy(json_object_get(base, "command"));
 	push_all(full, p->lead);
 	json_t *model = json_object_get(base, "model");
 	if (json_is_string(model)) {
@@ -114,52 +139,45 @@ static json_t *as_exec_runtime(const preset *p, const json_t *rt)
 	return base;
 }
 
-static int preset_prepare(const preset *p, const json_t *rt, char ***argv_out)
+static int preset_prepare(const hive_adapter *self, const json_t *rt, char ***argv_out)
 {
-	json_t *exec_rt = as_exec_runtime(p, rt);
-	if (!exec_rt)
-		return HIVE_EINVALID;
-	int rc = exec_adapter()->prepare(exec_rt, argv_out);
+	int rc = self->validate(self, rt, NULL, 0);
+	if (rc)
+		return rc;
+	json_t *exec_rt = as_exec_runtime(preset_of(self), rt);
+	*argv_out = hive_exec_argv(exec_rt);
 	json_decref(exec_rt);
-	return rc;
+	return 0;
 }
 
-static void preset_describe(const preset *p, const json_t *rt, hive_buf *out)
+static void preset_describe(const hive_adapter *self, const json_t *rt, hive_buf *out)
 {
-	json_t *exec_rt = as_exec_runtime(p, rt);
-	if (!exec_rt) {
-		hive_buf_printf(out, "%s: invalid runtime (%s)", p->name, hive_error_last());
+	if (self->validate(self, rt, NULL, 0) != 0) {
+		hive_buf_printf(out, "%s: invalid runtime (%s)", self->name, hive_error_last());
 		return;
 	}
-	exec_adapter()->describe(exec_rt, out); /* labelled by exec_rt's "adapter" */
+	json_t *exec_rt = as_exec_runtime(preset_of(self), rt);
+	/* labelled by exec_rt's "adapter", the preset's name */
+	hive_adapter_exec.describe(&hive_adapter_exec, exec_rt, out);
 	json_decref(exec_rt);
 }
 
+/* exec's engine, with the preset as self: it builds the argv through
+ * preset_prepare. */
 static int preset_execute(const hive_adapter *self, const hive_exec_request *req,
                           hive_exec_result *res)
 {
-	return exec_adapter()->execute(self, req, res);
+	return hive_adapter_exec.execute(self, req, res);
 }
 
-/* The vtable's prepare and describe take no `self`, so each preset gets a
- * pair of one-line functions that pass its template along. */
-#define PRESET(ident, NAME, PROGRAM, LEAD, TAIL)                                   \
-	static const preset ident##_preset = {NAME, PROGRAM, LEAD, TAIL};           \
-	static int ident##_prepare(const json_t *rt, char ***argv_out)              \
-	{                                                                           \
-		return preset_prepare(&ident##_preset, rt, argv_out);               \
-	}                                                                           \
-	static void ident##_describe(const json_t *rt, hive_buf *out)               \
-	{                                                                           \
-		preset_describe(&ident##_preset, rt, out);                          \
-	}                                                                           \
+#define PRESET_VTABLE(ident, NAME)                                                  \
 	const hive_adapter hive_adapter_##ident = {                                 \
 		.version = HIVE_ADAPTER_VERSION, .name = NAME,                      \
-		.prepare = ident##_prepare, .execute = preset_execute,              \
-		.describe = ident##_describe,                                       \
+		.validate = preset_validate, .prepare = preset_prepare,             \
+		.execute = preset_execute, .describe = preset_describe,             \
 	};
 
-PRESET(claude_code, "claude-code", "claude", claude_lead, nothing)
-PRESET(codex, "codex", "codex", codex_lead, codex_tail)
-PRESET(opencode, "opencode", "opencode", opencode_lead, nothing)
-PRESET(aider, "aider", "aider", aider_lead, nothing)
+PRESET_VTABLE(claude_code, "claude-code")
+PRESET_VTABLE(codex, "codex")
+PRESET_VTABLE(opencode, "opencode")
+PRESET_VTABLE(aider, "aider")

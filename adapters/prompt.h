@@ -13,7 +13,7 @@
 #ifndef HIVE_PROMPT_H
 #define HIVE_PROMPT_H
 
-#include "adapters/adapter.h"
+#include "core/adapter.h"
 #include "events/buf.h"
 
 /* Append prompt.md's text to out:

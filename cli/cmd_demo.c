@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "adapters/adapter.h"
+#include "adapters/registry.h"
 #include "cli/query.h"
 #include "core/gitinit.h"
 #include "core/hive.h"
@@ -185,7 +185,7 @@ static int run_demo(hive_cli *cli, const char *root)
 	hive_buf_printf(&spec_path, "%s/flow.json", root);
 	json_t *spec = NULL;
 	hive_id flow;
-	rc = hive_spec_load(spec_path.data, &spec);
+	rc = hive_spec_load(spec_path.data, &(hive_spec_opts){.adapters = hive_registry_builtin()}, &spec);
 	hive_buf_dispose(&spec_path);
 	if (!rc) {
 		unique_name(cli, spec);
@@ -200,7 +200,7 @@ static int run_demo(hive_cli *cli, const char *root)
 		return rc;
 	if (human)
 		printf("== hive flow run %s\n", name);
-	hive_run_opts o = {.max_parallel = 1, .adapters = hive_adapter_find, .progress = narrate,
+	hive_run_opts o = {.max_parallel = 1, .adapters = hive_registry_builtin(), .progress = narrate,
 			   .progress_ctx = cli, .seed = 1};
 	hive_run_result r;
 	rc = hive_flow_run(s, flow.s, &o, &r);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/adapter.h"
+#include "adapters/registry.h"
 #include "cli/query.h"
 #include "core/hive.h"
 #include "core/spec.h"
@@ -35,7 +35,7 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 		rc = hive_error_set(HIVE_EINVALID, "flow create: give --file SPEC.json, or PROJECT --task TASK...");
 	json_t *spec = NULL;
 	if (!rc && file)
-		rc = hive_spec_load(file, &spec);
+		rc = hive_spec_load(file, &(hive_spec_opts){.adapters = hive_registry_builtin()}, &spec);
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	hive_id id;
 	if (s && spec)
@@ -113,7 +113,7 @@ static int run_cmd(hive_cli *cli, int argc, char **argv, const char *cmd, int ru
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_adapter_find, .stop = &stop_requested,
+	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_registry_builtin(), .stop = &stop_requested,
 			   .progress = progress, .progress_ctx = cli};
 	hive_run_result r;
 	rc = run ? hive_flow_run(s, pos[0], &o, &r) : hive_flow_tick(s, pos[0], &o, &r);

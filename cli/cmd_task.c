@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/registry.h"
 #include "cli/query.h"
 #include "core/hive.h"
 #include "core/spec.h"
@@ -120,7 +121,8 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 		rc = hive_error_set(HIVE_EINVALID, "task create: give --runtime-command CMD, the program that does the "
 				    "task (run with /bin/sh -c in its worktree)");
 	if (!rc)
-		rc = hive_task_def_normalize(raw, NULL, "task", &def);
+		rc = hive_task_def_normalize(raw, NULL, "task", &(hive_spec_opts){.adapters = hive_registry_builtin()},
+					     &def);
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	hive_id id;
 	if (s)

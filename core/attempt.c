@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "adapters/adapter.h"
+#include "core/adapter.h"
 #include "core/emit.h"
 #include "core/excerpt.h"
 #include "core/gitws.h"
@@ -122,9 +122,9 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 {
 	const json_t *runtime = json_object_get(p->task, "runtime");
 	const char *name = hive_json_str(runtime, "adapter");
-	const hive_adapter *ad = o->adapters && name ? o->adapters(name) : NULL;
+	const hive_adapter *ad = o->adapters ? hive_adapter_registry_find(o->adapters, name) : NULL;
 	memset(res, 0, sizeof *res);
-	if (!ad || ad->version != HIVE_ADAPTER_VERSION) {
+	if (!ad) {
 		res->exit_code = -1;
 		snprintf(res->termination_reason, sizeof res->termination_reason, "not_started");
 		hive_buf b = {0};

@@ -46,12 +46,13 @@ int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const 
 
 /* ---- running ----------------------------------------------------------------- */
 
-struct hive_adapter;
-typedef const struct hive_adapter *(*hive_adapter_lookup)(const char *name);
+struct hive_adapter_registry; /* core/adapter.h */
 
 typedef struct {
 	int max_parallel;              /* >= 1 */
-	hive_adapter_lookup adapters;  /* how runtimes are found (the CLI passes adapters/) */
+	/* the runtimes attempts may use (borrowed; front ends pass
+	 * adapters/registry.h's hive_registry_builtin()) */
+	const struct hive_adapter_registry *adapters;
 	volatile int *stop;            /* optional: set by a signal handler to stop promptly */
 	uint64_t seed;                 /* jitter seed; 0 = from the clock */
 	void (*progress)(const char *line, void *ctx); /* optional narration */

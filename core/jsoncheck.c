@@ -53,3 +53,8 @@ void hive_put_shown(hive_buf *b, const char *s)
 	if (s[i])
 		hive_buf_puts(b, "...");
 }
+
+int hive_json_is_clean_string(const json_t *v)
+{
+	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}

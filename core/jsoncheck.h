@@ -21,5 +21,8 @@ void hive_names_join(hive_buf *b, const char *const *names);
 void hive_put_shown(hive_buf *b, const char *s);
 /* 1 when s is a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
 int hive_env_name_valid(const char *s);
+/* 1 when v is a string without embedded NUL bytes (they would silently
+ * cut an argv element or an environment value). */
+int hive_json_is_clean_string(const json_t *v);
 
 #endif

@@ -14,6 +14,7 @@
 #include "events/buf.h"
 #include "events/error.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -119,12 +120,6 @@ static int check_keys(const json_t *v, const char *path, const char *const *keys
 	return 0;
 }
 
-/* A string without embedded NULs (they would silently cut argv and env). */
-static int is_clean_string(const json_t *v)
-{
-	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
-}
-
 /* String field `key`: absent → *out unchanged, or an error when required. */
 static int get_string(const json_t *obj, const char *path, const char *key, int required,
                       int nonempty, const char **out)
@@ -133,7 +128,7 @@ static int get_string(const json_t *obj, const char *path, const char *key, int 
 	const char *want = nonempty ? "a non-empty string" : "a string";
 	if (!v)
 		return required ? bad(path, key, "missing; add %s", want) : 0;
-	if (!is_clean_string(v))
+	if (!hive_json_is_clean_string(v))
 		return bad(path, key, "must be %s, got %s", want,
 		           json_is_string(v) ? "one holding a NUL byte" : hive_json_type_name(v));
 	if (nonempty && !*json_string_value(v))
@@ -146,7 +141,7 @@ static int get_string(const json_t *obj, const char *path, const char *key, int 
 static int parse_timeout(const json_t *v, const char *path, int64_t *ms)
 {
 	int64_t n;
-	if (!is_clean_string(v))
+	if (!hive_json_is_clean_string(v))
 		return bad(path, NULL, "must be a duration string such as \"10m\", got %s",
 		           json_is_string(v) ? "one holding a NUL byte" : hive_json_type_name(v));
 	if (hive_duration_parse(json_string_value(v), &n) < 0)
@@ -233,8 +228,6 @@ static int get_new_name(const json_t *obj, const char *path, const char *key, co
 /* Runtime                                                            */
 /* ------------------------------------------------------------------ */
 
-static const char *const adapter_names[] = {"exec", "claude-code", "codex", "opencode", "aider",
-                                            NULL};
 static const char *const runtime_keys[] = {"adapter", "command", "args", "model", "timeout",
                                            "env", "env_passthrough", NULL};
 
@@ -259,78 +252,7 @@ static json_t *runtime_base(const json_t *inherited)
 	return rt;
 }
 
-/* `v` must be an array of NUL-free strings; `min` elements at least, and
- * with `first`, a non-empty first element (a program name). */
-static int check_strings(const json_t *v, const char *path, size_t min, int first)
-{
-	size_t i;
-	json_t *item;
-	if (!json_is_array(v))
-		return bad(path, NULL, "must be an array of strings such as [\"./agent.sh\"], got %s",
-		           hive_json_type_name(v));
-	if (json_array_size(v) < min)
-		return bad(path, NULL, "must not be empty; give the program and its arguments");
-	json_array_foreach(v, i, item) {
-		if (is_clean_string(item) && (i > 0 || !first || *json_string_value(item)))
-			continue;
-		char *at = field(path, NULL, i);
-		int rc = json_is_string(item)
-			? bad(at, NULL, "must be %s", i == 0 && first && !*json_string_value(item)
-			      ? "a non-empty program name" : "a string without NUL bytes")
-			: bad(at, NULL, "must be a string, got %s", hive_json_type_name(item));
-		free(at);
-		return rc;
-	}
-	return 0;
-}
-
-typedef int (*runtime_setter)(const json_t *v, const char *path, json_t *rt);
-
-static int rt_adapter(const json_t *v, const char *path, json_t *rt)
-{
-	if (!json_is_string(v) || hive_name_index(json_string_value(v), adapter_names) < 0) {
-		hive_buf m = {0};
-		hive_buf_printf(&m, "%s: unknown adapter ", path);
-		if (json_is_string(v)) {
-			hive_buf_putc(&m, '"');
-			hive_put_shown(&m, json_string_value(v));
-			hive_buf_putc(&m, '"');
-		} else {
-			hive_buf_puts(&m, hive_json_type_name(v));
-		}
-		hive_buf_puts(&m, "; use one of ");
-		hive_names_join(&m, adapter_names);
-		return invalid_buf(&m);
-	}
-	json_object_set_new(rt, "adapter", need(json_string(json_string_value(v))));
-	return 0;
-}
-
-static int rt_command(const json_t *v, const char *path, json_t *rt)
-{
-	int rc = json_is_null(v) ? 0 : check_strings(v, path, 1, 1);
-	if (rc == 0)
-		json_object_set_new(rt, "command", need(json_deep_copy(v)));
-	return rc;
-}
-
-static int rt_args(const json_t *v, const char *path, json_t *rt)
-{
-	int rc = check_strings(v, path, 0, 0);
-	if (rc == 0)
-		json_object_set_new(rt, "args", need(json_deep_copy(v)));
-	return rc;
-}
-
-static int rt_model(const json_t *v, const char *path, json_t *rt)
-{
-	if (!json_is_null(v) && (!is_clean_string(v) || !*json_string_value(v)))
-		return bad(path, NULL, "must be a non-empty string (or null for the preset's default),"
-		           " got %s", json_is_string(v) ? "an empty or NUL-holding one" : hive_json_type_name(v));
-	json_object_set_new(rt, "model", need(json_deep_copy(v)));
-	return 0;
-}
-
+/* `timeout` is the spec's own syntax: a duration string, stored as ms. */
 static int rt_timeout(const json_t *v, const char *path, json_t *rt)
 {
 	int64_t ms = 0;
@@ -340,73 +262,23 @@ static int rt_timeout(const json_t *v, const char *path, json_t *rt)
 	return rc;
 }
 
-/* One env entry: a valid, unreserved name and a string value. */
-static int env_entry(const char *path, const char *name, const json_t *value)
-{
-	if (!hive_env_name_valid(name))
-		return bad_value(path, "invalid variable name", name,
-		                 "; use letters, digits and '_', not starting with a digit");
-	if (strncmp(name, "HIVE_", 5) == 0)
-		return bad_value(path, "variable", name,
-		                 " is reserved: names starting with HIVE_ are set by hive; rename it");
-	if (!is_clean_string(value)) {
-		hive_buf m = {0};
-		hive_buf_printf(&m, "%s.%s: must be a string without NUL bytes, got %s", path, name,
-		                json_is_string(value) ? "one holding a NUL byte" : hive_json_type_name(value));
-		return invalid_buf(&m);
-	}
-	return 0;
-}
-
-/* `env` merges key by key over the inherited one. */
-static int rt_env(const json_t *v, const char *path, json_t *rt)
+/* `env` merges key by key over the inherited one; anything else replaces
+ * it (and the adapter's validate says what is wrong with it). */
+static void rt_env(const json_t *v, json_t *rt)
 {
 	const char *name;
 	json_t *value, *env = json_object_get(rt, "env");
-	if (!json_is_object(v))
-		return bad(path, NULL, "must be an object of NAME: \"value\" strings, got %s",
-		           hive_json_type_name(v));
-	json_object_foreach((json_t *)v, name, value) {
-		int rc = env_entry(path, name, value);
-		if (rc)
-			return rc;
+	if (!json_is_object(v) || !json_is_object(env)) {
+		json_object_set_new(rt, "env", need(json_deep_copy(v)));
+		return;
 	}
-	if (!json_is_object(env))
-		json_object_set_new(rt, "env", env = need(json_object()));
 	json_object_foreach((json_t *)v, name, value)
-		json_object_set_new(env, name, need(json_string(json_string_value(value))));
-	return 0;
+		json_object_set_new(env, name, need(json_deep_copy(value)));
 }
 
-/* `env_passthrough`: names of variables copied from hive's own
- * environment when the runtime starts (API keys, say), so their values
- * never enter the spec or the event log.  Replaces the inherited list. */
-static int rt_passthrough(const json_t *v, const char *path, json_t *rt)
-{
-	int rc = check_strings(v, path, 0, 0);
-	size_t i;
-	json_t *name;
-	json_t *dummy = need(json_string(""));
-	json_array_foreach(v, i, name) {
-		if (rc)
-			break;
-		rc = env_entry(path, json_string_value(name), dummy);
-	}
-	json_decref(dummy);
-	if (rc == 0)
-		json_object_set_new(rt, "env_passthrough", need(json_deep_copy(v)));
-	return rc;
-}
-
-/* In the order of runtime_keys. */
-static const runtime_setter runtime_setters[] = {rt_adapter, rt_command, rt_args,
-                                                 rt_model,   rt_timeout, rt_env,
-                                                 rt_passthrough};
-_Static_assert(sizeof runtime_setters / sizeof runtime_setters[0] ==
-                   sizeof runtime_keys / sizeof runtime_keys[0] - 1,
-               "one setter per runtime key");
-
-/* Apply each member of the raw `runtime` object (borrowed) to rt. */
+/* Apply each member of the raw `runtime` object (borrowed) to rt.  Only
+ * the spec's syntax is checked here (known keys, the timeout); what the
+ * members mean is the adapter's to check, once they are merged. */
 static int runtime_overlay(const json_t *raw, const char *path, json_t *rt)
 {
 	const char *key;
@@ -415,39 +287,30 @@ static int runtime_overlay(const json_t *raw, const char *path, json_t *rt)
 	json_object_foreach((json_t *)raw, key, v) {
 		if (rc)
 			break;
-		char *at = field(path, key, 0);
-		rc = runtime_setters[hive_name_index(key, runtime_keys)](v, at, rt);
-		free(at);
+		if (strcmp(key, "timeout") == 0) {
+			char *at = field(path, key, 0);
+			rc = rt_timeout(v, at, rt);
+			free(at);
+		} else if (strcmp(key, "env") == 0) {
+			rt_env(v, rt);
+		} else {
+			json_object_set_new(rt, key, need(json_deep_copy(v)));
+		}
 	}
 	return rc;
 }
 
-/* Rules across fields, checked on the merged runtime. */
-static int runtime_consistent(const json_t *rt, const char *path, int need_command)
-{
-	const char *adapter = json_string_value(json_object_get(rt, "adapter"));
-	if (adapter && strcmp(adapter, "exec") != 0)
-		return 0;
-	if (need_command && !json_is_array(json_object_get(rt, "command")))
-		return bad(path, "command", "required for the exec adapter; set it here or in"
-		           " defaults.runtime");
-	if (!json_is_null(json_object_get(rt, "model")))
-		return bad(path, "model", "only preset adapters (claude-code, codex, opencode, aider)"
-		           " take a model; remove it (here or in defaults.runtime)");
-	if (json_array_size(json_object_get(rt, "args")) > 0)
-		return bad(path, "args", "only preset adapters take extra args; for exec put them in"
-		           " command (here or in defaults.runtime)");
-	return 0;
-}
-
-/* Normalize a raw runtime (borrowed, may be NULL) over `inherited`. */
+/* Normalize a raw runtime (borrowed, may be NULL) over `inherited`, then
+ * validate it through the port: the adapter it names checks it.  A
+ * `partial` runtime is a default tasks merge over (defaults.runtime). */
 static int runtime_normalize(const json_t *raw, const json_t *inherited, const char *path,
-                             int need_command, json_t **out)
+                             int partial, const hive_spec_opts *o, json_t **out)
 {
 	json_t *rt = runtime_base(inherited);
 	int rc = raw ? runtime_overlay(raw, path, rt) : 0;
 	if (rc == 0)
-		rc = runtime_consistent(rt, path, need_command);
+		rc = hive_adapter_validate(o->adapters, rt, path,
+		                           partial ? HIVE_ADAPTER_VALIDATE_PARTIAL : 0, NULL);
 	if (rc) {
 		json_decref(rt);
 		return rc;
@@ -518,11 +381,11 @@ static int task_checks(const json_t *task, const char *path, json_t **out)
 }
 
 static int task_runtime(const json_t *task, const json_t *defaults, const char *path,
-                        json_t **out)
+                        const hive_spec_opts *o, json_t **out)
 {
 	char *at = field(path, "runtime", 0);
 	const json_t *inherited = defaults ? json_object_get(defaults, "runtime") : NULL;
-	int rc = runtime_normalize(json_object_get(task, "runtime"), inherited, at, 1, out);
+	int rc = runtime_normalize(json_object_get(task, "runtime"), inherited, at, 0, o, out);
 	free(at);
 	return rc;
 }
@@ -550,7 +413,7 @@ static int depend_one(const json_t *item, const char *path, const char *key,
 {
 	size_t j;
 	json_t *prev;
-	if (!is_clean_string(item) || !*json_string_value(item))
+	if (!hive_json_is_clean_string(item) || !*json_string_value(item))
 		return bad(path, NULL, "must be a task key (a non-empty string), got %s",
 		           json_is_string(item) ? "an empty or NUL-holding string" : hive_json_type_name(item));
 	const char *dep = json_string_value(item);
@@ -596,8 +459,9 @@ static int task_depends(const json_t *task, const char *path, const char *key, j
 /* ------------------------------------------------------------------ */
 
 int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const char *where,
-                            json_t **out)
+                            const hive_spec_opts *o, json_t **out)
 {
+	assert(o && o->adapters);
 	const char *path = where ? where : "task", *key = NULL, *title = NULL, *desc = "";
 	json_t *checks = NULL, *rt = NULL, *retry = NULL, *deps = NULL;
 	int rc;
@@ -606,7 +470,7 @@ int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const cha
 	    (rc = get_string(raw, path, "title", 1, 1, &title)) ||
 	    (rc = get_string(raw, path, "description", 0, 0, &desc)) ||
 	    (rc = task_checks(raw, path, &checks)) ||
-	    (rc = task_runtime(raw, defaults, path, &rt)) ||
+	    (rc = task_runtime(raw, defaults, path, o, &rt)) ||
 	    (rc = task_retry(raw, defaults, path, &retry)) ||
 	    (rc = task_depends(raw, path, key, &deps))) {
 		json_decref(checks);
@@ -650,20 +514,23 @@ static int defaults_circuit(const json_t *raw, const char *path, json_t **out)
 	return rc;
 }
 
-static int defaults_runtime(const json_t *raw, const char *path, json_t **out)
+static int defaults_runtime(const json_t *raw, const char *path, const hive_spec_opts *o,
+                            json_t **out)
 {
 	char *at = field(path, "runtime", 0);
-	int rc = runtime_normalize(raw ? json_object_get(raw, "runtime") : NULL, NULL, at, 0, out);
+	int rc = runtime_normalize(raw ? json_object_get(raw, "runtime") : NULL, NULL, at, 1, o, out);
 	free(at);
 	return rc;
 }
 
-int hive_spec_defaults_normalize(const json_t *raw, const char *where, json_t **out)
+int hive_spec_defaults_normalize(const json_t *raw, const char *where, const hive_spec_opts *o,
+                                 json_t **out)
 {
+	assert(o && o->adapters);
 	const char *path = where ? where : "defaults";
 	json_t *rt = NULL, *retry = NULL, *circuit = NULL;
 	int rc = raw ? check_keys(raw, path, defaults_keys) : 0;
-	if (rc || (rc = defaults_runtime(raw, path, &rt)) ||
+	if (rc || (rc = defaults_runtime(raw, path, o, &rt)) ||
 	    (rc = defaults_retry(raw, path, &retry)) ||
 	    (rc = defaults_circuit(raw, path, &circuit))) {
 		json_decref(rt);
@@ -739,7 +606,7 @@ static int project_normalize(const json_t *v, const char *base_dir, json_t **out
 		           " {\"name\": ..., \"repo\": ...}");
 	if (json_is_object(v))
 		return project_object(v, base_dir, out);
-	if (!is_clean_string(v))
+	if (!hive_json_is_clean_string(v))
 		return bad("project", NULL, "must be a project name or an object {\"name\", \"repo\"},"
 		           " got %s", hive_json_type_name(v));
 	if ((rc = hive_spec_name_check(json_string_value(v), "project")))
@@ -861,12 +728,12 @@ static int check_cycles(const json_t *tasks, const json_t *index)
 }
 
 /* Normalize task i and record its key in `index`; duplicate keys fail. */
-static int add_task(const json_t *item, size_t i, const json_t *defaults, json_t *list,
-                    json_t *index)
+static int add_task(const json_t *item, size_t i, const json_t *defaults,
+                    const hive_spec_opts *o, json_t *list, json_t *index)
 {
 	json_t *task = NULL;
 	char *at = field("tasks", NULL, i);
-	int rc = hive_task_def_normalize(item, defaults, at, &task);
+	int rc = hive_task_def_normalize(item, defaults, at, o, &task);
 	if (rc == 0) {
 		const char *key = json_string_value(json_object_get(task, "key"));
 		json_t *first = json_object_get(index, key);
@@ -883,7 +750,8 @@ static int add_task(const json_t *item, size_t i, const json_t *defaults, json_t
 	return rc;
 }
 
-static int tasks_normalize(const json_t *raw, const json_t *defaults, json_t **out)
+static int tasks_normalize(const json_t *raw, const json_t *defaults, const hive_spec_opts *o,
+                           json_t **out)
 {
 	json_t *list, *index, *item;
 	size_t i;
@@ -897,7 +765,7 @@ static int tasks_normalize(const json_t *raw, const json_t *defaults, json_t **o
 	list = need(json_array());
 	index = need(json_object());
 	json_array_foreach(raw, i, item) {
-		if ((rc = add_task(item, i, defaults, list, index)))
+		if ((rc = add_task(item, i, defaults, o, list, index)))
 			break;
 	}
 	if (rc == 0 && (rc = check_deps(list, index)) == 0)
@@ -930,7 +798,8 @@ static void spec_parts_dispose(spec_parts *p)
 }
 
 /* Validate the decoded document; errors carry no label yet. */
-static int spec_normalize(const json_t *doc, const char *base_dir, json_t **out)
+static int spec_normalize(const json_t *doc, const char *base_dir, const hive_spec_opts *o,
+                          json_t **out)
 {
 	spec_parts p = {0};
 	const char *name = NULL;
@@ -941,9 +810,9 @@ static int spec_normalize(const json_t *doc, const char *base_dir, json_t **out)
 	if ((rc = check_keys(doc, "", spec_keys)) ||
 	    (rc = get_new_name(doc, "", "name", &name)) ||
 	    (rc = project_normalize(json_object_get(doc, "project"), base_dir, &p.project)) ||
-	    (rc = hive_spec_defaults_normalize(json_object_get(doc, "defaults"), NULL,
+	    (rc = hive_spec_defaults_normalize(json_object_get(doc, "defaults"), NULL, o,
 	                                       &p.defaults)) ||
-	    (rc = tasks_normalize(json_object_get(doc, "tasks"), p.defaults, &p.tasks))) {
+	    (rc = tasks_normalize(json_object_get(doc, "tasks"), p.defaults, o, &p.tasks))) {
 		spec_parts_dispose(&p);
 		return rc;
 	}
@@ -968,14 +837,15 @@ static int syntax_error(const char *label, const json_error_t *err)
 }
 
 int hive_spec_parse(const char *text, size_t len, const char *label, const char *base_dir,
-                    json_t **out)
+                    const hive_spec_opts *o, json_t **out)
 {
+	assert(o && o->adapters);
 	json_error_t err;
 	const char *lbl = label ? label : "spec";
 	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	if (!doc)
 		return syntax_error(lbl, &err);
-	int rc = spec_normalize(doc, base_dir, out);
+	int rc = spec_normalize(doc, base_dir, o, out);
 	json_decref(doc);
 	if (rc)
 		return hive_error_prefix("%s", lbl);
@@ -1009,7 +879,7 @@ static char *dir_of(const char *path)
 	return hive_xstrndup(path, (size_t)(slash - path));
 }
 
-int hive_spec_load(const char *path, json_t **out)
+int hive_spec_load(const char *path, const hive_spec_opts *o, json_t **out)
 {
 	hive_buf b = {0};
 	int rc;
@@ -1021,7 +891,7 @@ int hive_spec_load(const char *path, json_t **out)
 		                    " into smaller specs", path, HIVE_SPEC_MAX_BYTES >> 20);
 	} else {
 		char *dir = dir_of(path);
-		rc = hive_spec_parse(b.data ? b.data : "", b.len, path, dir, out);
+		rc = hive_spec_parse(b.data ? b.data : "", b.len, path, dir, o, out);
 		free(dir);
 	}
 	hive_buf_dispose(&b);

@@ -3,7 +3,9 @@
  * anything is written, and turn it into one normalized JSON document.
  *
  * Pure validation: no event is appended, no project is looked up, no git
- * repository is opened.  The only I/O is reading the file (hive_spec_load)
+ * repository is opened.  Each runtime is validated through the adapter port
+ * (core/adapter.h): the adapter it names, found in the registry the caller
+ * passes in hive_spec_opts, checks it (adapters/ is never called directly).  The only I/O is reading the file (hive_spec_load)
  * and resolving the project's `repo` path with realpath(3).
  *
  * Errors: HIVE_EINVALID with one line in hive_error_last() that names the
@@ -41,8 +43,11 @@
  *    not ending in "." or ".lock" (they become git branch name components).
  *  - A task's `runtime` is merged field by field over defaults.runtime, and
  *    `env` key by key.  `command` or `model` set to null drops an inherited
- *    value.  `model` and non-empty `args` are for presets only: an exec task
- *    that has them (even inherited) is an error.
+ *    value.  The merged runtime (and defaults.runtime, as a partial one) is
+ *    then checked by its adapter's validate: e.g. exec requires `command`
+ *    and refuses `model` and non-empty `args` (even inherited); see
+ *    docs/adapters.md.  An adapter the registry lacks is refused naming the
+ *    field: tasks[0].runtime.adapter: unknown adapter "x"; use one of ...
  *  - A task's `retry` is parsed with hive_retry_policy_parse over
  *    defaults.retry (else the built-in policy): see policy.h.
  *  - Timeouts (runtime and checks) must be more than 0.
@@ -54,10 +59,20 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core/adapter.h"
+
 /* Longest name (spec, project, task key, check). */
 #define HIVE_NAME_MAX 64
 /* Largest spec file hive_spec_load reads. */
 #define HIVE_SPEC_MAX_BYTES (16u << 20)
+
+/* What every call below needs from its caller (a front end). */
+typedef struct {
+	/* The adapters a runtime may name; each runtime is validated by its
+	 * adapter.  Borrowed; required (front ends pass adapters/registry.h's
+	 * hive_registry_builtin()). */
+	const hive_adapter_registry *adapters;
+} hive_spec_opts;
 
 /*
  * Load and validate the spec file at `path`.  Relative `project.repo` paths
@@ -67,7 +82,7 @@
  * cannot be opened or read; HIVE_EINVALID for a file above
  * HIVE_SPEC_MAX_BYTES and everything hive_spec_parse rejects.
  */
-int hive_spec_load(const char *path, json_t **out);
+int hive_spec_load(const char *path, const hive_spec_opts *o, json_t **out);
 
 /*
  * Validate the spec in text[0..len) (need not be NUL-terminated).  `label`
@@ -76,7 +91,7 @@ int hive_spec_load(const char *path, json_t **out);
  * *out = new reference to the normalized spec.  Errors: HIVE_EINVALID only.
  */
 int hive_spec_parse(const char *text, size_t len, const char *label, const char *base_dir,
-                    json_t **out);
+                    const hive_spec_opts *o, json_t **out);
 
 /*
  * Normalize the spec's `defaults` object (borrowed; NULL = no defaults) into
@@ -86,7 +101,8 @@ int hive_spec_parse(const char *text, size_t len, const char *label, const char 
  *    "circuit_breaker": <hive_circuit_config_to_json>}
  * Error paths start with `where` (NULL → "defaults").  Errors: HIVE_EINVALID.
  */
-int hive_spec_defaults_normalize(const json_t *raw, const char *where, json_t **out);
+int hive_spec_defaults_normalize(const json_t *raw, const char *where, const hive_spec_opts *o,
+                                 json_t **out);
 
 /*
  * Normalize ONE task definition: used for each task of a spec and by
@@ -101,7 +117,7 @@ int hive_spec_defaults_normalize(const json_t *raw, const char *where, json_t **
  * Errors: HIVE_EINVALID.
  */
 int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const char *where,
-                            json_t **out);
+                            const hive_spec_opts *o, json_t **out);
 
 /*
  * Check `value` against the name rule above.  0, or HIVE_EINVALID with

@@ -11,7 +11,7 @@
 
 #include "tests/unit/testutil.h"
 
-#include "adapters/adapter.h"
+#include "adapters/registry.h"
 #include "adapters/prompt.h"
 #include "events/error.h"
 #include "events/store.h"
@@ -55,6 +55,12 @@ static json_t *parse(const char *text)
 	if (!v)
 		fail_msg("bad test JSON: %s: %s", e.text, text);
 	return v;
+}
+
+/* The adapter of that name in hive's own registry, or NULL. */
+static const hive_adapter *find(const char *name)
+{
+	return hive_adapter_registry_find(hive_registry_builtin(), name);
 }
 
 static void on_started(void *ctx, pid_t pid, pid_t pgid, const char *const *argv, const char *sha)
@@ -124,7 +130,7 @@ static void agent(fixture *f, const char *body)
 
 static int execute(fixture *f)
 {
-	const hive_adapter *a = hive_adapter_find(json_string_value(json_object_get(f->runtime, "adapter")));
+	const hive_adapter *a = find(json_string_value(json_object_get(f->runtime, "adapter")));
 	assert_non_null(a);
 	hive_exec_result_dispose(&f->res);
 	return a->execute(a, &f->req, &f->res);
@@ -182,17 +188,164 @@ static void test_registry_finds_every_adapter(void **state)
 {
 	const char *names[] = {"exec", "claude-code", "codex", "opencode", "aider"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		const hive_adapter *a = hive_adapter_find(names[i]);
+		const hive_adapter *a = find(names[i]);
 		assert_non_null(a);
 		assert_string_equal(a->name, names[i]);
 		assert_int_equal(a->version, HIVE_ADAPTER_VERSION);
+		assert_non_null(a->validate);
 		assert_non_null(a->prepare);
 		assert_non_null(a->execute);
 		assert_non_null(a->describe);
 	}
-	assert_null(hive_adapter_find("shell"));
-	assert_null(hive_adapter_find(""));
-	assert_null(hive_adapter_find(NULL));
+	assert_null(find("shell"));
+	assert_null(find(""));
+	assert_null(find(NULL));
+}
+
+/* A runtime adapter of another port version: never handed out. */
+static const hive_adapter old_exec = {.version = HIVE_ADAPTER_VERSION - 1, .name = "exec"};
+
+static void test_registry_skips_other_versions(void **state)
+{
+	const hive_adapter *list[] = {&old_exec};
+	hive_adapter_registry r = {list, 1};
+	assert_null(hive_adapter_registry_find(&r, "exec"));
+}
+
+/* ---- the port: validate ---------------------------------------------------- */
+
+/* Test JSON is written with ' for " (no case needs an apostrophe). */
+static json_t *parse_q(const char *text)
+{
+	char *s = strdup(text);
+	for (char *c = s; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	json_error_t e;
+	json_t *v = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	if (!v)
+		fail_msg("bad test JSON: %s: %s", e.text, s);
+	free(s);
+	return v;
+}
+
+typedef struct {
+	const char *runtime;  /* ' quoted */
+	const char *message;  /* NULL: valid; else the start of the one-line error */
+} validate_case;
+
+static const validate_case validate_cases[] = {
+	/* exec */
+	{"{'adapter': 'exec', 'command': ['./agent.sh', '-q'], 'args': [], 'model': null,"
+	 " 'timeout_ms': 600000, 'env': {'A': 'b'}, 'env_passthrough': ['API_KEY']}", NULL},
+	{"{'adapter': 'exec', 'command': ['./agent.sh']}", NULL},
+	{"{'adapter': 'exec', 'command': null}",
+	 "tasks[0].runtime.command: required for the exec adapter; set it here or in defaults.runtime"},
+	{"{'adapter': 'exec', 'command': []}",
+	 "tasks[0].runtime.command: must not be empty; give the program and its arguments"},
+	{"{'adapter': 'exec', 'command': ['', 'x']}",
+	 "tasks[0].runtime.command[0]: must be a non-empty program name"},
+	{"{'adapter': 'exec', 'command': ['a', 1]}", "tasks[0].runtime.command[1]: must be a string, got an integer"},
+	{"{'adapter': 'exec', 'command': ['a', 'b\\u0000c']}",
+	 "tasks[0].runtime.command[1]: must be a string without NUL bytes"},
+	{"{'adapter': 'exec', 'command': ['a'], 'model': 'opus'}",
+	 "tasks[0].runtime.model: only preset adapters take a model; remove it (here or in defaults.runtime)"},
+	{"{'adapter': 'exec', 'command': ['a'], 'args': ['-v']}",
+	 "tasks[0].runtime.args: only preset adapters take extra args; for exec put them in command"},
+	{"{'adapter': 'exec', 'command': ['a'], 'env': {'OK': '1', 'HIVE_X': '1'}}",
+	 "tasks[0].runtime.env: variable \"HIVE_X\" is reserved: names starting with HIVE_ are set by hive"},
+	{"{'adapter': 'exec', 'command': ['a'], 'env': {'1X': 'y'}}",
+	 "tasks[0].runtime.env: invalid variable name \"1X\"; use letters, digits and '_'"},
+	{"{'adapter': 'exec', 'command': ['a'], 'env': {'X': 1}}",
+	 "tasks[0].runtime.env.X: must be a string without NUL bytes, got an integer"},
+	{"{'adapter': 'exec', 'command': ['a'], 'env': ['X=1']}",
+	 "tasks[0].runtime.env: must be an object of NAME: \"value\" strings, got an array"},
+	{"{'adapter': 'exec', 'command': ['a'], 'env_passthrough': ['HIVE_X']}",
+	 "tasks[0].runtime.env_passthrough: variable \"HIVE_X\" is reserved"},
+	{"{'adapter': 'exec', 'command': ['a'], 'env_passthrough': 'KEY'}",
+	 "tasks[0].runtime.env_passthrough: must be an array of strings"},
+	{"{'adapter': 'exec', 'command': ['a'], 'timeout_ms': -5}",
+	 "tasks[0].runtime.timeout_ms: must be a whole number of milliseconds from 0 to "},
+	{"['./agent.sh']", "tasks[0].runtime: must be an object such as"},
+	/* the presets: each good with defaults and with every member, then a
+	 * bad member each (the checks exec's engine shares name the field) */
+	{"{'adapter': 'claude-code', 'command': null, 'args': [], 'model': null}", NULL},
+	{"{'adapter': 'claude-code', 'command': ['./wrap.sh', 'claude'], 'args': ['--verbose'],"
+	 " 'model': 'sonnet', 'timeout_ms': 60000, 'env': {'A': 'b'}, 'env_passthrough': ['ANTHROPIC_API_KEY']}", NULL},
+	{"{'adapter': 'claude-code', 'model': ''}",
+	 "tasks[0].runtime.model: must be a non-empty string (or null for the preset's default), got an empty"},
+	{"{'adapter': 'claude-code', 'env': {'HIVE_RESULT_FILE': 'x'}}",
+	 "tasks[0].runtime.env: variable \"HIVE_RESULT_FILE\" is reserved"},
+	{"{'adapter': 'codex', 'command': [], 'model': 'o3', 'args': ['--full-auto']}", NULL},
+	{"{'adapter': 'codex', 'args': [true]}", "tasks[0].runtime.args[0]: must be a string, got true"},
+	{"{'adapter': 'codex', 'model': 3}",
+	 "tasks[0].runtime.model: must be a non-empty string (or null for the preset's default), got an integer"},
+	{"{'adapter': 'opencode', 'model': 'anthropic/claude-sonnet-4', 'args': ['--agent', 'build']}", NULL},
+	{"{'adapter': 'opencode', 'command': [7]}", "tasks[0].runtime.command[0]: must be a string, got an integer"},
+	{"{'adapter': 'opencode', 'timeout_ms': 'ten'}", "tasks[0].runtime.timeout_ms: must be a whole number"},
+	{"{'adapter': 'aider', 'model': 'gpt-4o', 'env_passthrough': ['OPENAI_API_KEY']}", NULL},
+	{"{'adapter': 'aider', 'env': {'X': 1}}", "tasks[0].runtime.env.X: must be a string without NUL bytes"},
+	{"{'adapter': 'aider', 'command': ['']}", "tasks[0].runtime.command[0]: must be a non-empty program name"},
+	{"7", "tasks[0].runtime: must be an object such as"},
+	/* the registry */
+	{"{'adapter': 'shell', 'command': ['a']}",
+	 "tasks[0].runtime.adapter: unknown adapter \"shell\"; use one of exec, claude-code, codex, opencode, aider"},
+	{"{'adapter': 7}", "tasks[0].runtime.adapter: unknown adapter an integer; use one of exec, "},
+	{"{'command': ['a']}", "tasks[0].runtime.adapter: missing; use one of exec, "},
+};
+
+static void test_validate_through_the_port(void **state)
+{
+	for (size_t i = 0; i < sizeof validate_cases / sizeof validate_cases[0]; i++) {
+		const validate_case *c = &validate_cases[i];
+		json_t *rt = parse_q(c->runtime);
+		const hive_adapter *a = NULL;
+		hive_error_clear();
+		int rc = hive_adapter_validate(hive_registry_builtin(), rt, "tasks[0].runtime", 0, &a);
+		if (!c->message && rc != 0)
+			fail_msg("%s: refused: %s", c->runtime, hive_error_last());
+		if (!c->message)
+			assert_string_equal(a->name, json_string_value(json_object_get(rt, "adapter")));
+		if (c->message && rc != HIVE_EINVALID)
+			fail_msg("%s: accepted (rc %d), want \"%s\"", c->runtime, rc, c->message);
+		if (c->message && strncmp(hive_error_last(), c->message, strlen(c->message)) != 0)
+			fail_msg("%s:\n  said: %s\n  want: %s...", c->runtime, hive_error_last(), c->message);
+		if (c->message && strchr(hive_error_last(), '\n'))
+			fail_msg("%s: message is not one line: %s", c->runtime, hive_error_last());
+		json_decref(rt);
+	}
+}
+
+/* A default (defaults.runtime) may lack what a task supplies, nothing else. */
+static void test_validate_partial_runtime(void **state)
+{
+	const hive_adapter *exec = find("exec");
+	json_t *rt = parse_q("{'adapter': 'exec', 'command': null, 'env': {'A': 'b'}}");
+	assert_int_equal(exec->validate(exec, rt, NULL, HIVE_ADAPTER_VALIDATE_PARTIAL), 0);
+	assert_int_equal(exec->validate(exec, rt, NULL, 0), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "runtime.command: required for the exec adapter; set it here"
+	                                       " or in defaults.runtime");
+	json_object_set_new(rt, "model", json_string("opus"));
+	assert_int_equal(exec->validate(exec, rt, "defaults.runtime", HIVE_ADAPTER_VALIDATE_PARTIAL),
+	                 HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "defaults.runtime.model: only preset adapters take a model;"
+	                                       " remove it (here or in defaults.runtime)");
+	json_decref(rt);
+}
+
+/* A registry is just a list: one without the presets knows only exec. */
+static void test_registry_of_ones_own(void **state)
+{
+	const hive_adapter *list[] = {find("exec")};
+	hive_adapter_registry r = {list, 1};
+	json_t *rt = parse_q("{'adapter': 'codex'}");
+	assert_int_equal(hive_adapter_validate(&r, rt, NULL, 0, NULL), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "runtime.adapter: unknown adapter \"codex\"; use one of exec");
+	hive_adapter_registry none = {NULL, 0};
+	assert_int_equal(hive_adapter_validate(&none, rt, NULL, 0, NULL), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "runtime.adapter: unknown adapter \"codex\"; no runtime adapters"
+	                                       " are registered");
+	json_decref(rt);
 }
 
 /* ---- delivery: env, stdin, cwd, files ------------------------------------ */
@@ -246,15 +399,16 @@ static void test_exec_delivers_env_stdin_and_cwd(void **state)
 static void test_env_passthrough_copies_named_variables(void **state)
 {
 	fixture *f = *state;
-	json_object_set_new(f->runtime, "env_passthrough", parse("[\"HIVE_TEST_API_KEY\", \"HIVE_TEST_UNSET_KEY\"]"));
-	setenv("HIVE_TEST_API_KEY", "sekrit-123", 1);
-	unsetenv("HIVE_TEST_UNSET_KEY");
+	/* not HIVE_*: those names are hive's, and validate refuses them */
+	json_object_set_new(f->runtime, "env_passthrough", parse("[\"HIVETEST_API_KEY\", \"HIVETEST_UNSET_KEY\"]"));
+	setenv("HIVETEST_API_KEY", "sekrit-123", 1);
+	unsetenv("HIVETEST_UNSET_KEY");
 	agent(f, "env > env.out");
 	assert_int_equal(execute(f), 0);
-	unsetenv("HIVE_TEST_API_KEY");
+	unsetenv("HIVETEST_API_KEY");
 	char *env = read_in(f->wt, "env.out");
-	assert_env_has(env, "HIVE_TEST_API_KEY", "sekrit-123");
-	assert_null(strstr(env, "HIVE_TEST_UNSET_KEY"));
+	assert_env_has(env, "HIVETEST_API_KEY", "sekrit-123");
+	assert_null(strstr(env, "HIVETEST_UNSET_KEY"));
 	free(env);
 }
 
@@ -552,8 +706,9 @@ static void test_tokens_in_argv_are_substituted(void **state)
 {
 	fixture *f = *state;
 	char path[PATH_MAX], *want;
-	json_object_set_new(f->runtime, "args",
-	                    parse("[\"{prompt_file}\", \"--in={input_file}\", \"{worktree}\","
+	/* exec takes its whole argv in command (args are for presets) */
+	json_object_set_new(f->runtime, "command",
+	                    parse("[\"./agent.sh\", \"{prompt_file}\", \"--in={input_file}\", \"{worktree}\","
 	                          " \"{result_file}\", \"{unknown}\", \"{prompt_file\"]"));
 	agent(f, "printf '%s\\n' \"$@\" > args.out");
 	assert_int_equal(execute(f), 0);
@@ -576,10 +731,10 @@ static void test_tokens_in_argv_are_substituted(void **state)
 static void assert_prepares(const char *runtime, const char *want)
 {
 	json_t *rt = parse(runtime);
-	const hive_adapter *a = hive_adapter_find(json_string_value(json_object_get(rt, "adapter")));
+	const hive_adapter *a = find(json_string_value(json_object_get(rt, "adapter")));
 	char **argv = NULL;
 	assert_non_null(a);
-	if (a->prepare(rt, &argv) != 0)
+	if (a->prepare(a, rt, &argv) != 0)
 		fail_msg("%s: %s", runtime, hive_error_last());
 	char *got = joined(argv);
 	if (strcmp(got, want) != 0)
@@ -591,7 +746,7 @@ static void assert_prepares(const char *runtime, const char *want)
 
 static void test_presets_build_their_argv(void **state)
 {
-	assert_prepares("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [\"x\"]}",
+	assert_prepares("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\", \"x\"], \"args\": []}",
 	                "./agent.sh --fast x");
 	assert_prepares("{\"adapter\": \"claude-code\", \"command\": null, \"args\": [], \"model\": null}",
 	                "claude -p --output-format json");
@@ -633,10 +788,10 @@ static void test_preset_runs_with_prompt_file_substituted(void **state)
 static void assert_rejected(const char *runtime, const char *field)
 {
 	json_t *rt = parse(runtime);
-	const hive_adapter *a = hive_adapter_find(json_string_value(json_object_get(rt, "adapter")));
+	const hive_adapter *a = find(json_string_value(json_object_get(rt, "adapter")));
 	char **argv = NULL;
 	assert_non_null(a);
-	if (a->prepare(rt, &argv) != HIVE_EINVALID)
+	if (a->prepare(a, rt, &argv) != HIVE_EINVALID)
 		fail_msg("%s was accepted", runtime);
 	assert_null(argv);
 	if (!strstr(hive_error_last(), field))
@@ -662,16 +817,16 @@ static void test_prepare_rejects_bad_runtimes(void **state)
 	assert_rejected("{\"adapter\": \"aider\", \"command\": [7]}", "runtime.command[0]");
 
 	char **argv = NULL;
-	assert_int_equal(hive_adapter_find("exec")->prepare(NULL, &argv), HIVE_EINVALID);
-	assert_int_equal(hive_adapter_find("opencode")->prepare(NULL, &argv), HIVE_EINVALID);
+	assert_int_equal(find("exec")->prepare(find("exec"), NULL, &argv), HIVE_EINVALID);
+	assert_int_equal(find("opencode")->prepare(find("opencode"), NULL, &argv), HIVE_EINVALID);
 }
 
 static void assert_describes(const char *runtime, const char *want)
 {
 	json_t *rt = parse(runtime);
-	const hive_adapter *a = hive_adapter_find(json_string_value(json_object_get(rt, "adapter")));
+	const hive_adapter *a = find(json_string_value(json_object_get(rt, "adapter")));
 	hive_buf b = {0};
-	a->describe(rt, &b);
+	a->describe(a, rt, &b);
 	assert_string_equal(hive_buf_str(&b), want);
 	hive_buf_dispose(&b);
 	json_decref(rt);
@@ -681,16 +836,16 @@ static void test_describe_is_one_line(void **state)
 {
 	assert_describes("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\"], \"timeout_ms\": 600000}",
 	                 "exec: ./agent.sh --fast (timeout 10m)");
-	assert_describes("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\"], \"args\": [\"it's here\"]}",
+	assert_describes("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"it's here\"]}",
 	                 "exec: ./agent.sh 'it'\\''s here' (no timeout)");
 	assert_describes("{\"adapter\": \"claude-code\", \"model\": \"sonnet\", \"timeout_ms\": 90000}",
 	                 "claude-code: claude -p --output-format json --model sonnet (timeout 1m30s)");
 	assert_describes("{\"adapter\": \"exec\", \"command\": null}",
-	                 "exec: invalid runtime (runtime.command: missing; the exec adapter runs the "
-	                 "argv given there, e.g. [\"./agent.sh\"])");
+	                 "exec: invalid runtime (runtime.command: required for the exec adapter; set it"
+	                 " here or in defaults.runtime)");
 	assert_describes("{\"adapter\": \"aider\", \"model\": 3}",
 	                 "aider: invalid runtime (runtime.model: must be a non-empty string (or null "
-	                 "for the agent's default))");
+	                 "for the preset's default), got an integer)");
 }
 
 int main(void)
@@ -698,6 +853,10 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_registry_finds_every_adapter),
+		T(test_registry_skips_other_versions),
+		T(test_registry_of_ones_own),
+		T(test_validate_through_the_port),
+		T(test_validate_partial_runtime),
 		T(test_exec_delivers_env_stdin_and_cwd),
 		T(test_env_passthrough_copies_named_variables),
 		T(test_relative_paths_become_absolute),

@@ -7,6 +7,7 @@
  */
 #include "testutil.h"
 
+#include "adapters/registry.h"
 #include "core/policy.h"
 #include "core/spec.h"
 #include "events/buf.h"
@@ -14,6 +15,9 @@
 
 #include <limits.h>
 #include <sys/stat.h>
+
+/* The adapters hive ships: every runtime below is validated through them. */
+#define OPTS (&(hive_spec_opts){.adapters = hive_registry_builtin()})
 
 /* Test JSON is written with ' for " (no test needs a literal apostrophe);
  * returns a new string. */
@@ -42,7 +46,7 @@ static json_t *J(const char *text)
 static int parse_q(const char *text, json_t **out)
 {
 	char *s = Q(text);
-	int rc = hive_spec_parse(s, strlen(s), "spec.json", "/base", out);
+	int rc = hive_spec_parse(s, strlen(s), "spec.json", "/base", OPTS, out);
 	free(s);
 	return rc;
 }
@@ -391,7 +395,7 @@ static void test_runtime_merges_over_defaults(void **state)
 static void test_defaults_normalize_alone(void **state)
 {
 	json_t *out = NULL, *raw = J("{'runtime': {'adapter': 'codex'}, 'circuit_breaker': {'failure_threshold': 2}}");
-	assert_int_equal(hive_spec_defaults_normalize(raw, NULL, &out), 0);
+	assert_int_equal(hive_spec_defaults_normalize(raw, NULL, OPTS, &out), 0);
 	assert_true(json_is_null(P(out, "/runtime/command")));
 	assert_string_equal(json_string_value(P(out, "/runtime/adapter")), "codex");
 	assert_int_equal(json_integer_value(P(out, "/circuit_breaker/failure_threshold")), 2);
@@ -401,7 +405,7 @@ static void test_defaults_normalize_alone(void **state)
 
 	/* Defaults may leave the exec command out; tasks must then give it. */
 	out = NULL;
-	assert_int_equal(hive_spec_defaults_normalize(NULL, NULL, &out), 0);
+	assert_int_equal(hive_spec_defaults_normalize(NULL, NULL, OPTS, &out), 0);
 	assert_true(json_is_null(P(out, "/runtime/command")));
 	json_decref(out);
 }
@@ -424,7 +428,7 @@ static void test_repo_relative_to_spec_becomes_absolute(void **state)
 	free(text);
 
 	json_t *out = NULL;
-	if (hive_spec_load(path, &out) != 0)
+	if (hive_spec_load(path, OPTS, &out) != 0)
 		fail_msg("rejected: %s", hive_error_last());
 	real = realpath(repo, NULL);
 	assert_string_equal(json_string_value(P(out, "/project/repo")), real);
@@ -439,7 +443,7 @@ static void test_repo_relative_to_spec_becomes_absolute(void **state)
 	         " 'tasks': [{'key': 'a', 'title': 'A'}]}");
 	tu_write_file(path, text);
 	free(text);
-	assert_int_equal(hive_spec_load(path, &out), 0);
+	assert_int_equal(hive_spec_load(path, OPTS, &out), 0);
 	const char *got = json_string_value(P(out, "/project/repo"));
 	assert_true(got[0] == '/');
 	assert_non_null(strstr(got, "/specs/later"));
@@ -456,7 +460,7 @@ static void test_repo_with_relative_missing_base_is_absolute(void **state)
 	char *s = Q("{'name': 'f', 'project': {'name': 'w', 'repo': 'r'}, " RT ", 'tasks': [{'key': 'a', 'title': 'A'}]}");
 	char *cwd = getcwd(NULL, 0), *want = NULL;
 	json_t *out = NULL;
-	assert_int_equal(hive_spec_parse(s, strlen(s), NULL, "no-such-dir-for-hive-test", &out), 0);
+	assert_int_equal(hive_spec_parse(s, strlen(s), NULL, "no-such-dir-for-hive-test", OPTS, &out), 0);
 	assert_true(asprintf(&want, "%s/no-such-dir-for-hive-test/r", strcmp(cwd, "/") ? cwd : "") > 0);
 	assert_string_equal(json_string_value(P(out, "/project/repo")), want);
 	free(want);
@@ -470,16 +474,16 @@ static void test_load_errors_name_the_file(void **state)
 	char *dir = tu_tmpdir(), path[PATH_MAX];
 	json_t *out = NULL;
 	snprintf(path, sizeof path, "%s/missing.json", dir);
-	assert_int_equal(hive_spec_load(path, &out), HIVE_ENOTFOUND);
+	assert_int_equal(hive_spec_load(path, OPTS, &out), HIVE_ENOTFOUND);
 	assert_non_null(strstr(hive_error_last(), "cannot read spec file "));
 	assert_non_null(strstr(hive_error_last(), "missing.json: No such file or directory"));
 
-	assert_int_equal(hive_spec_load(dir, &out), HIVE_ENOTFOUND); /* a directory */
+	assert_int_equal(hive_spec_load(dir, OPTS, &out), HIVE_ENOTFOUND); /* a directory */
 	assert_non_null(strstr(hive_error_last(), "Is a directory"));
 
 	snprintf(path, sizeof path, "%s/bad.json", dir);
 	tu_write_file(path, "{\"name\": \"f\",\n \"tasks\": [}\n");
-	assert_int_equal(hive_spec_load(path, &out), HIVE_EINVALID);
+	assert_int_equal(hive_spec_load(path, OPTS, &out), HIVE_EINVALID);
 	char *want = NULL;
 	assert_true(asprintf(&want, "%s:2:12: invalid JSON: ", path) > 0);
 	if (strncmp(hive_error_last(), want, strlen(want)) != 0)
@@ -499,7 +503,7 @@ static void test_task_def_alone_with_null_defaults(void **state)
 	json_t *raw = J("{'key': 'fix', 'title': 'Fix it', 'runtime': {'command': ['sh', '-c', 'make']},"
 	                " 'checks': [{'name': 'unit', 'command': 'make test'}], 'depends_on': ['other']}");
 	json_t *out = NULL;
-	if (hive_task_def_normalize(raw, NULL, "tasks[0]", &out) != 0)
+	if (hive_task_def_normalize(raw, NULL, "tasks[0]", OPTS, &out) != 0)
 		fail_msg("rejected: %s", hive_error_last());
 	json_t *want = J("{'key': 'fix', 'title': 'Fix it', 'description': '',"
 	                 " 'checks': [{'name': 'unit', 'command': 'make test', 'required': true, 'timeout_ms': 600000}],"
@@ -515,7 +519,7 @@ static void test_task_def_alone_with_null_defaults(void **state)
 	/* Without defaults an exec task must name its command; where NULL → "task". */
 	raw = J("{'key': 'fix', 'title': 'Fix it'}");
 	out = NULL;
-	assert_int_equal(hive_task_def_normalize(raw, NULL, NULL, &out), HIVE_EINVALID);
+	assert_int_equal(hive_task_def_normalize(raw, NULL, NULL, OPTS, &out), HIVE_EINVALID);
 	assert_string_equal(hive_error_last(), "task.runtime.command: required for the exec adapter;"
 	                                       " set it here or in defaults.runtime");
 	assert_null(out);
@@ -526,11 +530,11 @@ static void test_task_def_alone_with_null_defaults(void **state)
 static void test_task_def_leaves_inputs_alone(void **state)
 {
 	json_t *defaults = NULL, *raw_defaults = J("{'runtime': {'command': ['x'], 'env': {'A': '1'}}}");
-	assert_int_equal(hive_spec_defaults_normalize(raw_defaults, NULL, &defaults), 0);
+	assert_int_equal(hive_spec_defaults_normalize(raw_defaults, NULL, OPTS, &defaults), 0);
 	json_t *before = json_deep_copy(defaults);
 	json_t *raw = J("{'key': 'k', 'title': 'T', 'runtime': {'env': {'B': '2'}}}");
 	json_t *raw_before = json_deep_copy(raw), *out = NULL;
-	assert_int_equal(hive_task_def_normalize(raw, defaults, "tasks[0]", &out), 0);
+	assert_int_equal(hive_task_def_normalize(raw, defaults, "tasks[0]", OPTS, &out), 0);
 	assert_json_eq(defaults, before);
 	assert_json_eq(raw, raw_before);
 	assert_int_equal(json_object_size(P(out, "/runtime/env")), 2);
@@ -559,6 +563,73 @@ static void test_name_rule(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Runtimes are validated through the registry the caller passes      */
+/* ------------------------------------------------------------------ */
+
+/* A registry without the presets: a spec naming one is refused, naming
+ * the field and the adapters this front end offers; nothing is written. */
+static void test_registry_lacking_an_adapter_refuses_it(void **state)
+{
+	const hive_adapter *only_exec[] = {hive_adapter_registry_find(hive_registry_builtin(), "exec")};
+	hive_adapter_registry r = {only_exec, 1};
+	hive_spec_opts o = {.adapters = &r};
+	json_t *out = NULL;
+	char *s = Q(TASK1(", 'runtime': {'adapter': 'codex'}"));
+	assert_int_equal(hive_spec_parse(s, strlen(s), "spec.json", "/base", &o, &out), HIVE_EINVALID);
+	assert_null(out);
+	assert_string_equal(hive_error_last(), "spec.json: tasks[0].runtime.adapter: unknown adapter"
+	                                       " \"codex\"; use one of exec");
+	free(s);
+	/* the same spec is fine with hive's own registry */
+	assert_int_equal(parse_q(TASK1(", 'runtime': {'adapter': 'codex'}"), &out), 0);
+	json_decref(out);
+	/* and so is an exec task with the smaller one */
+	s = Q(TASK1(""));
+	assert_int_equal(hive_spec_parse(s, strlen(s), "spec.json", "/base", &o, &out), 0);
+	json_decref(out);
+	free(s);
+}
+
+/* A front end's own adapter: its validate is what judges its runtimes
+ * (spec.c knows no adapter by name), for tasks and for defaults. */
+static int fake_validated;
+static int fake_validate(const hive_adapter *self, const json_t *rt, const char *where, unsigned flags)
+{
+	fake_validated++;
+	if (json_is_null(json_object_get(rt, "model")) && !(flags & HIVE_ADAPTER_VALIDATE_PARTIAL))
+		return hive_error_set(HIVE_EINVALID, "%s.model: the %s adapter needs one", where, self->name);
+	return 0;
+}
+static const hive_adapter fake = {.version = HIVE_ADAPTER_VERSION, .name = "fake", .validate = fake_validate};
+
+static void test_spec_validates_through_the_port(void **state)
+{
+	const hive_adapter *list[] = {&fake};
+	hive_adapter_registry r = {list, 1};
+	hive_spec_opts o = {.adapters = &r};
+	json_t *out = NULL;
+	char *s = Q("{'name': 'f', 'project': 'p', 'defaults': {'runtime': {'adapter': 'fake'}},"
+	            " 'tasks': [{'key': 'a', 'title': 'A', 'runtime': {'model': 'm1'}},"
+	            "           {'key': 'b', 'title': 'B'}]}");
+	fake_validated = 0;
+	assert_int_equal(hive_spec_parse(s, strlen(s), "spec.json", "/base", &o, &out), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "spec.json: tasks[1].runtime.model: the fake adapter needs one");
+	assert_int_equal(fake_validated, 3); /* defaults (partial), tasks[0], tasks[1] */
+	free(s);
+	s = Q("{'name': 'f', 'project': 'p', 'defaults': {'runtime': {'adapter': 'fake', 'model': 'm'}},"
+	      " 'tasks': [{'key': 'a', 'title': 'A'}]}");
+	assert_int_equal(hive_spec_parse(s, strlen(s), "spec.json", "/base", &o, &out), 0);
+	assert_string_equal(json_string_value(P(out, "/tasks/0/runtime/adapter")), "fake");
+	json_decref(out);
+	free(s);
+	/* task definitions outside a spec (`hive task create`) go the same way */
+	json_t *raw = J("{'key': 'k', 'title': 'T', 'runtime': {'adapter': 'fake'}}");
+	assert_int_equal(hive_task_def_normalize(raw, NULL, NULL, &o, &out), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "task.runtime.model: the fake adapter needs one");
+	json_decref(raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +647,8 @@ int main(void)
 		cmocka_unit_test(test_task_def_alone_with_null_defaults),
 		cmocka_unit_test(test_task_def_leaves_inputs_alone),
 		cmocka_unit_test(test_name_rule),
+		cmocka_unit_test(test_registry_lacking_an_adapter_refuses_it),
+		cmocka_unit_test(test_spec_validates_through_the_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+/*
+ * exec.h - the exec adapter, and the parts of it the presets build on
+ * (adapters/presets.c).  Not for core/: core reaches adapters only through
+ * a registry (core/adapter.h).
+ */
+#ifndef HIVE_EXEC_H
+#define HIVE_EXEC_H
+
+#include <jansson.h>
+
+#include "core/adapter.h"
+
+/* The exec adapter: runs runtime.command as given (docs/adapters.md). */
+extern const hive_adapter hive_adapter_exec;
+
+/*
+ * Check the members exec's engine reads, whatever the adapter: command
+ * (when not null: a non-empty array of strings starting with a program),
+ * args, env, env_passthrough, timeout_ms and grace_ms.  rt (borrowed) must
+ * be an object; `where` names it in messages ("tasks[0].runtime").
+ * Errors: HIVE_EINVALID, one line naming the field.  No I/O.
+ */
+int hive_exec_fields_check(const json_t *rt, const char *where);
+
+/* command + args of a runtime that passed hive_exec_fields_check, as a new
+ * NULL-terminated argv (free with hive_argv_free). */
+char **hive_exec_argv(const json_t *rt);
+
+#endif
