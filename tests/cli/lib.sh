@@ -15,6 +15,13 @@
 #                       (else $(dirname HIVE_BIN)/${BUILD:-build}/libhive.a)
 #   CLI_RESULTS         file to append "pass NAME" / "fail NAME" lines to (run.sh sets it)
 #   CLI_TEST_TIMEOUT    seconds per test (default 120)
+#   CLI_ONLY            run only the tests whose name matches this extended regex
+#   CLI_KEEP            keep each test's sandbox dir (its path is printed)
+#
+# Every suite under tests/cli uses this file; run.sh runs them all.  JSON
+# is read either with the append_events tool (json_get: jansson, no jq) or,
+# for richer assertions, with python3 through lib.py (json_py, events_py,
+# pa, pv).
 
 set -u
 
@@ -29,6 +36,7 @@ case $HIVE_BIN in /*) ;; *) HIVE_BIN=$PWD/$HIVE_BIN ;; esac
 
 _TEST_NAME=""
 _BG_PIDS=()
+_PID_FILES=()
 
 # Report a failed expectation and end the current test.
 fail() {
@@ -38,12 +46,25 @@ fail() {
 
 # ---- running hive ----------------------------------------------------------
 
+# A sanitizer report (a build with SAN=...) fails the test even when the
+# exit status happens to be the expected one.
+san_check() { # FILE...
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		if grep -qE 'Sanitizer|runtime error:' "$f"; then
+			fail "sanitizer report in $f: $(grep -m1 -E 'Sanitizer|runtime error:' "$f")"
+		fi
+	done
+}
+
 # Run hive with the given arguments; output in $OUT (stdout) and $ERR
-# (stderr) files, exit status in $RC.  Never fails by itself.
+# (stderr) files, exit status in $RC.  Fails only on a sanitizer report.
 run_hive() {
 	RC=0
 	_LAST_ARGS=" $* "
 	"$HIVE_BIN" "$@" </dev/null >"$OUT" 2>"$ERR" || RC=$?
+	san_check "$ERR"
 }
 
 # expect_exit CODE [hive] ARGS...: run hive (the word "hive" is optional)
@@ -181,6 +202,71 @@ append_events() {
 	"$APPEND" "$@"
 }
 
+# ---- python helpers (lib.py) -------------------------------------------------
+
+# json_py EXPR [FILE]: evaluate a python expression over the JSON document
+# in FILE (default $OUT), bound to `d`; prints str() of the result (JSON
+# for dicts and lists).
+json_py() {
+	python3 "$CLI_DIR/lib.py" json "$1" "${2:-$OUT}" 2>&1
+}
+
+# events_dump [FILTER ARGS...]: `hive events list --json ARGS` into
+# $T/events.ndjson, the log events_py, pa and pv read.
+events_dump() {
+	"$HIVE_BIN" events list --json "$@" >"$T/events.ndjson" 2>"$T/events.err" </dev/null ||
+		fail "events list $* failed: $(cat "$T/events.err")"
+	san_check "$T/events.err"
+}
+
+# events_py CODE: python over the dumped events (a list bound to `E`); the
+# last line of CODE is an expression whose value is printed, the lines
+# before it are statements.
+events_py() {
+	python3 "$CLI_DIR/lib.py" events "$1" "$T/events.ndjson" 2>&1
+}
+
+# pa DESC EXPR: assert a python expression over the dumped events and
+# files, with lib.py's helpers (EV, of, one, P, J, T, sha, states) and S
+# (= $T), D (= $HIVE_DIR), O (= $O when set) bound; runs in $T.
+pa() {
+	local out
+	out=$(cd "$T" && python3 "$CLI_DIR/lib.py" assert "$2" "$T/events.ndjson" "$T" "$HIVE_DIR" "${O:-}" 2>&1) ||
+		fail "$1${out:+ ($out)}"
+}
+
+# pv EXPR: print a python expression's value (same bindings as pa).
+pv() {
+	(cd "$T" && python3 "$CLI_DIR/lib.py" value "$1" "$T/events.ndjson" "$T" "$HIVE_DIR" "${O:-}")
+}
+
+# ---- processes ------------------------------------------------------------------
+
+# pid_alive PID: running (a zombie counts as gone: it runs nothing and
+# holds nothing).
+pid_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+# pid_gone PID [SECONDS]: bounded poll (default 10 s) until PID no longer runs.
+pid_gone() {
+	wait_until "${2:-10}" eval "! pid_alive $1"
+}
+
+# kill_on_exit PIDFILE: when the test ends, kill the process (and its
+# group) whose pid FILE holds, if it still runs in a directory under $T:
+# an agent a failed test left behind, never a recycled pid.
+kill_on_exit() {
+	_PID_FILES+=("$1")
+}
+
+_ours() {
+	local cwd
+	cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
+	[[ $cwd == "$T"/* ]]
+}
+
 # Start a background command; it is killed when the test ends.
 bg_start() {
 	"$@" &
@@ -206,14 +292,26 @@ wait_until() { # SECONDS CMD...
 }
 
 _cleanup() {
-	local p
+	local p f
 	for p in "${_BG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
 	for p in "${_BG_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	[ -n "${T:-}" ] && rm -rf "$T"
+	for f in "${_PID_FILES[@]}"; do
+		[ -s "$f" ] || continue
+		p=$(cat "$f")
+		case $p in '' | *[!0-9]*) continue ;; esac
+		_ours "$p" || continue
+		kill -9 -- "-$p" 2>/dev/null # its group (agents lead their own)
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ -n "${CLI_KEEP:-}" ]; then
+		echo "    # kept $T" >&2
+	elif [ -n "${T:-}" ]; then
+		rm -rf "$T"
+	fi
 }
 
 # ---- the runner ----------------------------------------------------------------
@@ -245,6 +343,7 @@ run_tests() {
 	fi
 	local script=$0 names name rc pass=0 failed=0
 	names=$(grep -Eo '^test_[A-Za-z0-9_]+\(\)' "$script" | tr -d '()')
+	[ -n "${CLI_ONLY:-}" ] && names=$(printf '%s\n' $names | grep -E -- "$CLI_ONLY")
 	# build the tool once for every test of this script
 	if [ -z "${CLI_TOOLS_DIR:-}" ]; then
 		CLI_TOOLS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hive-cli-tools-XXXXXX")

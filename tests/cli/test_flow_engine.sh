@@ -1,198 +1,29 @@
-#!/usr/bin/env bash
+#!/bin/bash
 # test_flow_engine.sh - the flow engine end to end.
 #
-# Every scenario builds a fresh git repository and a fresh hive data dir in
-# a temp dir, runs real processes as runtimes (small shell scripts written
-# into the repo), and ends by checking `hive events verify`.  Nothing waits
-# on timing luck: processes synchronise through marker files, polled with a
-# bound; every hive command runs under a watchdog so a hang is a failure,
-# not a stuck test.  Self-contained: needs bash, git, python3, coreutils.
+# Every test builds a fresh git repository and a fresh hive data dir in its
+# sandbox (lib.sh), runs real processes as runtimes (small shell scripts
+# written into the repo), and ends by checking `hive events verify`.
+# Nothing waits on timing luck: processes synchronise through marker files,
+# polled with a bound; each test runs under lib.sh's timeout so a hang is a
+# failure, not a stuck run.  Needs bash, git, python3, coreutils.
 #
 # usage: HIVE_BIN=/abs/path/hive bash tests/cli/test_flow_engine.sh
-# prints one line per scenario, then "flow_engine: N passed, M failed".
-
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-HIVE_BIN=${HIVE_BIN:-$HERE/../../hive}
-case $HIVE_BIN in /*) ;; *) HIVE_BIN=$(cd "$(dirname "$HIVE_BIN")" && pwd)/$(basename "$HIVE_BIN") ;; esac
-if [ ! -x "$HIVE_BIN" ]; then
-	echo "flow_engine: hive binary not found at $HIVE_BIN (set HIVE_BIN)" >&2
-	echo "flow_engine: 0 passed, 1 failed"
-	exit 1
-fi
+#        (CLI_ONLY=REGEX runs some tests; CLI_VERBOSE=1 shows each refusal)
+source "$(dirname "$0")/lib.sh"
 
 export GIT_AUTHOR_NAME=hive-test GIT_AUTHOR_EMAIL=test@hive.invalid
 export GIT_COMMITTER_NAME=hive-test GIT_COMMITTER_EMAIL=test@hive.invalid
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-export NO_COLOR=1
-unset HIVE_DIR HIVE_DURABILITY
 
-WATCHDOG=${WATCHDOG:-120}	# seconds any single hive command may take
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hive-flow-engine.XXXXXX")
-PASSED=0
-FAILED=0
-BG_PIDS=()		# background processes this script started
-PID_FILES=()		# files holding pids of agents' processes, killed on exit
-
-# ours PID: the process runs in a directory under $TMP (an agent, or what
-# it spawned, in its worktree), so a recycled pid is never mistaken for it.
-ours() {
-	local cwd
-	cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
-	[[ $cwd == "$TMP"/* ]]
-}
-
-cleanup() {
-	local p f
-	for p in "${BG_PIDS[@]}"; do	# not yet reaped, so still our child
-		kill -9 "$p" 2>/dev/null
-	done
-	for f in "${PID_FILES[@]}"; do
-		[ -s "$f" ] || continue
-		p=$(cat "$f")
-		case $p in '' | *[!0-9]*) continue ;; esac
-		ours "$p" || continue
-		kill -9 -- "-$p" 2>/dev/null	# its group (agents lead their own)
-		kill -9 "$p" 2>/dev/null
-	done
-	[ -n "${FLOW_ENGINE_KEEP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# ---- per-scenario bookkeeping ---------------------------------------------------
-
-SCEN=""		# "N - title"
-ERRS=()		# failed assertions of the current scenario
-
-begin() {
-	SCEN="$1"
-	ERRS=()
-	S="$TMP/s${1%% *}"
-	D="$S/data"
-	mkdir -p "$S"
-}
-
-fail() { ERRS+=("$*"); }
-
-# end: the closing assertion every scenario shares, then its one line.
-end() {
-	if [ -d "$D" ]; then
-		run verify events verify
-		[ "$RC" = 0 ] || fail "events verify exited $RC: $(head -c 400 "$S/err")"
-	fi
-	if [ ${#ERRS[@]} -eq 0 ]; then
-		PASSED=$((PASSED + 1))
-		echo "ok   $SCEN"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $SCEN"
-		local e
-		for e in "${ERRS[@]}"; do
-			echo "       - $e"
-		done
-	fi
-}
-
-# run LABEL ARGS...: hive --dir $D ARGS under the watchdog.  Sets RC, OUT
-# (stdout) and ERR (stderr); both are also left in $S/out and $S/err.
-run() {
-	local label=$1
-	shift
-	timeout -k 5 "$WATCHDOG" "$HIVE_BIN" --dir "$D" "$@" >"$S/out" 2>"$S/err" </dev/null
-	RC=$?
-	OUT=$(cat "$S/out")
-	ERR=$(cat "$S/err")
-	[ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "$label: hive $* hung (watchdog ${WATCHDOG}s)"
-	san_check "$S/err" "hive $*"
-}
-
-# san_check FILE WHAT: a sanitizer report (ASan exits 1, which some
-# commands are expected to do anyway) is a failure of its own.
-san_check() {
-	if grep -qE 'Sanitizer|runtime error:' "$1" 2>/dev/null; then
-		fail "$2: sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
-	fi
-}
-
-# expect_exit CODE ARGS...: run hive and require exit CODE.
-expect_exit() {
-	local want=$1
-	shift
-	run "$*" "$@"
-	[ "$RC" = "$want" ] || fail "hive $*: exit $RC, want $want; stderr: $(head -c 300 "$S/err")"
-}
-
-# json EXPR: evaluate a python expression over the JSON document in $OUT
-# (bound to `d`); prints the result (str() of it; JSON for dicts/lists).
-json() {
-	printf '%s' "$OUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1" 2>&1
-}
-
-# events_json ARGS...: the NDJSON of `hive events list --json ARGS` in $S/events.
-events_json() {
-	run events --json events list "$@"
-	cp "$S/out" "$S/events"
-}
-
-# ev CODE: run python over the list of events in $S/events (bound to `E`);
-# CODE's last line is an expression whose value is printed, the lines
-# before it are statements.
-ev() {
-	python3 - "$1" "$S/events" <<'EOF' 2>&1
-import json, sys
-E = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
-lines = sys.argv[1].strip().split("\n")
-exec("\n".join(lines[:-1]))
-r = eval(lines[-1])
-print(json.dumps(r) if isinstance(r, (dict, list)) else r)
-EOF
-}
-
-# wait_for_file PATH [SECONDS]: bounded poll; 0 when it appeared.
-wait_for_file() {
-	local i n=$((${2:-10} * 20))
-	for ((i = 0; i < n; i++)); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	[ -e "$1" ]
-}
-
-# pid_gone PID [SECONDS]: bounded poll until PID no longer runs (a zombie
-# counts as gone: it runs nothing and holds nothing).
-pid_gone() {
-	local i n=$((${2:-10} * 20)) st
-	for ((i = 0; i < n; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-		[ "$st" = Z ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# Each test sets S=$T (its sandbox) and D=$HIVE_DIR (its data dir).
 
 # wait_for_event TYPE TASK [SECONDS]: bounded poll until the log holds an
 # event TYPE for TASK.  An agent's marker file can appear before hive has
 # committed runtime_started (it spawns, then records the pgid), so tests that
 # interrupt a runner wait for both.
-wait_for_event() {
-	local i n=$((${3:-10} * 10))
-	for ((i = 0; i < n; i++)); do
-		[ -n "$("$HIVE_BIN" --dir "$D" events list --json --type "$1" --task "$2" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-pid_alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
-}
+_has_event() { [ -n "$("$HIVE_BIN" events list --json --type "$1" --task "$2" 2>/dev/null)" ]; }
+wait_for_event() { wait_until "${3:-10}" _has_event "$1" "$2"; }
 
 # make_repo [FILE CONTENT]...: a fresh repo in $S/repo with one commit.
 make_repo() {
@@ -224,8 +55,9 @@ PROJ='{"name": "p", "repo": "repo"}'
 
 # ---- 1. success first time --------------------------------------------------------
 
-scenario_1() {
-	begin "1 - a flow that succeeds first time"
+# 1 - a flow that succeeds first time
+test_01_succeeds_first_time() {
+	S=$T D=$HIVE_DIR
 	make_repo agent.sh '#!/bin/sh
 echo "made by the agent" > made.txt
 '
@@ -236,29 +68,30 @@ echo "made by the agent" > made.txt
 	create_and_start f f1
 	expect_exit 0 flow run f1
 	expect_exit 0 --json flow status f1
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "flow state: $(json 'd["flow"]["state"]')"
-	[ "$(json '[t["state"] for t in d["tasks"]]')" = '["success"]' ] || fail "task states: $(json '[t["state"] for t in d["tasks"]]')"
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state: $(json_py 'd["flow"]["state"]')"
+	[ "$(json_py '[t["state"] for t in d["tasks"]]')" = '["success"]' ] || fail "task states: $(json_py '[t["state"] for t in d["tasks"]]')"
 	expect_exit 0 --json attempt list --flow f1
-	[ "$(json 'len(d)')" = 1 ] || fail "attempt list has $(json 'len(d)') attempts, want 1"
-	[ "$(json 'd[0]["outcome"]')" = success ] || fail "attempt outcome $(json 'd[0]["outcome"]')"
+	[ "$(json_py 'len(d)')" = 1 ] || fail "attempt list has $(json_py 'len(d)') attempts, want 1"
+	[ "$(json_py 'd[0]["outcome"]')" = success ] || fail "attempt outcome $(json_py 'd[0]["outcome"]')"
 	local aid
-	aid=$(json 'd[0]["id"]')
+	aid=$(json_py 'd[0]["id"]')
 	expect_exit 0 attempt inspect "$aid" --diff
-	grep -q '^+++ b/made.txt' <<<"$OUT" || fail "inspect --diff does not show made.txt: $OUT"
-	grep -q '^+made by the agent' <<<"$OUT" || fail "inspect --diff lacks the new line"
+	grep -q '^+++ b/made.txt' "$OUT" || fail "inspect --diff does not show made.txt: $(cat "$OUT")"
+	grep -q '^+made by the agent' "$OUT" || fail "inspect --diff lacks the new line"
 	# a unique prefix of the id works as well as the id
 	expect_exit 0 attempt inspect "${aid:0:13}" --context
-	grep -qi 'no retry context\|had no\|none' <<<"$OUT" || fail "inspect --context for attempt 1: $OUT"
-	grep -qi 'first attempt' <<<"$OUT" || fail "inspect --context does not say it was the first attempt: $OUT"
+	grep -qi 'no retry context\|had no\|none' "$OUT" || fail "inspect --context for attempt 1: $(cat "$OUT")"
+	grep -qi 'first attempt' "$OUT" || fail "inspect --context does not say it was the first attempt: $(cat "$OUT")"
 	# the user's checkout did not get the file
 	[ ! -e "$R/made.txt" ] || fail "made.txt leaked into the user's checkout"
-	end
+	expect_exit 0 events verify
 }
 
 # ---- 2. check failure, then a successful retry ---------------------------------------
 
-scenario_2() {
-	begin "2 - check failure, then a successful retry with context"
+# 2 - check failure, then a successful retry with context
+test_02_check_failure_then_retry_with_context() {
+	S=$T D=$HIVE_DIR
 	make_repo agent.sh '#!/bin/sh
 if [ "$HIVE_ATTEMPT_NUMBER" -ge 2 ]; then
   echo fixed > fixed.txt
@@ -274,47 +107,48 @@ fi
 	create_and_start f f2
 	expect_exit 1 flow tick f2
 	expect_exit 0 --json flow status f2
-	[ "$(json 'd["tasks"][0]["state"]')" = retry ] || fail "after tick 1 task state $(json 'd["tasks"][0]["state"]'), want retry"
-	[ "$(json 'd["tasks"][0]["last_outcome"]')" = check_failed ] || fail "after tick 1 outcome $(json 'd["tasks"][0]["last_outcome"]')"
+	[ "$(json_py 'd["tasks"][0]["state"]')" = retry ] || fail "after tick 1 task state $(json_py 'd["tasks"][0]["state"]'), want retry"
+	[ "$(json_py 'd["tasks"][0]["last_outcome"]')" = check_failed ] || fail "after tick 1 outcome $(json_py 'd["tasks"][0]["last_outcome"]')"
 	expect_exit 0 flow tick f2
 	expect_exit 0 --json flow status f2
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "after tick 2 flow state $(json 'd["flow"]["state"]')"
-	[ "$(json 'd["tasks"][0]["state"]')" = success ] || fail "after tick 2 task state $(json 'd["tasks"][0]["state"]')"
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "after tick 2 flow state $(json_py 'd["flow"]["state"]')"
+	[ "$(json_py 'd["tasks"][0]["state"]')" = success ] || fail "after tick 2 task state $(json_py 'd["tasks"][0]["state"]')"
 
-	events_json --task f2/fix
+	events_dump --task f2/fix
 	# the four events that open attempt 2, consecutive in the task's stream
 	local order
-	order=$(ev '
+	order=$(events_py '
 i = next(k for k, e in enumerate(E) if e["type"] == "task_state_changed" and e["payload"].get("from") == "retry" and e["payload"].get("to") == "running")
 [e["type"] for e in E[i:i + 4]]')
 	[ "$order" = '["task_state_changed", "retry_context_assembled", "attempt_started", "runtime_started"]' ] ||
 		fail "attempt 2 opening events: $order"
-	[ "$(ev '[e["payload"]["attempt_number"] for e in E if e["type"] == "attempt_started"]')" = '[1, 2]' ] ||
-		fail "attempt numbers: $(ev '[e["payload"]["attempt_number"] for e in E if e["type"] == "attempt_started"]')"
-	[ "$(ev 'sum(1 for e in E if e["type"] == "retry_context_assembled")')" = 1 ] ||
-		fail "retry_context_assembled count $(ev 'sum(1 for e in E if e["type"] == "retry_context_assembled")')"
-	[ "$(ev '[e for e in E if e["type"] == "task_retry_scheduled"][0]["payload"]["outcome"]')" = check_failed ] ||
+	[ "$(events_py '[e["payload"]["attempt_number"] for e in E if e["type"] == "attempt_started"]')" = '[1, 2]' ] ||
+		fail "attempt numbers: $(events_py '[e["payload"]["attempt_number"] for e in E if e["type"] == "attempt_started"]')"
+	[ "$(events_py 'sum(1 for e in E if e["type"] == "retry_context_assembled")')" = 1 ] ||
+		fail "retry_context_assembled count $(events_py 'sum(1 for e in E if e["type"] == "retry_context_assembled")')"
+	[ "$(events_py '[e for e in E if e["type"] == "task_retry_scheduled"][0]["payload"]["outcome"]')" = check_failed ] ||
 		fail "task_retry_scheduled outcome wrong"
 	# the context names the failed check and its output, and was delivered as shown
 	expect_exit 0 --json attempt list --task f2/fix
 	local a2
-	a2=$(json '[a["id"] for a in d if a["attempt_number"] == 2][0]')
+	a2=$(json_py '[a["id"] for a in d if a["attempt_number"] == 2][0]')
 	expect_exit 0 attempt inspect "$a2" --context
-	grep -q 'attempt 2 of 3' <<<"$OUT" || fail "context lacks 'attempt 2 of 3': $OUT"
-	grep -q 'Attempt 1 failed: check_failed' <<<"$OUT" || fail "context lacks the attempt 1 heading"
-	grep -q 'FAIL: fixed.txt missing' <<<"$OUT" || fail "context lacks the check output"
-	grep -q '"fixed"' <<<"$OUT" || fail "context does not name the check"
+	grep -q 'attempt 2 of 3' "$OUT" || fail "context lacks 'attempt 2 of 3': $(cat "$OUT")"
+	grep -q 'Attempt 1 failed: check_failed' "$OUT" || fail "context lacks the attempt 1 heading"
+	grep -q 'FAIL: fixed.txt missing' "$OUT" || fail "context lacks the check output"
+	grep -q '"fixed"' "$OUT" || fail "context does not name the check"
 	local prompt="$D/attempts/$a2/prompt.md"
 	grep -q 'FAIL: fixed.txt missing' "$prompt" 2>/dev/null || fail "prompt.md of attempt 2 lacks the context"
 	# mode clean: attempt 2 started from the task base, so notes.txt of attempt 1 is gone
 	[ ! -e "$D/worktrees/f2/fix/notes.txt" ] || fail "mode clean kept attempt 1's notes.txt"
-	end
+	expect_exit 0 events verify
 }
 
 # ---- 3. dependency chain ---------------------------------------------------------
 
-scenario_3() {
-	begin "3 - dependency chain: B sees A's result"
+# 3 - dependency chain: B sees A's result
+test_03_dependency_chain() {
+	S=$T D=$HIVE_DIR
 	make_repo agent.sh '#!/bin/sh
 echo "from $1" > "$1.txt"
 '
@@ -330,25 +164,26 @@ echo "from $1" > "$1.txt"
 	create_and_start f f3
 	expect_exit 0 flow run f3 --max-parallel 2
 	expect_exit 0 --json flow status f3
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "flow state $(json 'd["flow"]["state"]')"
-	[ "$(json 'sorted((t["key"], t["state"]) for t in d["tasks"])')" = '[["a", "success"], ["b", "success"]]' ] ||
-		fail "tasks: $(json 'sorted((t["key"], t["state"]) for t in d["tasks"])')"
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state $(json_py 'd["flow"]["state"]')"
+	[ "$(json_py 'sorted((t["key"], t["state"]) for t in d["tasks"])')" = '[["a", "success"], ["b", "success"]]' ] ||
+		fail "tasks: $(json_py 'sorted((t["key"], t["state"]) for t in d["tasks"])')"
 	# B started only after A succeeded
-	events_json --flow f3
-	[ "$(ev '
+	events_dump --flow f3
+	[ "$(events_py '
 tid = {e["task_id"]: e["payload"]["key"] for e in E if e["type"] == "task_created"}
 sa = [e["seq"] for e in E if e["type"] == "task_state_changed" and tid[e["task_id"]] == "a" and e["payload"]["to"] == "success"][0]
 sb = [e["seq"] for e in E if e["type"] == "attempt_started" and tid[e["task_id"]] == "b"][0]
 sa < sb')" = True ] || fail "b's attempt started before a succeeded"
 	[ -f "$D/worktrees/f3/b/a.txt" ] || fail "a.txt missing from b's worktree"
 	[ "$(git -C "$R" branch --list 'hive/f3/*' | wc -l)" = 2 ] || fail "want branches hive/f3/a and hive/f3/b"
-	end
+	expect_exit 0 events verify
 }
 
 # ---- 4. two dependencies merged; a merge conflict ----------------------------------
 
-scenario_4() {
-	begin "4 - two dependencies merged; a conflict fails the dependant"
+# 4 - two dependencies merged; a conflict fails the dependant
+test_04_merge_and_conflict() {
+	S=$T D=$HIVE_DIR
 	make_repo agent.sh '#!/bin/sh
 # $1: what to do: write FILE TEXT
 printf "%s\n" "$3" > "$2"
@@ -367,7 +202,7 @@ line three
 	create_and_start ok f4
 	expect_exit 0 flow run f4 --max-parallel 2
 	expect_exit 0 --json flow status f4
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "merge flow state $(json 'd["flow"]["state"]')"
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "merge flow state $(json_py 'd["flow"]["state"]')"
 	[ -f "$D/worktrees/f4/c/a.txt" ] && [ -f "$D/worktrees/f4/c/b.txt" ] || fail "c's worktree lacks a.txt or b.txt"
 
 	# the conflict: a and b both rewrite shared.txt differently (same project, new flow)
@@ -381,29 +216,30 @@ line three
 	create_and_start bad f4x
 	expect_exit 1 flow run f4x --max-parallel 2
 	expect_exit 0 --json flow status f4x
-	[ "$(json 'd["flow"]["state"]')" = failed ] || fail "conflict flow state $(json 'd["flow"]["state"]'), want failed"
+	[ "$(json_py 'd["flow"]["state"]')" = failed ] || fail "conflict flow state $(json_py 'd["flow"]["state"]'), want failed"
 	local states
-	states=$(json '{t["key"]: t["state"] for t in d["tasks"]}')
+	states=$(json_py '{t["key"]: t["state"] for t in d["tasks"]}')
 	[ "$states" = '{"a": "success", "b": "success", "c": "failed", "d": "pending"}' ] ||
 		fail "conflict task states: $states (want d pending and blocked)"
-	events_json --flow f4x --type task_blocked
-	[ "$(ev 'len(E)')" = 1 ] || fail "want one task_blocked event (for d), got $(ev 'len(E)')"
+	events_dump --flow f4x --type task_blocked
+	[ "$(events_py 'len(E)')" = 1 ] || fail "want one task_blocked event (for d), got $(events_py 'len(E)')"
 	expect_exit 0 flow status f4x
-	grep -E '^c ' <<<"$OUT" | grep -q 'shared.txt' || fail "flow status row of c does not name shared.txt: $OUT"
-	grep -E '^d ' <<<"$OUT" | grep -qi 'block' || fail "flow status row of d does not say blocked: $OUT"
+	grep -E '^c ' "$OUT" | grep -q 'shared.txt' || fail "flow status row of c does not name shared.txt: $(cat "$OUT")"
+	grep -E '^d ' "$OUT" | grep -qi 'block' || fail "flow status row of d does not say blocked: $(cat "$OUT")"
 	expect_exit 0 task show f4x/c
-	grep -q 'shared.txt' <<<"$OUT" || fail "task show f4x/c does not name shared.txt: $OUT"
-	grep -qi 'conflict' <<<"$OUT" || fail "task show f4x/c does not say conflict: $OUT"
+	grep -q 'shared.txt' "$OUT" || fail "task show f4x/c does not name shared.txt: $(cat "$OUT")"
+	grep -qi 'conflict' "$OUT" || fail "task show f4x/c does not say conflict: $(cat "$OUT")"
 	# a merge conflict is not something a retry can fix: c never started an attempt
 	expect_exit 0 --json attempt list --task f4x/c
-	[ "$(json 'len(d)')" = 0 ] || fail "c has $(json 'len(d)') attempts after a merge conflict, want 0"
-	end
+	[ "$(json_py 'len(d)')" = 0 ] || fail "c has $(json_py 'len(d)') attempts after a merge conflict, want 0"
+	expect_exit 0 events verify
 }
 
 # ---- 5. parallel attempts that provably overlap --------------------------------------
 
-scenario_5() {
-	begin "5 - parallel attempts overlap (each waits for the other)"
+# 5 - parallel attempts overlap (each waits for the other)
+test_05_parallel_attempts_overlap() {
+	S=$T D=$HIVE_DIR
 	mkdir -p "$S/markers"
 	make_repo agent.sh '#!/bin/sh
 # $1 = me, $2 = the other task, $3 = marker dir (outside the worktree)
@@ -425,20 +261,22 @@ echo "$1 saw $2" > "$1.txt"
 	create_and_start f f5
 	expect_exit 0 flow run f5 --max-parallel 2
 	expect_exit 0 --json flow status f5
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "flow state $(json 'd["flow"]["state"]') (tasks: $(json '[(t["key"], t["state"], t.get("last_outcome")) for t in d["tasks"]]'))"
-	events_json --flow f5 --type runtime_started --type runtime_exited
-	[ "$(ev '
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state $(json_py 'd["flow"]["state"]') (tasks: $(json_py '[(t["key"], t["state"], t.get("last_outcome")) for t in d["tasks"]]'))"
+	events_dump --flow f5 --type runtime_started --type runtime_exited
+	[ "$(events_py '
 st = [e["seq"] for e in E if e["type"] == "runtime_started"]
 ex = [e["seq"] for e in E if e["type"] == "runtime_exited"]
-len(st) == 2 and len(ex) == 2 and max(st) < min(ex)')" = True ] || fail "runtimes did not overlap in the log: $(ev '[(e["seq"], e["type"]) for e in E]')"
-	end
+len(st) == 2 and len(ex) == 2 and max(st) < min(ex)')" = True ] || fail "runtimes did not overlap in the log: $(events_py '[(e["seq"], e["type"]) for e in E]')"
+	expect_exit 0 events verify
 }
 
 # ---- 6. timeout kills the runtime's grandchild -----------------------------------------
 
-scenario_6() {
-	begin "6 - timeout kills the runtime's whole process group"
-	PID_FILES+=("$S/grandchild.pid" "$S/agent.pid")
+# 6 - timeout kills the runtime's whole process group
+test_06_timeout_kills_process_group() {
+	S=$T D=$HIVE_DIR
+	kill_on_exit "$S/grandchild.pid"
+	kill_on_exit "$S/agent.pid"
 	make_repo agent.sh '#!/bin/sh
 echo $$ > "$1/agent.pid"
 sleep 300 &
@@ -452,9 +290,9 @@ sleep 300
 	create_and_start f f6
 	expect_exit 1 flow run f6
 	expect_exit 0 --json attempt list --task f6/slow
-	[ "$(json '[a["outcome"] for a in d]')" = '["timeout"]' ] || fail "outcomes $(json '[a["outcome"] for a in d]'), want [timeout]"
-	[ "$(json 'd[0]["runtime_exited"]["termination_reason"]')" = timeout ] ||
-		fail "termination_reason $(json 'd[0]["runtime_exited"]["termination_reason"]')"
+	[ "$(json_py '[a["outcome"] for a in d]')" = '["timeout"]' ] || fail "outcomes $(json_py '[a["outcome"] for a in d]'), want [timeout]"
+	[ "$(json_py 'd[0]["runtime_exited"]["termination_reason"]')" = timeout ] ||
+		fail "termination_reason $(json_py 'd[0]["runtime_exited"]["termination_reason"]')"
 	if [ -s "$S/grandchild.pid" ]; then
 		pid_gone "$(cat "$S/grandchild.pid")" 10 || fail "grandchild sleep $(cat "$S/grandchild.pid") still alive after the timeout"
 		pid_gone "$(cat "$S/agent.pid")" 10 || fail "agent $(cat "$S/agent.pid") still alive after the timeout"
@@ -462,17 +300,18 @@ sleep 300
 		fail "the agent never wrote the grandchild's pid"
 	fi
 	expect_exit 0 --json task show f6/slow
-	[ "$(json 'd["state"]')" = failed ] || fail "task state $(json 'd["state"]'), want failed"
+	[ "$(json_py 'd["state"]')" = failed ] || fail "task state $(json_py 'd["state"]'), want failed"
 	# checks never run when the runtime did not exit 0
-	events_json --task f6/slow --type check_started
-	[ "$(ev 'len(E)')" = 0 ] || fail "a check ran after a timeout"
-	end
+	events_dump --task f6/slow --type check_started
+	[ "$(events_py 'len(E)')" = 0 ] || fail "a check ran after a timeout"
+	expect_exit 0 events verify
 }
 
 # ---- 7. missing runtime binary -----------------------------------------------------------
 
-scenario_7() {
-	begin "7 - missing runtime binary: runtime_unavailable, no retry"
+# 7 - missing runtime binary: runtime_unavailable, no retry
+test_07_missing_runtime_binary() {
+	S=$T D=$HIVE_DIR
 	make_repo
 	spec f '{"name": "f7", "project": '"$PROJ"',
 	  "defaults": {"runtime": {"adapter": "exec", "command": ["hive-test-no-such-agent-binary"], "timeout": "30s"},
@@ -482,26 +321,27 @@ scenario_7() {
 	create_and_start f f7
 	expect_exit 1 flow run f7
 	expect_exit 0 --json attempt list --flow f7
-	[ "$(json 'sorted(a["outcome"] for a in d)')" = '["runtime_unavailable", "runtime_unavailable"]' ] ||
-		fail "outcomes $(json '[a["outcome"] for a in d]'), want one runtime_unavailable per task"
+	[ "$(json_py 'sorted(a["outcome"] for a in d)')" = '["runtime_unavailable", "runtime_unavailable"]' ] ||
+		fail "outcomes $(json_py '[a["outcome"] for a in d]'), want one runtime_unavailable per task"
 	expect_exit 0 --json flow status f7
-	[ "$(json 'd["flow"]["state"]')" = failed ] || fail "flow state $(json 'd["flow"]["state"]')"
-	[ "$(json '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')" = '[["t", "failed", 1], ["u", "failed", 1]]' ] ||
-		fail "tasks $(json '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')"
+	[ "$(json_py 'd["flow"]["state"]')" = failed ] || fail "flow state $(json_py 'd["flow"]["state"]')"
+	[ "$(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')" = '[["t", "failed", 1], ["u", "failed", 1]]' ] ||
+		fail "tasks $(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')"
 	# the attempt says why the runtime could not start
 	expect_exit 0 --json attempt list --task f7/t
-	expect_exit 0 attempt inspect "$(json 'd[0]["id"]')"
-	grep -q 'hive-test-no-such-agent-binary.*No such file' <<<"$OUT" || fail "inspect does not say why: $OUT"
-	events_json --flow f7 --type task_retry_scheduled
-	[ "$(ev 'len(E)')" = 0 ] || fail "a retry was scheduled for runtime_unavailable"
-	end
+	expect_exit 0 attempt inspect "$(json_py 'd[0]["id"]')"
+	grep -q 'hive-test-no-such-agent-binary.*No such file' "$OUT" || fail "inspect does not say why: $(cat "$OUT")"
+	events_dump --flow f7 --type task_retry_scheduled
+	[ "$(events_py 'len(E)')" = 0 ] || fail "a retry was scheduled for runtime_unavailable"
+	expect_exit 0 events verify
 }
 
 # ---- 8. SIGKILL of the runner mid-attempt ---------------------------------------------------
 
-scenario_8() {
-	begin "8 - runner SIGKILLed mid-attempt: next run kills the orphan, retries"
-	PID_FILES+=("$S/agent.pid")
+# 8 - runner SIGKILLed mid-attempt: next run kills the orphan, retries
+test_08_runner_sigkilled_mid_attempt() {
+	S=$T D=$HIVE_DIR
+	kill_on_exit "$S/agent.pid"
 	make_repo agent.sh '#!/bin/sh
 if [ "$HIVE_ATTEMPT_NUMBER" = 1 ]; then
   echo $$ > "$1/agent.pid"
@@ -516,46 +356,39 @@ echo done > done.txt
 	             "checks": [{"name": "done", "command": "test -f done.txt"}],
 	             "retry": {"max_attempts": 3}}]}'
 	create_and_start f f8
-	"$HIVE_BIN" --dir "$D" flow run f8 >"$S/bg.out" 2>"$S/bg.err" </dev/null &
-	local hpid=$!
-	BG_PIDS+=("$hpid")
+	bg_start "$HIVE_BIN" flow run f8 >"$S/bg.out" 2>"$S/bg.err" </dev/null
+	local hpid=$BG_PID
 	# kill as soon as the agent runs, without waiting for runtime_started:
 	# whether or not the runner got to record the agent's pgid, the next run
 	# must find and kill it (hive falls back to HIVE_ATTEMPT_ID in /proc)
-	if ! wait_for_file "$S/started" 20; then
+	wait_until 20 test -e "$S/started" ||
 		fail "attempt 1 never started (runner output: $(cat "$S/bg.out" "$S/bg.err"))"
-		kill -9 "$hpid" 2>/dev/null
-		wait "$hpid" 2>/dev/null
-		BG_PIDS=()
-		end
-		return
-	fi
 	local apid
 	apid=$(cat "$S/agent.pid")
 	kill -9 "$hpid"
 	wait "$hpid" 2>/dev/null
-	BG_PIDS=()
-	san_check "$S/bg.err" "background flow run"
+	san_check "$S/bg.err"
 	pid_alive "$apid" || fail "the agent $apid died with the runner; want it orphaned and alive"
 	expect_exit 0 --json task show f8/t
-	[ "$(json 'd["state"]')" = running ] || fail "after the kill task state $(json 'd["state"]'), want running"
+	[ "$(json_py 'd["state"]')" = running ] || fail "after the kill task state $(json_py 'd["state"]'), want running"
 
 	expect_exit 0 flow run f8
 	pid_gone "$apid" 10 || fail "the orphaned agent $apid is still alive after the next run"
-	events_json --task f8/t
-	[ "$(ev 'sum(1 for e in E if e["type"] == "attempt_crashed")')" = 1 ] || fail "want exactly one attempt_crashed event"
+	events_dump --task f8/t
+	[ "$(events_py 'sum(1 for e in E if e["type"] == "attempt_crashed")')" = 1 ] || fail "want exactly one attempt_crashed event"
 	expect_exit 0 --json attempt list --task f8/t
-	[ "$(json '[(a["attempt_number"], a["outcome"]) for a in d]')" = '[[1, "crashed"], [2, "success"]]' ] ||
-		fail "attempts $(json '[(a["attempt_number"], a["outcome"]) for a in d]')"
+	[ "$(json_py '[(a["attempt_number"], a["outcome"]) for a in d]')" = '[[1, "crashed"], [2, "success"]]' ] ||
+		fail "attempts $(json_py '[(a["attempt_number"], a["outcome"]) for a in d]')"
 	expect_exit 0 --json flow status f8
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "flow state $(json 'd["flow"]["state"]')"
-	end
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state $(json_py 'd["flow"]["state"]')"
+	expect_exit 0 events verify
 }
 
 # ---- 9. a second runner is refused ------------------------------------------------------------
 
-scenario_9() {
-	begin "9 - a second runner is refused (exit 4, names the holder)"
+# 9 - a second runner is refused (exit 4, names the holder)
+test_09_second_runner_refused() {
+	S=$T D=$HIVE_DIR
 	make_repo agent.sh '#!/bin/sh
 touch "$1/started"
 i=0
@@ -566,25 +399,24 @@ echo ok > ok.txt
 	  "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh", "'"$S"'"], "timeout": "60s"}},
 	  "tasks": [{"key": "t", "title": "Hold the lock", "checks": [{"name": "ok", "command": "test -f ok.txt"}]}]}'
 	create_and_start f f9
-	"$HIVE_BIN" --dir "$D" flow run f9 >"$S/bg.out" 2>"$S/bg.err" </dev/null &
-	local hpid=$!
-	BG_PIDS+=("$hpid")
-	if wait_for_file "$S/started" 20 && wait_for_event runtime_started f9/t 20; then
+	bg_start "$HIVE_BIN" flow run f9 >"$S/bg.out" 2>"$S/bg.err" </dev/null
+	local hpid=$BG_PID
+	if wait_until 20 test -e "$S/started" && wait_for_event runtime_started f9/t 20; then
 		local before
-		run seq events list --json
-		before=$(wc -l <"$S/out")
+		run_hive events list --json
+		before=$(wc -l <"$OUT")
 		expect_exit 4 flow tick f9
-		grep -q "^hive: " <<<"$ERR" || fail "tick refusal is not a 'hive: ' line: $ERR"
-		[ "$(wc -l <"$S/err")" = 1 ] || fail "tick refusal is not one line: $ERR"
-		grep -q "pid $hpid" <<<"$ERR" || fail "tick refusal does not name the holder (pid $hpid): $ERR"
+		grep -q "^hive: " "$ERR" || fail "tick refusal is not a 'hive: ' line: $(cat "$ERR")"
+		[ "$(wc -l <"$ERR")" = 1 ] || fail "tick refusal is not one line: $(cat "$ERR")"
+		grep -q "pid $hpid" "$ERR" || fail "tick refusal does not name the holder (pid $hpid): $(cat "$ERR")"
 		expect_exit 4 flow run f9
-		grep -q "pid $hpid" <<<"$ERR" || fail "run refusal does not name the holder: $ERR"
+		grep -q "pid $hpid" "$ERR" || fail "run refusal does not name the holder: $(cat "$ERR")"
 		# a running task cannot be retried by hand
 		expect_exit 4 task retry f9/t
 		# the refusals wrote nothing (the runner itself may append meanwhile,
 		# but the agent is parked, so the log is still)
-		run seq events list --json
-		[ "$(wc -l <"$S/out")" = "$before" ] || fail "the log changed while the runner was parked"
+		run_hive events list --json
+		[ "$(wc -l <"$OUT")" = "$before" ] || fail "the log changed while the runner was parked"
 	else
 		fail "the runner never started its attempt: $(cat "$S/bg.err")"
 	fi
@@ -600,12 +432,11 @@ echo ok > ok.txt
 	fi
 	wait "$hpid"
 	rc=$?
-	BG_PIDS=()
 	[ "$rc" = 0 ] || fail "the first runner exited $rc: $(cat "$S/bg.err")"
-	san_check "$S/bg.err" "background flow run"
+	san_check "$S/bg.err"
 	# and the lock is free again
 	expect_exit 0 flow tick f9
-	end
+	expect_exit 0 events verify
 }
 
 # ---- 10. the user's checkout is untouched --------------------------------------------------------
@@ -629,8 +460,9 @@ snapshot() {
 	} >"$1"
 }
 
-scenario_10() {
-	begin "10 - the user's checkout and branches are untouched"
+# 10 - the user's checkout and branches are untouched
+test_10_user_checkout_untouched() {
+	S=$T D=$HIVE_DIR
 	make_repo agent.sh '#!/bin/sh
 echo "agent was here" >> tracked.txt
 echo new > agent-new.txt
@@ -654,7 +486,7 @@ rm -f README
 	# the task branch holds the agent's work on top of the flow's base (the user's HEAD)
 	git -C "$R" merge-base --is-ancestor feature hive/f10/edit || fail "hive/f10/edit does not descend from the user's HEAD"
 	git -C "$R" cat-file -e hive/f10/edit:agent-new.txt 2>/dev/null || fail "hive/f10/edit lacks agent-new.txt"
-	end
+	expect_exit 0 events verify
 }
 
 # ---- 11. malformed specs and bad flags ---------------------------------------------------------------
@@ -666,28 +498,28 @@ bad() {
 	local code=$1 what=$2 pat=$3
 	shift 3
 	local before after
-	before=$("$HIVE_BIN" --dir "$D" events list --json | sha256sum)
-	run "$what" "$@"
-	after=$("$HIVE_BIN" --dir "$D" events list --json | sha256sum)
+	before=$("$HIVE_BIN" events list --json | sha256sum)
+	run_hive "$@"
+	after=$("$HIVE_BIN" events list --json | sha256sum)
 	local lines short
-	lines=$(wc -l <"$S/err")
-	short=$(head -c 300 "$S/err")
+	lines=$(wc -l <"$ERR")
+	short=$(head -c 300 "$ERR")
 	if [[ ! $RC =~ ^($code)$ ]]; then
 		fail "$what: exit $RC, want $code (stderr: $short)"
-	elif [ "$lines" != 1 ] || [[ $ERR != "hive: "* ]]; then
+	elif [ "$lines" != 1 ] || [[ $(cat "$ERR") != "hive: "* ]]; then
 		fail "$what: stderr is not one 'hive: ' line: $short"
-	elif [ -n "$pat" ] && ! grep -qiE -- "$pat" <<<"$ERR"; then
+	elif [ -n "$pat" ] && ! grep -qiE -- "$pat" "$ERR"; then
 		fail "$what: message does not match /$pat/: $short"
 	fi
 	# a hint to "see hive WORDS" names a command that exists
 	local hint
-	hint=$(grep -oE 'see hive [a-z]+( [a-z]+)?' <<<"$ERR" | head -1)
+	hint=$(grep -oE 'see hive [a-z]+( [a-z]+)?' "$ERR" | head -1)
 	if [ -n "$hint" ] && "$HIVE_BIN" --dir "$S/hint" ${hint#see hive } </dev/null 2>&1 >/dev/null | grep -q 'unknown command'; then
 		fail "$what: the message points to a command that does not exist: ${hint#see }"
 	fi
-	[ -z "${FLOW_ENGINE_VERBOSE:-}" ] || echo "       [$RC] $what: $ERR"
+	[ -z "${CLI_VERBOSE:-}" ] || echo "       [$RC] $what: $(cat "$ERR")"
 	[ "$before" = "$after" ] || fail "$what: the event log changed"
-	[ -z "$OUT" ] || fail "$what: printed to stdout: $OUT"
+	[ ! -s "$OUT" ] || fail "$what: printed to stdout: $(cat "$OUT")"
 	CASES=$((CASES + 1))
 }
 
@@ -700,8 +532,9 @@ badspec() {
 	bad "$1" "$2" "$3" flow create --file "$S/bad.json"
 }
 
-scenario_11() {
-	begin "11 - malformed specs and bad flags are refused, log untouched"
+# 11 - malformed specs and bad flags are refused, log untouched
+test_11_malformed_input_refused() {
+	S=$T D=$HIVE_DIR
 	CASES=0
 	make_repo
 	# a base state: project p, a flow with a pending task, a started flow with a ready task
@@ -711,13 +544,13 @@ scenario_11() {
 	expect_exit 0 flow create --file "$S/pend.json"
 	spec rdy '{"name": "rdy", "project": "p", '"$RT"', "tasks": [{"key": "r1", "title": "R1"}, {"key": "t1", "title": "T1 again"}]}'
 	create_and_start rdy rdy
-	local T='"tasks": [{"key": "a", "title": "A"}]'
+	local TA='"tasks": [{"key": "a", "title": "A"}]'
 
 	badspec 2 "JSON syntax error" '(line )?3[:, ]+(column |col )?[0-9]+' '{"name": "x",
  "project": "p",
  "tasks": [ {"key": "a" "title": "A"} ]}'
-	badspec 2 "trailing garbage" '' '{"name": "x", "project": "p", '"$T"'} extra'
-	badspec 2 "unknown top-level key" 'colour' '{"name": "x", "project": "p", "colour": "red", '"$T"'}'
+	badspec 2 "trailing garbage" '' '{"name": "x", "project": "p", '"$TA"'} extra'
+	badspec 2 "unknown top-level key" 'colour' '{"name": "x", "project": "p", "colour": "red", '"$TA"'}'
 	badspec 2 "unknown task key" 'flavour' '{"name": "x", "project": "p", "tasks": [{"key": "a", "title": "A", "flavour": 1}]}'
 	badspec 2 "unknown depends_on" 'ghost' '{"name": "x", "project": "p", "tasks": [{"key": "a", "title": "A", "depends_on": ["ghost"]}]}'
 	badspec 2 "dependency cycle" 'cycle' '{"name": "x", "project": "p", "tasks": [
@@ -742,11 +575,11 @@ scenario_11() {
 	  "retry": {"mode": "sideways"}}]}'
 	badspec 2 "missing title" 'title' '{"name": "x", "project": "p", "tasks": [{"key": "a"}]}'
 	badspec 2 "duplicate task key" '"?a"?' '{"name": "x", "project": "p", "tasks": [{"key": "a", "title": "A"}, {"key": "a", "title": "A2"}]}'
-	badspec 2 "empty command argv" 'command' '{"name": "x", "project": "p", "defaults": {"runtime": {"adapter": "exec", "command": []}}, '"$T"'}'
-	badspec 2 "unknown adapter" 'adapter|teleport' '{"name": "x", "project": "p", "defaults": {"runtime": {"adapter": "teleport"}}, '"$T"'}'
+	badspec 2 "empty command argv" 'command' '{"name": "x", "project": "p", "defaults": {"runtime": {"adapter": "exec", "command": []}}, '"$TA"'}'
+	badspec 2 "unknown adapter" 'adapter|teleport' '{"name": "x", "project": "p", "defaults": {"runtime": {"adapter": "teleport"}}, '"$TA"'}'
 	badspec 2 "no tasks" 'tasks' '{"name": "x", "project": "p", "tasks": []}'
-	badspec 3 "spec names an unknown project" 'nosuchproject' '{"name": "x", "project": "nosuchproject", '"$T"'}'
-	badspec 4 "flow name taken" 'pend' '{"name": "pend", "project": "p", '"$T"'}'
+	badspec 3 "spec names an unknown project" 'nosuchproject' '{"name": "x", "project": "nosuchproject", '"$TA"'}'
+	badspec 4 "flow name taken" 'pend' '{"name": "pend", "project": "p", '"$TA"'}'
 	# a bad spec that also names a new project to create: still nothing written
 	badspec 2 "new project + bad task" 'title' '{"name": "x", "project": {"name": "newp", "repo": "repo"}, "tasks": [{"key": "a"}]}'
 	bad '2|3' "missing spec file" 'nope.json' flow create --file "$S/nope.json"
@@ -771,7 +604,7 @@ scenario_11() {
 	bad 3 "ambiguous bare key" 'pend|rdy|ambiguous' task show t1
 	expect_exit 0 --json task show pend/t1
 	local tid
-	tid=$(json 'd["id"]')
+	tid=$(json_py 'd["id"]')
 	bad 3 "ambiguous id prefix" 'ambiguous' task show "${tid:0:4}"
 	bad 4 "task retry on a pending task" 'pending' task retry pend/t1
 	bad 4 "task retry on a ready task" 'ready' task retry rdy/r1
@@ -779,19 +612,20 @@ scenario_11() {
 	bad 4 "flow resume a running flow" '' flow resume rdy
 	bad 4 "task in a flow that has not ended" 'flow pend\b' flow create p --name y --task pend/t1
 	# with --json the one stderr line is a JSON error document
-	run json-error --json flow start nosuch
+	run_hive --json flow start nosuch
 	[ "$RC" = 3 ] || fail "--json flow start nosuch: exit $RC"
-	printf '%s' "$ERR" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["error"]["message"] and d["error"]["code"]' 2>/dev/null ||
-		fail "--json error is not {\"error\": {code, message}}: $ERR"
+	python3 <"$ERR" -c 'import json,sys; d=json.load(sys.stdin); assert d["error"]["message"] and d["error"]["code"]' 2>/dev/null ||
+		fail "--json error is not {\"error\": {code, message}}: $(cat "$ERR")"
 	[ "$CASES" -ge 12 ] || fail "only $CASES cases ran"
-	SCEN="$SCEN ($CASES cases)"
-	end
+	echo "    ($CASES cases)"
+	expect_exit 0 events verify
 }
 
 # ---- 12. tasks and flows from flags ---------------------------------------------------------------
 
-scenario_12() {
-	begin "12 - task create + flow create from flags, then run"
+# 12 - task create + flow create from flags, then run
+test_12_tasks_and_flow_from_flags() {
+	S=$T D=$HIVE_DIR
 	make_repo
 	expect_exit 0 project create p12 --repo "$R" --description "flags path"
 	expect_exit 0 task create p12 "Write out" --key out --check 'exists=test -f out.txt' \
@@ -800,31 +634,23 @@ scenario_12() {
 		--check 'content=grep -qx "hello 1" out.txt' --runtime-command 'cat out.txt > rd.txt'
 	expect_exit 0 flow create p12 --name f12 --task out --task rd
 	expect_exit 0 --json task show out
-	[ "$(json 'd["runtime"]["command"]')" = '["/bin/sh", "-c", "echo \"hello $HIVE_ATTEMPT_NUMBER\" > out.txt"]' ] ||
-		fail "--runtime-command argv: $(json 'd["runtime"]["command"]')"
-	[ "$(json '[(c["name"], c["command"], c["required"]) for c in d["checks"]]')" = '[["exists", "test -f out.txt", true], ["lint", "false", false]]' ] ||
-		fail "checks: $(json 'd["checks"]')"
-	[ "$(json 'd["retry"]["max_attempts"]')" = 2 ] || fail "max_attempts $(json 'd["retry"]["max_attempts"]')"
+	[ "$(json_py 'd["runtime"]["command"]')" = '["/bin/sh", "-c", "echo \"hello $HIVE_ATTEMPT_NUMBER\" > out.txt"]' ] ||
+		fail "--runtime-command argv: $(json_py 'd["runtime"]["command"]')"
+	[ "$(json_py '[(c["name"], c["command"], c["required"]) for c in d["checks"]]')" = '[["exists", "test -f out.txt", true], ["lint", "false", false]]' ] ||
+		fail "checks: $(json_py 'd["checks"]')"
+	[ "$(json_py 'd["retry"]["max_attempts"]')" = 2 ] || fail "max_attempts $(json_py 'd["retry"]["max_attempts"]')"
 	expect_exit 0 flow start f12
 	expect_exit 0 flow run f12
 	expect_exit 0 --json flow status f12
-	[ "$(json 'd["flow"]["state"]')" = completed ] || fail "flow state $(json 'd["flow"]["state"]')"
-	[ "$(json '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')" = '[["out", "success", 1], ["rd", "success", 1]]' ] ||
-		fail "tasks $(json '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')"
+	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state $(json_py 'd["flow"]["state"]')"
+	[ "$(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')" = '[["out", "success", 1], ["rd", "success", 1]]' ] ||
+		fail "tasks $(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')"
 	# the optional check failed, was reported, and did not fail the attempt
 	expect_exit 0 --json attempt list --task out
-	[ "$(json '[(c["name"], c["passed"]) for c in d[0]["checks"]]')" = '[["exists", true], ["lint", false]]' ] ||
-		fail "out's checks: $(json '[(c["name"], c["passed"]) for c in d[0]["checks"]]')"
+	[ "$(json_py '[(c["name"], c["passed"]) for c in d[0]["checks"]]')" = '[["exists", true], ["lint", false]]' ] ||
+		fail "out's checks: $(json_py '[(c["name"], c["passed"]) for c in d[0]["checks"]]')"
 	[ "$(cat "$D/worktrees/f12/rd/rd.txt" 2>/dev/null)" = "hello 1" ] || fail "rd did not see out's result"
-	end
+	expect_exit 0 events verify
 }
 
-# ---- main --------------------------------------------------------------------------------------
-
-START=$(date +%s)
-for n in ${FLOW_ENGINE_ONLY:-1 2 3 4 5 6 7 8 9 10 11 12}; do
-	"scenario_$n"
-done
-echo "# flow_engine: $(($(date +%s) - START))s"
-echo "flow_engine: $PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+run_tests "$@"

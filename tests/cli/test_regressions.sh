@@ -10,22 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 # ---- helpers -----------------------------------------------------------------
 
-# A sanitizer report (a build with SAN=...) fails the test even when the
-# exit status happens to be the expected one.
-san_check() { # FILE...
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] || continue
-		if grep -qE 'Sanitizer|runtime error:' "$f"; then
-			fail "sanitizer report in $f: $(grep -m1 -E 'Sanitizer|runtime error:' "$f")"
-		fi
-	done
-}
-eval "$(declare -f run_hive | sed '1s/^run_hive/_lib_run_hive/')"
-run_hive() {
-	_lib_run_hive "$@"
-	san_check "$ERR"
-}
+# lib.sh fails a test on a sanitizer report (san_check, run by run_hive).
 
 # mkrepo: a git repo in $T/repo holding whatever is already in it (an
 # agent.sh written before, a file x, ...), plus a README.
