@@ -12,6 +12,7 @@
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 /* ---- kv backends -------------------------------------------------------- */
 
@@ -177,8 +178,8 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 	const char *cur = json_string_value(json_object_get(task, "flow_id"));
 	if (cur) {
 		json_t *flow = kv_getf(kv, "flow/%s", cur);
-		int st = flow ? hive_flow_state_parse(json_string_value(json_object_get(flow, "state"))) : -1;
-		if (st >= 0 && !hive_flow_state_ended(st)) {
+		hive_flow_state st = hive_proj_flow_state(flow);
+		if (st != HIVE_FLOW_UNKNOWN && !hive_flow_state_ended(st)) {
 			/* cur is borrowed from task: report before releasing it */
 			const char *fname = json_string_value(json_object_get(flow, "name"));
 			int rc = hive_error_set(HIVE_ECONFLICT, "task %s is already in flow %s (%s), which has not ended",
@@ -194,8 +195,7 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 	 * flow must not decide where this one's attempts start — unless the
 	 * task already succeeded: it will not run again, and its dependants
 	 * build on its result */
-	const char *st = json_string_value(json_object_get(task, "state"));
-	if (!st || strcmp(st, "success") != 0) {
+	if (hive_proj_task_state(task) != HIVE_TASK_SUCCESS) {
 		json_object_del(task, "base_commit");
 		json_object_del(task, "last_commit");
 		json_object_del(task, "result_commit");
@@ -238,9 +238,9 @@ static int apply_flow_state(hive_kv *kv, const hive_event *ev, unsigned from_mas
 	json_t *flow = must_get(kv, ev, "flow", ev->flow_id);
 	if (!flow)
 		return HIVE_ECONFLICT;
-	const char *cur = json_string_value(json_object_get(flow, "state"));
-	int st = hive_flow_state_parse(cur);
-	if (st < 0 || !((from_mask >> st) & 1u)) {
+	const char *cur = hive_json_str(flow, "state");
+	hive_flow_state st = hive_proj_flow_state(flow);
+	if (st == HIVE_FLOW_UNKNOWN || !((from_mask >> st) & 1u)) {
 		/* cur is borrowed from flow: report before releasing it */
 		int rc = hive_error_set(HIVE_ECONFLICT, "flow %s is %s; it cannot become %s",
 					ev->flow_id, cur ? cur : "?", hive_flow_state_name(to));
@@ -285,11 +285,12 @@ static int apply_task_state_changed(hive_kv *kv, const hive_event *ev)
 	json_t *task = must_get(kv, ev, "task", ev->task_id);
 	if (!task)
 		return HIVE_ECONFLICT;
-	const char *cur = json_string_value(json_object_get(task, "state"));
+	const char *cur = hive_json_str(task, "state");
 	const char *from = PSTR(ev, "from"), *to = PSTR(ev, "to");
-	int f = hive_task_state_parse(from), t = hive_task_state_parse(to), c = hive_task_state_parse(cur);
+	hive_task_state f = hive_task_state_parse(from), t = hive_task_state_parse(to);
+	hive_task_state c = hive_proj_task_state(task);
 	int rc = 0;
-	if (f < 0 || t < 0)
+	if (f == HIVE_TASK_UNKNOWN || t == HIVE_TASK_UNKNOWN)
 		rc = bad_event(ev, "from/to are not task states");
 	else if (f != c)
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s, not %s", ev->task_id, cur, from);
@@ -365,7 +366,7 @@ static int apply_attempt_started(hive_kv *kv, const hive_event *ev)
 	json_t *task = must_get(kv, ev, "task", ev->task_id);
 	if (!task)
 		return HIVE_ECONFLICT;
-	if (hive_task_state_parse(json_string_value(json_object_get(task, "state"))) != HIVE_TASK_RUNNING) {
+	if (hive_proj_task_state(task) != HIVE_TASK_RUNNING) {
 		json_decref(task);
 		return hive_error_set(HIVE_ECONFLICT, "task %s: attempt_started while not running", ev->task_id);
 	}
@@ -460,7 +461,7 @@ static int apply_attempt_completed(hive_kv *kv, const hive_event *ev)
 	if (!task)
 		return HIVE_ECONFLICT;
 	json_t *a = attempt_doc(kv, ev);
-	if (strcmp(json_string_value(json_object_get(a, "state")) ? json_string_value(json_object_get(a, "state")) : "", "running") != 0) {
+	if (!hive_proj_attempt_running(a)) {
 		json_decref(task);
 		json_decref(a);
 		return hive_error_set(HIVE_ECONFLICT, "attempt %s is not running; it cannot complete", ev->attempt_id);
@@ -563,6 +564,54 @@ json_t *hive_proj_get(hive_txn *txn, const char *fmt, ...)
 	if (hive_txn_get(txn, key, &v) != 0)
 		return NULL;
 	return json_loadb(v.data, v.len, 0, NULL);
+}
+
+/* ---- typed access ----------------------------------------------------------- */
+
+json_t *hive_proj_task(hive_txn *txn, const char *task_id)
+{
+	return task_id ? hive_proj_get(txn, "task/%s", task_id) : NULL;
+}
+
+json_t *hive_proj_flow(hive_txn *txn, const char *flow_id)
+{
+	return flow_id ? hive_proj_get(txn, "flow/%s", flow_id) : NULL;
+}
+
+json_t *hive_proj_attempt(hive_txn *txn, const char *attempt_id)
+{
+	return attempt_id ? hive_proj_get(txn, "attempt/%s", attempt_id) : NULL;
+}
+
+json_t *hive_proj_circuit(hive_txn *txn, const char *flow_id, const char *adapter)
+{
+	return flow_id && adapter ? hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter) : NULL;
+}
+
+hive_task_state hive_proj_task_state(const json_t *task)
+{
+	return hive_task_state_parse(hive_json_str(task, "state"));
+}
+
+hive_flow_state hive_proj_flow_state(const json_t *flow)
+{
+	return hive_flow_state_parse(hive_json_str(flow, "state"));
+}
+
+int hive_proj_attempt_running(const json_t *attempt)
+{
+	const char *st = hive_json_str(attempt, "state");
+	return st && strcmp(st, "running") == 0;
+}
+
+int hive_proj_attempt_outcome(const json_t *attempt)
+{
+	return hive_outcome_parse(hive_json_str(attempt, "outcome"));
+}
+
+int hive_proj_task_last_outcome(const json_t *task)
+{
+	return hive_outcome_parse(hive_json_str(task, "last_outcome"));
 }
 
 /* ---- verify ----------------------------------------------------------------- */

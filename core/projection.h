@@ -14,12 +14,72 @@
  * hive_apply() also enforces the state machine: an event that would make
  * an illegal transition is refused (HIVE_ECONFLICT, the message names the
  * event, the task and both states) and nothing is applied.
+ *
+ * ---- The documents: the one place their fields are written down ----------
+ * (docs/events.md points here.)  "<- event" says which event sets a field;
+ * a field without one is set at creation.  Timestamps are the event's time.
+ * Read the typed fields through the accessors below, not by their names.
+ *
+ * project/<id>   id, name, repo (absolute path), description, created_at
+ *
+ * task/<id>      the task_created payload (key, title, description,
+ *                depends_on [task ids], checks [{name, command, required,
+ *                timeout_ms}], runtime {adapter, command, ...}, retry
+ *                {canonical policy, core/policy.h}), plus
+ *   id, project_id, created_at
+ *   flow_id            the flow it is in, null until one takes it (<- flow_created)
+ *   state              a hive_task_state name; state_since, reason
+ *                      (the last change's reason or null) (<- task_state_changed)
+ *   attempts           attempts started; attempt_ids [ids], last_attempt_id,
+ *                      running_attempt (id, or null once it completed)
+ *                      (<- attempt_started, attempt_completed)
+ *   budget_used        [attempts counted per budget: index i = budgets[i],
+ *                      index 0 = the implicit budget] (<- attempt_completed;
+ *                      emptied by task_retry_requested{reset_count})
+ *   last_outcome       a hive_outcome name (<- attempt_completed)
+ *   base_commit        where its attempts start in its current flow
+ *                      (<- attempt_started.task_base_commit; cleared when it
+ *                      joins a new flow unless it succeeded)
+ *   last_commit, result_commit   the last checkpoint; the successful one
+ *   next_attempt_at, next_attempt_at_ms   when a scheduled retry is due
+ *                      (<- task_retry_scheduled; cleared on -> running/pending)
+ *   blocked_reason     why it cannot run (<- task_blocked; cleared on -> ready)
+ *   mode, retry_requests   (<- task_retry_requested)
+ *   last_ready, last_blocked, retry_scheduled, escalated, aborted
+ *                      the payload of the last such note event
+ *
+ * flow/<id>      id, project_id, name, task_ids [ids], defaults {...}, created_at
+ *   state              a hive_flow_state name; state_since; reason (of the
+ *                      state it explains, else absent) (<- flow_* events)
+ *   base_commit        the repo's HEAD at flow_started
+ *
+ * attempt/<id>   id, task_id, flow_id, project_id, and the attempt_started
+ *                payload (attempt_number, runtime = adapter name, worktree,
+ *                base_commit, context_sha256, ...), plus
+ *   state              "running", then "completed" (immutable after)
+ *   started_at, completed_at
+ *   checks             [check_completed payloads, in order]
+ *   current_check      the running check (<- check_started; removed when it completes)
+ *   context, runtime_started, runtime_exited, changes, crashed
+ *                      the payloads of retry_context_assembled, runtime_started,
+ *                      runtime_exited, changes_recorded, attempt_crashed
+ *   outcome, duration_ms, failed_checks, summary   (<- attempt_completed)
+ *
+ * circuit/<flow-id>/<adapter>   the breaker of one runtime adapter in a flow
+ *   adapter, state ("closed", "open", "half_open"), consecutive_failures
+ *                      (<- attempt_completed), and the payload of the last
+ *                      circuit_* event (failures, opened_at_ms,
+ *                      reset_timeout_ms, probe_attempt)
+ *
+ * name/project/<name>, name/flow/<name>   {"id": ...}
+ * taskkey/<key>/<task-id>                 {} (bare-key lookup)
  */
 #ifndef HIVE_PROJECTION_H
 #define HIVE_PROJECTION_H
 
 #include <jansson.h>
 
+#include "core/state.h"
 #include "events/event.h"
 #include "events/store.h"
 
@@ -45,6 +105,25 @@ int hive_emit(hive_txn *txn, hive_event *ev);
 
 /* Read a projection document: new reference, or NULL when absent. */
 json_t *hive_proj_get(hive_txn *txn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The documents by id: new reference, or NULL when absent (or id NULL). */
+json_t *hive_proj_task(hive_txn *txn, const char *task_id);
+json_t *hive_proj_flow(hive_txn *txn, const char *flow_id);
+json_t *hive_proj_attempt(hive_txn *txn, const char *attempt_id);
+json_t *hive_proj_circuit(hive_txn *txn, const char *flow_id, const char *adapter);
+
+/* Typed fields of a document (borrowed; NULL allowed).  States come back
+ * as enums, HIVE_*_UNKNOWN when the document or its state is missing or
+ * unknown.  Strings are borrowed from the document. */
+hive_task_state hive_proj_task_state(const json_t *task);
+hive_flow_state hive_proj_flow_state(const json_t *flow);
+/* 1 while the attempt runs (it has not completed). */
+int hive_proj_attempt_running(const json_t *attempt);
+/* The completed attempt's hive_outcome (core/policy.h), or -1 when it has
+ * none yet (or an unknown one). */
+int hive_proj_attempt_outcome(const json_t *attempt);
+/* The task's last outcome, as above. */
+int hive_proj_task_last_outcome(const json_t *task);
 
 /* Rebuild every projection from the log in memory and compare with the
  * stored ones; each difference is reported (one line) and counted. */

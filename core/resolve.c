@@ -8,6 +8,7 @@
 #include "core/projection.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 #define MAX_CANDIDATES 8
 
@@ -67,10 +68,9 @@ static int ambiguous_key(hive_txn *txn, const char *ref, char (*c)[HIVE_ID_LEN +
 {
 	hive_buf b = {0};
 	for (size_t i = 0; i < n; i++) {
-		json_t *t = hive_proj_get(txn, "task/%s", c[i]);
-		const char *fid = json_string_value(json_object_get(t, "flow_id"));
-		json_t *f = fid ? hive_proj_get(txn, "flow/%s", fid) : NULL;
-		const char *fname = json_string_value(json_object_get(f, "name"));
+		json_t *t = hive_proj_task(txn, c[i]);
+		json_t *f = hive_proj_flow(txn, hive_json_str(t, "flow_id"));
+		const char *fname = hive_json_str(f, "name");
 		if (fname)
 			hive_buf_printf(&b, "%s%s/%s", i ? ", " : "", fname, ref);
 		else
@@ -131,13 +131,13 @@ static int task_in_flow(hive_txn *txn, const char *ref, hive_id *out)
 	free(flow_ref);
 	if (rc)
 		return rc == HIVE_EAMBIGUOUS ? rc : HIVE_ENOTFOUND;
-	json_t *f = hive_proj_get(txn, "flow/%s", flow.s);
+	json_t *f = hive_proj_flow(txn, flow.s);
 	json_t *ids = json_object_get(f, "task_ids"), *id;
 	size_t i;
 	rc = HIVE_ENOTFOUND;
 	json_array_foreach(ids, i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
-		const char *key = json_string_value(json_object_get(t, "key"));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
+		const char *key = hive_json_str(t, "key");
 		if (key && strcmp(key, slash + 1) == 0) {
 			snprintf(out->s, sizeof out->s, "%s", json_string_value(id));
 			rc = 0;

@@ -15,12 +15,12 @@ const char *hive_task_state_name(hive_task_state s)
 	return s >= 0 && s < HIVE_TASK__COUNT ? task_names[s] : "unknown";
 }
 
-int hive_task_state_parse(const char *name)
+hive_task_state hive_task_state_parse(const char *name)
 {
 	for (int i = 0; name && i < HIVE_TASK__COUNT; i++)
 		if (strcmp(task_names[i], name) == 0)
-			return i;
-	return -1;
+			return (hive_task_state)i;
+	return HIVE_TASK_UNKNOWN;
 }
 
 #define B(s) (1u << HIVE_TASK_##s)
@@ -58,12 +58,12 @@ const char *hive_flow_state_name(hive_flow_state s)
 	return s >= 0 && s < HIVE_FLOW__COUNT ? flow_names[s] : "unknown";
 }
 
-int hive_flow_state_parse(const char *name)
+hive_flow_state hive_flow_state_parse(const char *name)
 {
 	for (int i = 0; name && i < HIVE_FLOW__COUNT; i++)
 		if (strcmp(flow_names[i], name) == 0)
-			return i;
-	return -1;
+			return (hive_flow_state)i;
+	return HIVE_FLOW_UNKNOWN;
 }
 
 int hive_flow_state_ended(hive_flow_state s)

@@ -9,6 +9,7 @@
 #define HIVE_STATE_H
 
 typedef enum {
+	HIVE_TASK_UNKNOWN = -1, /* not a state: what parsing an unknown name gives */
 	HIVE_TASK_PENDING,
 	HIVE_TASK_READY,
 	HIVE_TASK_RUNNING,
@@ -21,9 +22,11 @@ typedef enum {
 	HIVE_TASK__COUNT
 } hive_task_state;
 
-/* Name ("pending", ...) and parse (-1 when unknown). */
+/* Name ("pending", ...; "unknown" out of range) and parse (HIVE_TASK_UNKNOWN,
+ * i.e. -1, when NULL or unknown).  Task states cross function boundaries
+ * as this enum; the names exist only in documents and events. */
 const char *hive_task_state_name(hive_task_state s);
-int hive_task_state_parse(const char *name);
+hive_task_state hive_task_state_parse(const char *name);
 
 /* 1 when from -> to is legal.  Besides SPEC section 2, any state that has
  * not ended may go to `aborted` (a person's `hive task abort` or
@@ -34,6 +37,7 @@ int hive_task_transition_legal(hive_task_state from, hive_task_state to);
 int hive_task_state_final(hive_task_state s);
 
 typedef enum {
+	HIVE_FLOW_UNKNOWN = -1, /* not a state: what parsing an unknown name gives */
 	HIVE_FLOW_CREATED,
 	HIVE_FLOW_RUNNING,
 	HIVE_FLOW_PAUSED,
@@ -44,7 +48,8 @@ typedef enum {
 } hive_flow_state;
 
 const char *hive_flow_state_name(hive_flow_state s);
-int hive_flow_state_parse(const char *name);
+/* HIVE_FLOW_UNKNOWN (-1) when NULL or unknown. */
+hive_flow_state hive_flow_state_parse(const char *name);
 /* completed or aborted (a failed flow can run again after `task retry`). */
 int hive_flow_state_ended(hive_flow_state s);
 

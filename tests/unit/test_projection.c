@@ -387,6 +387,40 @@ static void test_unknown_type_changes_nothing(void **state)
 	json_decref(mem);
 }
 
+/* The typed accessors read what hive_apply wrote, and say "unknown"
+ * (never crash) for a missing document or field. */
+static void test_typed_accessors(void **state)
+{
+	eng *e = *state;
+	run_steps(e, setup_for_refusals, sizeof setup_for_refusals / sizeof setup_for_refusals[0]);
+	json_t *t1 = eng_get(e, "task/" T1), *t2 = eng_get(e, "task/" T2), *f = eng_get(e, "flow/" F1);
+	json_t *a = eng_get(e, "attempt/" A1);
+	assert_int_equal(hive_proj_task_state(t1), HIVE_TASK_RUNNING);
+	assert_int_equal(hive_proj_task_state(t2), HIVE_TASK_PENDING);
+	assert_int_equal(hive_proj_flow_state(f), HIVE_FLOW_RUNNING);
+	assert_false(hive_proj_attempt_running(a));
+	assert_int_equal(hive_proj_attempt_outcome(a), HIVE_OUTCOME_CHECK_FAILED);
+	assert_int_equal(hive_proj_task_last_outcome(t1), HIVE_OUTCOME_CHECK_FAILED);
+	assert_int_equal(hive_proj_task_last_outcome(t2), -1);
+	assert_int_equal(hive_proj_task_state(NULL), HIVE_TASK_UNKNOWN);
+	assert_int_equal(hive_proj_flow_state(NULL), HIVE_FLOW_UNKNOWN);
+	assert_int_equal(hive_proj_attempt_outcome(NULL), -1);
+	assert_false(hive_proj_attempt_running(NULL));
+	json_t *odd = json_pack("{s:s}", "state", "sideways");
+	assert_int_equal(hive_proj_task_state(odd), HIVE_TASK_UNKNOWN);
+	assert_int_equal(hive_proj_flow_state(odd), HIVE_FLOW_UNKNOWN);
+	json_decref(odd);
+	json_decref(a);
+	json_decref(f);
+	json_decref(t2);
+	json_decref(t1);
+	assert_int_equal(eng_emits(e, HIVE_EV_ATTEMPT_STARTED, F1, T1, A2, "{\"attempt_number\":2,\"runtime\":\"exec\"}"), 0);
+	a = eng_get(e, "attempt/" A2);
+	assert_true(hive_proj_attempt_running(a));
+	assert_int_equal(hive_proj_attempt_outcome(a), -1);
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_illegal_transition_message, eng_setup, eng_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_reproduces_projections, eng_setup, eng_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_reports_illegal_transition, eng_setup, eng_teardown),
+		cmocka_unit_test_setup_teardown(test_typed_accessors, eng_setup, eng_teardown),
 		cmocka_unit_test(test_apply_in_memory_refuses_without_change),
 		cmocka_unit_test(test_unknown_type_changes_nothing),
 	};
