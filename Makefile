@@ -24,7 +24,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CF
 LIBS      = $(PKG_LIBS) -lpthread
 
 EVENTS_SRC := events/error.c events/buf.c events/json.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
-CORE_SRC   := core/resolve.c core/state.c core/policy.c core/projection.c core/schedule.c core/manage.c \
+CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \
               core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c

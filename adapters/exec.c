@@ -20,8 +20,8 @@
 #include "adapters/exec.h"
 
 #include "adapters/prompt.h"
+#include "core/duration.h"
 #include "core/jsoncheck.h"
-#include "core/policy.h"
 #include "core/proc.h"
 #include "events/error.h"
 #include "events/json.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/query.h"
-#include "core/policy.h"
+#include "core/duration.h"
 #include "events/buf.h"
 #include "events/error.h"
 

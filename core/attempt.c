@@ -16,6 +16,7 @@
 #include "core/emit.h"
 #include "core/excerpt.h"
 #include "core/gitws.h"
+#include "core/outcome.h"
 #include "core/policy.h"
 #include "core/proc.h"
 #include "core/projection.h"

@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/duration.h"
 #include "core/excerpt.h"
+#include "core/outcome.h"
 #include "core/policy.h"
 #include "events/buf.h"
 #include "events/error.h"

@@ -9,9 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/circuit.h"
 #include "core/emit.h"
+#include "core/outcome.h"
 #include "core/policy.h"
 #include "core/projection.h"
+#include "core/retry.h"
+#include "core/rng.h"
 #include "core/runner.h"
 #include "core/schedule.h"
 #include "core/state.h"
@@ -73,60 +77,6 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 	return rc;
 }
 
-/* ---- circuit breaker ------------------------------------------------------------ */
-
-static void circuit_from(const json_t *doc, hive_circuit *c)
-{
-	memset(c, 0, sizeof *c);
-	const char *st = hive_json_str(doc, "state");
-	c->state = st && strcmp(st, "open") == 0 ? HIVE_CIRCUIT_OPEN
-		 : st && strcmp(st, "half_open") == 0 ? HIVE_CIRCUIT_HALF_OPEN : HIVE_CIRCUIT_CLOSED;
-	c->consecutive_failures = (int)json_integer_value(json_object_get(doc, "consecutive_failures"));
-	c->opened_at_ms = json_integer_value(json_object_get(doc, "opened_at_ms"));
-	c->probe_in_flight = c->state == HIVE_CIRCUIT_HALF_OPEN;
-}
-
-int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
-		      hive_circuit_config *cfg);
-int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
-		      hive_circuit_config *cfg)
-{
-	json_t *flow = hive_proj_get(txn, "flow/%s", flow_id);
-	json_t *cb = json_object_get(json_object_get(flow, "defaults"), "circuit_breaker");
-	if (!cb || hive_circuit_config_from_json(cb, cfg) != 0)
-		hive_circuit_config_default(cfg);
-	json_decref(flow);
-	json_t *doc = hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter);
-	circuit_from(doc, c);
-	/* half-open: the probe is in flight only while its attempt runs (a
-	 * person may have aborted it; then the next attempt probes) */
-	const char *probe = json_string_value(json_object_get(doc, "probe_attempt"));
-	if (c->state == HIVE_CIRCUIT_HALF_OPEN && probe) {
-		json_t *a = hive_proj_get(txn, "attempt/%s", probe);
-		const char *st = json_string_value(json_object_get(a, "state"));
-		c->probe_in_flight = st && strcmp(st, "running") == 0;
-		json_decref(a);
-	}
-	json_decref(doc);
-	return 0;
-}
-
-static int circuit_after(hive_txn *txn, const json_t *task, const char *adapter, hive_circuit *c,
-			 const hive_circuit_config *cfg, int outcome, int64_t now_ms)
-{
-	int transition = -1;
-	hive_circuit_record(c, cfg, (hive_outcome)outcome, now_ms, &transition);
-	if (transition == HIVE_CIRCUIT_OPEN)
-		return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_OPENED,
-				hive_json_pack("{s:s,s:i,s:I,s:I}", "adapter", adapter, "failures", c->consecutive_failures,
-					  "opened_at_ms", (json_int_t)c->opened_at_ms, "reset_timeout_ms",
-					  (json_int_t)cfg->reset_timeout_ms));
-	if (transition == HIVE_CIRCUIT_CLOSED)
-		return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_CLOSED,
-					       hive_json_pack("{s:s}", "adapter", adapter));
-	return 0;
-}
-
 /* ---- the decision ------------------------------------------------------------------ */
 
 int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, int outcome,
@@ -155,7 +105,7 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 	if ((rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED, p, attempt_id)))
 		goto out;
 	int64_t now = hive_time_now_ms();
-	if (adapter && (rc = circuit_after(txn, task, adapter, &circ, &cfg, outcome, now)))
+	if (adapter && (rc = hive_circuit_note_outcome(txn, task, adapter, &circ, &cfg, (hive_outcome)outcome, now)))
 		goto out;
 	hive_rng rng;
 	hive_rng_seed(&rng, seed ^ (uint64_t)now ^ ((uint64_t)number << 32));

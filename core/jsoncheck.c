@@ -1,5 +1,13 @@
+/*
+ * jsoncheck.c - see jsoncheck.h.
+ */
 #include "core/jsoncheck.h"
 
+#include "core/duration.h"
+#include "events/error.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *hive_json_type_name(const json_t *v)
@@ -57,4 +65,137 @@ void hive_put_shown(hive_buf *b, const char *s)
 int hive_json_is_clean_string(const json_t *v)
 {
 	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+void hive_jsoncheck_put_path(hive_buf *b, const char *path, const char *key)
+{
+	hive_buf_puts(b, path);
+	if (key && *path)
+		hive_buf_putc(b, '.');
+	if (key)
+		hive_buf_puts(b, key);
+}
+
+char *hive_jsoncheck_path(const char *path, const char *key, long i)
+{
+	hive_buf b = {0};
+	hive_jsoncheck_put_path(&b, path, key);
+	if (i >= 0)
+		hive_buf_printf(&b, "[%ld]", i);
+	return hive_buf_detach(&b);
+}
+
+int hive_jsoncheck_fail_buf(hive_buf *m)
+{
+	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(m));
+	hive_buf_dispose(m);
+	return rc;
+}
+
+int hive_jsoncheck_fail(const char *path, const char *key, const char *fmt, ...)
+{
+	hive_buf m = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	hive_error_setv(HIVE_EINVALID, fmt, ap);
+	va_end(ap);
+	hive_jsoncheck_put_path(&m, path, key);
+	hive_buf_printf(&m, "%s%s", m.len ? ": " : "", hive_error_last());
+	return hive_jsoncheck_fail_buf(&m);
+}
+
+static int unknown_key(const char *path, const char *key, const char *const *allowed)
+{
+	hive_buf m = {0};
+	hive_jsoncheck_put_path(&m, path, "");
+	hive_put_shown(&m, key);
+	hive_buf_puts(&m, ": unknown key (allowed: ");
+	hive_names_join(&m, allowed);
+	hive_buf_putc(&m, ')');
+	return hive_jsoncheck_fail_buf(&m);
+}
+
+int hive_jsoncheck_keys(const json_t *v, const char *path, const char *const *keys, int all)
+{
+	const char *key;
+	json_t *item;
+	if (!json_is_object(v))
+		return hive_jsoncheck_fail(path, NULL, "must be an object, got %s", hive_json_type_name(v));
+	json_object_foreach((json_t *)v, key, item) {
+		if (hive_name_index(key, keys) < 0)
+			return unknown_key(path, key, keys);
+	}
+	for (int i = 0; all && keys[i]; i++)
+		if (!json_object_get(v, keys[i]))
+			return hive_jsoncheck_fail(path, keys[i], "missing (the canonical form lists every field)");
+	return 0;
+}
+
+int hive_jsoncheck_int(const json_t *obj, const char *path, const char *key, int min, int max,
+                       int *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return hive_jsoncheck_fail(path, key, "must be an integer from %d to %d, got %s", min, max,
+		                           hive_json_type_name(v));
+	json_int_t n = json_integer_value(v);
+	if (n < min || n > max)
+		return hive_jsoncheck_fail(path, key, "must be from %d to %d, got %" JSON_INTEGER_FORMAT,
+		                           min, max, n);
+	*out = (int)n;
+	return 0;
+}
+
+int hive_jsoncheck_enum(const json_t *obj, const char *path, const char *key,
+                        const char *const *names, int *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	int i = json_is_string(v) ? hive_name_index(json_string_value(v), names) : -1;
+	if (i < 0) {
+		hive_buf m = {0};
+		hive_jsoncheck_put_path(&m, path, key);
+		hive_buf_puts(&m, ": must be one of ");
+		hive_names_join(&m, names);
+		if (json_is_string(v)) {
+			hive_buf_puts(&m, ", got \"");
+			hive_put_shown(&m, json_string_value(v));
+			hive_buf_putc(&m, '"');
+		} else {
+			hive_buf_printf(&m, ", got %s", hive_json_type_name(v));
+		}
+		return hive_jsoncheck_fail_buf(&m);
+	}
+	*out = i;
+	return 0;
+}
+
+int hive_jsoncheck_ms(const json_t *obj, const char *path, const char *key, int canon,
+                      int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (canon) {
+		json_int_t n = json_integer_value(v);
+		if (!json_is_integer(v) || n < 0 || n > HIVE_DURATION_MAX_MS)
+			return hive_jsoncheck_fail(path, key,
+			                           "must be an integer number of milliseconds from 0 to %lld",
+			                           (long long)HIVE_DURATION_MAX_MS);
+		*out = n;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return hive_jsoncheck_fail(path, key, "must be a duration string such as \"2s\", got %s",
+		                           hive_json_type_name(v));
+	if (hive_duration_parse(json_string_value(v), out) < 0) {
+		char *at = hive_jsoncheck_path(path, key, -1);
+		int rc = hive_error_prefix("%s", at);
+		free(at);
+		return rc;
+	}
+	return 0;
 }

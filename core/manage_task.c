@@ -6,6 +6,7 @@
 
 #include "core/emit.h"
 #include "core/hive.h"
+#include "core/outcome.h"
 #include "core/policy.h"
 #include "core/proc.h"
 #include "core/projection.h"

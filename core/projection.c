@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/circuit.h"
+#include "core/outcome.h"
 #include "core/policy.h"
 #include "core/state.h"
 #include "events/buf.h"
@@ -441,14 +443,15 @@ static void count_budget(json_t *task, hive_outcome outcome)
 static int count_circuit(hive_kv *kv, const hive_event *ev, json_t *attempt, hive_outcome outcome)
 {
 	const char *adapter = json_string_value(json_object_get(attempt, "runtime"));
-	if (!adapter || outcome == HIVE_OUTCOME_ABORTED)
+	if (!adapter || hive_circuit_classify(outcome) == HIVE_CIRCUIT_IGNORED)
 		return 0;
 	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, adapter);
 	if (!c)
 		c = json_pack("{s:s,s:s,s:i}", "adapter", adapter, "state", "closed", "consecutive_failures", 0);
-	int fail = outcome == HIVE_OUTCOME_RUNTIME_FAILED || outcome == HIVE_OUTCOME_TIMEOUT ||
-		   outcome == HIVE_OUTCOME_RUNTIME_UNAVAILABLE;
-	json_int_t n = fail ? json_integer_value(json_object_get(c, "consecutive_failures")) + 1 : 0;
+	/* the circuit's own rule (circuit.h), so the count here and the state
+	 * machine's never disagree */
+	int n = hive_circuit_failures_after(hive_circuit_state_parse(json_string_value(json_object_get(c, "state"))),
+					    (int)json_integer_value(json_object_get(c, "consecutive_failures")), outcome);
 	json_object_set_new(c, "consecutive_failures", json_integer(n));
 	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, adapter);
 	json_decref(c);

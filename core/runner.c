@@ -18,22 +18,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/circuit.h"
 #include "core/context.h"
 #include "core/emit.h"
 #include "core/gitws.h"
+#include "core/outcome.h"
 #include "core/policy.h"
 #include "core/proc.h"
 #include "core/projection.h"
 #include "core/resolve.h"
-#include "core/runner.h"
 #include "core/schedule.h"
 #include "core/state.h"
+#include "core/runner.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
 
-int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
-		      hive_circuit_config *cfg);
 
 char *hive_attempt_dir(const hive_store *s, const char *attempt_id)
 {
@@ -399,24 +399,6 @@ typedef struct {
 	int64_t now_ms;
 } start_ctx;
 
-/* Start the attempt as the circuit's probe when the circuit is open and
- * its reset time has passed, or half-open with no probe running (the last
- * one was aborted): circuit_half_opened names the probe attempt. */
-static int emit_half_open(hive_txn *txn, const json_t *task, const char *adapter, const char *attempt_id,
-			  int64_t now)
-{
-	hive_circuit circ;
-	hive_circuit_config cfg;
-	hive_circuit_load(txn, hive_json_str(task, "flow_id"), adapter, &circ, &cfg);
-	int was = circ.state, transition = -1;
-	if (!hive_circuit_allow(&circ, &cfg, now, &transition))
-		return hive_error_set(HIVE_ECONFLICT, "circuit of runtime %s is open", adapter);
-	if (transition != HIVE_CIRCUIT_HALF_OPEN && was != HIVE_CIRCUIT_HALF_OPEN)
-		return 0;
-	return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_HALF_OPENED,
-			hive_json_pack("{s:s,s:s}", "adapter", adapter, "probe_attempt", attempt_id));
-}
-
 static int start_txn(hive_txn *txn, void *vctx)
 {
 	start_ctx *c = vctx;
@@ -435,7 +417,7 @@ static int start_txn(hive_txn *txn, void *vctx)
 	 * retry_context_assembled, attempt_started, ...).  Not for a start that
 	 * fails while preparing: no probe would ever run to decide the circuit. */
 	const char *adapter = hive_json_str(json_object_get(t, "runtime"), "adapter");
-	if (!p->fail_reason && adapter && (rc = emit_half_open(txn, t, adapter, p->attempt_id.s, c->now_ms)))
+	if (!p->fail_reason && adapter && (rc = hive_circuit_note_start(txn, t, adapter, p->attempt_id.s, c->now_ms)))
 		goto out;
 	char reason[64];
 	snprintf(reason, sizeof reason, "attempt %d", p->number);

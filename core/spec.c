@@ -6,11 +6,13 @@
  * out: outputs are new references, inputs are borrowed, and json_pack's
  * "o" and json_*_set_new steal.  Allocation failure aborts (as in buf.h).
  */
+#include "core/circuit.h"
+#include "core/duration.h"
 #include "core/jsoncheck.h"
-#include "core/spec.h"
-
 #include "core/policy.h"
 #include "core/resolve.h"
+#include "core/spec.h"
+
 #include "events/buf.h"
 #include "events/error.h"
 

@@ -5,7 +5,13 @@
  */
 #include "testutil.h"
 
+#include "core/backoff.h"
+#include "core/circuit.h"
+#include "core/duration.h"
+#include "core/outcome.h"
 #include "core/policy.h"
+#include "core/retry.h"
+#include "core/rng.h"
 #include "events/error.h"
 
 #define BIT(o) HIVE_OUTCOME_BIT(HIVE_OUTCOME_##o)
