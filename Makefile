@@ -38,7 +38,8 @@ LIB     := $(BUILD)/libhive.a
 
 UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_proc test_spec \
               test_adapters test_context test_gitws test_json test_emit \
-              test_projection test_state test_schedule test_resolve test_finish
+              test_projection test_state test_schedule test_resolve test_finish \
+              test_duration test_circuit
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c

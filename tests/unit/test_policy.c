@@ -1,12 +1,12 @@
 /*
- * test_policy.c - the retry rule: durations, policy parsing and validation,
- * canonical JSON, backoff, the retry decision, the circuit breaker.
+ * test_policy.c - the retry rule: outcomes, policy parsing and validation,
+ * canonical JSON, backoff, the retry decision (durations: test_duration.c;
+ * the circuit breaker: test_circuit.c).
  * Pure functions only: explicit seeds and clocks, no timing, no files.
  */
 #include "testutil.h"
 
 #include "core/backoff.h"
-#include "core/circuit.h"
 #include "core/duration.h"
 #include "core/outcome.h"
 #include "core/policy.h"
@@ -59,100 +59,6 @@ static void assert_policy_eq(const hive_retry_policy *a, const hive_retry_policy
 	assert_int_equal(a->context.max_prior_attempts, b->context.max_prior_attempts);
 	assert_int_equal(a->context.max_check_output_lines, b->context.max_check_output_lines);
 	assert_int_equal(a->context.max_diff_lines, b->context.max_diff_lines);
-}
-
-/* ------------------------------------------------------------------ */
-/* Durations                                                          */
-/* ------------------------------------------------------------------ */
-
-static void test_duration_parse_valid(void **state)
-{
-	static const struct { const char *s; int64_t ms; } cases[] = {
-		{"0", 0}, {"0s", 0}, {"0ms", 0}, {"0.0h", 0},
-		{"250ms", 250}, {"1s", 1000}, {"1.5s", 1500}, {".5s", 500},
-		{"2m", 120000}, {"1h", 3600000}, {"1h30m", 5400000},
-		{"4.2s", 4200}, {"0.001s", 1}, {"1.0000000000000s", 1000},
-		{"1m0.5s", 60500}, {"1.5h", 5400000}, {"0.25m", 15000},
-		{"1h2m3s4ms", 3723004}, {"90s", 90000}, {"007s", 7000},
-		{"9007199254740992ms", HIVE_DURATION_MAX_MS},
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int64_t ms = -1;
-		if (hive_duration_parse(cases[i].s, &ms) != 0)
-			fail_msg("\"%s\" rejected: %s", cases[i].s, hive_error_last());
-		if (ms != cases[i].ms)
-			fail_msg("\"%s\" → %lld, want %lld", cases[i].s, (long long)ms, (long long)cases[i].ms);
-	}
-}
-
-static void test_duration_parse_invalid(void **state)
-{
-	static const struct { const char *s; const char *why; } cases[] = {
-		{"", "(use e.g."}, {"-1s", "must not be negative"}, {"-0s", "must not be negative"},
-		{"5x", "(use e.g."}, {"5", "(use e.g."}, {"s", "(use e.g."},
-		{"1 s", "(use e.g."}, {" 1s", "(use e.g."}, {"1s ", "(use e.g."},
-		{"1S", "(use e.g."}, {"1.s", "(use e.g."}, {"1e3ms", "(use e.g."},
-		{"+1s", "(use e.g."}, {"1h-1m", "(use e.g."}, {"1sms", "(use e.g."},
-		{"1d", "(use e.g."}, {"1.2.3s", "(use e.g."}, {".s", "(use e.g."},
-		{"1.5ms", "finer than a millisecond"}, {"0.0001s", "finer than a millisecond"},
-		{"0.0000000001h", "finer than a millisecond"},
-		{"9007199254740993ms", "too large"}, {"99999999999999999999999h", "too large"},
-		{"2501999793h", "too large"}, {"9007199254740992ms1ms", "too large"},
-		{"1.5ms5x", "(use e.g."}, /* syntax beats range */
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int64_t ms = 42;
-		hive_error_clear();
-		if (hive_duration_parse(cases[i].s, &ms) != HIVE_EINVALID)
-			fail_msg("\"%s\" accepted as %lld", cases[i].s, (long long)ms);
-		assert_int_equal(ms, 42);
-		const char *msg = hive_error_last();
-		if (!strstr(msg, "invalid duration \"") || !strstr(msg, cases[i].s) ||
-		    !strstr(msg, cases[i].why))
-			fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].s, msg, cases[i].why);
-	}
-	int64_t ms;
-	assert_int_equal(hive_duration_parse(NULL, &ms), HIVE_EINVALID);
-	/* Control bytes never reach the one-line message. */
-	assert_int_equal(hive_duration_parse("1\nx", &ms), HIVE_EINVALID);
-	assert_null(strchr(hive_error_last(), '\n'));
-}
-
-static void test_duration_format(void **state)
-{
-	static const struct { int64_t ms; const char *s; } cases[] = {
-		{0, "0s"}, {1, "1ms"}, {250, "250ms"}, {999, "999ms"}, {1000, "1s"},
-		{4200, "4.2s"}, {4250, "4.25s"}, {1001, "1.001s"}, {59999, "59.999s"},
-		{60000, "1m"}, {60500, "1m0.5s"}, {90000, "1m30s"}, {120000, "2m"},
-		{3600000, "1h"}, {5400000, "1h30m"}, {3723456, "1h2m3.456s"},
-		{3600001, "1h0.001s"}, {90000000, "25h"}, {-1500, "-1.5s"},
-		{HIVE_DURATION_MAX_MS, "2501999792h59m0.992s"},
-	};
-	char out[HIVE_DURATION_FMT_MAX];
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		hive_duration_format(cases[i].ms, out, sizeof out);
-		assert_string_equal(out, cases[i].s);
-	}
-	hive_duration_format(INT64_MIN, out, sizeof out); /* no overflow, fits */
-	assert_string_equal(out, "-2562047788015h12m55.808s");
-	char small[4];
-	hive_duration_format(5400000, small, sizeof small);
-	assert_string_equal(small, "1h3");
-}
-
-/* format → parse is the identity, on edges and on seeded random values. */
-static void test_duration_round_trip(void **state)
-{
-	hive_rng rng;
-	hive_rng_seed(&rng, 7);
-	char out[HIVE_DURATION_FMT_MAX];
-	for (int i = 0; i < 20000; i++) {
-		int64_t ms = i < 3000 ? i * 997 : (int64_t)(hive_rng_next(&rng) >> (11 + i % 40));
-		int64_t back = -1;
-		hive_duration_format(ms, out, sizeof out);
-		if (hive_duration_parse(out, &back) != 0 || back != ms)
-			fail_msg("%lld → \"%s\" → %lld", (long long)ms, out, (long long)back);
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -725,159 +631,9 @@ static void test_decide_never_retried(void **state)
 	assert_int_equal(hive_retry_policy_budget_for(&p, HIVE_OUTCOME_RUNTIME_UNAVAILABLE), -1);
 	assert_int_equal(hive_retry_policy_budget_for(&p, HIVE_OUTCOME_TIMEOUT), 0);
 }
-
-/* ------------------------------------------------------------------ */
-/* Circuit breaker                                                    */
-/* ------------------------------------------------------------------ */
-
-static const hive_circuit_config CB = {.failure_threshold = 3, .reset_timeout_ms = 60000};
-
-/* A circuit driven open at t=1000 by three runtime failures. */
-static hive_circuit opened(void)
-{
-	hive_circuit c = {0};
-	int t;
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 10, &t);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_TIMEOUT, 20, &t);
-	assert_int_equal(t, -1);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_UNAVAILABLE, 1000, &t);
-	assert_int_equal(t, HIVE_CIRCUIT_OPEN);
-	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
-	assert_int_equal(c.opened_at_ms, 1000);
-	return c;
-}
-
-static void test_circuit_opens_and_refuses(void **state)
-{
-	hive_circuit c = opened();
-	int t;
-	assert_int_equal(hive_circuit_allow(&c, &CB, 1000, &t), 0);
-	assert_int_equal(hive_circuit_allow(&c, &CB, 60999, &t), 0);
-	assert_int_equal(t, -1);
-	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
-	assert_string_equal(hive_circuit_state_name(c.state), "open");
-	/* Late results from attempts started before it opened change nothing. */
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_SUCCESS, 2000, &t);
-	assert_int_equal(t, -1);
-	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
-	/* A clock that went backwards never half-opens it. */
-	assert_int_equal(hive_circuit_allow(&c, &CB, -5, NULL), 0);
-}
-
-static void test_circuit_half_open_one_probe(void **state)
-{
-	hive_circuit c = opened();
-	int t;
-	assert_int_equal(hive_circuit_allow(&c, &CB, 61000, &t), 1);
-	assert_int_equal(t, HIVE_CIRCUIT_HALF_OPEN);
-	assert_string_equal(hive_circuit_state_name(c.state), "half_open");
-	assert_int_equal(hive_circuit_allow(&c, &CB, 61001, &t), 0); /* only one probe */
-	assert_int_equal(t, -1);
-	assert_int_equal(hive_circuit_allow(&c, &CB, 999999, &t), 0);
-	/* An aborted probe frees the slot without deciding anything. */
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_ABORTED, 62000, &t);
-	assert_int_equal(t, -1);
-	assert_int_equal(c.state, HIVE_CIRCUIT_HALF_OPEN);
-	assert_int_equal(hive_circuit_allow(&c, &CB, 62001, &t), 1);
-	assert_int_equal(t, -1);
-	assert_int_equal(hive_circuit_allow(&c, &CB, 62002, &t), 0);
-}
-
-static void test_circuit_probe_failure_reopens(void **state)
-{
-	hive_circuit c = opened();
-	int t;
-	assert_int_equal(hive_circuit_allow(&c, &CB, 70000, &t), 1);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_TIMEOUT, 75000, &t);
-	assert_int_equal(t, HIVE_CIRCUIT_OPEN);
-	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
-	assert_int_equal(c.opened_at_ms, 75000); /* the timer restarts */
-	assert_int_equal(hive_circuit_allow(&c, &CB, 134999, &t), 0);
-	assert_int_equal(hive_circuit_allow(&c, &CB, 135000, &t), 1);
-	assert_int_equal(t, HIVE_CIRCUIT_HALF_OPEN);
-}
-
-static void test_circuit_probe_success_closes(void **state)
-{
-	static const hive_outcome ok[] = {HIVE_OUTCOME_SUCCESS, HIVE_OUTCOME_CHECK_FAILED};
-	for (size_t i = 0; i < 2; i++) {
-		hive_circuit c = opened();
-		int t;
-		assert_int_equal(hive_circuit_allow(&c, &CB, 70000, &t), 1);
-		hive_circuit_record(&c, &CB, ok[i], 71000, &t);
-		assert_int_equal(t, HIVE_CIRCUIT_CLOSED);
-		assert_int_equal(c.state, HIVE_CIRCUIT_CLOSED);
-		assert_int_equal(c.consecutive_failures, 0);
-		assert_int_equal(c.probe_in_flight, 0);
-		assert_int_equal(hive_circuit_allow(&c, &CB, 71001, &t), 1);
-		assert_int_equal(hive_circuit_allow(&c, &CB, 71002, &t), 1); /* no probe limit now */
-		assert_int_equal(t, -1);
-	}
-}
-
-static void test_circuit_counter_resets(void **state)
-{
-	hive_circuit c = {0};
-	int t;
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 1, &t);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 2, &t);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_CHECK_FAILED, 3, &t); /* the runtime worked */
-	assert_int_equal(c.consecutive_failures, 0);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 4, &t);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 5, &t);
-	assert_int_equal(c.state, HIVE_CIRCUIT_CLOSED);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_ABORTED, 6, &t); /* changes nothing */
-	assert_int_equal(c.consecutive_failures, 2);
-	assert_int_equal(t, -1);
-	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 7, NULL);
-	assert_int_equal(c.state, HIVE_CIRCUIT_OPEN);
-	assert_string_equal(hive_circuit_state_name(HIVE_CIRCUIT_CLOSED), "closed");
-}
-
-static void test_circuit_config(void **state)
-{
-	hive_circuit_config c, back;
-	assert_int_equal(hive_circuit_config_parse(NULL, NULL, &c), 0);
-	assert_int_equal(c.failure_threshold, 5);
-	assert_int_equal(c.reset_timeout_ms, 60000);
-
-	json_t *v = J("{\"failure_threshold\": 2, \"reset_timeout\": \"90s\"}");
-	assert_int_equal(hive_circuit_config_parse(v, "defaults.circuit_breaker", &c), 0);
-	assert_int_equal(c.failure_threshold, 2);
-	assert_int_equal(c.reset_timeout_ms, 90000);
-	json_decref(v);
-
-	json_t *j = hive_circuit_config_to_json(&c);
-	assert_int_equal(hive_circuit_config_from_json(j, &back), 0);
-	assert_int_equal(back.failure_threshold, 2);
-	assert_int_equal(back.reset_timeout_ms, 90000);
-	json_decref(j);
-
-	static const struct { const char *json; const char *msg; } bad[] = {
-		{"{\"failure_threshold\": 0}", "defaults.circuit_breaker.failure_threshold: must be from 1 to"},
-		{"{\"reset_timeout\": \"soon\"}", "defaults.circuit_breaker.reset_timeout: invalid duration \"soon\""},
-		{"{\"reset_timeout\": 60}", "defaults.circuit_breaker.reset_timeout: must be a duration string"},
-		{"{\"threshold\": 3}", "defaults.circuit_breaker.threshold: unknown key (allowed: failure_threshold, reset_timeout)"},
-		{"true", "defaults.circuit_breaker: must be an object, got true"},
-	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		c.failure_threshold = 77;
-		v = J(bad[i].json);
-		assert_int_equal(hive_circuit_config_parse(v, "defaults.circuit_breaker", &c), HIVE_EINVALID);
-		json_decref(v);
-		if (strncmp(hive_error_last(), bad[i].msg, strlen(bad[i].msg)) != 0)
-			fail_msg("%s: got \"%s\"", bad[i].json, hive_error_last());
-		assert_int_equal(c.failure_threshold, 77);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_parse_valid),
-		cmocka_unit_test(test_duration_parse_invalid),
-		cmocka_unit_test(test_duration_format),
-		cmocka_unit_test(test_duration_round_trip),
 		cmocka_unit_test(test_outcome_names),
 		cmocka_unit_test(test_policy_defaults),
 		cmocka_unit_test(test_parse_overrides_base),
@@ -896,12 +652,6 @@ int main(void)
 		cmocka_unit_test(test_decide_jitter_is_seeded),
 		cmocka_unit_test(test_decide_verdict_not_retryable),
 		cmocka_unit_test(test_decide_never_retried),
-		cmocka_unit_test(test_circuit_opens_and_refuses),
-		cmocka_unit_test(test_circuit_half_open_one_probe),
-		cmocka_unit_test(test_circuit_probe_failure_reopens),
-		cmocka_unit_test(test_circuit_probe_success_closes),
-		cmocka_unit_test(test_circuit_counter_resets),
-		cmocka_unit_test(test_circuit_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
