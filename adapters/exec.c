@@ -45,37 +45,6 @@
 /* The runtime object: the one validator of its fields                */
 /* ------------------------------------------------------------------ */
 
-/* HIVE_EINVALID "<where>.<key>: <message>" (key NULL: "<where>: ...");
- * `key` is ours or already shown safely, never raw input. */
-static int bad(const char *where, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bad(const char *where, const char *key, const char *fmt, ...)
-{
-	hive_buf m = {0};
-	va_list ap;
-	hive_buf_printf(&m, "%s%s%s: ", where, key ? "." : "", key ? key : "");
-	va_start(ap, fmt);
-	hive_error_setv(HIVE_EINVALID, fmt, ap);
-	va_end(ap);
-	hive_buf_puts(&m, hive_error_last());
-	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(&m));
-	hive_buf_dispose(&m);
-	return rc;
-}
-
-/* HIVE_EINVALID "<where>.<key>: <what> "<shown name>"<rest>". */
-static int bad_name(const char *where, const char *key, const char *what, const char *name,
-                    const char *rest)
-{
-	hive_buf m = {0};
-	hive_buf_printf(&m, "%s.%s: %s \"", where, key, what);
-	hive_put_shown(&m, name);
-	hive_buf_printf(&m, "\"%s", rest);
-	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(&m));
-	hive_buf_dispose(&m);
-	return rc;
-}
-
 /* rt.key must be an array of NUL-free strings: `min` elements at least,
  * and with `program`, a non-empty first element. */
 static int check_strings(const json_t *rt, const char *where, const char *key, size_t min,
@@ -86,20 +55,20 @@ static int check_strings(const json_t *rt, const char *where, const char *key, s
 	json_t *item;
 
 	if (!json_is_array(v))
-		return bad(where, key, "must be an array of strings such as [\"./agent.sh\"], got %s",
+		return hive_jsoncheck_fail(where, key, "must be an array of strings such as [\"./agent.sh\"], got %s",
 		           hive_json_type_name(v));
 	if (json_array_size(v) < min)
-		return bad(where, key, "must not be empty; give the program and its arguments");
+		return hive_jsoncheck_fail(where, key, "must not be empty; give the program and its arguments");
 	json_array_foreach(v, i, item) {
 		hive_buf at = {0};
 		int rc = 0;
 		hive_buf_printf(&at, "%s[%zu]", key, i);
 		if (!json_is_string(item))
-			rc = bad(where, hive_buf_str(&at), "must be a string, got %s", hive_json_type_name(item));
+			rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a string, got %s", hive_json_type_name(item));
 		else if (!hive_json_is_clean_string(item))
-			rc = bad(where, hive_buf_str(&at), "must be a string without NUL bytes");
+			rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a string without NUL bytes");
 		else if (program && i == 0 && !*json_string_value(item))
-			rc = bad(where, hive_buf_str(&at), "must be a non-empty program name");
+			rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a non-empty program name");
 		hive_buf_dispose(&at);
 		if (rc)
 			return rc;
@@ -113,10 +82,10 @@ static int check_strings(const json_t *rt, const char *where, const char *key, s
 static int check_var_name(const char *where, const char *key, const char *name)
 {
 	if (!hive_env_name_valid(name))
-		return bad_name(where, key, "invalid variable name", name,
+		return hive_jsoncheck_fail_value(where, key, "invalid variable name", name,
 		                "; use letters, digits and '_', not starting with a digit");
 	if (strncmp(name, "HIVE_", 5) == 0)
-		return bad_name(where, key, "variable", name,
+		return hive_jsoncheck_fail_value(where, key, "variable", name,
 		                " is reserved: names starting with HIVE_ are set by hive; rename it");
 	return 0;
 }
@@ -131,7 +100,7 @@ static int check_env(const json_t *rt, const char *where)
 	if (!env || json_is_null(env))
 		return 0;
 	if (!json_is_object(env))
-		return bad(where, "env", "must be an object of NAME: \"value\" strings, got %s",
+		return hive_jsoncheck_fail(where, "env", "must be an object of NAME: \"value\" strings, got %s",
 		           hive_json_type_name(env));
 	json_object_foreach((json_t *)env, name, value) {
 		int rc = check_var_name(where, "env", name);
@@ -142,7 +111,7 @@ static int check_env(const json_t *rt, const char *where)
 		/* the name passed check_var_name: safe to print as it is */
 		hive_buf at = {0};
 		hive_buf_printf(&at, "env.%s", name);
-		rc = bad(where, hive_buf_str(&at), "must be a string without NUL bytes, got %s",
+		rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a string without NUL bytes, got %s",
 		         json_is_string(value) ? "one holding a NUL byte" : hive_json_type_name(value));
 		hive_buf_dispose(&at);
 		return rc;
@@ -185,7 +154,7 @@ static int read_ms(const json_t *rt, const char *where, const char *key, long df
 		return 0;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-		return bad(where, key, "must be a whole number of milliseconds from 0 to %lld",
+		return hive_jsoncheck_fail(where, key, "must be a whole number of milliseconds from 0 to %lld",
 		           (long long)max);
 	*out = (long)json_integer_value(v);
 	return 0;
@@ -224,19 +193,19 @@ static int exec_validate(const hive_adapter *self, const json_t *rt, const char 
 	int rc;
 
 	if (!json_is_object(rt))
-		return bad(at, NULL, "must be an object such as {\"adapter\": \"exec\", \"command\": "
+		return hive_jsoncheck_fail(at, NULL, "must be an object such as {\"adapter\": \"exec\", \"command\": "
 		           "[\"./agent.sh\"]}, got %s", hive_json_type_name(rt));
 	if ((rc = hive_exec_fields_check(rt, at)))
 		return rc;
 	const json_t *cmd = json_object_get(rt, "command"), *model = json_object_get(rt, "model");
 	if (!(flags & HIVE_ADAPTER_VALIDATE_PARTIAL) && (!cmd || json_is_null(cmd)))
-		return bad(at, "command", "required for the exec adapter; set it here or in"
+		return hive_jsoncheck_fail(at, "command", "required for the exec adapter; set it here or in"
 		           " defaults.runtime");
 	if (model && !json_is_null(model))
-		return bad(at, "model", "only preset adapters take a model; remove it (here or in"
+		return hive_jsoncheck_fail(at, "model", "only preset adapters take a model; remove it (here or in"
 		           " defaults.runtime)");
 	if (json_array_size(json_object_get(rt, "args")) > 0)
-		return bad(at, "args", "only preset adapters take extra args; for exec put them in"
+		return hive_jsoncheck_fail(at, "args", "only preset adapters take extra args; for exec put them in"
 		           " command (here or in defaults.runtime)");
 	return 0;
 }

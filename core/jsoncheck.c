@@ -104,6 +104,17 @@ int hive_jsoncheck_fail(const char *path, const char *key, const char *fmt, ...)
 	return hive_jsoncheck_fail_buf(&m);
 }
 
+int hive_jsoncheck_fail_value(const char *path, const char *key, const char *what,
+                              const char *value, const char *rest)
+{
+	hive_buf m = {0};
+	hive_jsoncheck_put_path(&m, path, key);
+	hive_buf_printf(&m, ": %s \"", what);
+	hive_put_shown(&m, value);
+	hive_buf_printf(&m, "\"%s", rest);
+	return hive_jsoncheck_fail_buf(&m);
+}
+
 static int unknown_key(const char *path, const char *key, const char *const *allowed)
 {
 	hive_buf m = {0};

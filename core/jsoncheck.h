@@ -39,6 +39,10 @@ int hive_json_is_clean_string(const json_t *v);
 /* HIVE_EINVALID "<path>[.<key>]: <message>" (key NULL: just the path). */
 int hive_jsoncheck_fail(const char *path, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* HIVE_EINVALID "<path>[.<key>]: <what> "<shown value>"<rest>": a message
+ * that quotes user text through hive_put_shown. */
+int hive_jsoncheck_fail_value(const char *path, const char *key, const char *what,
+                              const char *value, const char *rest);
 /* HIVE_EINVALID with the built message `m`, which is disposed. */
 int hive_jsoncheck_fail_buf(hive_buf *m);
 /* Append "<path>.<key>" ("<key>" when path is ""; just path when key NULL). */

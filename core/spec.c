@@ -19,7 +19,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,83 +44,6 @@ static json_t *need(json_t *v)
 	return v;
 }
 
-/* Set HIVE_EINVALID from a built message and release the buffer. */
-static int invalid_buf(hive_buf *m)
-{
-	int rc = hive_error_set(HIVE_EINVALID, "%s", hive_buf_str(m));
-	hive_buf_dispose(m);
-	return rc;
-}
-
-/* Append "<path>.<key>"; the top level has the empty path, so its fields
- * are plain "<key>".  `key` may be NULL (just the path). */
-static void put_path(hive_buf *b, const char *path, const char *key)
-{
-	hive_buf_puts(b, path);
-	if (key && *path)
-		hive_buf_putc(b, '.');
-	if (key)
-		hive_buf_puts(b, key);
-}
-
-/* HIVE_EINVALID "<path>[.<key>]: <message>"; `key` is ours, never input. */
-static int bad(const char *path, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int bad(const char *path, const char *key, const char *fmt, ...)
-{
-	hive_buf m = {0};
-	va_list ap;
-	va_start(ap, fmt);
-	hive_error_setv(HIVE_EINVALID, fmt, ap);
-	va_end(ap);
-	put_path(&m, path, key);
-	hive_buf_printf(&m, "%s%s", m.len ? ": " : "", hive_error_last());
-	return invalid_buf(&m);
-}
-
-/* HIVE_EINVALID "<path>: <what> \"<shown value>\"<rest>". */
-static int bad_value(const char *path, const char *what, const char *value, const char *rest)
-{
-	hive_buf m = {0};
-	put_path(&m, path, NULL);
-	hive_buf_printf(&m, ": %s \"", what);
-	hive_put_shown(&m, value);
-	hive_buf_printf(&m, "\"%s", rest);
-	return invalid_buf(&m);
-}
-
-/* "<path>.<key>" or "<path>[i]" (key NULL) as a new string; free() it. */
-static char *field(const char *path, const char *key, size_t i)
-{
-	hive_buf b = {0};
-	if (key)
-		put_path(&b, path, key);
-	else
-		hive_buf_printf(&b, "%s[%zu]", path, i);
-	return hive_buf_detach(&b);
-}
-
-/* `v` must be an object whose keys are all in `keys`. */
-static int check_keys(const json_t *v, const char *path, const char *const *keys)
-{
-	const char *key;
-	json_t *item;
-	if (!json_is_object(v))
-		return bad(path, NULL, "must be an object, got %s", hive_json_type_name(v));
-	json_object_foreach((json_t *)v, key, item) {
-		if (hive_name_index(key, keys) < 0) {
-			hive_buf m = {0};
-			put_path(&m, path, "");
-			hive_put_shown(&m, key);
-			hive_buf_puts(&m, ": unknown key (allowed: ");
-			hive_names_join(&m, keys);
-			hive_buf_putc(&m, ')');
-			return invalid_buf(&m);
-		}
-	}
-	return 0;
-}
-
 /* String field `key`: absent → *out unchanged, or an error when required. */
 static int get_string(const json_t *obj, const char *path, const char *key, int required,
                       int nonempty, const char **out)
@@ -129,12 +51,12 @@ static int get_string(const json_t *obj, const char *path, const char *key, int 
 	const json_t *v = json_object_get(obj, key);
 	const char *want = nonempty ? "a non-empty string" : "a string";
 	if (!v)
-		return required ? bad(path, key, "missing; add %s", want) : 0;
+		return required ? hive_jsoncheck_fail(path, key, "missing; add %s", want) : 0;
 	if (!hive_json_is_clean_string(v))
-		return bad(path, key, "must be %s, got %s", want,
+		return hive_jsoncheck_fail(path, key, "must be %s, got %s", want,
 		           json_is_string(v) ? "one holding a NUL byte" : hive_json_type_name(v));
 	if (nonempty && !*json_string_value(v))
-		return bad(path, key, "must not be empty");
+		return hive_jsoncheck_fail(path, key, "must not be empty");
 	*out = json_string_value(v);
 	return 0;
 }
@@ -144,12 +66,12 @@ static int parse_timeout(const json_t *v, const char *path, int64_t *ms)
 {
 	int64_t n;
 	if (!hive_json_is_clean_string(v))
-		return bad(path, NULL, "must be a duration string such as \"10m\", got %s",
+		return hive_jsoncheck_fail(path, NULL, "must be a duration string such as \"10m\", got %s",
 		           json_is_string(v) ? "one holding a NUL byte" : hive_json_type_name(v));
 	if (hive_duration_parse(json_string_value(v), &n) < 0)
 		return hive_error_prefix("%s", path);
 	if (n == 0)
-		return bad(path, NULL, "must be more than 0 (use e.g. 30s, 10m, 1h)");
+		return hive_jsoncheck_fail(path, NULL, "must be more than 0 (use e.g. 30s, 10m, 1h)");
 	*ms = n;
 	return 0;
 }
@@ -160,7 +82,7 @@ static int get_timeout(const json_t *obj, const char *path, const char *key, int
 	const json_t *v = json_object_get(obj, key);
 	if (!v)
 		return 0;
-	char *at = field(path, key, 0);
+	char *at = hive_jsoncheck_path(path, key, -1);
 	int rc = parse_timeout(v, at, ms);
 	free(at);
 	return rc;
@@ -192,7 +114,7 @@ int hive_spec_name_check(const char *value, const char *where)
 {
 	if (name_ok(value))
 		return 0;
-	return bad_value(where ? where : "name", "invalid name", value,
+	return hive_jsoncheck_fail_value(where ? where : "name", NULL, "invalid name", value,
 	                 "; use up to 64 letters, digits, '.', '_' or '-', starting with a letter"
 	                 " or digit, with no \"..\" and no trailing \".\" or \".lock\" (names"
 	                 " become part of git branch names)");
@@ -204,7 +126,7 @@ static int get_name(const json_t *obj, const char *path, const char *key, const 
 	const char *s = NULL;
 	int rc = get_string(obj, path, key, 1, 1, &s);
 	if (rc == 0) {
-		char *at = field(path, key, 0);
+		char *at = hive_jsoncheck_path(path, key, -1);
 		rc = hive_spec_name_check(s, at);
 		free(at);
 	}
@@ -219,7 +141,7 @@ static int get_new_name(const json_t *obj, const char *path, const char *key, co
 {
 	int rc = get_name(obj, path, key, out);
 	if (rc == 0) {
-		char *at = field(path, key, 0);
+		char *at = hive_jsoncheck_path(path, key, -1);
 		rc = hive_resolve_name_check(*out, at);
 		free(at);
 	}
@@ -285,12 +207,12 @@ static int runtime_overlay(const json_t *raw, const char *path, json_t *rt)
 {
 	const char *key;
 	json_t *v;
-	int rc = check_keys(raw, path, runtime_keys);
+	int rc = hive_jsoncheck_keys(raw, path, runtime_keys, 0);
 	json_object_foreach((json_t *)raw, key, v) {
 		if (rc)
 			break;
 		if (strcmp(key, "timeout") == 0) {
-			char *at = field(path, key, 0);
+			char *at = hive_jsoncheck_path(path, key, -1);
 			rc = rt_timeout(v, at, rt);
 			free(at);
 		} else if (strcmp(key, "env") == 0) {
@@ -336,16 +258,16 @@ static int check_one(const json_t *raw, const char *path, json_t *seen, json_t *
 	const json_t *req = json_object_get(raw, "required");
 	int64_t timeout = CHECK_TIMEOUT_MS;
 	int rc;
-	if ((rc = check_keys(raw, path, check_keys_allowed)) ||
+	if ((rc = hive_jsoncheck_keys(raw, path, check_keys_allowed, 0)) ||
 	    (rc = get_name(raw, path, "name", &name)) ||
 	    (rc = get_string(raw, path, "command", 1, 1, &command)) ||
 	    (rc = get_timeout(raw, path, "timeout", &timeout)))
 		return rc;
 	if (req && !json_is_boolean(req))
-		return bad(path, "required", "must be true or false, got %s", hive_json_type_name(req));
+		return hive_jsoncheck_fail(path, "required", "must be true or false, got %s", hive_json_type_name(req));
 	json_t *first = json_object_get(seen, name);
 	if (first)
-		return bad(path, "name", "duplicate check name \"%s\" (also checks[%" JSON_INTEGER_FORMAT
+		return hive_jsoncheck_fail(path, "name", "duplicate check name \"%s\" (also checks[%" JSON_INTEGER_FORMAT
 		           "]); give each check its own name", name, json_integer_value(first));
 	*out = need(json_pack("{s:s, s:s, s:b, s:I}", "name", name, "command", command, "required",
 	                      req ? json_is_true(req) : 1, "timeout_ms", (json_int_t)timeout));
@@ -357,13 +279,13 @@ static int task_checks(const json_t *task, const char *path, json_t **out)
 {
 	const json_t *raw = json_object_get(task, "checks");
 	json_t *list = need(json_array()), *seen = need(json_object()), *item, *c = NULL;
-	char *at = field(path, "checks", 0);
+	char *at = hive_jsoncheck_path(path, "checks", -1);
 	size_t i;
 	int rc = 0;
 	if (raw && !json_is_array(raw))
-		rc = bad(at, NULL, "must be an array of check objects, got %s", hive_json_type_name(raw));
+		rc = hive_jsoncheck_fail(at, NULL, "must be an array of check objects, got %s", hive_json_type_name(raw));
 	if (rc == 0) json_array_foreach(raw, i, item) {
-		char *at_i = field(at, NULL, i);
+		char *at_i = hive_jsoncheck_path(at, NULL, (long)i);
 		rc = check_one(item, at_i, seen, &c);
 		free(at_i);
 		if (rc)
@@ -385,7 +307,7 @@ static int task_checks(const json_t *task, const char *path, json_t **out)
 static int task_runtime(const json_t *task, const json_t *defaults, const char *path,
                         const hive_spec_opts *o, json_t **out)
 {
-	char *at = field(path, "runtime", 0);
+	char *at = hive_jsoncheck_path(path, "runtime", -1);
 	const json_t *inherited = defaults ? json_object_get(defaults, "runtime") : NULL;
 	int rc = runtime_normalize(json_object_get(task, "runtime"), inherited, at, 0, o, out);
 	free(at);
@@ -401,7 +323,7 @@ static int task_retry(const json_t *task, const json_t *defaults, const char *pa
 	int rc;
 	if (canon && hive_retry_policy_from_json(canon, &base) < 0)
 		return hive_error_prefix("%s: defaults are not in normalized form", path);
-	char *at = field(path, "retry", 0);
+	char *at = hive_jsoncheck_path(path, "retry", -1);
 	rc = hive_retry_policy_parse(json_object_get(task, "retry"), canon ? &base : NULL, at, &p);
 	free(at);
 	if (rc == 0)
@@ -416,14 +338,14 @@ static int depend_one(const json_t *item, const char *path, const char *key,
 	size_t j;
 	json_t *prev;
 	if (!hive_json_is_clean_string(item) || !*json_string_value(item))
-		return bad(path, NULL, "must be a task key (a non-empty string), got %s",
+		return hive_jsoncheck_fail(path, NULL, "must be a task key (a non-empty string), got %s",
 		           json_is_string(item) ? "an empty or NUL-holding string" : hive_json_type_name(item));
 	const char *dep = json_string_value(item);
 	if (strcmp(dep, key) == 0)
-		return bad_value(path, "task", key, " cannot depend on itself; remove this entry");
+		return hive_jsoncheck_fail_value(path, NULL, "task", key, " cannot depend on itself; remove this entry");
 	json_array_foreach(list, j, prev) {
 		if (json_equal(prev, item))
-			return bad_value(path, "duplicate dependency", dep, "; list each task once");
+			return hive_jsoncheck_fail_value(path, NULL, "duplicate dependency", dep, "; list each task once");
 	}
 	return 0;
 }
@@ -433,14 +355,14 @@ static int task_depends(const json_t *task, const char *path, const char *key, j
 {
 	const json_t *raw = json_object_get(task, "depends_on");
 	json_t *list = need(json_array()), *item;
-	char *at = field(path, "depends_on", 0);
+	char *at = hive_jsoncheck_path(path, "depends_on", -1);
 	size_t i;
 	int rc = 0;
 	if (raw && !json_is_array(raw))
-		rc = bad(at, NULL, "must be an array of task keys such as [\"fix\"], got %s",
+		rc = hive_jsoncheck_fail(at, NULL, "must be an array of task keys such as [\"fix\"], got %s",
 		         hive_json_type_name(raw));
 	if (rc == 0) json_array_foreach(raw, i, item) {
-		char *at_i = field(at, NULL, i);
+		char *at_i = hive_jsoncheck_path(at, NULL, (long)i);
 		rc = depend_one(item, at_i, key, list);
 		free(at_i);
 		if (rc)
@@ -467,7 +389,7 @@ int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const cha
 	const char *path = where ? where : "task", *key = NULL, *title = NULL, *desc = "";
 	json_t *checks = NULL, *rt = NULL, *retry = NULL, *deps = NULL;
 	int rc;
-	if ((rc = check_keys(raw, path, task_keys)) ||
+	if ((rc = hive_jsoncheck_keys(raw, path, task_keys, 0)) ||
 	    (rc = get_new_name(raw, path, "key", &key)) ||
 	    (rc = get_string(raw, path, "title", 1, 1, &title)) ||
 	    (rc = get_string(raw, path, "description", 0, 0, &desc)) ||
@@ -496,7 +418,7 @@ static const char *const defaults_keys[] = {"runtime", "retry", "circuit_breaker
 static int defaults_retry(const json_t *raw, const char *path, json_t **out)
 {
 	hive_retry_policy p;
-	char *at = field(path, "retry", 0);
+	char *at = hive_jsoncheck_path(path, "retry", -1);
 	int rc = hive_retry_policy_parse(raw ? json_object_get(raw, "retry") : NULL, NULL, at, &p);
 	free(at);
 	if (rc == 0)
@@ -507,7 +429,7 @@ static int defaults_retry(const json_t *raw, const char *path, json_t **out)
 static int defaults_circuit(const json_t *raw, const char *path, json_t **out)
 {
 	hive_circuit_config c;
-	char *at = field(path, "circuit_breaker", 0);
+	char *at = hive_jsoncheck_path(path, "circuit_breaker", -1);
 	int rc = hive_circuit_config_parse(raw ? json_object_get(raw, "circuit_breaker") : NULL, at,
 	                                   &c);
 	free(at);
@@ -519,7 +441,7 @@ static int defaults_circuit(const json_t *raw, const char *path, json_t **out)
 static int defaults_runtime(const json_t *raw, const char *path, const hive_spec_opts *o,
                             json_t **out)
 {
-	char *at = field(path, "runtime", 0);
+	char *at = hive_jsoncheck_path(path, "runtime", -1);
 	int rc = runtime_normalize(raw ? json_object_get(raw, "runtime") : NULL, NULL, at, 1, o, out);
 	free(at);
 	return rc;
@@ -531,7 +453,7 @@ int hive_spec_defaults_normalize(const json_t *raw, const char *where, const hiv
 	assert(o && o->adapters);
 	const char *path = where ? where : "defaults";
 	json_t *rt = NULL, *retry = NULL, *circuit = NULL;
-	int rc = raw ? check_keys(raw, path, defaults_keys) : 0;
+	int rc = raw ? hive_jsoncheck_keys(raw, path, defaults_keys, 0) : 0;
 	if (rc || (rc = defaults_runtime(raw, path, o, &rt)) ||
 	    (rc = defaults_retry(raw, path, &retry)) ||
 	    (rc = defaults_circuit(raw, path, &circuit))) {
@@ -589,7 +511,7 @@ static int project_object(const json_t *v, const char *base_dir, json_t **out)
 {
 	const char *name = NULL, *repo = NULL, *desc = "";
 	int rc;
-	if ((rc = check_keys(v, "project", project_keys)) ||
+	if ((rc = hive_jsoncheck_keys(v, "project", project_keys, 0)) ||
 	    (rc = get_name(v, "project", "name", &name)) ||
 	    (rc = get_string(v, "project", "repo", 1, 1, &repo)) ||
 	    (rc = get_string(v, "project", "description", 0, 0, &desc)))
@@ -604,12 +526,12 @@ static int project_normalize(const json_t *v, const char *base_dir, json_t **out
 {
 	int rc;
 	if (!v)
-		return bad("project", NULL, "missing; name an existing project or give"
+		return hive_jsoncheck_fail("project", NULL, "missing; name an existing project or give"
 		           " {\"name\": ..., \"repo\": ...}");
 	if (json_is_object(v))
 		return project_object(v, base_dir, out);
 	if (!hive_json_is_clean_string(v))
-		return bad("project", NULL, "must be a project name or an object {\"name\", \"repo\"},"
+		return hive_jsoncheck_fail("project", NULL, "must be a project name or an object {\"name\", \"repo\"},"
 		           " got %s", hive_json_type_name(v));
 	if ((rc = hive_spec_name_check(json_string_value(v), "project")))
 		return rc;
@@ -642,7 +564,7 @@ static int unknown_dep(const json_t *tasks, const char *path, const char *dep)
 	for (size_t i = 0; i < n && i < KEYS_SHOWN_MAX; i++)
 		hive_buf_printf(&m, "%s%s", i ? ", " : "", task_key(tasks, i));
 	hive_buf_puts(&m, n > KEYS_SHOWN_MAX ? ", ...)" : ")");
-	return invalid_buf(&m);
+	return hive_jsoncheck_fail_buf(&m);
 }
 
 /* Every depends_on entry names a task of the spec. */
@@ -681,7 +603,7 @@ static int cycle_error(const json_t *tasks, const dfs_frame *stack, size_t from,
 	if (len > CYCLE_SHOWN_MAX)
 		hive_buf_printf(&m, "... (%zu more) -> ", len - CYCLE_SHOWN_MAX);
 	hive_buf_printf(&m, "%s; remove one of these dependencies", task_key(tasks, stack[from].node));
-	return invalid_buf(&m);
+	return hive_jsoncheck_fail_buf(&m);
 }
 
 /* Depth-first from `start` with an explicit stack (a long chain of tasks
@@ -734,13 +656,13 @@ static int add_task(const json_t *item, size_t i, const json_t *defaults,
                     const hive_spec_opts *o, json_t *list, json_t *index)
 {
 	json_t *task = NULL;
-	char *at = field("tasks", NULL, i);
+	char *at = hive_jsoncheck_path("tasks", NULL, (long)i);
 	int rc = hive_task_def_normalize(item, defaults, at, o, &task);
 	if (rc == 0) {
 		const char *key = json_string_value(json_object_get(task, "key"));
 		json_t *first = json_object_get(index, key);
 		if (first) {
-			rc = bad(at, "key", "duplicate task key \"%s\" (also tasks[%" JSON_INTEGER_FORMAT
+			rc = hive_jsoncheck_fail(at, "key", "duplicate task key \"%s\" (also tasks[%" JSON_INTEGER_FORMAT
 			         "]); give each task its own key", key, json_integer_value(first));
 			json_decref(task);
 		} else {
@@ -759,11 +681,11 @@ static int tasks_normalize(const json_t *raw, const json_t *defaults, const hive
 	size_t i;
 	int rc = 0;
 	if (!raw)
-		return bad("tasks", NULL, "missing; add a non-empty array of tasks");
+		return hive_jsoncheck_fail("tasks", NULL, "missing; add a non-empty array of tasks");
 	if (!json_is_array(raw))
-		return bad("tasks", NULL, "must be an array of task objects, got %s", hive_json_type_name(raw));
+		return hive_jsoncheck_fail("tasks", NULL, "must be an array of task objects, got %s", hive_json_type_name(raw));
 	if (json_array_size(raw) == 0)
-		return bad("tasks", NULL, "must not be empty; add at least one task");
+		return hive_jsoncheck_fail("tasks", NULL, "must not be empty; add at least one task");
 	list = need(json_array());
 	index = need(json_object());
 	json_array_foreach(raw, i, item) {
@@ -807,9 +729,9 @@ static int spec_normalize(const json_t *doc, const char *base_dir, const hive_sp
 	const char *name = NULL;
 	int rc;
 	if (!json_is_object(doc))
-		return bad("", NULL, "must be a JSON object with name, project and tasks, got %s",
+		return hive_jsoncheck_fail("", NULL, "must be a JSON object with name, project and tasks, got %s",
 		           hive_json_type_name(doc));
-	if ((rc = check_keys(doc, "", spec_keys)) ||
+	if ((rc = hive_jsoncheck_keys(doc, "", spec_keys, 0)) ||
 	    (rc = get_new_name(doc, "", "name", &name)) ||
 	    (rc = project_normalize(json_object_get(doc, "project"), base_dir, &p.project)) ||
 	    (rc = hive_spec_defaults_normalize(json_object_get(doc, "defaults"), NULL, o,
@@ -835,7 +757,7 @@ static int syntax_error(const char *label, const json_error_t *err)
 	hive_buf_puts(&m, ": invalid JSON: ");
 	for (const char *s = err->text; *s; s++)
 		hive_buf_putc(&m, (unsigned char)*s < 0x20 ? '?' : *s);
-	return invalid_buf(&m);
+	return hive_jsoncheck_fail_buf(&m);
 }
 
 int hive_spec_parse(const char *text, size_t len, const char *label, const char *base_dir,
