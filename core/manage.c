@@ -251,13 +251,12 @@ static int check_outside_deps(hive_txn *txn, const json_t *ids)
 	json_t *id, *d;
 	int rc = 0;
 	json_array_foreach(ids, i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		json_array_foreach(json_object_get(t, "depends_on"), j, d) {
 			if (rc || in_ids(ids, json_string_value(d)))
 				continue;
-			json_t *dep = hive_proj_get(txn, "task/%s", json_string_value(d));
-			const char *st = json_string_value(json_object_get(dep, "state"));
-			if (!st || strcmp(st, "success") != 0)
+			json_t *dep = hive_proj_task(txn, json_string_value(d));
+			if (hive_proj_task_state(dep) != HIVE_TASK_SUCCESS)
 				rc = hive_error_set(HIVE_EINVALID,
 						    "task %s depends on %s, which is not in this flow and has not succeeded; add --task %s",
 						    json_string_value(json_object_get(t, "key")),
@@ -282,7 +281,7 @@ static int flow_tasks_txn(hive_txn *txn, void *vctx)
 		hive_id id;
 		if ((rc = hive_resolve(txn, HIVE_REF_TASK, c->refs[i], &id)))
 			break;
-		json_t *t = hive_proj_get(txn, "task/%s", id.s);
+		json_t *t = hive_proj_task(txn, id.s);
 		const char *key = json_string_value(json_object_get(t, "key"));
 		if (strcmp(json_string_value(json_object_get(t, "project_id")), project.s) != 0)
 			rc = hive_error_set(HIVE_EINVALID, "task %s belongs to another project", c->refs[i]);
@@ -338,10 +337,10 @@ static int load_flow(hive_txn *txn, const char *ref, hive_id *id, json_t **flow,
 	int rc = hive_resolve(txn, HIVE_REF_FLOW, ref, id);
 	if (rc)
 		return rc;
-	*flow = hive_proj_get(txn, "flow/%s", id->s);
+	*flow = hive_proj_flow(txn, id->s);
 	if (!*flow)
 		return hive_error_set(HIVE_ENOTFOUND, "flow %s has no projection; run hive events verify", id->s);
-	*st = hive_flow_state_parse(json_string_value(json_object_get(*flow, "state")));
+	*st = hive_proj_flow_state(*flow);
 	return 0;
 }
 
@@ -350,7 +349,7 @@ static int steer_txn(hive_txn *txn, void *vctx)
 	steer_ctx *c = vctx;
 	hive_id id;
 	json_t *flow;
-	hive_flow_state st;
+	hive_flow_state st = HIVE_FLOW_UNKNOWN;
 	c->kill.n = 0; /* the transaction may run again after the map grew */
 	int rc = load_flow(txn, c->ref, &id, &flow, &st);
 	if (rc)
@@ -414,7 +413,7 @@ static int repo_txn(hive_txn *txn, void *vctx)
 	repo_ctx *c = vctx;
 	hive_id id;
 	json_t *flow;
-	hive_flow_state st;
+	hive_flow_state st = HIVE_FLOW_UNKNOWN;
 	int rc = load_flow(txn, c->ref, &id, &flow, &st);
 	if (rc)
 		return rc;

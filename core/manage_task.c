@@ -27,7 +27,7 @@ static json_t *load_task(hive_txn *txn, const char *ref, int *rc)
 	hive_id id;
 	if ((*rc = hive_resolve(txn, HIVE_REF_TASK, ref, &id)))
 		return NULL;
-	json_t *t = hive_proj_get(txn, "task/%s", id.s);
+	json_t *t = hive_proj_task(txn, id.s);
 	if (!t)
 		*rc = hive_error_set(HIVE_ENOTFOUND, "task %s has no projection; run hive events verify", id.s);
 	return t;
@@ -40,10 +40,10 @@ static int abort_txn(hive_txn *txn, void *vctx)
 	json_t *t = load_task(txn, c->ref, &rc);
 	if (!t)
 		return rc;
-	int st = hive_task_state_parse(hive_json_str(t, "state"));
+	hive_task_state st = hive_proj_task_state(t);
 	if (hive_task_state_final(st)) {
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only a task that has not ended can be aborted",
-				    hive_json_str(t, "key"), hive_json_str(t, "state"));
+				    hive_json_str(t, "key"), hive_task_state_name(st));
 	} else {
 		c->kill.n = 0; /* the transaction may run again after the map grew */
 		rc = hive_schedule_abort_task(txn, t, c->reason ? c->reason : "aborted by a person", &c->kill);
@@ -100,17 +100,17 @@ static int retry_txn(hive_txn *txn, void *vctx)
 	json_t *t = load_task(txn, c->ref, &rc);
 	if (!t)
 		return rc;
-	int st = hive_task_state_parse(hive_json_str(t, "state"));
+	hive_task_state st = hive_proj_task_state(t);
 	if (st != HIVE_TASK_FAILED && st != HIVE_TASK_RETRY && st != HIVE_TASK_ESCALATED)
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s is %s; only failed, retry or escalated tasks can be retried",
-				    hive_json_str(t, "key"), hive_json_str(t, "state"));
+				    hive_json_str(t, "key"), hive_task_state_name(st));
 	else if (!hive_json_str(t, "flow_id"))
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s has never run in a flow", hive_json_str(t, "key"));
 	if (!rc) {
 		/* An aborted flow never runs again: a task made pending there
 		 * would wait forever.  It can run in a new flow instead. */
-		json_t *last = hive_proj_get(txn, "flow/%s", hive_json_str(t, "flow_id"));
-		if (last && hive_flow_state_parse(hive_json_str(last, "state")) == HIVE_FLOW_ABORTED)
+		json_t *last = hive_proj_flow(txn, hive_json_str(t, "flow_id"));
+		if (last && hive_proj_flow_state(last) == HIVE_FLOW_ABORTED)
 			rc = hive_error_set(HIVE_ECONFLICT,
 					    "task %s cannot be retried in flow %s, which was aborted; put it in a new "
 					    "flow (hive flow create PROJECT --task %s) and retry it there",
@@ -127,8 +127,8 @@ static int retry_txn(hive_txn *txn, void *vctx)
 		json_decref(p);
 	if (!rc)
 		rc = hive_emit_task_state(txn, t, "pending", "hive task retry");
-	json_t *flow = rc ? NULL : hive_proj_get(txn, "flow/%s", hive_json_str(t, "flow_id"));
-	if (flow && hive_flow_state_parse(hive_json_str(flow, "state")) == HIVE_FLOW_FAILED)
+	json_t *flow = rc ? NULL : hive_proj_flow(txn, hive_json_str(t, "flow_id"));
+	if (flow && hive_proj_flow_state(flow) == HIVE_FLOW_FAILED)
 		rc = hive_emit_for_flow(txn, flow, HIVE_EV_FLOW_RESUMED,
 					hive_json_pack("{s:s}", "reason", "hive task retry"));
 	if (!rc && flow)

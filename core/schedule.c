@@ -16,9 +16,9 @@
 #include "events/id.h"
 #include "events/json.h"
 
-static int task_state(const json_t *t) { return hive_task_state_parse(hive_json_str(t, "state")); }
+static hive_task_state task_state(const json_t *t) { return hive_proj_task_state(t); }
 
-static int dead(int st)
+static int dead(hive_task_state st)
 {
 	return st == HIVE_TASK_FAILED || st == HIVE_TASK_ESCALATED || st == HIVE_TASK_ABORTED;
 }
@@ -31,12 +31,12 @@ static int dep_status(hive_txn *txn, const json_t *task, hive_buf *why, int *all
 	size_t i;
 	*all_done = 1;
 	json_array_foreach(deps, i, d) {
-		json_t *dep = hive_proj_get(txn, "task/%s", json_string_value(d));
-		int st = dep ? task_state(dep) : -1;
+		json_t *dep = hive_proj_task(txn, json_string_value(d));
+		hive_task_state st = task_state(dep);
 		if (st != HIVE_TASK_SUCCESS)
 			*all_done = 0;
 		if (dep && dead(st) && !why->len)
-			hive_buf_printf(why, "dependency %s ended %s", hive_json_str(dep, "key"), hive_json_str(dep, "state"));
+			hive_buf_printf(why, "dependency %s ended %s", hive_json_str(dep, "key"), hive_task_state_name(st));
 		else if (dep && st == HIVE_TASK_PENDING && hive_json_str(dep, "blocked_reason") && !why->len)
 			hive_buf_printf(why, "dependency %s is blocked", hive_json_str(dep, "key"));
 		json_decref(dep);
@@ -53,10 +53,11 @@ static int sweep(hive_txn *txn, json_t *ids, int *changed, int *active, int *all
 	*active = 0;
 	*all_success = 1;
 	json_array_foreach(ids, i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		if (!t)
 			return hive_error_set(HIVE_ESYSTEM, "task %s has no projection; run hive events verify", json_string_value(id));
-		int st = task_state(t), rc = 0;
+		hive_task_state st = task_state(t);
+		int rc = 0;
 		if (st != HIVE_TASK_SUCCESS)
 			*all_success = 0;
 		if (st == HIVE_TASK_PENDING) {
@@ -101,11 +102,11 @@ static void failure_reason(hive_txn *txn, json_t *ids, hive_buf *b)
 	size_t i;
 	json_t *id;
 	json_array_foreach(ids, i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
-		int st = task_state(t);
+		json_t *t = hive_proj_task(txn, json_string_value(id));
+		hive_task_state st = task_state(t);
 		if (dead(st) || (st == HIVE_TASK_PENDING && hive_json_str(t, "blocked_reason")))
 			hive_buf_printf(b, "%s%s %s", b->len ? "; " : "", hive_json_str(t, "key"),
-					st == HIVE_TASK_PENDING ? "blocked" : hive_json_str(t, "state"));
+					st == HIVE_TASK_PENDING ? "blocked" : hive_task_state_name(st));
 		json_decref(t);
 	}
 }
@@ -114,11 +115,11 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out)
 {
 	if (ended_out)
 		*ended_out = 0;
-	json_t *flow = hive_proj_get(txn, "flow/%s", flow_id);
+	json_t *flow = hive_proj_flow(txn, flow_id);
 	if (!flow)
 		return hive_error_set(HIVE_ENOTFOUND, "flow %s not found", flow_id);
 	int rc = 0;
-	if (hive_flow_state_parse(hive_json_str(flow, "state")) != HIVE_FLOW_RUNNING)
+	if (hive_proj_flow_state(flow) != HIVE_FLOW_RUNNING)
 		goto out;
 	json_t *ids = json_object_get(flow, "task_ids");
 	int changed, active = 0, all_success = 0;
@@ -178,13 +179,13 @@ int64_t hive_attempt_age_ms(const json_t *attempt)
 
 int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_kill_list *kill)
 {
-	int st = task_state(task);
+	hive_task_state st = task_state(task);
 	if (hive_task_state_final(st))
 		return 0;
 	int rc = 0;
 	const char *running = hive_json_str(task, "running_attempt");
 	if (running) {
-		json_t *a = hive_proj_get(txn, "attempt/%s", running);
+		json_t *a = hive_proj_attempt(txn, running);
 		if (kill)
 			hive_kill_list_add(kill, running);
 		rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED,
@@ -206,7 +207,7 @@ int hive_schedule_abort_tasks(hive_txn *txn, json_t *flow, const char *reason, h
 	json_t *ids = json_object_get(flow, "task_ids"), *id;
 	size_t i;
 	json_array_foreach(ids, i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		int rc = t ? hive_schedule_abort_task(txn, t, reason, kill) : 0;
 		json_decref(t);
 		if (rc)
