@@ -319,9 +319,8 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 static int still_running_txn(hive_txn *txn, void *vctx)
 {
 	hive_pick *p = vctx;
-	json_t *a = hive_proj_get(txn, "attempt/%s", p->attempt_id.s);
-	const char *st = json_string_value(json_object_get(a, "state"));
-	int running = st && strcmp(st, "running") == 0;
+	json_t *a = hive_proj_attempt(txn, p->attempt_id.s);
+	int running = hive_proj_attempt_running(a);
 	json_decref(a);
 	return running ? 0 : HIVE_ECONFLICT;
 }
@@ -348,13 +347,15 @@ static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_
 /* ---- the state change to verifying ------------------------------------------- */
 
 typedef struct {
-	const char *task_id, *to, *reason;
+	const char *task_id;
+	hive_task_state to;
+	const char *reason;
 } state_ctx;
 
 static int state_txn(hive_txn *txn, void *vctx)
 {
 	state_ctx *c = vctx;
-	json_t *t = hive_proj_get(txn, "task/%s", c->task_id);
+	json_t *t = hive_proj_task(txn, c->task_id);
 	int rc = t ? hive_emit_task_state(txn, t, c->to, c->reason) : HIVE_ENOTFOUND;
 	json_decref(t);
 	return rc;
@@ -362,7 +363,7 @@ static int state_txn(hive_txn *txn, void *vctx)
 
 /* ---- outcome ------------------------------------------------------------------- */
 
-static int outcome_of(const hive_exec_result *r, int checks_ok)
+static hive_outcome outcome_of(const hive_exec_result *r, int checks_ok)
 {
 	if (!r->started)
 		return HIVE_OUTCOME_RUNTIME_UNAVAILABLE;
@@ -379,7 +380,7 @@ static int outcome_of(const hive_exec_result *r, int checks_ok)
 
 typedef struct {
 	hive_pick *p;
-	int outcome;
+	hive_outcome outcome;
 	int recorded;           /* the outcome the attempt ended with in the log */
 	int64_t duration_ms;
 	json_t *failed;
@@ -394,8 +395,8 @@ static int finish_txn(hive_txn *txn, void *vctx)
 	int rc = hive_attempt_finish(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
 				     c->verdict, c->summary, c->seed);
 	/* a person may have ended it first (aborted): report what the log says */
-	json_t *a = rc ? NULL : hive_proj_get(txn, "attempt/%s", c->p->attempt_id.s);
-	c->recorded = hive_outcome_parse(json_string_value(json_object_get(a, "outcome")));
+	json_t *a = rc ? NULL : hive_proj_attempt(txn, c->p->attempt_id.s);
+	c->recorded = hive_proj_attempt_outcome(a);
 	json_decref(a);
 	return rc;
 }
@@ -408,8 +409,8 @@ typedef struct {
 static int recorded_txn(hive_txn *txn, void *vctx)
 {
 	recorded_ctx *c = vctx;
-	json_t *a = hive_proj_get(txn, "attempt/%s", c->p->attempt_id.s);
-	c->outcome = hive_outcome_parse(json_string_value(json_object_get(a, "outcome")));
+	json_t *a = hive_proj_attempt(txn, c->p->attempt_id.s);
+	c->outcome = hive_proj_attempt_outcome(a);
 	json_decref(a);
 	return 0;
 }
@@ -435,7 +436,7 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	if (!rc && res.started)
 		rc = record_changes(s, p);
 	if (!rc && res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled) {
-		state_ctx sc = {p->task_id.s, "verifying", "runtime exited 0; running checks"};
+		state_ctx sc = {p->task_id.s, HIVE_TASK_VERIFYING, "runtime exited 0; running checks"};
 		rc = hive_store_write(s, state_txn, &sc);
 		if (!rc)
 			checks_ok = run_checks(s, p, o, failed);

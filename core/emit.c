@@ -41,9 +41,9 @@ int hive_emit_for_task_flow(hive_txn *txn, const json_t *task, hive_event_type t
 			     hive_json_str(task, "flow_id"), NULL, NULL);
 }
 
-int hive_emit_task_state(hive_txn *txn, const json_t *task, const char *to, const char *reason)
+int hive_emit_task_state(hive_txn *txn, const json_t *task, hive_task_state to, const char *reason)
 {
-	json_t *p = hive_json_pack("{s:s,s:s}", "from", hive_json_str(task, "state"), "to", to);
+	json_t *p = hive_json_pack("{s:s,s:s}", "from", hive_json_str(task, "state"), "to", hive_task_state_name(to));
 	if (p && reason)
 		json_object_set_new(p, "reason", json_string(reason));
 	return hive_emit_for_task(txn, task, HIVE_EV_TASK_STATE_CHANGED, p, NULL);

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "core/state.h"
 #include "events/event.h"
 #include "events/store.h"
 
@@ -37,7 +38,8 @@ int hive_emit_for_task_flow(hive_txn *txn, const json_t *task, hive_event_type t
 			    json_t *payload);
 
 /* Emit task_state_changed {from, to, reason} for a task document (borrowed;
- * it is not updated — reload it after).  reason may be NULL. */
-int hive_emit_task_state(hive_txn *txn, const json_t *task, const char *to, const char *reason);
+ * it is not updated — reload it after).  reason may be NULL.  Whether the
+ * move is legal is judged when the event is applied (core/state.h). */
+int hive_emit_task_state(hive_txn *txn, const json_t *task, hive_task_state to, const char *reason);
 
 #endif

@@ -52,7 +52,7 @@ static json_t *budget_json(const hive_retry_policy *pol, const hive_retry_decisi
 static int schedule_retry(hive_txn *txn, const json_t *task, const hive_retry_policy *pol,
 			  const hive_retry_decision *d, int outcome, int number, int64_t now_ms)
 {
-	int rc = hive_emit_task_state(txn, task, "retry", d->reason);
+	int rc = hive_emit_task_state(txn, task, HIVE_TASK_RETRY, d->reason);
 	if (rc)
 		return rc;
 	char nb[40];
@@ -66,11 +66,11 @@ static int schedule_retry(hive_txn *txn, const json_t *task, const hive_retry_po
 
 static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, const hive_retry_decision *d)
 {
-	int rc = hive_emit_task_state(txn, task, "failed", d->reason);
+	int rc = hive_emit_task_state(txn, task, HIVE_TASK_FAILED, d->reason);
 	if (rc || !(d->exhausted && pol->on_exhausted_escalate))
 		return rc;
 	json_object_set_new(task, "state", json_string("failed"));
-	rc = hive_emit_task_state(txn, task, "escalated", "retry budget exhausted; a person must decide");
+	rc = hive_emit_task_state(txn, task, HIVE_TASK_ESCALATED, "retry budget exhausted; a person must decide");
 	if (!rc)
 		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ESCALATED,
 					hive_json_pack("{s:s}", "reason", d->reason), NULL);
@@ -79,14 +79,14 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 
 /* ---- the decision ------------------------------------------------------------------ */
 
-int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, int outcome,
+int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, hive_outcome outcome,
 			int64_t duration_ms, const json_t *failed_checks, const json_t *verdict,
 			const char *summary, uint64_t seed)
 {
 	json_t *task = hive_proj_get(txn, "task/%s", task_id);
 	json_t *att = hive_proj_get(txn, "attempt/%s", attempt_id);
 	int rc = 0;
-	if (!task || !att || strcmp(hive_json_str(att, "state") ? hive_json_str(att, "state") : "", "running") != 0)
+	if (!task || !att || !hive_proj_attempt_running(att))
 		goto out; /* already ended (a person aborted it): nothing more to record */
 	int number = (int)json_integer_value(json_object_get(att, "attempt_number"));
 	const char *adapter = hive_json_str(att, "runtime");
@@ -112,7 +112,7 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 	hive_retry_decision d;
 	hive_retry_decide(&pol, &in, &rng, &d);
 	if (outcome == HIVE_OUTCOME_SUCCESS)
-		rc = hive_emit_task_state(txn, task, "success", "all required checks passed");
+		rc = hive_emit_task_state(txn, task, HIVE_TASK_SUCCESS, "all required checks passed");
 	else if (d.retry)
 		rc = schedule_retry(txn, task, &pol, &d, outcome, number, now);
 	else

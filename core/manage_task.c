@@ -126,7 +126,7 @@ static int retry_txn(hive_txn *txn, void *vctx)
 	else
 		json_decref(p);
 	if (!rc)
-		rc = hive_emit_task_state(txn, t, "pending", "hive task retry");
+		rc = hive_emit_task_state(txn, t, HIVE_TASK_PENDING, "hive task retry");
 	json_t *flow = rc ? NULL : hive_proj_flow(txn, hive_json_str(t, "flow_id"));
 	if (flow && hive_proj_flow_state(flow) == HIVE_FLOW_FAILED)
 		rc = hive_emit_for_flow(txn, flow, HIVE_EV_FLOW_RESUMED,

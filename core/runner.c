@@ -287,7 +287,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 {
 	pick_ctx *c = vctx;
 	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id), *id;
-	if (!f || hive_flow_state_parse(hive_json_str(f, "state")) != HIVE_FLOW_RUNNING) {
+	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING) {
 		json_decref(f);
 		return 0;
 	}
@@ -296,7 +296,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 		if (c->n >= c->max)
 			break;
 		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
-		int st = hive_task_state_parse(hive_json_str(t, "state"));
+		hive_task_state st = hive_proj_task_state(t);
 		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
 		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
 		if (st == HIVE_TASK_RETRY && due > c->now_ms)
@@ -405,8 +405,9 @@ static int start_txn(hive_txn *txn, void *vctx)
 	hive_pick *p = c->p;
 	json_t *t = hive_proj_get(txn, "task/%s", p->task_id.s);
 	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id);
-	int st = t ? hive_task_state_parse(hive_json_str(t, "state")) : -1, rc = 0;
-	if (!f || hive_flow_state_parse(hive_json_str(f, "state")) != HIVE_FLOW_RUNNING ||
+	hive_task_state st = hive_proj_task_state(t);
+	int rc = 0;
+	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING ||
 	    (st != HIVE_TASK_READY && st != HIVE_TASK_RETRY) ||
 	    (int)json_integer_value(json_object_get(t, "attempts")) + 1 != p->number) {
 		rc = HIVE_ECONFLICT; /* changed since the pick (a person acted): skip it */
@@ -421,11 +422,11 @@ static int start_txn(hive_txn *txn, void *vctx)
 		goto out;
 	char reason[64];
 	snprintf(reason, sizeof reason, "attempt %d", p->number);
-	if ((rc = hive_emit_task_state(txn, t, "running", p->fail_reason ? "preparing the worktree" : reason)))
+	if ((rc = hive_emit_task_state(txn, t, HIVE_TASK_RUNNING, p->fail_reason ? "preparing the worktree" : reason)))
 		goto out;
 	if (p->fail_reason) {
 		json_object_set_new(t, "state", json_string("running"));
-		rc = hive_emit_task_state(txn, t, "failed", p->fail_reason);
+		rc = hive_emit_task_state(txn, t, HIVE_TASK_FAILED, p->fail_reason);
 		goto out;
 	}
 	json_decref(p->context);

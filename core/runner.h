@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/hive.h"
+#include "core/policy.h" /* hive_outcome */
 
 /* One attempt chosen by a tick, with everything it needs to run without
  * reading the store again.  Owned by the runner; released by pick_dispose. */
@@ -35,7 +36,7 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o);
 /* Record the end of an attempt and decide what the task does next (retry,
  * fail, escalate, succeed) in the caller's write transaction.  Used by the
  * attempt runner and by crash recovery.  verdict borrowed (may be NULL). */
-int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, int outcome,
+int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, hive_outcome outcome,
 			int64_t duration_ms, const json_t *failed_checks, const json_t *verdict,
 			const char *summary, uint64_t seed);
 

@@ -70,7 +70,7 @@ static int sweep(hive_txn *txn, json_t *ids, int *changed, int *active, int *all
 							hive_json_pack("{s:s}", "reason", why.data), NULL);
 				*changed = 1;
 			} else if (!why.len && done) {
-				rc = hive_emit_task_state(txn, t, "ready", "dependencies succeeded");
+				rc = hive_emit_task_state(txn, t, HIVE_TASK_READY, "dependencies succeeded");
 				if (!rc)
 					rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_READY, json_object(), NULL);
 				*changed = 1;
@@ -198,7 +198,7 @@ int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hi
 	if (!rc)
 		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ABORTED, hive_json_pack("{s:s}", "reason", reason), NULL);
 	if (!rc)
-		rc = hive_emit_task_state(txn, task, "aborted", reason);
+		rc = hive_emit_task_state(txn, task, HIVE_TASK_ABORTED, reason);
 	return rc;
 }
 
