@@ -78,7 +78,7 @@ static int state_without_from_fn(hive_txn *txn, void *ctx)
 {
 	(void)ctx;
 	json_t *task = json_pack("{s:s,s:s,s:s}", "id", TID, "project_id", PID, "flow_id", FID);
-	int rc = hive_emit_task_state(txn, task, "ready", "test");
+	int rc = hive_emit_task_state(txn, task, HIVE_TASK_READY, "test");
 	json_decref(task);
 	return rc;
 }
