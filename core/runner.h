@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #include "core/hive.h"
-#include "core/policy.h" /* hive_outcome */
+#include "core/outcome.h"
 
 /* One attempt chosen by a tick, with everything it needs to run without
  * reading the store again.  Owned by the runner; released by pick_dispose. */
