@@ -24,8 +24,10 @@
 #include "core/jsoncheck.h"
 #include "core/proc.h"
 #include "events/error.h"
+#include "events/fs.h"
 #include "events/json.h"
-#include "events/store.h" /* hive_sha256_hex */
+#include "events/sha256.h"
+#include "events/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -280,7 +282,7 @@ static void exec_describe(const hive_adapter *self, const json_t *rt, hive_buf *
 		hive_buf_putc(out, ' ');
 		put_word(out, *a);
 	}
-	hive_argv_free(argv);
+	hive_strv_free(argv);
 	read_limits(rt, "runtime", &lim); /* checked by exec_prepare */
 	if (lim.timeout_ms) {
 		char d[HIVE_DURATION_FMT_MAX];
@@ -301,30 +303,6 @@ typedef struct {
 	char *worktree, *dir, *prompt, *input, *result, *out, *err;
 } attempt_paths;
 
-/* path made absolute against hive's cwd (new string), or NULL. */
-static char *absolute(const char *path)
-{
-	if (path[0] == '/')
-		return hive_xstrdup(path);
-	char *cwd = getcwd(NULL, 0);
-	if (!cwd) {
-		hive_error_set(HIVE_ESYSTEM, "cannot resolve \"%s\": current directory: %s",
-		               path, strerror(errno));
-		return NULL;
-	}
-	hive_buf b = {0};
-	hive_buf_printf(&b, "%s/%s", cwd, path);
-	free(cwd);
-	return hive_buf_detach(&b);
-}
-
-static char *join(const char *dir, const char *name)
-{
-	hive_buf b = {0};
-	hive_buf_printf(&b, "%s/%s", dir, name);
-	return hive_buf_detach(&b);
-}
-
 static void paths_dispose(attempt_paths *p)
 {
 	char **all[] = {&p->worktree, &p->dir, &p->prompt, &p->input, &p->result, &p->out, &p->err};
@@ -339,13 +317,13 @@ static int paths_init(const hive_exec_request *req, attempt_paths *p)
 	if (!req->worktree || !*req->worktree || !req->attempt_dir || !*req->attempt_dir)
 		return hive_error_set(HIVE_EINVALID, "cannot run an attempt without a worktree and an "
 		                      "attempt directory");
-	if (!(p->worktree = absolute(req->worktree)) || !(p->dir = absolute(req->attempt_dir)))
+	if (!(p->worktree = hive_fs_absolute(req->worktree)) || !(p->dir = hive_fs_absolute(req->attempt_dir)))
 		return HIVE_ESYSTEM;
-	p->prompt = join(p->dir, "prompt.md");
-	p->input = join(p->dir, "input.json");
-	p->result = join(p->dir, "result.json");
-	p->out = join(p->dir, "stdout.log");
-	p->err = join(p->dir, "stderr.log");
+	p->prompt = hive_fs_join(p->dir, "prompt.md");
+	p->input = hive_fs_join(p->dir, "input.json");
+	p->result = hive_fs_join(p->dir, "result.json");
+	p->out = hive_fs_join(p->dir, "stdout.log");
+	p->err = hive_fs_join(p->dir, "stderr.log");
 	return 0;
 }
 
@@ -447,7 +425,7 @@ static char *env_entry_int(const char *name, int value)
 	return env_entry(name, num);
 }
 
-/* The program's whole environment (new, hive_env_free): the scrubbed
+/* The program's whole environment (new, hive_strv_free): the scrubbed
  * parent variables, then runtime.env_passthrough, then runtime.env, then
  * HIVE_* (last, so they win). */
 static char **env_build(const hive_exec_request *req, const attempt_paths *p)
@@ -479,7 +457,7 @@ static char **env_build(const hive_exec_request *req, const attempt_paths *p)
 	extra[n] = NULL;
 
 	char **envp = hive_env_scrubbed(extra);
-	hive_argv_free(extra);
+	hive_strv_free(extra);
 	return envp;
 }
 
@@ -644,7 +622,7 @@ static int run(const hive_exec_request *req, const attempt_paths *p, char **argv
 	};
 	if (hive_proc_spawn(&spec, &proc) != 0) {
 		result_not_started(res, hive_error_last());
-		hive_env_free(envp);
+		hive_strv_free(envp);
 		return 0;
 	}
 	res->started = 1;
@@ -652,7 +630,7 @@ static int run(const hive_exec_request *req, const attempt_paths *p, char **argv
 		req->on_started(req->on_started_ctx, proc.pid, proc.pgid,
 		                (const char *const *)argv, prompt_sha);
 	rc = hive_proc_wait(&proc, &spec, &pr);
-	hive_env_free(envp);
+	hive_strv_free(envp);
 	result_finished(res, &pr);
 	/* hive_proc_wait killed what was left of the group: nothing is still
 	 * writing the file. */
@@ -691,7 +669,7 @@ static int exec_execute(const hive_adapter *self, const hive_exec_request *req,
 out:
 	if (rc && !res->termination_reason[0])
 		set_reason(res, "not_started");
-	hive_argv_free(argv);
+	hive_strv_free(argv);
 	hive_buf_dispose(&prompt);
 	hive_buf_dispose(&input);
 	paths_dispose(&p);

@@ -23,7 +23,7 @@ extern const hive_adapter hive_adapter_exec;
 int hive_exec_fields_check(const json_t *rt, const char *where);
 
 /* command + args of a runtime that passed hive_exec_fields_check, as a new
- * NULL-terminated argv (free with hive_argv_free). */
+ * NULL-terminated argv (free with hive_strv_free). */
 char **hive_exec_argv(const json_t *rt);
 
 #endif

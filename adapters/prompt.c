@@ -8,8 +8,8 @@
  */
 #include "adapters/prompt.h"
 
-#include "core/excerpt.h"
 #include "events/json.h"
+#include "events/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>

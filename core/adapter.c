@@ -72,15 +72,6 @@ int hive_adapter_validate(const hive_adapter_registry *r, const json_t *runtime,
 	return rc;
 }
 
-void hive_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **a = argv; *a; a++)
-		free(*a);
-	free(argv);
-}
-
 void hive_exec_result_dispose(hive_exec_result *r)
 {
 	if (!r)

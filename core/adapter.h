@@ -91,7 +91,7 @@ typedef struct hive_adapter {
 			unsigned flags);
 	/*
 	 * The argv this runtime would run: a new NULL-terminated array (free
-	 * with hive_argv_free), tokens such as {prompt_file} still in it.
+	 * with hive_strv_free), tokens such as {prompt_file} still in it.
 	 * Validates first (as validate with where NULL), so a runtime from
 	 * anywhere is safe to pass.  Errors: HIVE_EINVALID as validate.
 	 */
@@ -135,6 +135,5 @@ int hive_adapter_validate(const hive_adapter_registry *r, const json_t *runtime,
 			  unsigned flags, const hive_adapter **out);
 
 /* Free a NULL-terminated array of strings (prepare's argv).  NULL is fine. */
-void hive_argv_free(char **argv);
 
 #endif

@@ -26,6 +26,8 @@
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
+#include "events/strv.h"
+#include "events/utf8.h"
 
 /* Full outputs are kept up to this size; the rest is cut with a marker. */
 #define OUTPUT_CAP ((size_t)16 << 20)
@@ -291,7 +293,7 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 			       .cancel = (volatile int *)o->stop};
 	hive_proc_result r = {0};
 	int rc = spawn_check(s, p, &spec, name, required, cmd, &r);
-	hive_env_free(env);
+	hive_strv_free(env);
 	hive_buf out = {0};
 	slurp(path.data, &out);
 	hive_buf_dispose(&path);

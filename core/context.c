@@ -30,6 +30,8 @@
 #include "events/error.h"
 #include "events/event.h"
 #include "events/json.h"
+#include "events/sha256.h"
+#include "events/utf8.h"
 
 /* Longest diff line kept whole; longer ones are cut and marked. */
 #define CTX_LINE_BYTES 400

@@ -85,25 +85,5 @@ void hive_excerpt_make(const char *data, size_t len, const hive_excerpt_opts *op
 /* Free e->text and zero *e.  Safe on a zeroed struct and twice. */
 void hive_excerpt_dispose(hive_excerpt *e);
 
-/*
- * Valid UTF-8 text from arbitrary bytes, as a new string the caller frees
- * with free(); *out_len (if non-NULL) gets its length.
- *
- * Each ill-formed sequence (bad lead byte, overlong form, surrogate, code
- * point above U+10FFFF, sequence truncated by the end or by a bad byte) is
- * replaced by U+FFFD, one per maximal ill-formed subpart (Unicode 15, 3.9).
- * NUL, the other C0 controls except '\t' and '\n', DEL and the C1 controls
- * U+0080..U+009F are replaced by U+FFFD as well, so no terminal escape or
- * NUL survives.  "\r\n" becomes "\n"; any other '\r' is a control (U+FFFD).
- */
-char *hive_utf8_sanitize(const char *data, size_t len, size_t *out_len);
-
-/*
- * The length to cut s[0..len) to so that it is at most max_bytes long and
- * does not end inside a UTF-8 sequence: len itself when len <= max_bytes.
- * Meant for valid UTF-8; on other bytes it still returns <= max_bytes and
- * steps back at most 3 bytes.
- */
-size_t hive_utf8_cut(const char *s, size_t len, size_t max_bytes);
 
 #endif

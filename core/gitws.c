@@ -9,6 +9,8 @@
 
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/fs.h"
+#include "events/strv.h"
 
 #include <git2.h>
 
@@ -103,21 +105,6 @@ static int gw_errno(int err, const char *what, const char *path)
 
 /* ----------------------------------------------------- string vectors */
 
-typedef struct {
-	char **v;
-	size_t n, cap;
-} gw_strv;
-
-static void gw_strv_push(gw_strv *s, const char *str)
-{
-	if (s->n + 2 > s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 8;
-		s->v = hive_xrealloc(s->v, s->cap * sizeof *s->v);
-	}
-	s->v[s->n++] = hive_xstrdup(str);
-	s->v[s->n] = NULL;
-}
-
 static int gw_strcmp_p(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -125,7 +112,7 @@ static int gw_strcmp_p(const void *a, const void *b)
 
 /* Sort, drop duplicates, and hand out the NULL-terminated array (never
  * NULL: an empty vector becomes {NULL}); *n_out gets the count. */
-static char **gw_strv_finish(gw_strv *s, size_t *n_out)
+static char **gw_strv_finish(hive_strv *s, size_t *n_out)
 {
 	if (!s->v)
 		s->v = hive_xcalloc(1, sizeof *s->v);
@@ -143,15 +130,6 @@ static char **gw_strv_finish(gw_strv *s, size_t *n_out)
 	char **v = s->v;
 	memset(s, 0, sizeof *s);
 	return v;
-}
-
-void hive_git_strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
 }
 
 /* ------------------------------------------------------- file system */
@@ -189,26 +167,6 @@ static char *gw_canon(const char *path)
 	free(rd);
 	free(p);
 	return hive_buf_detach(&b);
-}
-
-/* mkdir -p of `dir`. */
-static int gw_mkdirs(const char *dir)
-{
-	char *p = hive_xstrdup(dir);
-	int rc = 0;
-	for (char *s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST)
-			rc = gw_errno(errno, "cannot create directory", p);
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return rc;
 }
 
 static int gw_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -461,17 +419,17 @@ static int gw_each_entry(git_repository *repo, gw_entry_fn fn, void *ctx)
 		free(dir);
 		return rc;
 	}
-	gw_strv names = {0};
+	hive_strv names = {0};
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
-			gw_strv_push(&names, e->d_name);
+			hive_strv_push(&names, e->d_name);
 	closedir(d);
 	size_t n;
 	char **v = gw_strv_finish(&names, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = fn(repo, v[i], ctx);
-	hive_git_strv_free(v);
+	hive_strv_free(v);
 	free(dir);
 	return rc;
 }
@@ -658,7 +616,7 @@ static int gw_prepare_path(const char *worktree_path, char **abs_out)
 	int rc = 0;
 	if (slash && slash != p) {
 		*slash = '\0';
-		rc = gw_mkdirs(p);
+		rc = hive_fs_mkdir_p(p, 0777, "directory");
 	}
 	free(p);
 	if (rc == 0)
@@ -848,11 +806,11 @@ static int gw_conflicts(git_index *idx, char ***conflicts_out)
 {
 	git_index_conflict_iterator *it = NULL;
 	const git_index_entry *anc, *ours, *theirs;
-	gw_strv s = {0};
+	hive_strv s = {0};
 	if (git_index_conflict_iterator_new(&it, idx) == 0) {
 		while (git_index_conflict_next(&anc, &ours, &theirs, it) == 0) {
 			const git_index_entry *e = ours ? ours : theirs ? theirs : anc;
-			gw_strv_push(&s, e->path);
+			hive_strv_push(&s, e->path);
 		}
 		git_index_conflict_iterator_free(it);
 	}
@@ -867,7 +825,7 @@ static int gw_conflicts(git_index *idx, char ***conflicts_out)
 	if (conflicts_out)
 		*conflicts_out = paths;
 	else
-		hive_git_strv_free(paths);
+		hive_strv_free(paths);
 	return rc;
 }
 
@@ -1019,7 +977,7 @@ static int gw_tree_diff(git_diff **out, git_repository *repo, const char *from,
 static int gw_diff_counts(git_diff *diff, hive_diff_stats *out, const char *where)
 {
 	git_diff_stats *st = NULL;
-	gw_strv paths = {0};
+	hive_strv paths = {0};
 	size_t n = git_diff_num_deltas(diff);
 	for (size_t i = 0; i < n; i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
@@ -1029,7 +987,7 @@ static int gw_diff_counts(git_diff *diff, hive_diff_stats *out, const char *wher
 			out->files_deleted++;
 		else
 			out->files_modified++;
-		gw_strv_push(&paths, d->new_file.path ? d->new_file.path : d->old_file.path);
+		hive_strv_push(&paths, d->new_file.path ? d->new_file.path : d->old_file.path);
 	}
 	out->paths = gw_strv_finish(&paths, &out->n_paths);
 	int rc = git_diff_get_stats(&st, diff);
@@ -1079,7 +1037,7 @@ void hive_diff_stats_dispose(hive_diff_stats *s)
 {
 	if (!s)
 		return;
-	hive_git_strv_free(s->paths);
+	hive_strv_free(s->paths);
 	memset(s, 0, sizeof *s);
 }
 

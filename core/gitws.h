@@ -126,7 +126,7 @@ int hive_git_checkpoint(const char *worktree_path, const char *message,
  *
  * On conflict: HIVE_ECONFLICT with message "merge conflict in: a.txt, b.txt"
  * and, if conflicts_out is non-NULL, *conflicts_out = new NULL-terminated,
- * sorted array of the conflicting paths (free with hive_git_strv_free).
+ * sorted array of the conflicting paths (free with hive_strv_free).
  * *conflicts_out is NULL in every other case.
  * Errors: HIVE_EINVALID (n == 0, not a repository), HIVE_ENOTFOUND (a
  * commit), HIVE_ECONFLICT, HIVE_ESYSTEM.
@@ -135,7 +135,6 @@ int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
 		   char out[HIVE_GIT_OID_HEXSZ + 1], char ***conflicts_out);
 
 /* Free a NULL-terminated string array from this module (NULL is fine). */
-void hive_git_strv_free(char **v);
 
 /* Diff statistics between two commits; filled by hive_git_diff, released
  * with hive_diff_stats_dispose.  Binary files count as created/modified/

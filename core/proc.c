@@ -17,6 +17,7 @@
 
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/strv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -742,17 +743,9 @@ static void env_put(char **env, size_t *len, const char *kv)
 	env[(*len)++] = hive_xstrdup(kv);
 }
 
-static size_t env_count(char *const *env)
-{
-	size_t n = 0;
-	while (env && env[n])
-		n++;
-	return n;
-}
-
 char **hive_env_scrubbed(char *const *extra)
 {
-	char **env = hive_xcalloc(env_count(environ) + env_count(extra) + 1, sizeof *env);
+	char **env = hive_xcalloc(hive_strv_len(environ) + hive_strv_len(extra) + 1, sizeof *env);
 	size_t len = 0;
 
 	for (char **e = environ; e && *e; e++)
@@ -761,13 +754,6 @@ char **hive_env_scrubbed(char *const *extra)
 	for (size_t i = 0; extra && extra[i]; i++)
 		env_put(env, &len, extra[i]);
 	return env;
-}
-
-void hive_env_free(char **envp)
-{
-	for (char **e = envp; e && *e; e++)
-		free(*e);
-	free(envp);
 }
 
 /* 1 when /proc/<pid>/environ holds exactly the entry `want`. */

@@ -152,8 +152,7 @@ int64_t hive_clock_monotonic_ms(void);
  * appended, later entries winning.  Entries of extra without '=' (or with an
  * empty K) are skipped: callers build extra from validated keys.
  * Returns a new NULL-terminated array of new strings, never NULL (allocation
- * failure aborts); the caller frees it with hive_env_free. */
+ * failure aborts); the caller frees it with hive_strv_free. */
 char **hive_env_scrubbed(char *const *extra);
-void hive_env_free(char **envp);
 
 #endif

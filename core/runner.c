@@ -33,6 +33,7 @@
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
+#include "events/strv.h"
 
 
 char *hive_attempt_dir(const hive_store *s, const char *attempt_id)
@@ -354,7 +355,7 @@ static int compute_base(hive_store *s, hive_pick *p)
 			p->fail_reason = hive_buf_detach(&b);
 			rc = 0;
 		}
-		hive_git_strv_free(conflicts);
+		hive_strv_free(conflicts);
 		free(v);
 	}
 	json_decref(c.commits);

@@ -15,6 +15,7 @@
 
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/fs.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -476,34 +477,31 @@ static const char *const project_keys[] = {"name", "repo", "description", NULL};
  * else joined to the current directory. */
 static char *absolute_dir(const char *base_dir)
 {
-	char *real = realpath(base_dir, NULL), *cwd;
-	hive_buf b = {0};
+	char *real = realpath(base_dir, NULL), *abs;
 	if (real)
 		return real;
-	if (base_dir[0] == '/' || !(cwd = getcwd(NULL, 0)))
-		return hive_xstrdup(base_dir);
-	hive_buf_printf(&b, "%s/%s", cwd, base_dir);
-	free(cwd);
-	return hive_buf_detach(&b);
+	if ((abs = hive_fs_absolute(base_dir)))
+		return abs;
+	hive_error_clear(); /* no current directory: keep it as given */
+	return hive_xstrdup(base_dir);
 }
 
 /* `repo` joined to base_dir unless absolute, then resolved with realpath
  * when it exists.  New string. */
 static char *repo_path(const char *repo, const char *base_dir)
 {
-	hive_buf b = {0};
+	char *joined;
 	if (repo[0] == '/') {
-		hive_buf_puts(&b, repo);
+		joined = hive_xstrdup(repo);
 	} else {
 		char *base = absolute_dir(base_dir ? base_dir : ".");
-		size_t n = strlen(base);
-		hive_buf_printf(&b, "%s%s%s", base, n && base[n - 1] == '/' ? "" : "/", repo);
+		joined = hive_fs_join(base, repo);
 		free(base);
 	}
-	char *real = realpath(hive_buf_str(&b), NULL);
+	char *real = realpath(joined, NULL);
 	if (!real)
-		return hive_buf_detach(&b);
-	hive_buf_dispose(&b);
+		return joined;
+	free(joined);
 	return real;
 }
 

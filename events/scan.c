@@ -9,6 +9,7 @@
 
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/sha256.h"
 #include "events/store_impl.h"
 
 typedef struct {

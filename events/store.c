@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <lmdb.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -19,6 +18,8 @@
 
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/fs.h"
+#include "events/sha256.h"
 #include "events/store_impl.h"
 
 #define DEFAULT_MAPSIZE ((size_t)64 << 20)
@@ -42,25 +43,15 @@ int hive_store_lmdb_error(hive_txn *t, int rc, const char *what)
 
 /* ---- opening ----------------------------------------------------------- */
 
+/* The data directory, created 0700 with its missing parents (hive_fs_mkdir_p). */
 static int mkdir_p(const char *dir)
 {
-	char *p = hive_xstrdup(dir);
-	int rc = 0;
-	for (char *c = p + 1; ; c++) {
-		if (*c == '/' || *c == '\0') {
-			char saved = *c;
-			*c = '\0';
-			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-				rc = hive_error_set(HIVE_ESYSTEM, "cannot create data directory %s: %s; pass --dir to use another",
-						    p, strerror(errno));
-				break;
-			}
-			*c = saved;
-			if (!saved)
-				break;
-		}
+	int rc = hive_fs_mkdir_p(dir, 0700, "data directory");
+	if (rc) {
+		char *msg = hive_xstrdup(hive_error_last());
+		hive_error_set(rc, "%s; pass --dir to use another", msg);
+		free(msg);
 	}
-	free(p);
 	return rc;
 }
 
@@ -457,22 +448,6 @@ int hive_txn_clear_projections(hive_txn *t)
 }
 
 /* ---- blobs ------------------------------------------------------------- */
-
-void hive_sha256_hex(const void *data, size_t len, char hex_out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
-		fputs("hive: SHA-256 failed (libcrypto)\n", stderr);
-		abort();
-	}
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		hex_out[2 * i] = hex[md[i] >> 4];
-		hex_out[2 * i + 1] = hex[md[i] & 15];
-	}
-	hex_out[64] = '\0';
-}
 
 static int hex_to_bytes(const char *hex, unsigned char out[32])
 {

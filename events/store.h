@@ -99,8 +99,6 @@ int hive_txn_clear_projections(hive_txn *txn);
  * SHA-256 of the content (hex_out: 65 bytes). */
 int hive_txn_blob_put(hive_txn *txn, const void *data, size_t len, char hex_out[65]);
 int hive_txn_blob_get(hive_txn *txn, const char *hex, hive_slice *out);
-/* SHA-256 of data as lowercase hex (libcrypto). */
-void hive_sha256_hex(const void *data, size_t len, char hex_out[65]);
 
 /* Which index a filter or a prefix lookup uses. */
 typedef enum { HIVE_IDX_FLOW, HIVE_IDX_TASK, HIVE_IDX_ATTEMPT, HIVE_IDX_TYPE, HIVE_IDX__COUNT } hive_index;

@@ -14,7 +14,9 @@
 #include "adapters/registry.h"
 #include "adapters/prompt.h"
 #include "events/error.h"
+#include "events/sha256.h"
 #include "events/store.h"
+#include "events/strv.h"
 
 #include <limits.h>
 #include <sys/stat.h>
@@ -740,7 +742,7 @@ static void assert_prepares(const char *runtime, const char *want)
 	if (strcmp(got, want) != 0)
 		fail_msg("%s\n  gave: %s\n  want: %s", runtime, got, want);
 	free(got);
-	hive_argv_free(argv);
+	hive_strv_free(argv);
 	json_decref(rt);
 }
 

@@ -21,6 +21,7 @@
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/event.h"
+#include "events/sha256.h"
 #include "events/store.h"
 
 #define PID "0194a1b2-0000-7000-8000-000000000001"

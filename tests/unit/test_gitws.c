@@ -11,6 +11,7 @@
 
 #include "core/gitws.h"
 #include "events/error.h"
+#include "events/strv.h"
 
 #include <git2.h>
 #include <pthread.h>
@@ -698,7 +699,7 @@ static void test_merge_conflict(void **state)
 	assert_string_equal(conflicts[1], "b.txt");
 	assert_null(conflicts[2]);
 	assert_string_equal(m, "");
-	hive_git_strv_free(conflicts);
+	hive_strv_free(conflicts);
 	/* conflicts_out is optional */
 	assert_int_equal(hive_git_merge(f->repo, two, 2, m, NULL), HIVE_ECONFLICT);
 	/* the worktrees were not touched by the merge */

@@ -12,6 +12,7 @@
 
 #include "core/proc.h"
 #include "events/error.h"
+#include "events/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -352,7 +353,7 @@ static void test_scrubbed_env_keeps_listed_and_drops_others(void **state)
 	s.envp = env;
 	s.stdout_path = pj(out, *state, "env.txt");
 	assert_int_equal(hive_proc_run(&s, &r), 0);
-	hive_env_free(env);
+	hive_strv_free(env);
 
 	char *o = tu_read_file(out);
 	snprintf(path_line, sizeof path_line, "PATH=%s", getenv("PATH"));
@@ -381,8 +382,8 @@ static void test_scrubbed_env_later_extra_wins(void **state)
 		}
 	}
 	assert_int_equal(seen, 1);
-	hive_env_free(env);
-	hive_env_free(NULL);
+	hive_strv_free(env);
+	hive_strv_free(NULL);
 }
 
 /* ---- cannot start ------------------------------------------------------ */
