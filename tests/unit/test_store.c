@@ -26,6 +26,7 @@
 
 #include "events/error.h"
 #include "events/event.h"
+#include "events/sha256.h"
 #include "events/store.h"
 
 #define PID "0194a1b2-0000-7000-8000-0000000000aa"
