@@ -27,8 +27,9 @@ EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/s
 CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \
               core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c
+CORE_SRC   += core/query.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
-CLI_SRC    := cli/main.c cli/opts.c cli/query.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
+CLI_SRC    := cli/main.c cli/opts.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
 
 LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)

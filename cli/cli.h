@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "events/store.h"
+#include "core/hive.h"
 
 typedef struct {
 	const char *dir;   /* resolved data dir */
@@ -68,6 +68,11 @@ void cli_list_free(cli_list *l);
 int cli_write(const char *data, size_t len);
 /* Print a JSON document (stolen) on one line to stdout. */
 int cli_print_json(json_t *doc);
+/* Print with --json as one document (stolen), else nothing (doc released).
+ * Returns 1 when printed. */
+int cli_json_out(hive_cli *cli, json_t *doc);
+/* A string member of a document, "" when absent or not a string. */
+const char *cli_jstr(const json_t *o, const char *k);
 /* ANSI colour helpers: empty strings when colour is off. */
 const char *cli_color(const hive_cli *cli, const char *code);
 

@@ -3,76 +3,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/query.h"
+#include "cli/cli.h"
 #include "core/duration.h"
 #include "events/buf.h"
 #include "events/error.h"
 
-static int by_number(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(cli_jstr(x, "task_id"), cli_jstr(y, "task_id"));
-	if (c)
-		return c;
-	return (int)(json_integer_value(json_object_get(x, "attempt_number")) -
-		     json_integer_value(json_object_get(y, "attempt_number")));
-}
-
 static int cmd_list(hive_cli *cli, int argc, char **argv)
 {
-	const char *task = NULL, *flow = NULL;
-	cli_opt opts[] = {{"task", CLI_STR, &task, 0}, {"flow", CLI_STR, &flow, 0}, {NULL, 0, NULL, 0}};
-	json_t *t = NULL, *f = NULL, *docs = NULL;
+	hive_attempt_filter af = {0};
+	cli_opt opts[] = {{"task", CLI_STR, &af.task_ref, 0}, {"flow", CLI_STR, &af.flow_ref, 0}, {NULL, 0, NULL, 0}};
+	json_t *out = NULL;
 	int rc = cli_parse("attempt list", argc, argv, opts, NULL, 0, 0, NULL);
-	if (!rc && task)
-		rc = cli_load(cli, HIVE_REF_TASK, task, &t);
-	if (!rc && flow)
-		rc = cli_load(cli, HIVE_REF_FLOW, flow, &f);
-	if (!rc)
-		rc = cli_load_all(cli, "attempt/", &docs);
-	size_t n = json_array_size(docs), k = 0;
-	json_t **v = hive_xcalloc(n, sizeof *v);
-	for (size_t i = 0; i < n; i++) {
-		json_t *a = json_array_get(docs, i);
-		if ((t && strcmp(cli_jstr(a, "task_id"), cli_jstr(t, "id")) != 0) ||
-		    (f && strcmp(cli_jstr(a, "flow_id"), cli_jstr(f, "id")) != 0))
-			continue;
-		v[k++] = a;
-	}
-	qsort(v, k, sizeof *v, by_number);
-	json_t *out = json_array();
-	for (size_t i = 0; i < k; i++)
-		json_array_append(out, v[i]);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_attempt_list(s, &af, &out);
 	if (!rc && !cli_json_out(cli, json_incref(out))) {
 		printf("%-36s %-36s %-3s %-10s %-20s %s\n", "ATTEMPT", "TASK", "#", "STATE", "OUTCOME", "DURATION");
-		for (size_t i = 0; i < k; i++) {
+		size_t i;
+		json_t *a;
+		json_array_foreach(out, i, a) {
 			char d[32] = "-";
-			if (json_object_get(v[i], "duration_ms"))
-				hive_duration_format(json_integer_value(json_object_get(v[i], "duration_ms")), d, sizeof d);
-			printf("%-36s %-36s %-3lld %-10s %-20s %s\n", cli_jstr(v[i], "id"), cli_jstr(v[i], "task_id"),
-			       (long long)json_integer_value(json_object_get(v[i], "attempt_number")),
-			       cli_jstr(v[i], "state"), *cli_jstr(v[i], "outcome") ? cli_jstr(v[i], "outcome") : "-", d);
+			if (json_object_get(a, "duration_ms"))
+				hive_duration_format(json_integer_value(json_object_get(a, "duration_ms")), d, sizeof d);
+			printf("%-36s %-36s %-3lld %-10s %-20s %s\n", cli_jstr(a, "id"), cli_jstr(a, "task_id"),
+			       (long long)json_integer_value(json_object_get(a, "attempt_number")),
+			       cli_jstr(a, "state"), *cli_jstr(a, "outcome") ? cli_jstr(a, "outcome") : "-", d);
 		}
 	}
-	free(v);
 	json_decref(out);
-	json_decref(docs);
-	json_decref(t);
-	json_decref(f);
 	return rc;
 }
 
-static void print_blob(hive_cli *cli, const char *title, const char *hex)
+static void print_blob(const char *title, const hive_bytes *b)
 {
-	size_t len = 0;
-	char *data = cli_blob(cli, hex, &len);
-	printf("--- %s%s\n", title, data ? "" : " (none)");
-	if (data) {
-		fwrite(data, 1, len, stdout);
-		if (len && data[len - 1] != '\n')
+	printf("--- %s%s\n", title, b->data ? "" : " (none)");
+	if (b->data) {
+		fwrite(b->data, 1, b->len, stdout);
+		if (b->len && b->data[b->len - 1] != '\n')
 			putchar('\n');
 	}
-	free(data);
 }
 
 static void print_summary(const json_t *a)
@@ -112,41 +81,36 @@ static void print_summary(const json_t *a)
 		       json_is_true(json_object_get(c, "timed_out")) ? ", timed out" : "");
 }
 
-static json_t *blob_json(hive_cli *cli, const char *hex)
+static json_t *blob_json(const hive_bytes *b)
 {
-	size_t len = 0;
-	char *data = cli_blob(cli, hex, &len);
-	json_t *v = data ? json_stringn(data, len) : json_null();
-	free(data);
+	json_t *v = b->data ? json_stringn(b->data, b->len) : json_null();
 	return v ? v : json_string("[output is not valid UTF-8; see the files under the attempt directory]");
 }
 
 /* --output as one JSON object: runtime stdout/stderr and every check's output. */
-static json_t *output_json(hive_cli *cli, const json_t *a)
+static json_t *output_json(const hive_attempt_detail *d)
 {
-	const json_t *ex = json_object_get(a, "runtime_exited");
 	json_t *checks = json_array(), *c;
 	size_t i;
-	json_array_foreach(json_object_get(a, "checks"), i, c)
+	json_array_foreach(json_object_get(d->attempt, "checks"), i, c)
 		json_array_append_new(checks, json_pack("{s:s,s:O?,s:o}", "name", cli_jstr(c, "name"), "exit_code",
 							json_object_get(c, "exit_code"),
-							"output", blob_json(cli, cli_jstr(c, "output_blob"))));
-	return json_pack("{s:o,s:o,s:o}", "runtime_stdout", blob_json(cli, cli_jstr(ex, "stdout_blob")),
-			 "runtime_stderr", blob_json(cli, cli_jstr(ex, "stderr_blob")), "checks", checks);
+							"output", blob_json(&d->check_output[i])));
+	return json_pack("{s:o,s:o,s:o}", "runtime_stdout", blob_json(&d->runtime_stdout),
+			 "runtime_stderr", blob_json(&d->runtime_stderr), "checks", checks);
 }
 
-static void print_output(hive_cli *cli, const json_t *a)
+static void print_output(const hive_attempt_detail *d)
 {
-	const json_t *ex = json_object_get(a, "runtime_exited");
-	print_blob(cli, "runtime stdout", cli_jstr(ex, "stdout_blob"));
-	print_blob(cli, "runtime stderr", cli_jstr(ex, "stderr_blob"));
+	print_blob("runtime stdout", &d->runtime_stdout);
+	print_blob("runtime stderr", &d->runtime_stderr);
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(a, "checks"), i, c) {
+	json_array_foreach(json_object_get(d->attempt, "checks"), i, c) {
 		hive_buf t = {0};
 		hive_buf_printf(&t, "check %s (exit %lld)", cli_jstr(c, "name"),
 				(long long)json_integer_value(json_object_get(c, "exit_code")));
-		print_blob(cli, t.data, cli_jstr(c, "output_blob"));
+		print_blob(t.data, &d->check_output[i]);
 		hive_buf_dispose(&t);
 	}
 }
@@ -154,11 +118,12 @@ static void print_output(hive_cli *cli, const json_t *a)
 /* With --json: one document.  --context alone prints the whole
  * retry_context_assembled payload (SPEC section 9); other flags are keys
  * of one object. */
-static void inspect_json(hive_cli *cli, const json_t *a, int ctx, int diff, int output)
+static void inspect_json(const hive_attempt_detail *d, int ctx, int diff, int output)
 {
+	const json_t *a = d->attempt;
 	json_t *context = json_object_get(a, "context");
 	if (!ctx && !diff && !output) {
-		cli_print_json(json_incref((json_t *)a));
+		cli_print_json(json_incref(d->attempt));
 		return;
 	}
 	if (ctx && !diff && !output && context) {
@@ -173,9 +138,9 @@ static void inspect_json(hive_cli *cli, const json_t *a, int ctx, int diff, int 
 			json_object_set_new(doc, "message", json_string("no retry context: it was the task's first attempt"));
 	}
 	if (diff)
-		json_object_set_new(doc, "diff", blob_json(cli, cli_jstr(json_object_get(a, "changes"), "diff_blob")));
+		json_object_set_new(doc, "diff", blob_json(&d->diff));
 	if (output)
-		json_object_set_new(doc, "output", output_json(cli, a));
+		json_object_set_new(doc, "output", output_json(d));
 	cli_print_json(doc);
 }
 
@@ -185,30 +150,32 @@ static int cmd_inspect(hive_cli *cli, int argc, char **argv)
 	int ctx = 0, diff = 0, output = 0;
 	cli_opt opts[] = {{"context", CLI_FLAG, &ctx, 0}, {"diff", CLI_FLAG, &diff, 0}, {"output", CLI_FLAG, &output, 0},
 			  {NULL, 0, NULL, 0}};
-	json_t *a = NULL;
+	hive_attempt_detail d;
 	int rc = cli_parse("attempt inspect", argc, argv, opts, pos, 1, 1, NULL);
-	if (!rc)
-		rc = cli_load(cli, HIVE_REF_ATTEMPT, pos[0], &a);
-	if (rc)
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (!s)
+		return rc;
+	unsigned what = (diff ? HIVE_INSPECT_DIFF : 0) | (output ? HIVE_INSPECT_OUTPUT : 0);
+	if ((rc = hive_attempt_inspect(s, pos[0], what, &d)))
 		return rc;
 	if (cli->json) {
-		inspect_json(cli, a, ctx, diff, output);
-		json_decref(a);
+		inspect_json(&d, ctx, diff, output);
+		hive_attempt_detail_dispose(&d);
 		return 0;
 	}
-	json_t *context = json_object_get(a, "context");
+	json_t *context = json_object_get(d.attempt, "context");
 	if (ctx && context)
 		fputs(cli_jstr(context, "context"), stdout);
 	else if (ctx)
 		printf("attempt %lld had no retry context: it was the task's first attempt.\n",
-		       (long long)json_integer_value(json_object_get(a, "attempt_number")));
+		       (long long)json_integer_value(json_object_get(d.attempt, "attempt_number")));
 	if (!ctx && !diff && !output)
-		print_summary(a);
+		print_summary(d.attempt);
 	if (diff)
-		print_blob(cli, "diff", cli_jstr(json_object_get(a, "changes"), "diff_blob"));
+		print_blob("diff", &d.diff);
 	if (output)
-		print_output(cli, a);
-	json_decref(a);
+		print_output(&d);
+	hive_attempt_detail_dispose(&d);
 	return 0;
 }
 

@@ -15,10 +15,7 @@
 #include <unistd.h>
 
 #include "adapters/registry.h"
-#include "cli/query.h"
-#include "core/gitinit.h"
-#include "core/hive.h"
-#include "core/spec.h"
+#include "cli/cli.h"
 #include "events/buf.h"
 #include "events/error.h"
 
@@ -116,14 +113,14 @@ static void narrate(const char *line, void *ctx)
 
 /* "demo-fix-add", or "demo-fix-add-N" when a data dir chosen with --dir or
  * $HIVE_DIR already holds earlier demos. */
-static void unique_name(hive_cli *cli, json_t *spec)
+static void unique_name(hive_store *s, json_t *spec)
 {
 	const char *base = json_string_value(json_object_get(spec, "name"));
 	char name[96];
 	snprintf(name, sizeof name, "%s", base);
 	for (int n = 2; n < 1000; n++) {
-		json_t *taken = cli_get(cli, "name/flow/%s", name);
-		if (!taken)
+		json_t *taken = NULL;
+		if (hive_flow_show(s, name, &taken) == HIVE_ENOTFOUND)
 			break;
 		json_decref(taken);
 		snprintf(name, sizeof name, "%s-%d", base, n);
@@ -134,21 +131,23 @@ static void unique_name(hive_cli *cli, json_t *spec)
 	json_object_set_new(project, "name", json_string(name));
 }
 
-static json_t *find_context(hive_cli *cli, const char *flow_id)
+/* The flow's attempt that received a retry context (new reference) or NULL. */
+static json_t *find_context(hive_store *s, const char *flow_id)
 {
+	hive_attempt_filter f = {.flow_ref = flow_id};
 	json_t *docs = NULL, *a, *found = NULL;
-	cli_load_all(cli, "attempt/", &docs);
+	hive_attempt_list(s, &f, &docs);
 	size_t i;
 	json_array_foreach(docs, i, a)
-		if (json_object_get(a, "context") && strcmp(cli_jstr(a, "flow_id"), flow_id) == 0 && !found)
+		if (json_object_get(a, "context") && !found)
 			found = json_incref(a);
 	json_decref(docs);
 	return found;
 }
 
-static void show_context(hive_cli *cli, const char *flow_id)
+static void show_context(hive_store *s, const char *flow_id)
 {
-	json_t *a = find_context(cli, flow_id);
+	json_t *a = find_context(s, flow_id);
 	if (!a)
 		return;
 	printf("\n== The retry context delivered to attempt %lld (hive attempt inspect %s --context):\n\n",
@@ -161,7 +160,7 @@ static void show_context(hive_cli *cli, const char *flow_id)
 static void report_json(hive_cli *cli, const char *root, const char *name, const char *flow_id,
 			const hive_run_result *r)
 {
-	json_t *a = find_context(cli, flow_id);
+	json_t *a = find_context(cli->store, flow_id);
 	cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:i,s:O?}", "flow", name, "flow_state", r->flow_state, "repo",
 				 root, "data_dir", cli->dir, "attempts", r->attempts_started, "retry_context",
 				 a ? json_object_get(a, "context") : NULL));
@@ -185,10 +184,11 @@ static int run_demo(hive_cli *cli, const char *root)
 	hive_buf_printf(&spec_path, "%s/flow.json", root);
 	json_t *spec = NULL;
 	hive_id flow;
-	rc = hive_spec_load(spec_path.data, &(hive_spec_opts){.adapters = hive_registry_builtin()}, &spec);
+	hive_spec_opts so = {.adapters = hive_registry_builtin()};
+	rc = hive_spec_file_load(spec_path.data, &so, &spec);
 	hive_buf_dispose(&spec_path);
 	if (!rc) {
-		unique_name(cli, spec);
+		unique_name(s, spec);
 		rc = hive_flow_create_spec(s, spec, &flow);
 	}
 	char name[96];
@@ -207,7 +207,7 @@ static int run_demo(hive_cli *cli, const char *root)
 	if (!human) {
 		report_json(cli, root, name, flow.s, &r);
 	} else {
-		show_context(cli, flow.s);
+		show_context(s, flow.s);
 		printf("== Result: flow %s after %d attempts.\n", r.flow_state, r.attempts_started);
 		printf("== Explore it:  hive --dir %s events list\n", cli->dir);
 		printf("                hive --dir %s flow status %s\n", cli->dir, name);

@@ -10,72 +10,32 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/projection.h"
-#include "core/resolve.h"
 #include "events/buf.h"
 #include "events/error.h"
 
 typedef struct {
-	const char *flow, *task, *attempt;
 	cli_list types;
 	unsigned long long after, limit, tail;
 	int follow;
-	hive_id flow_id, task_id, attempt_id;
-	hive_event_filter f;
+	hive_events_query q;
 } filter_args;
 
 static int parse_filters(const char *cmd, int argc, char **argv, filter_args *a, int allow_follow)
 {
 	cli_opt opts[] = {
-		{"flow", CLI_STR, &a->flow, 0}, {"task", CLI_STR, &a->task, 0},
-		{"attempt", CLI_STR, &a->attempt, 0}, {"type", CLI_LIST, &a->types, 0},
+		{"flow", CLI_STR, &a->q.flow_ref, 0}, {"task", CLI_STR, &a->q.task_ref, 0},
+		{"attempt", CLI_STR, &a->q.attempt_ref, 0}, {"type", CLI_LIST, &a->types, 0},
 		{"after", CLI_U64, &a->after, 0}, {"limit", CLI_U64, &a->limit, 0},
 		{"tail", CLI_U64, &a->tail, 0},
 		{allow_follow ? "follow" : "", CLI_FLAG, &a->follow, 0},
 		{NULL, 0, NULL, 0},
 	};
-	return cli_parse(cmd, argc, argv, opts, NULL, 0, 0, NULL);
-}
-
-static int type_seen(uint64_t seq, hive_slice raw, void *ctx)
-{
-	(void)seq;
-	(void)raw;
-	(void)ctx;
-	return 1;
-}
-
-/* A --type must be in the catalog or already in the log (a type written by
- * a newer hive): an exact lookup in the type index, not a prefix. */
-static int check_types(hive_txn *txn, const cli_list *types)
-{
-	for (size_t i = 0; i < types->n; i++) {
-		const char *t = types->v[i];
-		if (hive_event_type_from_name(t) != HIVE_EV_UNKNOWN)
-			continue;
-		hive_event_filter f = {.types = &t, .n_types = 1, .limit = 1};
-		if (hive_txn_scan(txn, &f, type_seen, NULL) != 1)
-			return hive_error_set(HIVE_EINVALID,
-					      "--type %s: no such event type; see docs/events.md for the catalog", t);
-	}
-	return 0;
-}
-
-/* Resolve the id filters inside the read transaction that scans. */
-static int resolve_filters(hive_txn *txn, filter_args *a)
-{
-	int rc = check_types(txn, &a->types);
-	if (!rc && a->flow && !(rc = hive_resolve(txn, HIVE_REF_FLOW, a->flow, &a->flow_id)))
-		a->f.flow_id = a->flow_id.s;
-	if (!rc && a->task && !(rc = hive_resolve(txn, HIVE_REF_TASK, a->task, &a->task_id)))
-		a->f.task_id = a->task_id.s;
-	if (!rc && a->attempt && !(rc = hive_resolve(txn, HIVE_REF_ATTEMPT, a->attempt, &a->attempt_id)))
-		a->f.attempt_id = a->attempt_id.s;
-	a->f.types = a->types.v;
-	a->f.n_types = a->types.n;
-	a->f.after = a->after;
-	a->f.limit = a->limit;
-	a->f.tail = a->tail;
+	int rc = cli_parse(cmd, argc, argv, opts, NULL, 0, 0, NULL);
+	a->q.types = a->types.v;
+	a->q.n_types = a->types.n;
+	a->q.after = a->after;
+	a->q.limit = a->limit;
+	a->q.tail = a->tail;
 	return rc;
 }
 
@@ -135,15 +95,11 @@ static int print_event(uint64_t seq, hive_slice raw, void *ctx)
 	return 0;
 }
 
-static int list_txn(hive_txn *txn, void *ctx)
+/* One snapshot: every matching event after a->q.after, then pc->scanned
+ * is the last seq that snapshot held. */
+static int list_once(hive_store *s, print_ctx *pc)
 {
-	print_ctx *pc = ctx;
-	int rc = resolve_filters(txn, pc->a);
-	if (rc)
-		return rc;
-	rc = hive_txn_scan(txn, &pc->a->f, print_event, pc);
-	pc->scanned = hive_txn_last_seq(txn);
-	return rc == 1 ? 0 : rc;
+	return hive_events_list(s, &pc->a->q, print_event, pc, &pc->scanned);
 }
 
 static int cmd_list(hive_cli *cli, int argc, char **argv)
@@ -153,7 +109,7 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	if (s) {
 		print_ctx pc = {.cli = cli, .a = &a};
-		rc = hive_store_read(s, list_txn, &pc);
+		rc = list_once(s, &pc);
 	}
 	cli_list_free(&a.types);
 	return rc;
@@ -204,19 +160,19 @@ static int stdout_gone(void)
 
 static int follow_loop(hive_store *s, print_ctx *pc)
 {
-	filter_args *a = pc->a;
 	int rc = 0;
-	while (!pc->closed && !(a->limit && pc->printed >= a->limit)) {
+	hive_events_query *q = &pc->a->q;
+	while (!pc->closed && !(q->limit && pc->printed >= q->limit)) {
 		if (hive_store_wait(s, pc->scanned, 1000, stop_pipe[0]) == 0) {
 			if (stopped() || stdout_gone())
 				break;
 			continue;
 		}
-		a->after = pc->scanned;
-		a->tail = 0;
-		a->limit = a->limit ? a->limit - pc->printed : 0;
+		q->after = pc->scanned;
+		q->tail = 0;
+		q->limit = q->limit ? q->limit - pc->printed : 0;
 		pc->printed = 0;
-		if ((rc = hive_store_read(s, list_txn, pc)))
+		if ((rc = list_once(s, pc)))
 			break;
 		if (fflush(stdout) != 0)
 			pc->closed = 1;
@@ -235,7 +191,7 @@ static int cmd_stream(hive_cli *cli, int argc, char **argv)
 		int json = cli->json;
 		cli->json = 1; /* a stream is always NDJSON */
 		print_ctx pc = {.cli = cli, .a = &a};
-		rc = hive_store_read(s, list_txn, &pc);
+		rc = list_once(s, &pc);
 		if (!rc && fflush(stdout) != 0)
 			pc.closed = 1;
 		if (!rc && a.follow)
@@ -263,18 +219,6 @@ static void verify_report(const char *msg, void *ctx)
 		printf("problem: %s\n", msg);
 }
 
-static int verify_txn(hive_txn *txn, void *ctx)
-{
-	verify_ctx *vc = ctx;
-	int rc = hive_txn_verify(txn, verify_report, vc, &vc->events, &vc->problems);
-	if (rc)
-		return rc;
-	uint64_t more = 0;
-	rc = hive_projection_verify(txn, verify_report, vc, &more);
-	vc->problems += more;
-	return rc;
-}
-
 static int cmd_verify(hive_cli *cli, int argc, char **argv)
 {
 	int rc = cli_parse("events verify", argc, argv, NULL, NULL, 0, 0, NULL);
@@ -282,7 +226,7 @@ static int cmd_verify(hive_cli *cli, int argc, char **argv)
 	if (!s)
 		return rc;
 	verify_ctx vc = {.cli = cli, .list = json_array()};
-	rc = hive_store_read(s, verify_txn, &vc);
+	rc = hive_events_verify(s, verify_report, &vc, &vc.events, &vc.problems);
 	if (!rc && cli->json)
 		cli_print_json(json_pack("{s:b,s:I,s:I,s:O}", "ok", vc.problems == 0, "events",
 					 (json_int_t)vc.events, "problems", (json_int_t)vc.problems,

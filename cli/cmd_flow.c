@@ -5,16 +5,16 @@
 #include <string.h>
 
 #include "adapters/registry.h"
-#include "cli/query.h"
-#include "core/hive.h"
-#include "core/spec.h"
-#include "events/buf.h"
+#include "cli/cli.h"
 #include "events/error.h"
 
 static int print_flow(hive_cli *cli, const char *ref, const char *verb)
 {
 	json_t *f = NULL;
-	int rc = cli_load(cli, HIVE_REF_FLOW, ref, &f);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
+	if (s)
+		rc = hive_flow_show(s, ref, &f);
 	if (!rc && !cli_json_out(cli, json_incref(f)))
 		printf("flow %s (%s) %s; state %s\n", cli_jstr(f, "name"), cli_jstr(f, "id"), verb, cli_jstr(f, "state"));
 	json_decref(f);
@@ -34,8 +34,9 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	if (!rc && !file && !npos)
 		rc = hive_error_set(HIVE_EINVALID, "flow create: give --file SPEC.json, or PROJECT --task TASK...");
 	json_t *spec = NULL;
+	hive_spec_opts so = {.adapters = hive_registry_builtin()};
 	if (!rc && file)
-		rc = hive_spec_load(file, &(hive_spec_opts){.adapters = hive_registry_builtin()}, &spec);
+		rc = hive_spec_file_load(file, &so, &spec);
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	hive_id id;
 	if (s && spec)
@@ -135,119 +136,50 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 {
 	const char *project = NULL;
 	cli_opt opts[] = {{"project", CLI_STR, &project, 0}, {NULL, 0, NULL, 0}};
-	json_t *p = NULL, *docs = NULL, *out = json_array();
+	json_t *out = NULL;
 	int rc = cli_parse("flow list", argc, argv, opts, NULL, 0, 0, NULL);
-	if (!rc && project)
-		rc = cli_load(cli, HIVE_REF_PROJECT, project, &p);
-	if (!rc)
-		rc = cli_load_all(cli, "flow/", &docs);
-	size_t i;
-	json_t *d;
-	json_array_foreach(docs, i, d)
-		if (!p || strcmp(cli_jstr(d, "project_id"), cli_jstr(p, "id")) == 0)
-			json_array_append(out, d);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_flow_list(s, project, &out);
 	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		size_t i;
+		json_t *d;
 		printf("%-24s %-10s %-6s %s\n", "FLOW", "STATE", "TASKS", "ID");
 		json_array_foreach(out, i, d)
 			printf("%-24s %-10s %-6zu %s\n", cli_jstr(d, "name"), cli_jstr(d, "state"),
 			       json_array_size(json_object_get(d, "task_ids")), cli_jstr(d, "id"));
 	}
 	json_decref(out);
-	json_decref(docs);
-	json_decref(p);
 	return rc;
 }
 
 /* ---- status ------------------------------------------------------------------ */
 
-/* Still blocked: a dependency has ended badly or is blocked itself (a
- * `task retry` of the dependency lifts an earlier block).  `seen` memoizes
- * the verdict per task id, so a wide DAG costs one visit per task. */
-static int still_blocked(hive_cli *cli, const json_t *t, json_t *seen)
-{
-	json_t *known = json_object_get(seen, cli_jstr(t, "id"));
-	if (known)
-		return json_is_true(known);
-	size_t i;
-	json_t *d;
-	int blocked = 0;
-	json_array_foreach(json_object_get(t, "depends_on"), i, d) {
-		json_t *dep = cli_get(cli, "task/%s", json_string_value(d));
-		const char *st = cli_jstr(dep, "state");
-		blocked = !strcmp(st, "failed") || !strcmp(st, "escalated") || !strcmp(st, "aborted") ||
-			  (!strcmp(st, "pending") && *cli_jstr(dep, "blocked_reason") && still_blocked(cli, dep, seen));
-		json_decref(dep);
-		if (blocked)
-			break;
-	}
-	json_object_set_new(seen, cli_jstr(t, "id"), json_boolean(blocked));
-	return blocked;
-}
-
-static void task_note(hive_cli *cli, const json_t *flow, const json_t *t, json_t *seen, hive_buf *b)
-{
-	const char *st = cli_jstr(t, "state");
-	if (*cli_jstr(t, "blocked_reason") && strcmp(st, "pending") == 0 && still_blocked(cli, t, seen))
-		hive_buf_printf(b, "blocked: %s", cli_jstr(t, "blocked_reason"));
-	else if (strcmp(st, "pending") == 0 && json_array_size(json_object_get(t, "depends_on")))
-		hive_buf_puts(b, "waiting for its dependencies");
-	else if (strcmp(st, "retry") == 0 && *cli_jstr(t, "next_attempt_at"))
-		hive_buf_printf(b, "next attempt due %s", cli_jstr(t, "next_attempt_at"));
-	else if (json_is_string(json_object_get(t, "reason")))
-		hive_buf_puts(b, cli_jstr(t, "reason"));
-	if (strcmp(st, "ready") == 0 || strcmp(st, "retry") == 0) {
-		const char *adapter = cli_jstr(json_object_get(t, "runtime"), "adapter");
-		json_t *c = cli_get(cli, "circuit/%s/%s", cli_jstr(flow, "id"), adapter);
-		if (c && strcmp(cli_jstr(c, "state"), "open") == 0) {
-			json_int_t until = json_integer_value(json_object_get(c, "opened_at_ms")) +
-					   json_integer_value(json_object_get(c, "reset_timeout_ms"));
-			char when[40];
-			hive_time_format_ms(until, when, sizeof when);
-			hive_buf_printf(b, "%swaiting: circuit of runtime %s is open until %s", b->len ? "; " : "", adapter, when);
-		}
-		json_decref(c);
-	}
-}
-
 static int cmd_status(hive_cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
-	json_t *f = NULL;
+	json_t *st = NULL;
 	int rc = cli_parse("flow status", argc, argv, NULL, pos, 1, 1, NULL);
-	if (!rc)
-		rc = cli_load(cli, HIVE_REF_FLOW, pos[0], &f);
-	if (rc)
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_flow_status(s, pos[0], &st);
+	if (rc || cli_json_out(cli, json_incref(st))) {
+		json_decref(st);
 		return rc;
-	json_t *tasks = json_array(), *id, *seen = json_object();
-	size_t i;
-	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
-		json_t *t = cli_get(cli, "task/%s", json_string_value(id));
-		if (!t)
-			continue;
-		hive_buf note = {0};
-		task_note(cli, f, t, seen, &note);
-		json_object_set_new(t, "note", json_string(hive_buf_str(&note)));
-		hive_buf_dispose(&note);
-		json_array_append_new(tasks, t);
 	}
-	json_decref(seen);
-	if (cli_json_out(cli, json_pack("{s:O,s:O}", "flow", f, "tasks", tasks))) {
-		json_decref(tasks);
-		json_decref(f);
-		return 0;
-	}
+	const json_t *f = json_object_get(st, "flow");
 	printf("flow %s (%s): %s%s%s\n", cli_jstr(f, "name"), cli_jstr(f, "id"), cli_jstr(f, "state"),
 	       *cli_jstr(f, "reason") ? " — " : "", cli_jstr(f, "reason"));
 	if (*cli_jstr(f, "base_commit"))
 		printf("base commit %.12s\n", cli_jstr(f, "base_commit"));
 	printf("%-16s %-10s %-8s %-20s %s\n", "TASK", "STATE", "ATTEMPTS", "LAST OUTCOME", "NOTE");
+	size_t i;
 	json_t *t;
-	json_array_foreach(tasks, i, t)
+	json_array_foreach(json_object_get(st, "tasks"), i, t)
 		printf("%-16s %-10s %-8lld %-20s %s\n", cli_jstr(t, "key"), cli_jstr(t, "state"),
 		       (long long)json_integer_value(json_object_get(t, "attempts")),
 		       *cli_jstr(t, "last_outcome") ? cli_jstr(t, "last_outcome") : "-", cli_jstr(t, "note"));
-	json_decref(tasks);
-	json_decref(f);
+	json_decref(st);
 	return 0;
 }
 

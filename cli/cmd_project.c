@@ -2,8 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/query.h"
-#include "core/hive.h"
+#include "cli/cli.h"
 #include "events/error.h"
 
 static int cmd_create(hive_cli *cli, int argc, char **argv)
@@ -19,7 +18,8 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	hive_id id;
 	if ((rc = hive_project_create(s, pos[0], repo, desc, &id)))
 		return rc;
-	json_t *doc = cli_get(cli, "project/%s", id.s);
+	json_t *doc = NULL;
+	hive_project_show(s, id.s, &doc);
 	if (!cli_json_out(cli, json_incref(doc)))
 		printf("created project %s (%s) for %s\n", pos[0], id.s, cli_jstr(doc, "repo"));
 	json_decref(doc);
@@ -30,8 +30,9 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 {
 	int rc = cli_parse("project list", argc, argv, NULL, NULL, 0, 0, NULL);
 	json_t *docs = NULL;
-	if (!rc)
-		rc = cli_load_all(cli, "project/", &docs);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_project_list(s, &docs);
 	if (!rc && !cli_json_out(cli, json_incref(docs))) {
 		size_t i;
 		json_t *d;
@@ -48,8 +49,9 @@ static int cmd_show(hive_cli *cli, int argc, char **argv)
 	const char *pos[1];
 	json_t *d = NULL;
 	int rc = cli_parse("project show", argc, argv, NULL, pos, 1, 1, NULL);
-	if (!rc)
-		rc = cli_load(cli, HIVE_REF_PROJECT, pos[0], &d);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_project_show(s, pos[0], &d);
 	if (!rc && !cli_json_out(cli, json_incref(d)))
 		printf("project:     %s\nid:          %s\nrepo:        %s\ndescription: %s\ncreated:     %s\n",
 		       cli_jstr(d, "name"), cli_jstr(d, "id"), cli_jstr(d, "repo"), cli_jstr(d, "description"),

@@ -4,9 +4,7 @@
 #include <string.h>
 
 #include "adapters/registry.h"
-#include "cli/query.h"
-#include "core/hive.h"
-#include "core/spec.h"
+#include "cli/cli.h"
 #include "events/buf.h"
 #include "events/error.h"
 
@@ -110,25 +108,26 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 		rc = hive_error_set(HIVE_EINVALID, "task create: --max-attempts must be at least 1");
 	/* what does not exist is reported before what is malformed (exit 3) */
 	json_t *found = NULL;
-	if (!rc && !(rc = cli_load(cli, HIVE_REF_PROJECT, pos[0], &found)))
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s && !(rc = hive_project_show(s, pos[0], &found)))
 		json_decref(found);
 	for (size_t i = 0; !rc && i < f.deps.n; i++)
-		if (!(rc = cli_load(cli, HIVE_REF_TASK, f.deps.v[i], &found)))
+		if (!(rc = hive_task_show(s, f.deps.v[i], &found)))
 			json_decref(found);
 	if (!rc)
 		rc = build_raw(pos[1], &f, &raw);
 	if (!rc && !f.runtime_cmd)
 		rc = hive_error_set(HIVE_EINVALID, "task create: give --runtime-command CMD, the program that does the "
 				    "task (run with /bin/sh -c in its worktree)");
+	hive_spec_opts so = {.adapters = hive_registry_builtin()};
 	if (!rc)
-		rc = hive_task_def_normalize(raw, NULL, "task", &(hive_spec_opts){.adapters = hive_registry_builtin()},
-					     &def);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+		rc = hive_task_def_load(raw, &so, &def);
 	hive_id id;
-	if (s)
+	if (!rc)
 		rc = hive_task_create(s, pos[0], def, &id);
 	if (!rc) {
-		json_t *doc = cli_get(cli, "task/%s", id.s);
+		json_t *doc = NULL;
+		hive_task_show(s, id.s, &doc);
 		if (!cli_json_out(cli, json_incref(doc)))
 			printf("created task %s (%s)\n", cli_jstr(doc, "key"), id.s);
 		json_decref(doc);
@@ -141,36 +140,19 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static int in_flow(const json_t *flow, const json_t *task)
-{
-	size_t i;
-	json_t *id;
-	json_array_foreach(json_object_get(flow, "task_ids"), i, id)
-		if (json_equal(id, json_object_get(task, "id")))
-			return 1;
-	return 0;
-}
-
 static int cmd_list(hive_cli *cli, int argc, char **argv)
 {
-	const char *project = NULL, *flow = NULL;
-	cli_opt opts[] = {{"project", CLI_STR, &project, 0}, {"flow", CLI_STR, &flow, 0}, {NULL, 0, NULL, 0}};
-	json_t *p = NULL, *f = NULL, *docs = NULL, *out = json_array();
+	hive_task_filter tf = {0};
+	cli_opt opts[] = {{"project", CLI_STR, &tf.project_ref, 0}, {"flow", CLI_STR, &tf.flow_ref, 0},
+			  {NULL, 0, NULL, 0}};
+	json_t *out = NULL;
 	int rc = cli_parse("task list", argc, argv, opts, NULL, 0, 0, NULL);
-	if (!rc && project)
-		rc = cli_load(cli, HIVE_REF_PROJECT, project, &p);
-	if (!rc && flow)
-		rc = cli_load(cli, HIVE_REF_FLOW, flow, &f);
-	if (!rc)
-		rc = cli_load_all(cli, "task/", &docs);
-	size_t i;
-	json_t *d;
-	json_array_foreach(docs, i, d) {
-		if ((p && strcmp(cli_jstr(d, "project_id"), cli_jstr(p, "id")) != 0) || (f && !in_flow(f, d)))
-			continue;
-		json_array_append(out, d);
-	}
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_task_list(s, &tf, &out);
 	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		size_t i;
+		json_t *d;
 		printf("%-20s %-10s %-8s %-36s %s\n", "KEY", "STATE", "ATTEMPTS", "ID", "TITLE");
 		json_array_foreach(out, i, d)
 			printf("%-20s %-10s %-8lld %-36s %s\n", cli_jstr(d, "key"), cli_jstr(d, "state"),
@@ -178,9 +160,6 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 			       cli_jstr(d, "title"));
 	}
 	json_decref(out);
-	json_decref(docs);
-	json_decref(p);
-	json_decref(f);
 	return rc;
 }
 
@@ -189,8 +168,9 @@ static int cmd_show(hive_cli *cli, int argc, char **argv)
 	const char *pos[1];
 	json_t *d = NULL;
 	int rc = cli_parse("task show", argc, argv, NULL, pos, 1, 1, NULL);
-	if (!rc)
-		rc = cli_load(cli, HIVE_REF_TASK, pos[0], &d);
+	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	if (s)
+		rc = hive_task_show(s, pos[0], &d);
 	if (!rc && !cli_json_out(cli, json_incref(d))) {
 		printf("task:     %s (%s)\nid:       %s\nstate:    %s%s%s\nattempts: %lld\n", cli_jstr(d, "title"),
 		       cli_jstr(d, "key"), cli_jstr(d, "id"), cli_jstr(d, "state"),
@@ -221,7 +201,7 @@ static int cmd_retry(hive_cli *cli, int argc, char **argv)
 		rc = hive_task_retry(s, pos[0], reset, mode);
 	if (!rc) {
 		json_t *d = NULL;
-		cli_load(cli, HIVE_REF_TASK, pos[0], &d);
+		hive_task_show(s, pos[0], &d);
 		if (!cli_json_out(cli, json_incref(d)))
 			printf("task %s is %s; the next tick starts attempt %lld%s\n", cli_jstr(d, "key"),
 			       cli_jstr(d, "state"), (long long)json_integer_value(json_object_get(d, "attempts")) + 1,

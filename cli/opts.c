@@ -132,6 +132,22 @@ int cli_print_json(json_t *doc)
 	return rc;
 }
 
+int cli_json_out(hive_cli *cli, json_t *doc)
+{
+	if (!cli->json) {
+		json_decref(doc);
+		return 0;
+	}
+	cli_print_json(doc);
+	return 1;
+}
+
+const char *cli_jstr(const json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
 const char *cli_color(const hive_cli *cli, const char *code)
 {
 	return cli->color ? code : "";

@@ -5,7 +5,7 @@
 #include <git2.h>
 #include <stdio.h>
 
-#include "core/gitinit.h"
+#include "core/hive.h"
 #include "core/gitws.h"
 #include "events/error.h"
 

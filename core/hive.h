@@ -1,11 +1,17 @@
 /*
- * hive.h - the library API the command line calls.
+ * hive.h - the library API every front end calls (the command line today,
+ * `hive serve` later).  Front ends include this header and the bottom-layer
+ * helpers (events/error.h, events/buf.h); never the store's keys, the
+ * projections, resolve, spec, schedule or state internals.
  *
  * Every function that changes state validates its preconditions inside the
  * same LMDB write transaction that appends its events (so two processes can
  * never both do it), and returns 0 or a HIVE_E* code with hive_error_last()
  * set to one line a user can act on.  References (`*_ref`) are whatever a
  * user may type: an id, a unique id prefix, a name, a task key.
+ *
+ * Every query (the "reading" section) runs in ONE read transaction, so what
+ * it returns is one consistent snapshot even while a runner commits.
  */
 #ifndef HIVE_HIVE_H
 #define HIVE_HIVE_H
@@ -15,6 +21,30 @@
 
 #include "events/store.h"
 
+/* ---- input documents (nothing is written) ----------------------------------- */
+
+struct hive_adapter_registry; /* core/adapter.h */
+
+/* What the calls that read a spec or a task definition need from their
+ * caller (a front end).  Zero-initialise: new fields are added at the end. */
+typedef struct {
+	/* The adapters a runtime may name; each runtime is validated by its
+	 * adapter.  Borrowed; required (front ends pass adapters/registry.h's
+	 * hive_registry_builtin()). */
+	const struct hive_adapter_registry *adapters;
+} hive_spec_opts;
+
+/* Load and validate the flow spec file at path (SPEC section 5) whole,
+ * before anything is written.  *out = new reference to the
+ * normalized spec, for hive_flow_create_spec.  Errors: HIVE_ENOTFOUND
+ * (cannot read the file), HIVE_EINVALID (the message names the field). */
+int hive_spec_file_load(const char *path, const hive_spec_opts *o, json_t **out);
+
+/* Validate one task definition written as in a spec's "tasks" array (raw
+ * borrowed).  *out = new reference to the normalized
+ * definition, for hive_task_create.  Errors: HIVE_EINVALID. */
+int hive_task_def_load(const json_t *raw, const hive_spec_opts *o, json_t **out);
+
 /* ---- projects, tasks, flows --------------------------------------------- */
 
 /* repo must be a git repository with a commit; it is stored as an absolute path.
@@ -22,11 +52,11 @@
 int hive_project_create(hive_store *s, const char *name, const char *repo, const char *description,
 			hive_id *out);
 
-/* def: a normalized task definition (core/spec.h) whose depends_on holds
+/* def: a normalized task definition (hive_task_def_load) whose depends_on holds
  * task references (borrowed).  Errors: HIVE_ENOTFOUND (project or dependency). */
 int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, hive_id *out);
 
-/* From a normalized spec (borrowed; core/spec.h): creates the project when
+/* From a normalized spec (borrowed; hive_spec_file_load): creates the project when
  * given as {name, repo} and missing, every task, and the flow, in one
  * transaction. */
 int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out);
@@ -45,8 +75,6 @@ int hive_task_abort(hive_store *s, const char *task_ref, const char *reason);
 int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode);
 
 /* ---- running ----------------------------------------------------------------- */
-
-struct hive_adapter_registry; /* core/adapter.h */
 
 typedef struct {
 	int max_parallel;              /* >= 1 */
@@ -74,6 +102,115 @@ int hive_flow_tick(hive_store *s, const char *flow_ref, const hive_run_opts *o, 
 /* Tick until the flow is completed/failed/paused/aborted, sleeping until
  * the earliest due retry; returns early when *o->stop is set. */
 int hive_flow_run(hive_store *s, const char *flow_ref, const hive_run_opts *o, hive_run_result *r);
+
+/* ---- reading ------------------------------------------------------------------
+ *
+ * Documents are the projections (fields: docs/events.md).  *out is a new
+ * reference, untouched on error.  Errors: HIVE_ENOTFOUND, HIVE_EAMBIGUOUS
+ * or HIVE_EINVALID for a reference (the message names it), HIVE_ESYSTEM
+ * for storage errors.
+ */
+
+/* Every project, in id (= creation) order: a new array. */
+int hive_project_list(hive_store *s, json_t **out);
+int hive_project_show(hive_store *s, const char *project_ref, json_t **out);
+
+/* Every flow (of project_ref, when not NULL), in id order. */
+int hive_flow_list(hive_store *s, const char *project_ref, json_t **out);
+int hive_flow_show(hive_store *s, const char *flow_ref, json_t **out);
+
+/*
+ * A flow and its tasks as one snapshot:
+ *   {"flow": <flow>, "tasks": [<task> + {"note": "..."}, ...]}
+ * in the flow's task order.  The note says why a task is where it is: the
+ * reason it is blocked (only while a dependency is still failed, escalated,
+ * aborted or blocked itself), "waiting for its dependencies", when its
+ * next retry is due, its state's reason, and, for a ready or retry task,
+ * until when its runtime's open circuit holds it back.
+ */
+int hive_flow_status(hive_store *s, const char *flow_ref, json_t **out);
+
+/* Filters of hive_task_list: references, NULL = any.  New fields are added
+ * at the end; zero-initialise. */
+typedef struct {
+	const char *project_ref, *flow_ref;
+} hive_task_filter;
+
+/* The tasks that match f (NULL = every task), in id order. */
+int hive_task_list(hive_store *s, const hive_task_filter *f, json_t **out);
+int hive_task_show(hive_store *s, const char *task_ref, json_t **out);
+
+typedef struct {
+	const char *task_ref, *flow_ref;
+} hive_attempt_filter;
+
+/* The attempts that match f (NULL = every attempt), by task id then
+ * attempt number.  With a task or flow filter only that task's or flow's
+ * events are read (the log's indexes), never every attempt in the store. */
+int hive_attempt_list(hive_store *s, const hive_attempt_filter *f, json_t **out);
+int hive_attempt_show(hive_store *s, const char *attempt_ref, json_t **out);
+
+/* Bytes of a stored blob: data is a new NUL-terminated copy, NULL when the
+ * attempt has no such blob. */
+typedef struct {
+	char *data;
+	size_t len;
+} hive_bytes;
+
+/* What hive_attempt_inspect reads besides the document. */
+enum { HIVE_INSPECT_DIFF = 1, HIVE_INSPECT_OUTPUT = 2 };
+
+/* An attempt with the blobs asked for; caller-owned, release with
+ * hive_attempt_detail_dispose.  Its retry context is the document's
+ * "context" member (absent for a first attempt). */
+typedef struct {
+	json_t *attempt;            /* the attempt document (new reference) */
+	hive_bytes diff;            /* HIVE_INSPECT_DIFF: the unified diff of its changes */
+	hive_bytes runtime_stdout;  /* HIVE_INSPECT_OUTPUT: full runtime output ... */
+	hive_bytes runtime_stderr;
+	hive_bytes *check_output;   /* ... and one per element of attempt["checks"] */
+	size_t n_checks;
+} hive_attempt_detail;
+
+int hive_attempt_inspect(hive_store *s, const char *attempt_ref, unsigned what, hive_attempt_detail *out);
+void hive_attempt_detail_dispose(hive_attempt_detail *d);
+
+/* A filtered read of the log: references and type names, NULL/0 = any. */
+typedef struct {
+	const char *flow_ref, *task_ref, *attempt_ref;
+	const char *const *types;   /* n_types names: any of them */
+	size_t n_types;
+	uint64_t after;             /* exclusive */
+	uint64_t limit;             /* 0 = unlimited */
+	uint64_t tail;              /* 0 = all; else only the last N matches */
+} hive_events_query;
+
+/*
+ * Call fn for each matching event in seq order with its stored bytes
+ * (borrowed, valid during the call).  fn returns 0 to go on; a positive
+ * value stops quietly (0 is returned), a HIVE_E* code stops and is
+ * returned.  *last_seq (may be NULL) = the last seq of the snapshot: every
+ * event up to it has been considered, so a follower waits for later ones.
+ * A type must be in the catalog or already in the log (HIVE_EINVALID).
+ */
+int hive_events_list(hive_store *s, const hive_events_query *q, hive_event_fn fn, void *ctx,
+		     uint64_t *last_seq);
+
+/*
+ * `hive events verify`: the log's integrity (hive_txn_verify) and the
+ * stored projections against a replay of the whole log, in one snapshot.
+ * Each problem is reported (one line) and counted.  Returns 0 when it
+ * could read everything, whatever it found.
+ */
+int hive_events_verify(hive_store *s, void (*report)(const char *msg, void *ctx), void *ctx,
+		       uint64_t *events, uint64_t *problems);
+
+/* ---- helpers for front ends ------------------------------------------------- */
+
+/* git init path; stage every file; commit it on HEAD with message (how
+ * `hive demo` makes its throwaway repository; core/gitinit.c).
+ * Errors: HIVE_ESYSTEM with the path and libgit2's message. */
+int hive_git_init_commit(const char *path, const char *message);
 
 /* Where attempt files and worktrees live under the data dir. */
 char *hive_attempt_dir(const hive_store *s, const char *attempt_id);

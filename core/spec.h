@@ -60,19 +60,15 @@
 #include <stddef.h>
 
 #include "core/adapter.h"
+#include "core/hive.h"
 
 /* Longest name (spec, project, task key, check). */
 #define HIVE_NAME_MAX 64
 /* Largest spec file hive_spec_load reads. */
 #define HIVE_SPEC_MAX_BYTES (16u << 20)
 
-/* What every call below needs from its caller (a front end). */
-typedef struct {
-	/* The adapters a runtime may name; each runtime is validated by its
-	 * adapter.  Borrowed; required (front ends pass adapters/registry.h's
-	 * hive_registry_builtin()). */
-	const hive_adapter_registry *adapters;
-} hive_spec_opts;
+/* What every call below needs from its caller (a front end):
+ * hive_spec_opts, defined with the library API in core/hive.h. */
 
 /*
  * Load and validate the spec file at `path`.  Relative `project.repo` paths

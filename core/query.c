@@ -1,0 +1,532 @@
+/*
+ * query.c - the read side of the library API (hive.h): every query runs in
+ * one read transaction and returns new documents, so a front end never
+ * builds a projection key, never opens a second snapshot, and never
+ * re-derives a domain rule (still blocked?, open until?) itself.  Also the
+ * loading of spec documents, which reads files but writes nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hive.h"
+#include "core/projection.h"
+#include "core/resolve.h"
+#include "core/spec.h"
+#include "events/buf.h"
+#include "events/error.h"
+
+static const char *str_of(const json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+/* ---- input documents ------------------------------------------------------- */
+
+int hive_spec_file_load(const char *path, const hive_spec_opts *o, json_t **out)
+{
+	return hive_spec_load(path, o, out);
+}
+
+int hive_task_def_load(const json_t *raw, const hive_spec_opts *o, json_t **out)
+{
+	return hive_task_def_normalize(raw, NULL, "task", o, out);
+}
+
+/* ---- one snapshot per query ----------------------------------------------- */
+
+typedef int (*query_fn)(hive_txn *txn, const void *args, json_t **out);
+
+typedef struct {
+	query_fn fn;
+	const void *args;
+	json_t *out;
+} query_ctx;
+
+static int query_txn(hive_txn *txn, void *vctx)
+{
+	query_ctx *c = vctx;
+	return c->fn(txn, c->args, &c->out);
+}
+
+/* Run fn in one read transaction; *out is set only on success. */
+static int run_query(hive_store *s, query_fn fn, const void *args, json_t **out)
+{
+	query_ctx c = {fn, args, NULL};
+	int rc = hive_store_read(s, query_txn, &c);
+	if (rc) {
+		json_decref(c.out);
+		return rc;
+	}
+	*out = c.out;
+	return 0;
+}
+
+/* Resolve ref and load its document (new reference in *doc). */
+static int load_ref(hive_txn *txn, hive_ref_kind kind, const char *ref, json_t **doc)
+{
+	hive_id id;
+	int rc = hive_resolve(txn, kind, ref, &id);
+	if (rc)
+		return rc;
+	*doc = hive_proj_get(txn, "%s/%s", hive_ref_kind_name(kind), id.s);
+	if (!*doc)
+		return hive_error_set(HIVE_ENOTFOUND, "%s %s has no projection; run hive events verify",
+				      hive_ref_kind_name(kind), id.s);
+	return 0;
+}
+
+/* Every document whose key starts with prefix, in key order (appended to
+ * the array docs, borrowed). */
+static int collect(const char *key, size_t klen, hive_slice val, void *docs)
+{
+	(void)key;
+	(void)klen;
+	json_t *d = json_loadb(val.data, val.len, 0, NULL);
+	if (d)
+		json_array_append_new(docs, d);
+	return 0;
+}
+
+static int load_all(hive_txn *txn, const char *prefix, json_t **out)
+{
+	*out = json_array();
+	return hive_txn_scan_prefix(txn, prefix, collect, *out);
+}
+
+/* Keep the documents of all whose field equals value (NULL keeps all). */
+static json_t *where_eq(json_t *all, const char *field, const char *value)
+{
+	if (!value)
+		return all;
+	json_t *out = json_array(), *d;
+	size_t i;
+	json_array_foreach(all, i, d)
+		if (strcmp(str_of(d, field), value) == 0)
+			json_array_append(out, d);
+	json_decref(all);
+	return out;
+}
+
+/* ---- show: one document by reference ---------------------------------------- */
+
+typedef struct {
+	hive_ref_kind kind;
+	const char *ref;
+} show_args;
+
+static int show_q(hive_txn *txn, const void *args, json_t **out)
+{
+	const show_args *a = args;
+	return load_ref(txn, a->kind, a->ref, out);
+}
+
+static int show(hive_store *s, hive_ref_kind kind, const char *ref, json_t **out)
+{
+	show_args a = {kind, ref};
+	return run_query(s, show_q, &a, out);
+}
+
+int hive_project_show(hive_store *s, const char *ref, json_t **out) { return show(s, HIVE_REF_PROJECT, ref, out); }
+int hive_flow_show(hive_store *s, const char *ref, json_t **out) { return show(s, HIVE_REF_FLOW, ref, out); }
+int hive_task_show(hive_store *s, const char *ref, json_t **out) { return show(s, HIVE_REF_TASK, ref, out); }
+int hive_attempt_show(hive_store *s, const char *ref, json_t **out) { return show(s, HIVE_REF_ATTEMPT, ref, out); }
+
+/* ---- projects and flows ------------------------------------------------------ */
+
+static int project_list_q(hive_txn *txn, const void *args, json_t **out)
+{
+	(void)args;
+	return load_all(txn, "project/", out);
+}
+
+int hive_project_list(hive_store *s, json_t **out)
+{
+	return run_query(s, project_list_q, NULL, out);
+}
+
+static int flow_list_q(hive_txn *txn, const void *project_ref, json_t **out)
+{
+	json_t *p = NULL;
+	int rc = project_ref ? load_ref(txn, HIVE_REF_PROJECT, project_ref, &p) : 0;
+	if (!rc && !(rc = load_all(txn, "flow/", out)))
+		*out = where_eq(*out, "project_id", p ? str_of(p, "id") : NULL);
+	json_decref(p);
+	return rc;
+}
+
+int hive_flow_list(hive_store *s, const char *project_ref, json_t **out)
+{
+	return run_query(s, flow_list_q, project_ref, out);
+}
+
+/* ---- flow status --------------------------------------------------------------- */
+
+/* Still blocked: a dependency has ended badly or is blocked itself (a
+ * `task retry` of the dependency lifts an earlier block).  seen memoizes
+ * the verdict per task id, so a wide DAG costs one visit per task. */
+static int still_blocked(hive_txn *txn, const json_t *t, json_t *seen)
+{
+	json_t *known = json_object_get(seen, str_of(t, "id"));
+	if (known)
+		return json_is_true(known);
+	size_t i;
+	json_t *d;
+	int blocked = 0;
+	json_array_foreach(json_object_get(t, "depends_on"), i, d) {
+		json_t *dep = hive_proj_get(txn, "task/%s", json_string_value(d));
+		const char *st = str_of(dep, "state");
+		blocked = !strcmp(st, "failed") || !strcmp(st, "escalated") || !strcmp(st, "aborted") ||
+			  (!strcmp(st, "pending") && *str_of(dep, "blocked_reason") && still_blocked(txn, dep, seen));
+		json_decref(dep);
+		if (blocked)
+			break;
+	}
+	json_object_set_new(seen, str_of(t, "id"), json_boolean(blocked));
+	return blocked;
+}
+
+/* Until when an open circuit holds the task's runtime back, in ms; 0 when
+ * it is not open.  The circuit document carries the time it opened and the
+ * reset timeout it opened with. */
+static int64_t circuit_open_until(hive_txn *txn, const char *flow_id, const char *adapter)
+{
+	json_t *c = hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter);
+	int64_t until = 0;
+	if (c && strcmp(str_of(c, "state"), "open") == 0)
+		until = json_integer_value(json_object_get(c, "opened_at_ms")) +
+			json_integer_value(json_object_get(c, "reset_timeout_ms"));
+	json_decref(c);
+	return until;
+}
+
+static void task_note(hive_txn *txn, const json_t *flow, const json_t *t, json_t *seen, hive_buf *b)
+{
+	const char *st = str_of(t, "state");
+	if (*str_of(t, "blocked_reason") && strcmp(st, "pending") == 0 && still_blocked(txn, t, seen))
+		hive_buf_printf(b, "blocked: %s", str_of(t, "blocked_reason"));
+	else if (strcmp(st, "pending") == 0 && json_array_size(json_object_get(t, "depends_on")))
+		hive_buf_puts(b, "waiting for its dependencies");
+	else if (strcmp(st, "retry") == 0 && *str_of(t, "next_attempt_at"))
+		hive_buf_printf(b, "next attempt due %s", str_of(t, "next_attempt_at"));
+	else if (json_is_string(json_object_get(t, "reason")))
+		hive_buf_puts(b, str_of(t, "reason"));
+	if (strcmp(st, "ready") != 0 && strcmp(st, "retry") != 0)
+		return;
+	const char *adapter = str_of(json_object_get(t, "runtime"), "adapter");
+	int64_t until = circuit_open_until(txn, str_of(flow, "id"), adapter);
+	if (until) {
+		char when[40];
+		hive_time_format_ms(until, when, sizeof when);
+		hive_buf_printf(b, "%swaiting: circuit of runtime %s is open until %s", b->len ? "; " : "", adapter, when);
+	}
+}
+
+static int flow_status_q(hive_txn *txn, const void *flow_ref, json_t **out)
+{
+	json_t *f = NULL;
+	int rc = load_ref(txn, HIVE_REF_FLOW, flow_ref, &f);
+	if (rc)
+		return rc;
+	json_t *tasks = json_array(), *id, *seen = json_object();
+	size_t i;
+	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		if (!t)
+			continue;
+		hive_buf note = {0};
+		task_note(txn, f, t, seen, &note);
+		json_object_set_new(t, "note", json_string(hive_buf_str(&note)));
+		hive_buf_dispose(&note);
+		json_array_append_new(tasks, t);
+	}
+	json_decref(seen);
+	*out = json_pack("{s:o,s:o}", "flow", f, "tasks", tasks);
+	return 0;
+}
+
+int hive_flow_status(hive_store *s, const char *flow_ref, json_t **out)
+{
+	return run_query(s, flow_status_q, flow_ref, out);
+}
+
+/* ---- tasks ----------------------------------------------------------------------- */
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(str_of(*(json_t *const *)a, "id"), str_of(*(json_t *const *)b, "id"));
+}
+
+/* A new array holding the documents of arr sorted with cmp. */
+static json_t *sorted(json_t *arr, int (*cmp)(const void *, const void *))
+{
+	size_t n = json_array_size(arr);
+	json_t **v = hive_xcalloc(n ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp);
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	json_decref(arr);
+	return out;
+}
+
+/* The flow's tasks, read through its task list (not every task). */
+static json_t *flow_tasks(hive_txn *txn, const json_t *flow)
+{
+	json_t *out = json_array(), *id;
+	size_t i;
+	json_array_foreach(json_object_get(flow, "task_ids"), i, id) {
+		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		if (t)
+			json_array_append_new(out, t);
+	}
+	return sorted(out, by_id);
+}
+
+static int task_list_q(hive_txn *txn, const void *args, json_t **out)
+{
+	const hive_task_filter *f = args;
+	json_t *p = NULL, *fl = NULL;
+	int rc = f->project_ref ? load_ref(txn, HIVE_REF_PROJECT, f->project_ref, &p) : 0;
+	if (!rc && f->flow_ref)
+		rc = load_ref(txn, HIVE_REF_FLOW, f->flow_ref, &fl);
+	if (!rc && fl)
+		*out = flow_tasks(txn, fl);
+	else if (!rc)
+		rc = load_all(txn, "task/", out);
+	if (!rc)
+		*out = where_eq(*out, "project_id", p ? str_of(p, "id") : NULL);
+	json_decref(p);
+	json_decref(fl);
+	return rc;
+}
+
+int hive_task_list(hive_store *s, const hive_task_filter *f, json_t **out)
+{
+	hive_task_filter none = {0};
+	return run_query(s, task_list_q, f ? f : &none, out);
+}
+
+/* ---- attempts ---------------------------------------------------------------- */
+
+static int by_number(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(str_of(x, "task_id"), str_of(y, "task_id"));
+	if (c)
+		return c;
+	json_int_t nx = json_integer_value(json_object_get(x, "attempt_number"));
+	json_int_t ny = json_integer_value(json_object_get(y, "attempt_number"));
+	return nx < ny ? -1 : nx > ny;
+}
+
+typedef struct {
+	hive_txn *txn;
+	json_t *docs;
+} started_ctx;
+
+/* Each attempt_started event names one attempt: load its document. */
+static int on_started(uint64_t seq, hive_slice raw, void *vctx)
+{
+	(void)seq;
+	started_ctx *c = vctx;
+	json_t *ev = json_loadb(raw.data, raw.len, 0, NULL);
+	const char *id = json_string_value(json_object_get(ev, "attempt_id"));
+	json_t *a = id ? hive_proj_get(c->txn, "attempt/%s", id) : NULL;
+	if (a)
+		json_array_append_new(c->docs, a);
+	json_decref(ev);
+	return 0;
+}
+
+/* The attempts of a task and/or flow through the log's indexes: only
+ * their attempt_started events are read, never the other attempts. */
+static int indexed_attempts(hive_txn *txn, const char *task_id, const char *flow_id, json_t **out)
+{
+	const char *type = hive_event_type_name(HIVE_EV_ATTEMPT_STARTED);
+	hive_event_filter f = {.task_id = task_id, .flow_id = flow_id, .types = &type, .n_types = 1};
+	started_ctx c = {txn, json_array()};
+	int rc = hive_txn_scan(txn, &f, on_started, &c);
+	*out = c.docs;
+	return rc;
+}
+
+static int attempt_list_q(hive_txn *txn, const void *args, json_t **out)
+{
+	const hive_attempt_filter *f = args;
+	hive_id task, flow;
+	int rc = f->task_ref ? hive_resolve(txn, HIVE_REF_TASK, f->task_ref, &task) : 0;
+	if (!rc && f->flow_ref)
+		rc = hive_resolve(txn, HIVE_REF_FLOW, f->flow_ref, &flow);
+	if (!rc && (f->task_ref || f->flow_ref))
+		rc = indexed_attempts(txn, f->task_ref ? task.s : NULL, f->flow_ref ? flow.s : NULL, out);
+	else if (!rc)
+		rc = load_all(txn, "attempt/", out);
+	if (!rc)
+		*out = sorted(*out, by_number);
+	return rc;
+}
+
+int hive_attempt_list(hive_store *s, const hive_attempt_filter *f, json_t **out)
+{
+	hive_attempt_filter none = {0};
+	return run_query(s, attempt_list_q, f ? f : &none, out);
+}
+
+/* ---- attempt detail ------------------------------------------------------------ */
+
+static void blob_copy(hive_txn *txn, const char *hex, hive_bytes *out)
+{
+	hive_slice v;
+	if (!hex || !*hex || hive_txn_blob_get(txn, hex, &v) != 0)
+		return;
+	out->data = hive_xstrndup(v.data, v.len);
+	out->len = v.len;
+}
+
+typedef struct {
+	const char *ref;
+	unsigned what;
+	hive_attempt_detail *d;
+} inspect_ctx;
+
+static int inspect_txn(hive_txn *txn, void *vctx)
+{
+	inspect_ctx *c = vctx;
+	hive_attempt_detail *d = c->d;
+	int rc = load_ref(txn, HIVE_REF_ATTEMPT, c->ref, &d->attempt);
+	if (rc)
+		return rc;
+	if (c->what & HIVE_INSPECT_DIFF)
+		blob_copy(txn, str_of(json_object_get(d->attempt, "changes"), "diff_blob"), &d->diff);
+	if (!(c->what & HIVE_INSPECT_OUTPUT))
+		return 0;
+	const json_t *ex = json_object_get(d->attempt, "runtime_exited");
+	const json_t *checks = json_object_get(d->attempt, "checks");
+	blob_copy(txn, str_of(ex, "stdout_blob"), &d->runtime_stdout);
+	blob_copy(txn, str_of(ex, "stderr_blob"), &d->runtime_stderr);
+	d->n_checks = json_array_size(checks);
+	d->check_output = hive_xcalloc(d->n_checks ? d->n_checks : 1, sizeof *d->check_output);
+	for (size_t i = 0; i < d->n_checks; i++)
+		blob_copy(txn, str_of(json_array_get(checks, i), "output_blob"), &d->check_output[i]);
+	return 0;
+}
+
+int hive_attempt_inspect(hive_store *s, const char *attempt_ref, unsigned what, hive_attempt_detail *out)
+{
+	memset(out, 0, sizeof *out);
+	inspect_ctx c = {attempt_ref, what, out};
+	int rc = hive_store_read(s, inspect_txn, &c);
+	if (rc)
+		hive_attempt_detail_dispose(out);
+	return rc;
+}
+
+void hive_attempt_detail_dispose(hive_attempt_detail *d)
+{
+	json_decref(d->attempt);
+	free(d->diff.data);
+	free(d->runtime_stdout.data);
+	free(d->runtime_stderr.data);
+	for (size_t i = 0; i < d->n_checks; i++)
+		free(d->check_output[i].data);
+	free(d->check_output);
+	memset(d, 0, sizeof *d);
+}
+
+/* ---- the log ---------------------------------------------------------------------- */
+
+static int type_seen(uint64_t seq, hive_slice raw, void *ctx)
+{
+	(void)seq;
+	(void)raw;
+	(void)ctx;
+	return 1;
+}
+
+/* A type must be in the catalog or already in the log (a type written by
+ * a newer hive): an exact lookup in the type index, not a prefix. */
+static int check_types(hive_txn *txn, const hive_events_query *q)
+{
+	for (size_t i = 0; i < q->n_types; i++) {
+		const char *t = q->types[i];
+		if (hive_event_type_from_name(t) != HIVE_EV_UNKNOWN)
+			continue;
+		hive_event_filter f = {.types = &t, .n_types = 1, .limit = 1};
+		if (hive_txn_scan(txn, &f, type_seen, NULL) != 1)
+			return hive_error_set(HIVE_EINVALID,
+					      "--type %s: no such event type; see docs/events.md for the catalog", t);
+	}
+	return 0;
+}
+
+typedef struct {
+	const hive_events_query *q;
+	hive_event_fn fn;
+	void *ctx;
+	uint64_t last_seq;
+} events_ctx;
+
+/* Resolve the references inside the read transaction that scans. */
+static int events_txn(hive_txn *txn, void *vctx)
+{
+	events_ctx *c = vctx;
+	const hive_events_query *q = c->q;
+	hive_id flow, task, attempt;
+	hive_event_filter f = {.types = q->types, .n_types = q->n_types, .after = q->after,
+			       .limit = q->limit, .tail = q->tail};
+	int rc = check_types(txn, q);
+	if (!rc && q->flow_ref && !(rc = hive_resolve(txn, HIVE_REF_FLOW, q->flow_ref, &flow)))
+		f.flow_id = flow.s;
+	if (!rc && q->task_ref && !(rc = hive_resolve(txn, HIVE_REF_TASK, q->task_ref, &task)))
+		f.task_id = task.s;
+	if (!rc && q->attempt_ref && !(rc = hive_resolve(txn, HIVE_REF_ATTEMPT, q->attempt_ref, &attempt)))
+		f.attempt_id = attempt.s;
+	if (rc)
+		return rc;
+	rc = hive_txn_scan(txn, &f, c->fn, c->ctx);
+	c->last_seq = hive_txn_last_seq(txn);
+	return rc > 0 ? 0 : rc;
+}
+
+int hive_events_list(hive_store *s, const hive_events_query *q, hive_event_fn fn, void *ctx,
+		     uint64_t *last_seq)
+{
+	events_ctx c = {q, fn, ctx, 0};
+	int rc = hive_store_read(s, events_txn, &c);
+	if (!rc && last_seq)
+		*last_seq = c.last_seq;
+	return rc;
+}
+
+typedef struct {
+	void (*report)(const char *msg, void *ctx);
+	void *ctx;
+	uint64_t events, problems;
+} verify_ctx;
+
+static int verify_txn(hive_txn *txn, void *vctx)
+{
+	verify_ctx *c = vctx;
+	int rc = hive_txn_verify(txn, c->report, c->ctx, &c->events, &c->problems);
+	if (rc)
+		return rc;
+	uint64_t more = 0;
+	rc = hive_projection_verify(txn, c->report, c->ctx, &more);
+	c->problems += more;
+	return rc;
+}
+
+int hive_events_verify(hive_store *s, void (*report)(const char *msg, void *ctx), void *ctx,
+		       uint64_t *events, uint64_t *problems)
+{
+	verify_ctx c = {report, ctx, 0, 0};
+	int rc = hive_store_read(s, verify_txn, &c);
+	*events = c.events;
+	*problems = c.problems;
+	return rc;
+}
