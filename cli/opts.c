@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 static cli_opt *find_opt(cli_opt *opts, const char *name, size_t len)
 {
@@ -144,7 +145,7 @@ int cli_json_out(hive_cli *cli, json_t *doc)
 
 const char *cli_jstr(const json_t *o, const char *k)
 {
-	const char *v = json_string_value(json_object_get(o, k));
+	const char *v = hive_json_str(o, k);
 	return v ? v : "";
 }
 

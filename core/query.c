@@ -14,10 +14,13 @@
 #include "core/spec.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
+/* A string member, "" when absent: the documents' optional fields read
+ * as empty, as the CLI has always shown them. */
 static const char *str_of(const json_t *o, const char *k)
 {
-	const char *v = json_string_value(json_object_get(o, k));
+	const char *v = hive_json_str(o, k);
 	return v ? v : "";
 }
 
