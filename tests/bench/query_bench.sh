@@ -45,8 +45,9 @@ median_ms() { # BINARY ARGS...
 	printf '%d.%d' $((m / 10)) $((m % 10))
 }
 
-total=$("$HIVE" --json attempt list | grep -o '"attempt_number"' | wc -l)
-mine=$("$HIVE" --json attempt list --flow f1 | grep -o '"attempt_number"' | wc -l)
+count='import json,sys; print(len(json.load(sys.stdin)))'
+total=$("$HIVE" --json attempt list | python3 -c "$count")
+mine=$("$HIVE" --json attempt list --flow f1 | python3 -c "$count")
 echo "query bench: $total attempts in $FLOWS flows; attempt list --flow f1 lists $mine"
 printf '  %-40s %8s ms\n' "$HIVE attempt list --flow f1" "$(median_ms "$HIVE" attempt list --flow f1)"
 printf '  %-40s %8s ms\n' "$HIVE attempt list (all)" "$(median_ms "$HIVE" attempt list)"
