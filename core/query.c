@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/circuit.h"
 #include "core/hive.h"
 #include "core/projection.h"
 #include "core/resolve.h"
@@ -177,10 +178,10 @@ static int still_blocked(hive_txn *txn, const json_t *t, json_t *seen)
 	json_t *d;
 	int blocked = 0;
 	json_array_foreach(json_object_get(t, "depends_on"), i, d) {
-		json_t *dep = hive_proj_get(txn, "task/%s", json_string_value(d));
-		const char *st = str_of(dep, "state");
-		blocked = !strcmp(st, "failed") || !strcmp(st, "escalated") || !strcmp(st, "aborted") ||
-			  (!strcmp(st, "pending") && *str_of(dep, "blocked_reason") && still_blocked(txn, dep, seen));
+		json_t *dep = hive_proj_task(txn, json_string_value(d));
+		hive_task_state st = hive_proj_task_state(dep);
+		blocked = st == HIVE_TASK_FAILED || st == HIVE_TASK_ESCALATED || st == HIVE_TASK_ABORTED ||
+			  (st == HIVE_TASK_PENDING && *str_of(dep, "blocked_reason") && still_blocked(txn, dep, seen));
 		json_decref(dep);
 		if (blocked)
 			break;
@@ -189,32 +190,28 @@ static int still_blocked(hive_txn *txn, const json_t *t, json_t *seen)
 	return blocked;
 }
 
-/* Until when an open circuit holds the task's runtime back, in ms; 0 when
- * it is not open.  The circuit document carries the time it opened and the
- * reset timeout it opened with. */
+/* Until when an open circuit holds the runtime back, in ms; 0 when it is
+ * not open (the same reading as the runner's). */
 static int64_t circuit_open_until(hive_txn *txn, const char *flow_id, const char *adapter)
 {
-	json_t *c = hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter);
-	int64_t until = 0;
-	if (c && strcmp(str_of(c, "state"), "open") == 0)
-		until = json_integer_value(json_object_get(c, "opened_at_ms")) +
-			json_integer_value(json_object_get(c, "reset_timeout_ms"));
-	json_decref(c);
-	return until;
+	hive_circuit c;
+	hive_circuit_config cfg;
+	hive_circuit_load(txn, flow_id, adapter, &c, &cfg);
+	return c.state == HIVE_CIRCUIT_OPEN ? c.opened_at_ms + cfg.reset_timeout_ms : 0;
 }
 
 static void task_note(hive_txn *txn, const json_t *flow, const json_t *t, json_t *seen, hive_buf *b)
 {
-	const char *st = str_of(t, "state");
-	if (*str_of(t, "blocked_reason") && strcmp(st, "pending") == 0 && still_blocked(txn, t, seen))
+	hive_task_state st = hive_proj_task_state(t);
+	if (*str_of(t, "blocked_reason") && st == HIVE_TASK_PENDING && still_blocked(txn, t, seen))
 		hive_buf_printf(b, "blocked: %s", str_of(t, "blocked_reason"));
-	else if (strcmp(st, "pending") == 0 && json_array_size(json_object_get(t, "depends_on")))
+	else if (st == HIVE_TASK_PENDING && json_array_size(json_object_get(t, "depends_on")))
 		hive_buf_puts(b, "waiting for its dependencies");
-	else if (strcmp(st, "retry") == 0 && *str_of(t, "next_attempt_at"))
+	else if (st == HIVE_TASK_RETRY && *str_of(t, "next_attempt_at"))
 		hive_buf_printf(b, "next attempt due %s", str_of(t, "next_attempt_at"));
 	else if (json_is_string(json_object_get(t, "reason")))
 		hive_buf_puts(b, str_of(t, "reason"));
-	if (strcmp(st, "ready") != 0 && strcmp(st, "retry") != 0)
+	if (st != HIVE_TASK_READY && st != HIVE_TASK_RETRY)
 		return;
 	const char *adapter = str_of(json_object_get(t, "runtime"), "adapter");
 	int64_t until = circuit_open_until(txn, str_of(flow, "id"), adapter);
@@ -234,7 +231,7 @@ static int flow_status_q(hive_txn *txn, const void *flow_ref, json_t **out)
 	json_t *tasks = json_array(), *id, *seen = json_object();
 	size_t i;
 	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		if (!t)
 			continue;
 		hive_buf note = {0};
@@ -283,7 +280,7 @@ static json_t *flow_tasks(hive_txn *txn, const json_t *flow)
 	json_t *out = json_array(), *id;
 	size_t i;
 	json_array_foreach(json_object_get(flow, "task_ids"), i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		if (t)
 			json_array_append_new(out, t);
 	}
@@ -339,7 +336,7 @@ static int on_started(uint64_t seq, hive_slice raw, void *vctx)
 	started_ctx *c = vctx;
 	json_t *ev = json_loadb(raw.data, raw.len, 0, NULL);
 	const char *id = json_string_value(json_object_get(ev, "attempt_id"));
-	json_t *a = id ? hive_proj_get(c->txn, "attempt/%s", id) : NULL;
+	json_t *a = hive_proj_attempt(c->txn, id);
 	if (a)
 		json_array_append_new(c->docs, a);
 	json_decref(ev);
