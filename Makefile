@@ -46,7 +46,23 @@ CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit-test cli-test check bench demo install clean valgrind
+.PHONY: all deps test unit-test cli-test check bench demo install clean valgrind \
+        fuzz fuzz-bins fuzz-replay crash crash-test
+
+# Fuzz targets (tests/fuzz/fuzz_<name>.c).  `make fuzz` builds them with
+# clang's libFuzzer in build-fuzz/ and runs each for FUZZ_SECONDS; `make
+# test` replays their seed corpora and regression inputs through a plain
+# main (replay_<name>), so it needs no clang.
+FUZZ_TARGETS := spec event verdict duration excerpt
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/check_text.h
+FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+FUZZ_BINS        := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+# Crash tests (tests/crash/): CRASH_KILLS SIGKILLs of flow run from seed
+# CRASH_SEED; `make test` runs a few, `make crash` hundreds.
+CRASH_KILLS ?= 300
+CRASH_SEED  ?= 1
 
 # Targets that build recurse after `deps`, so pkg-config is asked again
 # once a fresh machine has the libraries.
@@ -76,8 +92,8 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit-test cli-test
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
+	@$(MAKE) --no-print-directory unit-test fuzz-replay cli-test crash-test
 
 unit-test: $(UNIT_BINS)
 	@pass=0; fail=0; for t in $(UNIT_BINS); do \
@@ -91,6 +107,36 @@ $(BUILD)/tests/append_events: tests/cli/append_events.c $(LIB)
 cli-test: $(BIN) $(BUILD)/tests/append_events
 	@HIVE_BIN=$(CURDIR)/$(BIN) HIVE_APPEND_EVENTS=$(CURDIR)/$(BUILD)/tests/append_events \
 		bash tests/cli/run.sh $(CLI_TESTS)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		$(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || \
+			{ echo "FAILED: replay_$$t (rerun with -v to name the input)"; exit 1; }; \
+	done
+
+fuzz-bins: $(FUZZ_BINS)
+
+# The library and the targets with coverage for libFuzzer, ASan and UBSan.
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz BIN=build-fuzz/hive CC=$(FUZZ_CC) \
+		OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-bins
+	@bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+crash-test: $(BIN)
+	@HIVE_BIN=$(CURDIR)/$(BIN) bash tests/crash/crash.sh --kills 8 --seed $(CRASH_SEED)
+
+crash: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@HIVE_BIN=$(CURDIR)/$(BIN) bash tests/crash/crash.sh --kills $(CRASH_KILLS) --seed $(CRASH_SEED)
 
 # Every test under AddressSanitizer + UndefinedBehaviorSanitizer, in a
 # separate build directory so it never mixes objects with the normal build.
@@ -120,6 +166,6 @@ install: all
 	install -m 0644 docs/hive.1 $(DESTDIR)$(PREFIX)/share/man/man1/hive.1
 
 clean:
-	rm -rf build build-san hive
+	rm -rf build build-san build-fuzz hive
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -511,7 +511,7 @@ static json_t *verdict_fields(const json_t *v)
 	return out;
 }
 
-static json_t *verdict_parse(const char *data, size_t len)
+json_t *hive_exec_verdict_parse(const char *data, size_t len)
 {
 	json_error_t e;
 	json_t *v = json_loadb(data, len, 0, &e);
@@ -568,7 +568,7 @@ static json_t *verdict_read(const char *path)
 	else if (len > VERDICT_MAX_BYTES)
 		v = malformed("the result file is larger than %d KiB", VERDICT_MAX_BYTES / 1024);
 	else
-		v = verdict_parse(buf, (size_t)len);
+		v = hive_exec_verdict_parse(buf, (size_t)len);
 	free(buf);
 	return v;
 }

@@ -26,4 +26,11 @@ int hive_exec_fields_check(const json_t *rt, const char *where);
  * NULL-terminated argv (free with hive_strv_free). */
 char **hive_exec_argv(const json_t *rt);
 
+/* The verdict a runtime wrote to $HIVE_RESULT_FILE, from its bytes
+ * data[0..len): a new reference to {summary?, retryable?, retry_after_ms?}
+ * with only the members given, or to {"malformed": reason} (one line of
+ * printable ASCII) when the bytes are not such an object.  Never NULL.
+ * Exposed for tests/fuzz; the exec adapter reads the file itself. */
+json_t *hive_exec_verdict_parse(const char *data, size_t len);
+
 #endif

@@ -717,6 +717,25 @@ static void gw_drop_stale_index_lock(git_repository *repo)
 	hive_buf_dispose(&lock);
 }
 
+/* Likewise the lock of the worktree's branch, when it is one of hive's
+ * (refs/heads/hive/...): a runner SIGKILLed inside the checkpoint commit
+ * leaves "<branch>.lock" behind, and every later reset of that task failed
+ * ("failed to lock file"), failing the flow (found by tests/crash). */
+static void gw_drop_stale_branch_lock(git_repository *repo)
+{
+	git_reference *head = NULL;
+	if (git_reference_lookup(&head, repo, "HEAD") == 0 &&
+	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+	    strncmp(git_reference_symbolic_target(head), "refs/heads/hive/", 16) == 0) {
+		hive_buf lock = {0};
+		hive_buf_printf(&lock, "%s%s.lock", git_repository_commondir(repo),
+				git_reference_symbolic_target(head));
+		unlink(lock.data);
+		hive_buf_dispose(&lock);
+	}
+	git_reference_free(head);
+}
+
 int hive_git_worktree_reset(const char *worktree_path, const char *commit)
 {
 	git_repository *repo;
@@ -725,6 +744,7 @@ int hive_git_worktree_reset(const char *worktree_path, const char *commit)
 	if (rc)
 		return rc;
 	gw_drop_stale_index_lock(repo);
+	gw_drop_stale_branch_lock(repo);
 	rc = gw_commit(&c, repo, commit, worktree_path);
 	if (rc == 0)
 		rc = gw_hard_reset(repo, c, worktree_path, commit);

@@ -51,14 +51,42 @@ int hive_env_name_valid(const char *s)
 	return 1;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (NUL-terminated), 0 when
+ * ill-formed (Unicode table 3-7: no overlongs, surrogates, > U+10FFFF). */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xF5 ? 0 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+	unsigned char lo = s[0] == 0xE0 ? 0xA0 : s[0] == 0xF0 ? 0x90 : 0x80;
+	unsigned char hi = s[0] == 0xED ? 0x9F : s[0] == 0xF4 ? 0x8F : 0xBF;
+	if (n == 0)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+/* Found by tests/fuzz: bytes above 0x7f used to pass as they were, so
+ * ill-formed UTF-8 and the C1 controls (U+0080..U+009F, e.g. U+009B, the
+ * one-character CSI) reached the terminal.  Whole sequences are kept, so
+ * the cut never splits a character. */
 void hive_put_shown(hive_buf *b, const char *s)
 {
-	size_t i;
-	for (i = 0; s[i] && i < 64; i++) {
-		unsigned char c = (unsigned char)s[i];
-		hive_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (u[i] && i < 64) {
+		size_t n = u[i] < 0x80 ? 1 : utf8_len(u + i);
+		if (n == 0 || u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xC2 && u[i + 1] <= 0x9F)) {
+			hive_buf_putc(b, '?');
+			i += n ? n : 1;
+			continue;
+		}
+		hive_buf_append(b, s + i, n);
+		i += n;
 	}
-	if (s[i])
+	if (u[i])
 		hive_buf_puts(b, "...");
 }
 

@@ -753,8 +753,10 @@ static int syntax_error(const char *label, const json_error_t *err)
 	if (err->line > 0)
 		hive_buf_printf(&m, ":%d:%d", err->line, err->column);
 	hive_buf_puts(&m, ": invalid JSON: ");
+	/* jansson quotes the offending bytes raw: anything but printable ASCII
+	 * becomes '?' (found by tests/fuzz: DEL and C1 controls got through) */
 	for (const char *s = err->text; *s; s++)
-		hive_buf_putc(&m, (unsigned char)*s < 0x20 ? '?' : *s);
+		hive_buf_putc(&m, (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s);
 	return hive_jsoncheck_fail_buf(&m);
 }
 

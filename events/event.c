@@ -195,9 +195,15 @@ int hive_event_decode(const char *json, size_t len, hive_event *ev)
 	json_error_t jerr;
 	memset(ev, 0, sizeof *ev);
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o)
+	if (!o) {
+		/* jansson quotes the offending bytes raw; keep the message one
+		 * printable line (found by tests/fuzz: a stored '\v' got through) */
+		for (char *c = jerr.text; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
 		return hive_error_set(HIVE_EINVALID, "event: invalid JSON at line %d column %d: %s",
 				      jerr.line, jerr.column, jerr.text);
+	}
 	int rc = json_is_object(o) ? decode_fields(o, ev)
 				   : hive_error_set(HIVE_EINVALID, "event: not a JSON object");
 	json_decref(o);

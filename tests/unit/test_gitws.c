@@ -626,6 +626,31 @@ static void test_worktree_reset(void **state)
 	free(wt);
 }
 
+/* A runner SIGKILLed inside the checkpoint commit leaves the lock of the
+ * task's branch behind (tests/crash found it): the next reset removes it
+ * and succeeds, where it failed with "failed to lock file".  A lock on a
+ * branch that is not hive's is left alone. */
+static void test_reset_after_stale_branch_lock(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "t4");
+	char out[41];
+
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t4", f->base), 0);
+	write_at(wt, "a.txt", "attempt 1\n");
+	assert_int_equal(hive_git_checkpoint(wt, "attempt 1", out, NULL), 0);
+	write_at(f->repo, ".git/refs/heads/hive/f/t4.lock", "");
+	write_at(f->repo, ".git/refs/heads/user-branch.lock", "");
+
+	assert_int_equal(hive_git_worktree_reset(wt, f->base), 0);
+	assert_wt_head(wt, "refs/heads/hive/f/t4", f->base);
+	assert_false(exists_at(f->repo, ".git/refs/heads/hive/f/t4.lock"));
+	assert_true(exists_at(f->repo, ".git/refs/heads/user-branch.lock"));
+	assert_int_equal(hive_git_checkpoint(wt, "attempt 2", out, NULL), 0);
+	assert_user_untouched(f);
+	free(wt);
+}
+
 /* Two branches changing different files merge into one commit with both
  * changes and the parents in order; n == 1 is the commit itself. */
 static void test_merge_clean(void **state)
@@ -943,6 +968,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_worktree_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_debris, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_after_stale_branch_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_tasks, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("gitws", tests, NULL, group_teardown);
