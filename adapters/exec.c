@@ -191,6 +191,7 @@ int hive_exec_fields_check(const json_t *rt, const char *where)
 static int exec_validate(const hive_adapter *self, const json_t *rt, const char *where,
                          unsigned flags)
 {
+	(void)self; /* a vtable slot: exec has no state */
 	const char *at = where ? where : "runtime";
 	int rc;
 

@@ -188,6 +188,7 @@ static void assert_mode_0600(const char *path)
 
 static void test_registry_finds_every_adapter(void **state)
 {
+	(void)state;
 	const char *names[] = {"exec", "claude-code", "codex", "opencode", "aider"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		const hive_adapter *a = find(names[i]);
@@ -209,6 +210,7 @@ static const hive_adapter old_exec = {.version = HIVE_ADAPTER_VERSION - 1, .name
 
 static void test_registry_skips_other_versions(void **state)
 {
+	(void)state;
 	const hive_adapter *list[] = {&old_exec};
 	hive_adapter_registry r = {list, 1};
 	assert_null(hive_adapter_registry_find(&r, "exec"));
@@ -298,6 +300,7 @@ static const validate_case validate_cases[] = {
 
 static void test_validate_through_the_port(void **state)
 {
+	(void)state;
 	for (size_t i = 0; i < sizeof validate_cases / sizeof validate_cases[0]; i++) {
 		const validate_case *c = &validate_cases[i];
 		json_t *rt = parse_q(c->runtime);
@@ -321,6 +324,7 @@ static void test_validate_through_the_port(void **state)
 /* A default (defaults.runtime) may lack what a task supplies, nothing else. */
 static void test_validate_partial_runtime(void **state)
 {
+	(void)state;
 	const hive_adapter *exec = find("exec");
 	json_t *rt = parse_q("{'adapter': 'exec', 'command': null, 'env': {'A': 'b'}}");
 	assert_int_equal(exec->validate(exec, rt, NULL, HIVE_ADAPTER_VALIDATE_PARTIAL), 0);
@@ -338,6 +342,7 @@ static void test_validate_partial_runtime(void **state)
 /* A registry is just a list: one without the presets knows only exec. */
 static void test_registry_of_ones_own(void **state)
 {
+	(void)state;
 	const hive_adapter *list[] = {find("exec")};
 	hive_adapter_registry r = {list, 1};
 	json_t *rt = parse_q("{'adapter': 'codex'}");
@@ -506,6 +511,7 @@ static void test_input_json_carries_the_attempt(void **state)
 
 static void test_prompt_quotes_awkward_text(void **state)
 {
+	(void)state;
 	json_t *task = parse("{\"key\": \"k\", \"title\": \"two\\nlines\", \"description\": null,"
 	                     " \"checks\": [{\"name\": \"t\", \"command\": \"test `date` = x\"},"
 	                     "            {\"name\": \"u\", \"command\": \"echo ``\"}]}");
@@ -748,6 +754,7 @@ static void assert_prepares(const char *runtime, const char *want)
 
 static void test_presets_build_their_argv(void **state)
 {
+	(void)state;
 	assert_prepares("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\", \"x\"], \"args\": []}",
 	                "./agent.sh --fast x");
 	assert_prepares("{\"adapter\": \"claude-code\", \"command\": null, \"args\": [], \"model\": null}",
@@ -803,6 +810,7 @@ static void assert_rejected(const char *runtime, const char *field)
 
 static void test_prepare_rejects_bad_runtimes(void **state)
 {
+	(void)state;
 	assert_rejected("{\"adapter\": \"exec\", \"command\": null}", "runtime.command");
 	assert_rejected("{\"adapter\": \"exec\", \"command\": []}", "runtime.command");
 	assert_rejected("{\"adapter\": \"exec\", \"command\": [\"\"]}", "runtime.command");
@@ -836,6 +844,7 @@ static void assert_describes(const char *runtime, const char *want)
 
 static void test_describe_is_one_line(void **state)
 {
+	(void)state;
 	assert_describes("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\"], \"timeout_ms\": 600000}",
 	                 "exec: ./agent.sh --fast (timeout 10m)");
 	assert_describes("{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"it's here\"]}",

@@ -54,6 +54,7 @@ static hive_circuit opened(void)
 
 static void test_circuit_opens_and_refuses(void **state)
 {
+	(void)state;
 	hive_circuit c = opened();
 	int t;
 	assert_int_equal(hive_circuit_allow(&c, &CB, 1000, &t), 0);
@@ -71,6 +72,7 @@ static void test_circuit_opens_and_refuses(void **state)
 
 static void test_circuit_half_open_one_probe(void **state)
 {
+	(void)state;
 	hive_circuit c = opened();
 	int t;
 	assert_int_equal(hive_circuit_allow(&c, &CB, 61000, &t), 1);
@@ -90,6 +92,7 @@ static void test_circuit_half_open_one_probe(void **state)
 
 static void test_circuit_probe_failure_reopens(void **state)
 {
+	(void)state;
 	hive_circuit c = opened();
 	int t;
 	assert_int_equal(hive_circuit_allow(&c, &CB, 70000, &t), 1);
@@ -104,6 +107,7 @@ static void test_circuit_probe_failure_reopens(void **state)
 
 static void test_circuit_probe_success_closes(void **state)
 {
+	(void)state;
 	static const hive_outcome ok[] = {HIVE_OUTCOME_SUCCESS, HIVE_OUTCOME_CHECK_FAILED};
 	for (size_t i = 0; i < 2; i++) {
 		hive_circuit c = opened();
@@ -122,6 +126,7 @@ static void test_circuit_probe_success_closes(void **state)
 
 static void test_circuit_counter_resets(void **state)
 {
+	(void)state;
 	hive_circuit c = {0};
 	int t;
 	hive_circuit_record(&c, &CB, HIVE_OUTCOME_RUNTIME_FAILED, 1, &t);
@@ -141,6 +146,7 @@ static void test_circuit_counter_resets(void **state)
 
 static void test_circuit_config(void **state)
 {
+	(void)state;
 	hive_circuit_config c, back;
 	assert_int_equal(hive_circuit_config_parse(NULL, NULL, &c), 0);
 	assert_int_equal(c.failure_threshold, 5);

@@ -15,6 +15,7 @@
 
 static void test_duration_parse_valid(void **state)
 {
+	(void)state;
 	static const struct { const char *s; int64_t ms; } cases[] = {
 		{"0", 0}, {"0s", 0}, {"0ms", 0}, {"0.0h", 0},
 		{"250ms", 250}, {"1s", 1000}, {"1.5s", 1500}, {".5s", 500},
@@ -35,6 +36,7 @@ static void test_duration_parse_valid(void **state)
 
 static void test_duration_parse_invalid(void **state)
 {
+	(void)state;
 	static const struct { const char *s; const char *why; } cases[] = {
 		{"", "(use e.g."}, {"-1s", "must not be negative"}, {"-0s", "must not be negative"},
 		{"5x", "(use e.g."}, {"5", "(use e.g."}, {"s", "(use e.g."},
@@ -68,6 +70,7 @@ static void test_duration_parse_invalid(void **state)
 
 static void test_duration_format(void **state)
 {
+	(void)state;
 	static const struct { int64_t ms; const char *s; } cases[] = {
 		{0, "0s"}, {1, "1ms"}, {250, "250ms"}, {999, "999ms"}, {1000, "1s"},
 		{4200, "4.2s"}, {4250, "4.25s"}, {1001, "1.001s"}, {59999, "59.999s"},
@@ -91,6 +94,7 @@ static void test_duration_format(void **state)
 /* format → parse is the identity, on edges and on seeded random values. */
 static void test_duration_round_trip(void **state)
 {
+	(void)state;
 	hive_rng rng;
 	hive_rng_seed(&rng, 7);
 	char out[HIVE_DURATION_FMT_MAX];

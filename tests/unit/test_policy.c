@@ -67,6 +67,7 @@ static void assert_policy_eq(const hive_retry_policy *a, const hive_retry_policy
 
 static void test_outcome_names(void **state)
 {
+	(void)state;
 	static const char *names[] = {"success", "check_failed", "runtime_failed", "timeout",
 	                              "crashed", "runtime_unavailable", "aborted"};
 	assert_int_equal(HIVE_OUTCOME__COUNT, 7);
@@ -84,6 +85,7 @@ static void test_outcome_names(void **state)
 
 static void test_policy_defaults(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	memset(&p, 0x5a, sizeof p);
 	hive_retry_policy_default(&p);
@@ -117,6 +119,7 @@ static void test_policy_defaults(void **state)
 /* The task's keys override the flow defaults; absent keys inherit them. */
 static void test_parse_overrides_base(void **state)
 {
+	(void)state;
 	hive_retry_policy flow, task;
 	assert_int_equal(parse_text("{\"mode\": \"continue\", \"on_exhausted\": \"escalate\","
 	                            " \"backoff\": {\"jitter\": \"full\", \"max\": \"5m\"},"
@@ -149,6 +152,7 @@ static void test_parse_overrides_base(void **state)
 /* Missing budget fields inherit the resolved policy's values, field by field. */
 static void test_parse_budget_inheritance(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	assert_int_equal(parse_text(
 		"{\"max_attempts\": 4,"
@@ -187,6 +191,7 @@ static void test_parse_budget_inheritance(void **state)
 
 static void test_parse_invalid(void **state)
 {
+	(void)state;
 	static const struct { const char *json; const char *prefix; } cases[] = {
 		{"[]", "tasks[0].retry: must be an object"},
 		{"\"3\"", "tasks[0].retry: must be an object"},
@@ -258,6 +263,7 @@ static void test_parse_invalid(void **state)
 
 static void test_parse_too_many_budgets(void **state)
 {
+	(void)state;
 	json_t *budgets = json_array();
 	for (int i = 0; i <= HIVE_MAX_BUDGETS; i++)
 		json_array_append_new(budgets, J("{\"on\": [\"timeout\"]}"));
@@ -279,6 +285,7 @@ static void test_parse_too_many_budgets(void **state)
 
 static void test_canonical_round_trip(void **state)
 {
+	(void)state;
 	hive_retry_policy p, back;
 	assert_int_equal(parse_text(
 		"{\"max_attempts\": 6, \"retry_on\": [\"crashed\", \"check_failed\"],"
@@ -329,6 +336,7 @@ static void test_canonical_round_trip(void **state)
 
 static void test_rng_deterministic(void **state)
 {
+	(void)state;
 	hive_rng a, b, c;
 	hive_rng_seed(&a, 42);
 	hive_rng_seed(&b, 42);
@@ -354,6 +362,7 @@ static void test_rng_deterministic(void **state)
 
 static void test_backoff_none_exact(void **state)
 {
+	(void)state;
 	hive_backoff b = {.initial_ms = 1000, .max_ms = 10000, .coefficient = 2.0, .jitter = HIVE_JITTER_NONE};
 	static const int64_t want[] = {1000, 2000, 4000, 8000, 10000, 10000};
 	for (int n = 1; n <= 6; n++)
@@ -379,6 +388,7 @@ static void test_backoff_none_exact(void **state)
 
 static void test_backoff_jitter_bounds(void **state)
 {
+	(void)state;
 	hive_backoff full = {.initial_ms = 1000, .max_ms = 8000, .coefficient = 2.0, .jitter = HIVE_JITTER_FULL};
 	hive_backoff equal = full;
 	equal.jitter = HIVE_JITTER_EQUAL;
@@ -410,6 +420,7 @@ static void test_backoff_jitter_bounds(void **state)
 
 static void test_backoff_same_seed_same_sequence(void **state)
 {
+	(void)state;
 	hive_backoff b = {.initial_ms = 500, .max_ms = 60000, .coefficient = 3.0, .jitter = HIVE_JITTER_FULL};
 	hive_rng r1, r2, r3;
 	hive_rng_seed(&r1, 99);
@@ -450,6 +461,7 @@ static hive_retry_decision step(const hive_retry_policy *p, hive_retry_input *in
 
 static void test_decide_implicit_budget(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"1s\"}}", NULL, &p), 0);
 	hive_retry_input in = input(HIVE_OUTCOME_CHECK_FAILED);
@@ -487,6 +499,7 @@ static void test_decide_implicit_budget(void **state)
  * backoff, and the total may exceed the top-level max_attempts. */
 static void test_decide_per_outcome_budgets(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	assert_int_equal(parse_text(
 		"{\"max_attempts\": 3, \"backoff\": {\"initial\": \"1s\"},"
@@ -528,6 +541,7 @@ static void test_decide_per_outcome_budgets(void **state)
 
 static void test_decide_unmatched_outcome(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	hive_retry_decision d;
 	assert_int_equal(parse_text("{\"budgets\": [{\"on\": [\"timeout\"]}]}", NULL, &p), 0);
@@ -555,6 +569,7 @@ static void test_decide_unmatched_outcome(void **state)
 
 static void test_decide_retry_after(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	hive_retry_decision d;
 	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"1s\", \"max\": \"5s\"}}", NULL, &p), 0);
@@ -570,6 +585,7 @@ static void test_decide_retry_after(void **state)
 
 static void test_decide_jitter_is_seeded(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	hive_retry_decision d1, d2;
 	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"10s\", \"jitter\": \"full\"}}", NULL, &p), 0);
@@ -587,6 +603,7 @@ static void test_decide_jitter_is_seeded(void **state)
 
 static void test_decide_verdict_not_retryable(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	hive_retry_decision d;
 	hive_retry_policy_default(&p);
@@ -608,6 +625,7 @@ static void test_decide_verdict_not_retryable(void **state)
  * (bypassing the parser) lists them. */
 static void test_decide_never_retried(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	hive_retry_decision d;
 	hive_retry_policy_default(&p);

@@ -109,6 +109,7 @@ static const char example[] =
 
 static void test_example_normalizes_exactly(void **state)
 {
+	(void)state;
 	json_t *spec = NULL;
 	if (parse_q(example, &spec) != 0)
 		fail_msg("example rejected: %s", hive_error_last());
@@ -275,6 +276,7 @@ static const struct {
 
 static void test_malformed_specs_name_the_field(void **state)
 {
+	(void)state;
 	assert_true(sizeof malformed / sizeof malformed[0] >= 20);
 	for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
 		json_t *sentinel = json_null(), *out = sentinel;
@@ -294,6 +296,7 @@ static void test_malformed_specs_name_the_field(void **state)
 /* A value quoted back from the input cannot break the one-line message. */
 static void test_error_quotes_are_sanitized(void **state)
 {
+	(void)state;
 	json_t *out = NULL;
 	assert_int_equal(parse_q(TASK1(", 'bad\\nkey\\u0007': 1"), &out), HIVE_EINVALID);
 	assert_non_null(strstr(hive_error_last(), "tasks[0].bad?key?: unknown key"));
@@ -312,6 +315,7 @@ static void test_error_quotes_are_sanitized(void **state)
 /* A long cycle is found without recursion and printed in bounded form. */
 static void test_long_cycle_message_is_bounded(void **state)
 {
+	(void)state;
 	enum { N = 2000 };
 	hive_buf b = {0};
 	hive_buf_puts(&b, "{" HEAD ", 'tasks': [");
@@ -330,6 +334,7 @@ static void test_long_cycle_message_is_bounded(void **state)
 /* A diamond shares dependencies without being a cycle. */
 static void test_diamond_is_not_a_cycle(void **state)
 {
+	(void)state;
 	json_t *out = NULL;
 	int rc = parse_q(SPEC("{'key': 'd', 'title': 'D', 'depends_on': ['b', 'c']},"
 	                      " {'key': 'b', 'title': 'B', 'depends_on': ['a']},"
@@ -350,6 +355,7 @@ static void test_diamond_is_not_a_cycle(void **state)
 /* retry: the task's keys override defaults.retry, which overrides built-ins. */
 static void test_retry_inherits_defaults_then_overrides(void **state)
 {
+	(void)state;
 	json_t *out = NULL;
 	int rc = parse_q("{'name': 'f', 'project': 'p', 'defaults': {'runtime': {'command': ['x']},"
 	                 " 'retry': {'max_attempts': 5, 'mode': 'continue', 'backoff': {'initial': '1s', 'jitter': 'full'}}},"
@@ -373,6 +379,7 @@ static void test_retry_inherits_defaults_then_overrides(void **state)
 /* runtime: merged field by field over defaults.runtime, env key by key. */
 static void test_runtime_merges_over_defaults(void **state)
 {
+	(void)state;
 	json_t *out = NULL;
 	int rc = parse_q("{'name': 'f', 'project': 'p', 'defaults': {'runtime': {'command': ['./agent.sh', '-q'],"
 	                 " 'timeout': '10m', 'env': {'MODEL': 'x', 'A': '1'}}},"
@@ -394,6 +401,7 @@ static void test_runtime_merges_over_defaults(void **state)
 
 static void test_defaults_normalize_alone(void **state)
 {
+	(void)state;
 	json_t *out = NULL, *raw = J("{'runtime': {'adapter': 'codex'}, 'circuit_breaker': {'failure_threshold': 2}}");
 	assert_int_equal(hive_spec_defaults_normalize(raw, NULL, OPTS, &out), 0);
 	assert_true(json_is_null(P(out, "/runtime/command")));
@@ -416,6 +424,7 @@ static void test_defaults_normalize_alone(void **state)
 
 static void test_repo_relative_to_spec_becomes_absolute(void **state)
 {
+	(void)state;
 	char *dir = tu_tmpdir(), path[PATH_MAX], repo[PATH_MAX], *real;
 	snprintf(path, sizeof path, "%s/specs", dir);
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -457,6 +466,7 @@ static void test_repo_relative_to_spec_becomes_absolute(void **state)
 /* A relative base_dir that does not exist is joined to the current directory. */
 static void test_repo_with_relative_missing_base_is_absolute(void **state)
 {
+	(void)state;
 	char *s = Q("{'name': 'f', 'project': {'name': 'w', 'repo': 'r'}, " RT ", 'tasks': [{'key': 'a', 'title': 'A'}]}");
 	char *cwd = getcwd(NULL, 0), *want = NULL;
 	json_t *out = NULL;
@@ -471,6 +481,7 @@ static void test_repo_with_relative_missing_base_is_absolute(void **state)
 
 static void test_load_errors_name_the_file(void **state)
 {
+	(void)state;
 	char *dir = tu_tmpdir(), path[PATH_MAX];
 	json_t *out = NULL;
 	snprintf(path, sizeof path, "%s/missing.json", dir);
@@ -500,6 +511,7 @@ static void test_load_errors_name_the_file(void **state)
 
 static void test_task_def_alone_with_null_defaults(void **state)
 {
+	(void)state;
 	json_t *raw = J("{'key': 'fix', 'title': 'Fix it', 'runtime': {'command': ['sh', '-c', 'make']},"
 	                " 'checks': [{'name': 'unit', 'command': 'make test'}], 'depends_on': ['other']}");
 	json_t *out = NULL;
@@ -529,6 +541,7 @@ static void test_task_def_alone_with_null_defaults(void **state)
 /* The caller's objects are borrowed: normalizing must not change them. */
 static void test_task_def_leaves_inputs_alone(void **state)
 {
+	(void)state;
 	json_t *defaults = NULL, *raw_defaults = J("{'runtime': {'command': ['x'], 'env': {'A': '1'}}}");
 	assert_int_equal(hive_spec_defaults_normalize(raw_defaults, NULL, OPTS, &defaults), 0);
 	json_t *before = json_deep_copy(defaults);
@@ -548,6 +561,7 @@ static void test_task_def_leaves_inputs_alone(void **state)
 
 static void test_name_rule(void **state)
 {
+	(void)state;
 	static const char *const good[] = {"a", "fix-login", "v1.2_rc-3", "A9",
 	                                   "0123456789012345678901234567890123456789012345678901234567890123"};
 	static const char *const badn[] = {"", ".hidden", "-flag", "_x", "a..b", "end.", "x.lock", "a b",
@@ -571,6 +585,7 @@ static void test_name_rule(void **state)
  * the field and the adapters this front end offers; nothing is written. */
 static void test_registry_lacking_an_adapter_refuses_it(void **state)
 {
+	(void)state;
 	const hive_adapter *only_exec[] = {hive_adapter_registry_find(hive_registry_builtin(), "exec")};
 	hive_adapter_registry r = {only_exec, 1};
 	hive_spec_opts o = {.adapters = &r};
@@ -605,6 +620,7 @@ static const hive_adapter fake = {.version = HIVE_ADAPTER_VERSION, .name = "fake
 
 static void test_spec_validates_through_the_port(void **state)
 {
+	(void)state;
 	const hive_adapter *list[] = {&fake};
 	hive_adapter_registry r = {list, 1};
 	hive_spec_opts o = {.adapters = &r};
