@@ -82,17 +82,6 @@ static int check_budget(const json_t *t)
 	return 0;
 }
 
-/* The mode the next attempt will use without --mode: an earlier override,
- * else the policy's. */
-static const char *effective_mode(const json_t *t)
-{
-	if (hive_json_str(t, "mode"))
-		return hive_json_str(t, "mode");
-	hive_retry_policy p;
-	hive_retry_policy_of(t, &p);
-	return p.mode_continue ? "continue" : "clean";
-}
-
 static int retry_txn(hive_txn *txn, void *vctx)
 {
 	task_op_ctx *c = vctx;
@@ -120,7 +109,7 @@ static int retry_txn(hive_txn *txn, void *vctx)
 	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
 		rc = check_budget(t);
 	json_t *p = hive_json_pack("{s:b}", "reset_count", c->reset_count);
-	json_object_set_new(p, "mode", json_string(c->mode ? c->mode : effective_mode(t)));
+	json_object_set_new(p, "mode", json_string(c->mode ? c->mode : hive_retry_policy_mode_name(hive_retry_policy_mode_of(t))));
 	if (!rc)
 		rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_RETRY_REQUESTED, p, NULL);
 	else

@@ -318,3 +318,18 @@ void hive_retry_policy_of(const json_t *task, hive_retry_policy *out)
 		hive_error_clear(); /* a guard, not a failure of the caller */
 	}
 }
+
+int hive_retry_policy_mode_of(const json_t *task)
+{
+	const char *m = json_string_value(json_object_get(task, "mode"));
+	if (m)
+		return strcmp(m, "continue") == 0;
+	hive_retry_policy p;
+	hive_retry_policy_of(task, &p);
+	return p.mode_continue;
+}
+
+const char *hive_retry_policy_mode_name(int mode_continue)
+{
+	return name_at(mode_names, 2, mode_continue ? 1 : 0);
+}

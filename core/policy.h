@@ -98,6 +98,14 @@ int hive_retry_policy_from_json(const json_t *canonical, hive_retry_policy *out)
  * (a task_created event always carries one; the default is only a guard). */
 void hive_retry_policy_of(const json_t *task, hive_retry_policy *out);
 
+/* The effective retry mode of a task projection document (borrowed): the
+ * mode its next attempt uses.  An override recorded by `task retry --mode`
+ * (the document's "mode") wins, else the policy's.  1 = continue, 0 = clean. */
+int hive_retry_policy_mode_of(const json_t *task);
+
+/* "clean" or "continue" (static string) for a mode_continue value. */
+const char *hive_retry_policy_mode_name(int mode_continue);
+
 /* The budget an attempt with outcome `o` is counted against: with budgets,
  * the first whose `on` holds o; without, the implicit budget (index
  * n_budgets, i.e. 0) when o is in retry_on.  -1 when none applies or o is

@@ -243,23 +243,13 @@ static int display_max(const json_t *task, int number)
 	return m < number ? number : m;
 }
 
-static int mode_continue(const json_t *task)
-{
-	const char *m = hive_json_str(task, "mode");
-	if (m)
-		return strcmp(m, "continue") == 0;
-	hive_retry_policy pol;
-	hive_retry_policy_of(task, &pol);
-	return pol.mode_continue;
-}
-
 /* Where this attempt starts: the task's base for a first or clean attempt,
  * the previous checkpoint in continue mode, or (first time) the base
  * computed from dependencies, marked by an empty start_commit. */
 static void choose_start(hive_txn *txn, hive_pick *p, const json_t *flow)
 {
 	const char *base = hive_json_str(p->task, "base_commit"), *last = hive_json_str(p->task, "last_commit");
-	if (base && last && p->number > 1 && mode_continue(p->task))
+	if (base && last && p->number > 1 && hive_retry_policy_mode_of(p->task))
 		snprintf(p->start_commit, sizeof p->start_commit, "%s", last);
 	else if (base)
 		snprintf(p->start_commit, sizeof p->start_commit, "%s", base);

@@ -649,6 +649,28 @@ static void test_decide_never_retried(void **state)
 	assert_int_equal(hive_retry_policy_budget_for(&p, HIVE_OUTCOME_RUNTIME_UNAVAILABLE), -1);
 	assert_int_equal(hive_retry_policy_budget_for(&p, HIVE_OUTCOME_TIMEOUT), 0);
 }
+/* The effective mode: a --mode override recorded on the task wins, else
+ * the policy's (one helper for the runner and task retry). */
+static void test_effective_mode(void **state)
+{
+	(void)state;
+	hive_retry_policy p;
+	hive_retry_policy_default(&p);
+	p.mode_continue = 1;
+	json_t *task = json_pack("{s:o}", "retry", hive_retry_policy_to_json(&p));
+	assert_int_equal(hive_retry_policy_mode_of(task), 1);
+	json_object_set_new(task, "mode", json_string("clean"));
+	assert_int_equal(hive_retry_policy_mode_of(task), 0);
+	json_object_del(task, "retry"); /* no policy: the override still decides */
+	json_object_set_new(task, "mode", json_string("continue"));
+	assert_int_equal(hive_retry_policy_mode_of(task), 1);
+	json_object_del(task, "mode"); /* neither: the built-in default, clean */
+	assert_int_equal(hive_retry_policy_mode_of(task), 0);
+	json_decref(task);
+	assert_string_equal(hive_retry_policy_mode_name(0), "clean");
+	assert_string_equal(hive_retry_policy_mode_name(1), "continue");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_too_many_budgets),
 		cmocka_unit_test(test_canonical_round_trip),
+		cmocka_unit_test(test_effective_mode),
 		cmocka_unit_test(test_rng_deterministic),
 		cmocka_unit_test(test_backoff_none_exact),
 		cmocka_unit_test(test_backoff_jitter_bounds),
