@@ -26,7 +26,7 @@ LIBS      = $(PKG_LIBS) -lpthread
 EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/strv.c events/fs.c events/utf8.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
 CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \
               core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
-              core/finish.c core/runner.c core/context.c core/spec.c core/emit.c
+              core/finish.c core/runner.c core/context.c core/spec.c core/emit.c core/markdown.c
 CORE_SRC   += core/query.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
@@ -40,7 +40,7 @@ LIB     := $(BUILD)/libhive.a
 UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_proc test_spec \
               test_adapters test_context test_gitws test_json test_emit \
               test_projection test_state test_schedule test_resolve test_finish \
-              test_duration test_circuit test_fs test_sha256 test_strv test_utf8
+              test_duration test_circuit test_fs test_sha256 test_strv test_utf8 test_markdown
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c

@@ -8,6 +8,7 @@
  */
 #include "adapters/prompt.h"
 
+#include "core/markdown.h"
 #include "events/json.h"
 #include "events/utf8.h"
 
@@ -22,21 +23,10 @@ static void put_one_line(hive_buf *out, const char *s)
 		hive_buf_putc(out, *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
-static size_t longest_backtick_run(const char *s)
-{
-	size_t best = 0, run = 0;
-	for (; *s; s++) {
-		run = *s == '`' ? run + 1 : 0;
-		if (run > best)
-			best = run;
-	}
-	return best;
-}
-
 /* A CommonMark code span holding s exactly. */
 static void put_code_span(hive_buf *out, const char *s)
 {
-	size_t fence = longest_backtick_run(s) + 1;
+	size_t fence = hive_markdown_fence_len(s, 1);
 	size_t len = strlen(s);
 	/* A span's content may not start or end with a backtick next to the
 	 * fence; one space on each side is stripped again by renderers. */

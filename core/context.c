@@ -24,6 +24,7 @@
 
 #include "core/duration.h"
 #include "core/excerpt.h"
+#include "core/markdown.h"
 #include "core/outcome.h"
 #include "core/policy.h"
 #include "events/buf.h"
@@ -416,19 +417,6 @@ static void put_cut_line(hive_buf *b, const char *s, size_t len)
 	free(t);
 }
 
-/* A diff line may itself hold a code fence (a Markdown file changed): the
- * fence around the diff is one backtick longer than any run inside. */
-static size_t fence_for(const char *s)
-{
-	size_t best = 0, run = 0;
-	for (; *s; s++) {
-		run = *s == '`' ? run + 1 : 0;
-		if (run > best)
-			best = run;
-	}
-	return best + 1 > 3 ? best + 1 : 3;
-}
-
 static void diff_load(hive_txn *txn, const ctx_attempt *a, size_t max_lines, ctx_diff *d)
 {
 	const char *hex = hive_json_str(a->changes, "diff_blob");
@@ -450,7 +438,8 @@ static void diff_load(hive_txn *txn, const ctx_attempt *a, size_t max_lines, ctx
 		pos += len + 1;
 	}
 	d->text = hive_buf_detach(&b);
-	d->fence = fence_for(d->text);
+	/* a diff line may itself hold a code fence (a Markdown file changed) */
+	d->fence = hive_markdown_fence_len(d->text, 3);
 }
 
 /* The excerpt of the first k lines, as the payload reports it: no
