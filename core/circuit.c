@@ -214,20 +214,19 @@ static void circuit_from(const json_t *doc, hive_circuit *c)
 int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
 		      hive_circuit_config *cfg)
 {
-	json_t *flow = hive_proj_get(txn, "flow/%s", flow_id);
+	json_t *flow = hive_proj_flow(txn, flow_id);
 	json_t *cb = json_object_get(json_object_get(flow, "defaults"), "circuit_breaker");
 	if (!cb || hive_circuit_config_from_json(cb, cfg) != 0)
 		hive_circuit_config_default(cfg);
 	json_decref(flow);
-	json_t *doc = hive_proj_get(txn, "circuit/%s/%s", flow_id, adapter);
+	json_t *doc = hive_proj_circuit(txn, flow_id, adapter);
 	circuit_from(doc, c);
 	/* half-open: the probe is in flight only while its attempt runs (a
 	 * person may have aborted it; then the next attempt probes) */
 	const char *probe = hive_json_str(doc, "probe_attempt");
 	if (c->state == HIVE_CIRCUIT_HALF_OPEN && probe) {
-		json_t *a = hive_proj_get(txn, "attempt/%s", probe);
-		const char *st = hive_json_str(a, "state");
-		c->probe_in_flight = st && strcmp(st, "running") == 0;
+		json_t *a = hive_proj_attempt(txn, probe);
+		c->probe_in_flight = hive_proj_attempt_running(a);
 		json_decref(a);
 	}
 	json_decref(doc);

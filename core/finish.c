@@ -83,8 +83,8 @@ int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_
 			int64_t duration_ms, const json_t *failed_checks, const json_t *verdict,
 			const char *summary, uint64_t seed)
 {
-	json_t *task = hive_proj_get(txn, "task/%s", task_id);
-	json_t *att = hive_proj_get(txn, "attempt/%s", attempt_id);
+	json_t *task = hive_proj_task(txn, task_id);
+	json_t *att = hive_proj_attempt(txn, attempt_id);
 	int rc = 0;
 	if (!task || !att || !hive_proj_attempt_running(att))
 		goto out; /* already ended (a person aborted it): nothing more to record */

@@ -132,7 +132,7 @@ static int spec_project(hive_txn *txn, spec_ctx *c)
 		if (!c->repo)
 			return 0;
 		/* the spec names a repo: it must be the project's, never silently another */
-		json_t *doc = hive_proj_get(txn, "project/%s", c->project_id.s);
+		json_t *doc = hive_proj_project(txn, c->project_id.s);
 		const char *repo = json_string_value(json_object_get(doc, "repo"));
 		int rc = repo && strcmp(repo, c->repo) != 0 ?
 			 hive_error_set(HIVE_ECONFLICT, "project \"%s\" already exists for repo %s, but the spec names %s; "
@@ -417,7 +417,7 @@ static int repo_txn(hive_txn *txn, void *vctx)
 	int rc = load_flow(txn, c->ref, &id, &flow, &st);
 	if (rc)
 		return rc;
-	json_t *p = hive_proj_get(txn, "project/%s", json_string_value(json_object_get(flow, "project_id")));
+	json_t *p = hive_proj_project(txn, json_string_value(json_object_get(flow, "project_id")));
 	const char *repo = json_string_value(json_object_get(p, "repo"));
 	c->repo = repo ? hive_xstrdup(repo) : NULL;
 	json_decref(p);

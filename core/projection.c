@@ -571,6 +571,11 @@ json_t *hive_proj_get(hive_txn *txn, const char *fmt, ...)
 
 /* ---- typed access ----------------------------------------------------------- */
 
+json_t *hive_proj_project(hive_txn *txn, const char *project_id)
+{
+	return project_id ? hive_proj_get(txn, "project/%s", project_id) : NULL;
+}
+
 json_t *hive_proj_task(hive_txn *txn, const char *task_id)
 {
 	return task_id ? hive_proj_get(txn, "task/%s", task_id) : NULL;

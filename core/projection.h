@@ -107,6 +107,7 @@ int hive_emit(hive_txn *txn, hive_event *ev);
 json_t *hive_proj_get(hive_txn *txn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The documents by id: new reference, or NULL when absent (or id NULL). */
+json_t *hive_proj_project(hive_txn *txn, const char *project_id);
 json_t *hive_proj_task(hive_txn *txn, const char *task_id);
 json_t *hive_proj_flow(hive_txn *txn, const char *flow_id);
 json_t *hive_proj_attempt(hive_txn *txn, const char *attempt_id);

@@ -156,7 +156,7 @@ static int by_exact_id(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_
 	if (!hive_id_valid(ref))
 		return HIVE_ENOTFOUND;
 	if (kind == HIVE_REF_PROJECT) {
-		json_t *d = hive_proj_get(txn, "project/%s", ref);
+		json_t *d = hive_proj_project(txn, ref);
 		json_decref(d);
 		if (!d)
 			return HIVE_ENOTFOUND;

@@ -79,8 +79,8 @@ static int flow_info_txn(hive_txn *txn, void *vctx)
 	int rc = hive_resolve(txn, HIVE_REF_FLOW, fi->ref, &fi->id);
 	if (rc)
 		return rc;
-	json_t *f = hive_proj_get(txn, "flow/%s", fi->id.s);
-	json_t *p = f ? hive_proj_get(txn, "project/%s", hive_json_str(f, "project_id")) : NULL;
+	json_t *f = hive_proj_flow(txn, fi->id.s);
+	json_t *p = f ? hive_proj_project(txn, hive_json_str(f, "project_id")) : NULL;
 	snprintf(fi->name, sizeof fi->name, "%s", f ? hive_json_str(f, "name") : "?");
 	snprintf(fi->state, sizeof fi->state, "%s", f ? hive_json_str(f, "state") : "?");
 	free(fi->repo);
@@ -100,13 +100,13 @@ typedef struct {
 static int find_orphans_txn(hive_txn *txn, void *vctx)
 {
 	orphan_ctx *c = vctx;
-	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id), *id;
+	json_t *f = hive_proj_flow(txn, c->flow_id), *id;
 	size_t i;
 	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		const char *running = hive_json_str(t, "running_attempt");
 		if (running) {
-			json_t *a = hive_proj_get(txn, "attempt/%s", running);
+			json_t *a = hive_proj_attempt(txn, running);
 			/* the groups go into attempt_crashed for the record; killing
 			 * goes by the attempt's tag (recover) */
 			json_int_t pgid = json_integer_value(json_object_get(json_object_get(a, "runtime_started"), "pgid"));
@@ -132,7 +132,7 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 {
 	crash_ctx *c = vctx;
 	const char *task_id = hive_json_str(c->orphan, "task_id"), *attempt_id = hive_json_str(c->orphan, "attempt_id");
-	json_t *t = hive_proj_get(txn, "task/%s", task_id);
+	json_t *t = hive_proj_task(txn, task_id);
 	if (!t)
 		return 0;
 	int rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_CRASHED,
@@ -141,7 +141,7 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 					      json_object_get(c->orphan, "check_pgid"), "killed", c->killed),
 				    attempt_id);
 	json_decref(t);
-	json_t *a = rc ? NULL : hive_proj_get(txn, "attempt/%s", attempt_id);
+	json_t *a = rc ? NULL : hive_proj_attempt(txn, attempt_id);
 	int64_t age = hive_attempt_age_ms(a);
 	json_decref(a);
 	if (!rc)
@@ -277,7 +277,7 @@ static void add_pick(hive_txn *txn, pick_ctx *c, json_t *task, const json_t *flo
 static int pick_txn(hive_txn *txn, void *vctx)
 {
 	pick_ctx *c = vctx;
-	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id), *id;
+	json_t *f = hive_proj_flow(txn, c->flow_id), *id;
 	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING) {
 		json_decref(f);
 		return 0;
@@ -286,7 +286,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
 		if (c->n >= c->max)
 			break;
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(id));
+		json_t *t = hive_proj_task(txn, json_string_value(id));
 		hive_task_state st = hive_proj_task_state(t);
 		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
 		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
@@ -311,12 +311,12 @@ typedef struct {
 static int base_txn(hive_txn *txn, void *vctx)
 {
 	base_ctx *c = vctx;
-	json_t *f = hive_proj_get(txn, "flow/%s", hive_json_str(c->task, "flow_id")), *d;
+	json_t *f = hive_proj_flow(txn, hive_json_str(c->task, "flow_id")), *d;
 	snprintf(c->flow_base, sizeof c->flow_base, "%s", f && hive_json_str(f, "base_commit") ? hive_json_str(f, "base_commit") : "");
 	json_decref(f);
 	size_t i;
 	json_array_foreach(json_object_get(c->task, "depends_on"), i, d) {
-		json_t *t = hive_proj_get(txn, "task/%s", json_string_value(d));
+		json_t *t = hive_proj_task(txn, json_string_value(d));
 		const char *rc = hive_json_str(t, "result_commit");
 		json_array_append_new(c->commits, json_string(rc ? rc : c->flow_base));
 		json_decref(t);
@@ -394,8 +394,8 @@ static int start_txn(hive_txn *txn, void *vctx)
 {
 	start_ctx *c = vctx;
 	hive_pick *p = c->p;
-	json_t *t = hive_proj_get(txn, "task/%s", p->task_id.s);
-	json_t *f = hive_proj_get(txn, "flow/%s", c->flow_id);
+	json_t *t = hive_proj_task(txn, p->task_id.s);
+	json_t *f = hive_proj_flow(txn, c->flow_id);
 	hive_task_state st = hive_proj_task_state(t);
 	int rc = 0;
 	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING ||
