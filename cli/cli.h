@@ -1,12 +1,16 @@
 /*
- * cli.h - the command-line layer: the command table, flag parsing and
- * output helpers shared by the cli/cmd_*.c files.
+ * cli.h - the command-line layer: the declarative command table, the flag
+ * parser that reads it, and output helpers shared by the cli/cmd_*.c files.
  *
- * Each cmd_<group>.c exports one NULL-terminated table of hive_command;
- * main.c lists the tables.  Adding a command is adding an entry (and a
- * file for a new group).  A command parses its flags, calls the library,
- * prints; it returns a HIVE_E* code (0 = success) with hive_error_last()
- * set, and main turns that into the message and exit code.
+ * Each cmd_<group>.c exports one table of hive_command entries written with
+ * designated initialisers (name, options, positionals, usage tail, help,
+ * handler); main.c lists the tables.  dispatch parses argv against the
+ * entry BEFORE calling its handler, which receives the parsed values, so a
+ * handler only calls the library (core/hive.h) and prints.  Usage lines,
+ * `--help` and docs/cli.md are generated from the same entries.  Adding a
+ * command is one entry in its group's table; a new group is one file plus
+ * one line in main.c's list.  Handlers return a HIVE_E* code (0 = success)
+ * with hive_error_last() set; main turns that into the message and exit code.
  */
 #ifndef HIVE_CLI_H
 #define HIVE_CLI_H
@@ -15,6 +19,7 @@
 #include <stdio.h>
 
 #include "core/hive.h"
+#include "events/buf.h"
 
 typedef struct {
 	const char *dir;   /* resolved data dir */
@@ -24,43 +29,89 @@ typedef struct {
 	hive_store *store; /* opened on first use by cli_store() */
 } hive_cli;
 
-typedef struct {
-	const char *group;  /* "events" */
-	const char *name;   /* "list" */
-	const char *usage;  /* "hive events list [--flow F] ..." */
-	const char *help;   /* a few lines of what it does, flags, exit codes */
-	int (*run)(hive_cli *cli, int argc, char **argv); /* argv[0] = first word after the name */
-} hive_command;
-
 /* The store, opened on first use; NULL with the error set on failure. */
 hive_store *cli_store(hive_cli *cli, int *rc);
 
-/* ---- flags --------------------------------------------------------------- */
+/* ---- the command table ------------------------------------------------------ */
 
+#define CLI_MAX_OPTS 12
+#define CLI_MAX_ARGS 3
+
+typedef enum {
+	CLI_FLAG, /* --name: present or not */
+	CLI_STR,  /* --name VALUE, once */
+	CLI_LIST, /* --name VALUE, repeatable */
+	CLI_U64,  /* --name N, a non-negative integer */
+} cli_opt_kind;
+
+/* One option of a command.  A table's options end at the first entry
+ * without a name. */
+typedef struct {
+	const char *name;  /* without dashes: "flow" matches --flow X and --flow=X */
+	cli_opt_kind kind;
+	const char *arg;   /* the value's name in usage ("F", "NAME=CMD"); NULL for CLI_FLAG */
+	const char *help;  /* one line for --help */
+	int required;      /* shown without brackets; dispatch refuses its absence */
+} cli_opt;
+
+typedef struct cli_args cli_args;
+
+typedef struct {
+	const char *group;             /* "events" */
+	const char *name;              /* "list"; NULL for a one-word command (hive demo) */
+	cli_opt opts[CLI_MAX_OPTS];
+	const char *args[CLI_MAX_ARGS]; /* positional names in order ("FLOW"); their count is the most accepted */
+	int min_args;                  /* how many are required; the rest are optional */
+	const char *usage;             /* NULL: generated from args and opts; else the synopsis
+	                                * after the command words, for forms the generator cannot say */
+	const char *help;              /* what it does: a few lines, each ending in '\n' */
+	const char *exit;              /* its exit codes: "0 ok, 3 not found." */
+	int (*run)(hive_cli *cli, const cli_args *a);
+} hive_command;
+
+/* What dispatch parsed for a handler.  Strings are borrowed from argv. */
 typedef struct {
 	const char **v;
 	size_t n;
 } cli_list;
 
-typedef enum { CLI_FLAG, CLI_STR, CLI_LIST, CLI_U64 } cli_opt_kind;
-
-typedef struct {
-	const char *name;   /* without dashes: "flow" matches --flow X and --flow=X */
-	cli_opt_kind kind;
-	void *dest;         /* int*, const char**, cli_list*, unsigned long long* */
-	int seen;           /* set by cli_parse */
-} cli_opt;
+struct cli_args {
+	const hive_command *cmd;
+	const char *pos[CLI_MAX_ARGS];
+	int npos;
+	struct {
+		int seen;                /* how many times it was given */
+		const char *str;         /* CLI_STR */
+		unsigned long long u64;  /* CLI_U64 */
+		cli_list list;           /* CLI_LIST (allocated) */
+	} v[CLI_MAX_OPTS];
+};
 
 /*
- * Parse argv (flags anywhere, "--" ends flags) into opts and positionals.
- * Positionals are stored in pos[0..*npos); between min_pos and max_pos
- * are accepted.  Errors (HIVE_EINVALID) name the flag or argument and
- * point at `hive <cmd> --help`.  Strings are borrowed from argv; lists
- * are allocated (free with cli_list_free).
+ * Parse argv (the words after the command's name: flags anywhere, "--"
+ * ends flags) against cmd's options and positionals into *a.  Errors
+ * (HIVE_EINVALID) name the flag or argument and point at
+ * `hive <cmd> --help`; a required option missing is one too.  Release *a
+ * with cli_args_dispose, also after an error.
  */
-int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts,
-	      const char **pos, int min_pos, int max_pos, int *npos);
-void cli_list_free(cli_list *l);
+int cli_parse(const hive_command *cmd, int argc, char **argv, cli_args *a);
+void cli_args_dispose(cli_args *a);
+
+/* The parsed values by option name; the name must be in the command's
+ * table (asserted).  str: NULL when not given; u64: dflt when not given;
+ * list: empty when not given. */
+const char *cli_str(const cli_args *a, const char *name);
+int cli_flag(const cli_args *a, const char *name);
+int cli_seen(const cli_args *a, const char *name);
+unsigned long long cli_u64(const cli_args *a, const char *name, unsigned long long dflt);
+const cli_list *cli_list_of(const cli_args *a, const char *name);
+
+/* "project create" / "demo": the words that name cmd, as messages use them. */
+void cli_command_words(const hive_command *cmd, hive_buf *out);
+/* The usage line, "hive flow abort FLOW [--reason TEXT]". */
+void cli_usage(const hive_command *cmd, hive_buf *out);
+/* The whole --help text: usage, help, options, exit codes. */
+void cli_help(const hive_command *cmd, hive_buf *out);
 
 /* ---- output -------------------------------------------------------------- */
 

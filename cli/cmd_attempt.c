@@ -8,26 +8,25 @@
 #include "events/buf.h"
 #include "events/error.h"
 
-static int cmd_list(hive_cli *cli, int argc, char **argv)
+static int cmd_list(hive_cli *cli, const cli_args *a)
 {
-	hive_attempt_filter af = {0};
-	cli_opt opts[] = {{"task", CLI_STR, &af.task_ref, 0}, {"flow", CLI_STR, &af.flow_ref, 0}, {NULL, 0, NULL, 0}};
+	hive_attempt_filter af = {.task_ref = cli_str(a, "task"), .flow_ref = cli_str(a, "flow")};
 	json_t *out = NULL;
-	int rc = cli_parse("attempt list", argc, argv, opts, NULL, 0, 0, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
 		rc = hive_attempt_list(s, &af, &out);
 	if (!rc && !cli_json_out(cli, json_incref(out))) {
 		printf("%-36s %-36s %-3s %-10s %-20s %s\n", "ATTEMPT", "TASK", "#", "STATE", "OUTCOME", "DURATION");
 		size_t i;
-		json_t *a;
-		json_array_foreach(out, i, a) {
+		json_t *at;
+		json_array_foreach(out, i, at) {
 			char d[32] = "-";
-			if (json_object_get(a, "duration_ms"))
-				hive_duration_format(json_integer_value(json_object_get(a, "duration_ms")), d, sizeof d);
-			printf("%-36s %-36s %-3lld %-10s %-20s %s\n", cli_jstr(a, "id"), cli_jstr(a, "task_id"),
-			       (long long)json_integer_value(json_object_get(a, "attempt_number")),
-			       cli_jstr(a, "state"), *cli_jstr(a, "outcome") ? cli_jstr(a, "outcome") : "-", d);
+			if (json_object_get(at, "duration_ms"))
+				hive_duration_format(json_integer_value(json_object_get(at, "duration_ms")), d, sizeof d);
+			printf("%-36s %-36s %-3lld %-10s %-20s %s\n", cli_jstr(at, "id"), cli_jstr(at, "task_id"),
+			       (long long)json_integer_value(json_object_get(at, "attempt_number")),
+			       cli_jstr(at, "state"), *cli_jstr(at, "outcome") ? cli_jstr(at, "outcome") : "-", d);
 		}
 	}
 	json_decref(out);
@@ -144,19 +143,16 @@ static void inspect_json(const hive_attempt_detail *d, int ctx, int diff, int ou
 	cli_print_json(doc);
 }
 
-static int cmd_inspect(hive_cli *cli, int argc, char **argv)
+static int cmd_inspect(hive_cli *cli, const cli_args *a)
 {
-	const char *pos[1];
-	int ctx = 0, diff = 0, output = 0;
-	cli_opt opts[] = {{"context", CLI_FLAG, &ctx, 0}, {"diff", CLI_FLAG, &diff, 0}, {"output", CLI_FLAG, &output, 0},
-			  {NULL, 0, NULL, 0}};
+	int ctx = cli_flag(a, "context"), diff = cli_flag(a, "diff"), output = cli_flag(a, "output");
 	hive_attempt_detail d;
-	int rc = cli_parse("attempt inspect", argc, argv, opts, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (!s)
 		return rc;
 	unsigned what = (diff ? HIVE_INSPECT_DIFF : 0) | (output ? HIVE_INSPECT_OUTPUT : 0);
-	if ((rc = hive_attempt_inspect(s, pos[0], what, &d)))
+	if ((rc = hive_attempt_inspect(s, a->pos[0], what, &d)))
 		return rc;
 	if (cli->json) {
 		inspect_json(&d, ctx, diff, output);
@@ -179,13 +175,29 @@ static int cmd_inspect(hive_cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static const hive_command list_cmd = {"attempt", "list", "hive attempt list [--task T] [--flow F]",
-	"List attempts with their number, state, outcome and duration.\n", cmd_list};
-static const hive_command inspect_cmd = {"attempt", "inspect", "hive attempt inspect ATTEMPT [--context] [--diff] [--output]",
-	"Show an attempt: outcome, runtime exit, duration, changes, checks.\n"
-	"  --context  the retry context exactly as delivered (with --json: the whole retry_context_assembled payload)\n"
-	"  --diff     the unified diff of its changes\n"
-	"  --output   full runtime stdout/stderr and every check's full output\n"
-	"Exit: 0 ok, 3 not found or ambiguous prefix.\n", cmd_inspect};
-
-const hive_command *const hive_cmds_attempt[] = {&list_cmd, &inspect_cmd, NULL};
+const hive_command hive_cmds_attempt[] = {
+	{
+		.group = "attempt", .name = "list",
+		.opts = {
+			{"task", CLI_STR, "T", "only this task's attempts"},
+			{"flow", CLI_STR, "F", "only this flow's attempts"},
+		},
+		.help = "List attempts with their number, state, outcome and duration.\n",
+		.exit = "0 ok, 3 unknown task or flow.",
+		.run = cmd_list,
+	},
+	{
+		.group = "attempt", .name = "inspect",
+		.args = {"ATTEMPT"}, .min_args = 1,
+		.opts = {
+			{"context", CLI_FLAG, NULL,
+			 "the retry context exactly as delivered (with --json: the whole retry_context_assembled payload)"},
+			{"diff", CLI_FLAG, NULL, "the unified diff of its changes"},
+			{"output", CLI_FLAG, NULL, "full runtime stdout/stderr and every check's full output"},
+		},
+		.help = "Show an attempt: outcome, runtime exit, duration, changes, checks.\n",
+		.exit = "0 ok, 3 not found or ambiguous prefix.",
+		.run = cmd_inspect,
+	},
+	{0},
+};

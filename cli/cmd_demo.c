@@ -218,11 +218,10 @@ static int run_demo(hive_cli *cli, const char *root)
 	return rc;
 }
 
-static int cmd_demo(hive_cli *cli, int argc, char **argv)
+static int cmd_demo(hive_cli *cli, const cli_args *a)
 {
-	int rc = cli_parse("demo", argc, argv, NULL, NULL, 0, 0, NULL);
-	if (rc)
-		return rc;
+	(void)a;
+	int rc;
 	const char *tmp = getenv("TMPDIR");
 	hive_buf root = {0};
 	hive_buf_printf(&root, "%s/hive-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -249,10 +248,14 @@ static int cmd_demo(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static const hive_command demo_cmd = {"demo", NULL, "hive demo",
-	"Run hive's main job on a throwaway git repository: a task whose first attempt fails its check,\n"
-	"a retry that receives the retry context and fixes the bug, a completed flow.  Everything goes in\n"
-	"a new temp dir (its event log too, unless --dir or HIVE_DIR is given).\n"
-	"Exit: 0 when the flow completed.\n", cmd_demo};
-
-const hive_command *const hive_cmds_demo[] = {&demo_cmd, NULL};
+const hive_command hive_cmds_demo[] = {
+	{
+		.group = "demo",
+		.help = "Run hive's main job on a throwaway git repository: a task whose first attempt fails its check,\n"
+			"a retry that receives the retry context and fixes the bug, a completed flow.  Everything goes in\n"
+			"a new temp dir (its event log too, unless --dir or HIVE_DIR is given).\n",
+		.exit = "0 when the flow completed.",
+		.run = cmd_demo,
+	},
+	{0},
+};

@@ -14,29 +14,21 @@
 #include "events/error.h"
 
 typedef struct {
-	cli_list types;
-	unsigned long long after, limit, tail;
 	int follow;
 	hive_events_query q;
 } filter_args;
 
-static int parse_filters(const char *cmd, int argc, char **argv, filter_args *a, int allow_follow)
+/* The filters dispatch parsed, as a query of the log. */
+static filter_args filters_of(const cli_args *a, int follow)
 {
-	cli_opt opts[] = {
-		{"flow", CLI_STR, &a->q.flow_ref, 0}, {"task", CLI_STR, &a->q.task_ref, 0},
-		{"attempt", CLI_STR, &a->q.attempt_ref, 0}, {"type", CLI_LIST, &a->types, 0},
-		{"after", CLI_U64, &a->after, 0}, {"limit", CLI_U64, &a->limit, 0},
-		{"tail", CLI_U64, &a->tail, 0},
-		{allow_follow ? "follow" : "", CLI_FLAG, &a->follow, 0},
-		{NULL, 0, NULL, 0},
+	const cli_list *types = cli_list_of(a, "type");
+	filter_args f = {
+		.follow = follow,
+		.q = {.flow_ref = cli_str(a, "flow"), .task_ref = cli_str(a, "task"),
+		      .attempt_ref = cli_str(a, "attempt"), .types = types->v, .n_types = types->n,
+		      .after = cli_u64(a, "after", 0), .limit = cli_u64(a, "limit", 0), .tail = cli_u64(a, "tail", 0)},
 	};
-	int rc = cli_parse(cmd, argc, argv, opts, NULL, 0, 0, NULL);
-	a->q.types = a->types.v;
-	a->q.n_types = a->types.n;
-	a->q.after = a->after;
-	a->q.limit = a->limit;
-	a->q.tail = a->tail;
-	return rc;
+	return f;
 }
 
 /* ---- list ------------------------------------------------------------------ */
@@ -102,16 +94,15 @@ static int list_once(hive_store *s, print_ctx *pc)
 	return hive_events_list(s, &pc->a->q, print_event, pc, &pc->scanned);
 }
 
-static int cmd_list(hive_cli *cli, int argc, char **argv)
+static int cmd_list(hive_cli *cli, const cli_args *args)
 {
-	filter_args a = {0};
-	int rc = parse_filters("events list", argc, argv, &a, 0);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	filter_args a = filters_of(args, 0);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s) {
 		print_ctx pc = {.cli = cli, .a = &a};
 		rc = list_once(s, &pc);
 	}
-	cli_list_free(&a.types);
 	return rc;
 }
 
@@ -180,11 +171,11 @@ static int follow_loop(hive_store *s, print_ctx *pc)
 	return rc;
 }
 
-static int cmd_stream(hive_cli *cli, int argc, char **argv)
+static int cmd_stream(hive_cli *cli, const cli_args *args)
 {
-	filter_args a = {0};
-	int rc = parse_filters("events stream", argc, argv, &a, 1);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	filter_args a = filters_of(args, cli_flag(args, "follow"));
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s && a.follow)
 		rc = install_stop_handlers();
 	if (s && !rc) {
@@ -198,7 +189,6 @@ static int cmd_stream(hive_cli *cli, int argc, char **argv)
 			rc = follow_loop(s, &pc);
 		cli->json = json;
 	}
-	cli_list_free(&a.types);
 	return rc;
 }
 
@@ -219,10 +209,11 @@ static void verify_report(const char *msg, void *ctx)
 		printf("problem: %s\n", msg);
 }
 
-static int cmd_verify(hive_cli *cli, int argc, char **argv)
+static int cmd_verify(hive_cli *cli, const cli_args *a)
 {
-	int rc = cli_parse("events verify", argc, argv, NULL, NULL, 0, 0, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	(void)a;
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (!s)
 		return rc;
 	verify_ctx vc = {.cli = cli, .list = json_array()};
@@ -241,37 +232,42 @@ static int cmd_verify(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static const hive_command list_cmd = {
-	"events", "list",
-	"hive events list [--flow F] [--task T] [--attempt A] [--type T]... [--after SEQ] [--limit N] [--tail N]",
-	"Print events in seq order (aligned text; with --json, NDJSON envelopes as stored).\n"
-	"  --flow/--task/--attempt  only events of that flow, task or attempt (id, unique prefix >= 4 chars, or name)\n"
-	"  --type T                 only events of type T (repeatable: any of them)\n"
-	"  --after SEQ              start after SEQ (exclusive)\n"
-	"  --limit N                at most N events;  --tail N  only the last N matching events\n"
-	"Exit: 0 ok, 2 bad flag, 3 unknown flow/task/attempt, 5 storage error.\n",
-	cmd_list,
-};
+#define EVENT_FILTERS \
+	{"flow", CLI_STR, "F", "only events of that flow (id, unique prefix >= 4 chars, or name)"}, \
+	{"task", CLI_STR, "T", "only events of that task (id, unique prefix or key)"}, \
+	{"attempt", CLI_STR, "A", "only events of that attempt (id or unique prefix)"}, \
+	{"type", CLI_LIST, "T", "only events of type T (repeatable: any of them)"}, \
+	{"after", CLI_U64, "SEQ", "start after SEQ (exclusive)"}, \
+	{"limit", CLI_U64, "N", "at most N events"}, \
+	{"tail", CLI_U64, "N", "only the last N matching events"}
 
-static const hive_command stream_cmd = {
-	"events", "stream",
-	"hive events stream [--flow F] [--task T] [--attempt A] [--type T]... [--after SEQ] [--limit N] [--tail N] [--follow]",
-	"Print events as NDJSON, one envelope per line, exactly as stored.\n"
-	"  --follow   keep running and print new events as they are committed (within 50 ms);\n"
-	"             stops on SIGINT/SIGTERM, ends quietly when the reader closes the pipe\n"
-	"  --after SEQ resumes exactly after SEQ: no gap, no duplicate.\n"
-	"Exit: 0 ok, 2 bad flag, 3 unknown flow/task/attempt, 5 storage error.\n",
-	cmd_stream,
+const hive_command hive_cmds_events[] = {
+	{
+		.group = "events", .name = "list",
+		.opts = {EVENT_FILTERS},
+		.help = "Print events in seq order (aligned text; with --json, NDJSON envelopes as stored).\n",
+		.exit = "0 ok, 2 bad flag, 3 unknown flow/task/attempt, 5 storage error.",
+		.run = cmd_list,
+	},
+	{
+		.group = "events", .name = "stream",
+		.opts = {
+			EVENT_FILTERS,
+			{"follow", CLI_FLAG, NULL, "keep running and print new events as they are committed (within 50 ms)"},
+		},
+		.help = "Print events as NDJSON, one envelope per line, exactly as stored.  With --follow it stops\n"
+			"on SIGINT/SIGTERM and ends quietly when the reader closes the pipe; --after SEQ resumes\n"
+			"exactly after SEQ: no gap, no duplicate.\n",
+		.exit = "0 ok, 2 bad flag, 3 unknown flow/task/attempt, 5 storage error.",
+		.run = cmd_stream,
+	},
+	{
+		.group = "events", .name = "verify",
+		.help = "Check the log: gapless seq from 1, every event parses with its required fields, every index\n"
+			"agrees with the log, every blob matches its hash, and the stored projections equal a replay\n"
+			"of the whole log.  Prints each problem.\n",
+		.exit = "0 all agree, 5 problems found or storage error.",
+		.run = cmd_verify,
+	},
+	{0},
 };
-
-static const hive_command verify_cmd = {
-	"events", "verify",
-	"hive events verify",
-	"Check the log: gapless seq from 1, every event parses with its required fields, every index\n"
-	"agrees with the log, every blob matches its hash, and the stored projections equal a replay\n"
-	"of the whole log.  Prints each problem.\n"
-	"Exit: 0 all agree, 5 problems found or storage error.\n",
-	cmd_verify,
-};
-
-const hive_command *const hive_cmds_events[] = {&list_cmd, &stream_cmd, &verify_cmd, NULL};

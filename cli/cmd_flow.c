@@ -21,17 +21,14 @@ static int print_flow(hive_cli *cli, const char *ref, const char *verb)
 	return rc;
 }
 
-static int cmd_create(hive_cli *cli, int argc, char **argv)
+static int cmd_create(hive_cli *cli, const cli_args *a)
 {
-	const char *file = NULL, *name = NULL, *pos[1];
-	cli_list tasks = {0};
-	int npos = 0;
-	cli_opt opts[] = {{"file", CLI_STR, &file, 0}, {"name", CLI_STR, &name, 0}, {"task", CLI_LIST, &tasks, 0},
-			  {NULL, 0, NULL, 0}};
-	int rc = cli_parse("flow create", argc, argv, opts, pos, 0, 1, &npos);
-	if (!rc && file && (npos || name || tasks.n))
+	const char *file = cli_str(a, "file"), *name = cli_str(a, "name");
+	const cli_list *tasks = cli_list_of(a, "task");
+	int rc = 0;
+	if (file && (a->npos || name || tasks->n))
 		rc = hive_error_set(HIVE_EINVALID, "flow create: --file takes no PROJECT, --name or --task");
-	if (!rc && !file && !npos)
+	if (!rc && !file && !a->npos)
 		rc = hive_error_set(HIVE_EINVALID, "flow create: give --file SPEC.json, or PROJECT --task TASK...");
 	json_t *spec = NULL;
 	hive_spec_opts so = {.adapters = hive_registry_builtin()};
@@ -42,41 +39,33 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	if (s && spec)
 		rc = hive_flow_create_spec(s, spec, &id);
 	else if (s)
-		rc = hive_flow_create_tasks(s, pos[0], name, tasks.v, tasks.n, &id);
+		rc = hive_flow_create_tasks(s, a->pos[0], name, tasks->v, tasks->n, &id);
 	if (!rc)
 		rc = print_flow(cli, id.s, "created");
 	json_decref(spec);
-	cli_list_free(&tasks);
 	return rc;
 }
 
-static int steer(hive_cli *cli, int argc, char **argv, const char *cmd, int with_reason,
-		 int (*fn)(hive_store *, const char *), const char *verb)
+static int steer(hive_cli *cli, const cli_args *a, int (*fn)(hive_store *, const char *), const char *verb)
 {
-	const char *pos[1], *reason = NULL;
-	cli_opt opts[] = {{with_reason ? "reason" : "", CLI_STR, &reason, 0}, {NULL, 0, NULL, 0}};
-	int rc = cli_parse(cmd, argc, argv, opts, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = with_reason ? hive_flow_abort(s, pos[0], reason) : fn(s, pos[0]);
-	return rc ? rc : print_flow(cli, pos[0], verb);
+		rc = fn(s, a->pos[0]);
+	return rc ? rc : print_flow(cli, a->pos[0], verb);
 }
 
-static int cmd_start(hive_cli *cli, int argc, char **argv)
+static int cmd_start(hive_cli *cli, const cli_args *a) { return steer(cli, a, hive_flow_start, "started"); }
+static int cmd_pause(hive_cli *cli, const cli_args *a) { return steer(cli, a, hive_flow_pause, "paused"); }
+static int cmd_resume(hive_cli *cli, const cli_args *a) { return steer(cli, a, hive_flow_resume, "resumed"); }
+
+static int cmd_abort(hive_cli *cli, const cli_args *a)
 {
-	return steer(cli, argc, argv, "flow start", 0, hive_flow_start, "started");
-}
-static int cmd_pause(hive_cli *cli, int argc, char **argv)
-{
-	return steer(cli, argc, argv, "flow pause", 0, hive_flow_pause, "paused");
-}
-static int cmd_resume(hive_cli *cli, int argc, char **argv)
-{
-	return steer(cli, argc, argv, "flow resume", 0, hive_flow_resume, "resumed");
-}
-static int cmd_abort(hive_cli *cli, int argc, char **argv)
-{
-	return steer(cli, argc, argv, "flow abort", 1, NULL, "aborted");
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
+	if (s)
+		rc = hive_flow_abort(s, a->pos[0], cli_str(a, "reason"));
+	return rc ? rc : print_flow(cli, a->pos[0], "aborted");
 }
 
 /* ---- tick / run -------------------------------------------------------------- */
@@ -98,14 +87,12 @@ static void progress(const char *line, void *ctx)
 	}
 }
 
-static int run_cmd(hive_cli *cli, int argc, char **argv, const char *cmd, int run)
+static int run_cmd(hive_cli *cli, const cli_args *a, int run)
 {
-	const char *pos[1];
-	unsigned long long par = 1;
-	cli_opt opts[] = {{"max-parallel", CLI_U64, &par, 0}, {NULL, 0, NULL, 0}};
-	int rc = cli_parse(cmd, argc, argv, opts, pos, 1, 1, NULL);
-	if (!rc && (par < 1 || par > 64))
-		rc = hive_error_set(HIVE_EINVALID, "%s: --max-parallel must be 1..64", cmd);
+	unsigned long long par = cli_u64(a, "max-parallel", 1);
+	int rc = 0;
+	if (par < 1 || par > 64)
+		rc = hive_error_set(HIVE_EINVALID, "flow %s: --max-parallel must be 1..64", a->cmd->name);
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	if (!s)
 		return rc;
@@ -117,7 +104,7 @@ static int run_cmd(hive_cli *cli, int argc, char **argv, const char *cmd, int ru
 	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_registry_builtin(), .stop = &stop_requested,
 			   .progress = progress, .progress_ctx = cli};
 	hive_run_result r;
-	rc = run ? hive_flow_run(s, pos[0], &o, &r) : hive_flow_tick(s, pos[0], &o, &r);
+	rc = run ? hive_flow_run(s, a->pos[0], &o, &r) : hive_flow_tick(s, a->pos[0], &o, &r);
 	if (cli->json && (rc == 0 || rc == HIVE_EFAILED))
 		cli_print_json(json_pack("{s:i,s:i,s:s}", "attempts_started", r.attempts_started, "attempts_failed",
 					 r.attempts_failed, "flow_state", r.flow_state));
@@ -127,20 +114,18 @@ static int run_cmd(hive_cli *cli, int argc, char **argv, const char *cmd, int ru
 	return rc;
 }
 
-static int cmd_tick(hive_cli *cli, int argc, char **argv) { return run_cmd(cli, argc, argv, "flow tick", 0); }
-static int cmd_run(hive_cli *cli, int argc, char **argv) { return run_cmd(cli, argc, argv, "flow run", 1); }
+static int cmd_tick(hive_cli *cli, const cli_args *a) { return run_cmd(cli, a, 0); }
+static int cmd_run(hive_cli *cli, const cli_args *a) { return run_cmd(cli, a, 1); }
 
 /* ---- list --------------------------------------------------------------------- */
 
-static int cmd_list(hive_cli *cli, int argc, char **argv)
+static int cmd_list(hive_cli *cli, const cli_args *a)
 {
-	const char *project = NULL;
-	cli_opt opts[] = {{"project", CLI_STR, &project, 0}, {NULL, 0, NULL, 0}};
 	json_t *out = NULL;
-	int rc = cli_parse("flow list", argc, argv, opts, NULL, 0, 0, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_list(s, project, &out);
+		rc = hive_flow_list(s, cli_str(a, "project"), &out);
 	if (!rc && !cli_json_out(cli, json_incref(out))) {
 		size_t i;
 		json_t *d;
@@ -155,14 +140,13 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------------ */
 
-static int cmd_status(hive_cli *cli, int argc, char **argv)
+static int cmd_status(hive_cli *cli, const cli_args *a)
 {
-	const char *pos[1];
 	json_t *st = NULL;
-	int rc = cli_parse("flow status", argc, argv, NULL, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_status(s, pos[0], &st);
+		rc = hive_flow_status(s, a->pos[0], &st);
 	if (rc || cli_json_out(cli, json_incref(st))) {
 		json_decref(st);
 		return rc;
@@ -183,33 +167,80 @@ static int cmd_status(hive_cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static const hive_command create_cmd = {"flow", "create",
-	"hive flow create --file SPEC.json | hive flow create PROJECT [--name N] [--task TASK]...",
-	"Create a flow from a spec file (validated whole before anything is written; SPEC section 5) or\n"
-	"from existing tasks.\nExit: 0 ok, 2 invalid spec (the message names the field), 3 unknown project/task,\n"
-	"4 name taken or task already in a flow that has not ended.\n", cmd_create};
-static const hive_command start_cmd = {"flow", "start", "hive flow start FLOW",
-	"Start a created flow: records the repo's HEAD as the base commit and makes tasks without\n"
-	"dependencies ready.\nExit: 0 ok, 3 not found, 4 not in state created.\n", cmd_start};
-static const hive_command pause_cmd = {"flow", "pause", "hive flow pause FLOW",
-	"Pause a running flow: no new attempt starts until it is resumed.\nExit: 0, 3, 4.\n", cmd_pause};
-static const hive_command resume_cmd = {"flow", "resume", "hive flow resume FLOW",
-	"Resume a paused flow.\nExit: 0, 3, 4.\n", cmd_resume};
-static const hive_command abort_cmd = {"flow", "abort", "hive flow abort FLOW [--reason TEXT]",
-	"Abort a flow: every task that has not ended becomes aborted.\nExit: 0, 3, 4.\n", cmd_abort};
-static const hive_command tick_cmd = {"flow", "tick", "hive flow tick FLOW [--max-parallel N]",
-	"One scheduling step: record attempts a dead runner left as crashed, make tasks ready, start up\n"
-	"to N attempts (default 1) and run them to completion.  Retries not yet due are skipped.\n"
-	"Exit: 0 ok, 1 an attempt failed in this tick (even if a retry was scheduled), 3 not found,\n"
-	"4 flow not started or locked by another runner (the message names it).\n", cmd_tick};
-static const hive_command run_cmd_def = {"flow", "run", "hive flow run FLOW [--max-parallel N]",
-	"Tick until the flow is completed or failed, sleeping until the next retry is due.\n"
-	"SIGINT/SIGTERM stop it promptly: running attempts are killed and recorded as crashed.\n"
-	"Exit: 0 completed, 1 failed or stopped, 3 not found, 4 locked or not started.\n", cmd_run};
-static const hive_command list_cmd = {"flow", "list", "hive flow list [--project P]",
-	"List flows with their state and number of tasks.\nExit: 0 ok, 3 unknown project.\n", cmd_list};
-static const hive_command status_cmd = {"flow", "status", "hive flow status FLOW",
-	"Every task's state, attempt count, last outcome, next retry time and blocked reason.\n", cmd_status};
+#define FLOW_ARG .args = {"FLOW"}, .min_args = 1
+#define MAX_PARALLEL {"max-parallel", CLI_U64, "N", "attempts run at once (1..64, default 1)"}
 
-const hive_command *const hive_cmds_flow[] = {&create_cmd, &start_cmd, &pause_cmd, &resume_cmd, &abort_cmd,
-					      &tick_cmd, &run_cmd_def, &list_cmd, &status_cmd, NULL};
+const hive_command hive_cmds_flow[] = {
+	{
+		.group = "flow", .name = "create",
+		.args = {"PROJECT"},
+		.opts = {
+			{"file", CLI_STR, "SPEC.json", "the flow spec (SPEC section 5)"},
+			{"name", CLI_STR, "N", "the flow's name (from existing tasks)"},
+			{"task", CLI_LIST, "TASK", "an existing task to include"},
+		},
+		.usage = "--file SPEC.json | hive flow create PROJECT [--name N] [--task TASK]...",
+		.help = "Create a flow from a spec file (validated whole before anything is written; SPEC section 5) or\n"
+			"from existing tasks.\n",
+		.exit = "0 ok, 2 invalid spec (the message names the field), 3 unknown project/task,\n"
+			"4 name taken or task already in a flow that has not ended.",
+		.run = cmd_create,
+	},
+	{
+		.group = "flow", .name = "start", FLOW_ARG,
+		.help = "Start a created flow: records the repo's HEAD as the base commit and makes tasks without\n"
+			"dependencies ready.\n",
+		.exit = "0 ok, 3 not found, 4 not in state created.",
+		.run = cmd_start,
+	},
+	{
+		.group = "flow", .name = "pause", FLOW_ARG,
+		.help = "Pause a running flow: no new attempt starts until it is resumed.\n",
+		.exit = "0, 3, 4.",
+		.run = cmd_pause,
+	},
+	{
+		.group = "flow", .name = "resume", FLOW_ARG,
+		.help = "Resume a paused flow.\n",
+		.exit = "0, 3, 4.",
+		.run = cmd_resume,
+	},
+	{
+		.group = "flow", .name = "abort", FLOW_ARG,
+		.opts = {{"reason", CLI_STR, "TEXT", "why, recorded with the abort"}},
+		.help = "Abort a flow: every task that has not ended becomes aborted.\n",
+		.exit = "0, 3, 4.",
+		.run = cmd_abort,
+	},
+	{
+		.group = "flow", .name = "tick", FLOW_ARG,
+		.opts = {MAX_PARALLEL},
+		.help = "One scheduling step: record attempts a dead runner left as crashed, make tasks ready, start up\n"
+			"to N attempts (default 1) and run them to completion.  Retries not yet due are skipped.\n",
+		.exit = "0 ok, 1 an attempt failed in this tick (even if a retry was scheduled), 3 not found,\n"
+			"4 flow not started or locked by another runner (the message names it).",
+		.run = cmd_tick,
+	},
+	{
+		.group = "flow", .name = "run", FLOW_ARG,
+		.opts = {MAX_PARALLEL},
+		.help = "Tick until the flow is completed or failed, sleeping until the next retry is due.\n"
+			"SIGINT/SIGTERM stop it promptly: running attempts are killed and recorded as crashed.\n",
+		.exit = "0 completed, 1 failed or stopped, 3 not found, 4 locked or not started.",
+		.run = cmd_run,
+	},
+	{
+		.group = "flow", .name = "list",
+		.opts = {{"project", CLI_STR, "P", "only this project's flows"}},
+		.help = "List flows with their state and number of tasks.\n",
+		.exit = "0 ok, 3 unknown project.",
+		.run = cmd_list,
+	},
+	{
+		.group = "flow", .name = "status", FLOW_ARG,
+		.help = "Every task's state, attempt count, last outcome, next retry time and blocked reason.\n",
+		.exit = "0 ok, 3 not found.",
+		.run = cmd_status,
+	},
+	{0},
+};

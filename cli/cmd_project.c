@@ -5,32 +5,30 @@
 #include "cli/cli.h"
 #include "events/error.h"
 
-static int cmd_create(hive_cli *cli, int argc, char **argv)
+static int cmd_create(hive_cli *cli, const cli_args *a)
 {
-	const char *repo = NULL, *desc = NULL, *pos[1];
-	cli_opt opts[] = {{"repo", CLI_STR, &repo, 0}, {"description", CLI_STR, &desc, 0}, {NULL, 0, NULL, 0}};
-	int rc = cli_parse("project create", argc, argv, opts, pos, 1, 1, NULL);
-	if (!rc && !repo)
-		rc = hive_error_set(HIVE_EINVALID, "project create: --repo PATH is required");
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	const char *name = a->pos[0];
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (!s)
 		return rc;
 	hive_id id;
-	if ((rc = hive_project_create(s, pos[0], repo, desc, &id)))
+	if ((rc = hive_project_create(s, name, cli_str(a, "repo"), cli_str(a, "description"), &id)))
 		return rc;
 	json_t *doc = NULL;
 	hive_project_show(s, id.s, &doc);
 	if (!cli_json_out(cli, json_incref(doc)))
-		printf("created project %s (%s) for %s\n", pos[0], id.s, cli_jstr(doc, "repo"));
+		printf("created project %s (%s) for %s\n", name, id.s, cli_jstr(doc, "repo"));
 	json_decref(doc);
 	return 0;
 }
 
-static int cmd_list(hive_cli *cli, int argc, char **argv)
+static int cmd_list(hive_cli *cli, const cli_args *a)
 {
-	int rc = cli_parse("project list", argc, argv, NULL, NULL, 0, 0, NULL);
+	(void)a;
 	json_t *docs = NULL;
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
 		rc = hive_project_list(s, &docs);
 	if (!rc && !cli_json_out(cli, json_incref(docs))) {
@@ -44,14 +42,13 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_show(hive_cli *cli, int argc, char **argv)
+static int cmd_show(hive_cli *cli, const cli_args *a)
 {
-	const char *pos[1];
 	json_t *d = NULL;
-	int rc = cli_parse("project show", argc, argv, NULL, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_project_show(s, pos[0], &d);
+		rc = hive_project_show(s, a->pos[0], &d);
 	if (!rc && !cli_json_out(cli, json_incref(d)))
 		printf("project:     %s\nid:          %s\nrepo:        %s\ndescription: %s\ncreated:     %s\n",
 		       cli_jstr(d, "name"), cli_jstr(d, "id"), cli_jstr(d, "repo"), cli_jstr(d, "description"),
@@ -60,12 +57,29 @@ static int cmd_show(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static const hive_command create_cmd = {"project", "create", "hive project create NAME --repo PATH [--description TEXT]",
-	"Bind NAME to a git repository (it must have at least one commit).\n"
-	"Exit: 0 ok, 2 bad name or not a git repository, 4 name taken.\n", cmd_create};
-static const hive_command list_cmd = {"project", "list", "hive project list",
-	"List projects.\n", cmd_list};
-static const hive_command show_cmd = {"project", "show", "hive project show PROJECT",
-	"Show one project (name, id or id prefix).\nExit: 0 ok, 3 not found.\n", cmd_show};
-
-const hive_command *const hive_cmds_project[] = {&create_cmd, &list_cmd, &show_cmd, NULL};
+const hive_command hive_cmds_project[] = {
+	{
+		.group = "project", .name = "create",
+		.args = {"NAME"}, .min_args = 1,
+		.opts = {
+			{"repo", CLI_STR, "PATH", "the git repository (it must have at least one commit)", .required = 1},
+			{"description", CLI_STR, "TEXT", "a line about the project"},
+		},
+		.help = "Bind NAME to a git repository (it must have at least one commit).\n",
+		.exit = "0 ok, 2 bad name or not a git repository, 4 name taken.",
+		.run = cmd_create,
+	},
+	{
+		.group = "project", .name = "list",
+		.help = "List projects.\n",
+		.run = cmd_list,
+	},
+	{
+		.group = "project", .name = "show",
+		.args = {"PROJECT"}, .min_args = 1,
+		.help = "Show one project (name, id or id prefix).\n",
+		.exit = "0 ok, 3 not found.",
+		.run = cmd_show,
+	},
+	{0},
+};

@@ -91,20 +91,18 @@ static int build_raw(const char *title, task_flags *f, json_t **raw_out)
 	return 0;
 }
 
-static int cmd_create(hive_cli *cli, int argc, char **argv)
+static int cmd_create(hive_cli *cli, const cli_args *a)
 {
-	task_flags f = {0};
-	const char *pos[2];
-	cli_opt opts[] = {
-		{"key", CLI_STR, &f.key, 0}, {"description", CLI_STR, &f.desc, 0},
-		{"check", CLI_LIST, &f.checks, 0}, {"optional-check", CLI_LIST, &f.optional, 0},
-		{"depends-on", CLI_LIST, &f.deps, 0}, {"runtime-command", CLI_STR, &f.runtime_cmd, 0},
-		{"max-attempts", CLI_U64, &f.max_attempts, 0}, {"retry", CLI_STR, &f.retry, 0},
-		{NULL, 0, NULL, 0},
+	task_flags f = {
+		.key = cli_str(a, "key"), .desc = cli_str(a, "description"),
+		.runtime_cmd = cli_str(a, "runtime-command"), .retry = cli_str(a, "retry"),
+		.checks = *cli_list_of(a, "check"), .optional = *cli_list_of(a, "optional-check"),
+		.deps = *cli_list_of(a, "depends-on"), .max_attempts = cli_u64(a, "max-attempts", 0),
 	};
-	int rc = cli_parse("task create", argc, argv, opts, pos, 2, 2, NULL);
+	const char *const *pos = a->pos;
+	int rc = 0;
 	json_t *raw = NULL, *def = NULL;
-	if (!rc && opts[6].seen && f.max_attempts == 0)
+	if (cli_seen(a, "max-attempts") && f.max_attempts == 0)
 		rc = hive_error_set(HIVE_EINVALID, "task create: --max-attempts must be at least 1");
 	/* what does not exist is reported before what is malformed (exit 3) */
 	json_t *found = NULL;
@@ -134,20 +132,15 @@ static int cmd_create(hive_cli *cli, int argc, char **argv)
 	}
 	json_decref(raw);
 	json_decref(def);
-	cli_list_free(&f.checks);
-	cli_list_free(&f.optional);
-	cli_list_free(&f.deps);
 	return rc;
 }
 
-static int cmd_list(hive_cli *cli, int argc, char **argv)
+static int cmd_list(hive_cli *cli, const cli_args *a)
 {
-	hive_task_filter tf = {0};
-	cli_opt opts[] = {{"project", CLI_STR, &tf.project_ref, 0}, {"flow", CLI_STR, &tf.flow_ref, 0},
-			  {NULL, 0, NULL, 0}};
+	hive_task_filter tf = {.project_ref = cli_str(a, "project"), .flow_ref = cli_str(a, "flow")};
 	json_t *out = NULL;
-	int rc = cli_parse("task list", argc, argv, opts, NULL, 0, 0, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
 		rc = hive_task_list(s, &tf, &out);
 	if (!rc && !cli_json_out(cli, json_incref(out))) {
@@ -163,14 +156,13 @@ static int cmd_list(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_show(hive_cli *cli, int argc, char **argv)
+static int cmd_show(hive_cli *cli, const cli_args *a)
 {
-	const char *pos[1];
 	json_t *d = NULL;
-	int rc = cli_parse("task show", argc, argv, NULL, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_task_show(s, pos[0], &d);
+		rc = hive_task_show(s, a->pos[0], &d);
 	if (!rc && !cli_json_out(cli, json_incref(d))) {
 		printf("task:     %s (%s)\nid:       %s\nstate:    %s%s%s\nattempts: %lld\n", cli_jstr(d, "title"),
 		       cli_jstr(d, "key"), cli_jstr(d, "id"), cli_jstr(d, "state"),
@@ -190,18 +182,15 @@ static int cmd_show(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_retry(hive_cli *cli, int argc, char **argv)
+static int cmd_retry(hive_cli *cli, const cli_args *a)
 {
-	const char *pos[1], *mode = NULL;
-	int reset = 0;
-	cli_opt opts[] = {{"reset-count", CLI_FLAG, &reset, 0}, {"mode", CLI_STR, &mode, 0}, {NULL, 0, NULL, 0}};
-	int rc = cli_parse("task retry", argc, argv, opts, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	int reset = cli_flag(a, "reset-count"), rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_task_retry(s, pos[0], reset, mode);
+		rc = hive_task_retry(s, a->pos[0], reset, cli_str(a, "mode"));
 	if (!rc) {
 		json_t *d = NULL;
-		hive_task_show(s, pos[0], &d);
+		hive_task_show(s, a->pos[0], &d);
 		if (!cli_json_out(cli, json_incref(d)))
 			printf("task %s is %s; the next tick starts attempt %lld%s\n", cli_jstr(d, "key"),
 			       cli_jstr(d, "state"), (long long)json_integer_value(json_object_get(d, "attempts")) + 1,
@@ -211,40 +200,77 @@ static int cmd_retry(hive_cli *cli, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_abort(hive_cli *cli, int argc, char **argv)
+static int cmd_abort(hive_cli *cli, const cli_args *a)
 {
-	const char *pos[1], *reason = NULL;
-	cli_opt opts[] = {{"reason", CLI_STR, &reason, 0}, {NULL, 0, NULL, 0}};
-	int rc = cli_parse("task abort", argc, argv, opts, pos, 1, 1, NULL);
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	const char *task = a->pos[0];
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_task_abort(s, pos[0], reason);
-	if (!rc && !cli_json_out(cli, json_pack("{s:s,s:s}", "task", pos[0], "state", "aborted")))
-		printf("task %s aborted\n", pos[0]);
+		rc = hive_task_abort(s, task, cli_str(a, "reason"));
+	if (!rc && !cli_json_out(cli, json_pack("{s:s,s:s}", "task", task, "state", "aborted")))
+		printf("task %s aborted\n", task);
 	return rc;
 }
 
-static const hive_command create_cmd = {"task", "create",
-	"hive task create PROJECT TITLE [--key K] [--description TEXT] [--check NAME=CMD]... [--optional-check NAME=CMD]... "
-	"[--depends-on TASK]... [--runtime-command CMD] [--max-attempts N] [--retry JSON]",
-	"Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
-	"with /bin/sh -c as the exec runtime and is required here (a flow spec can name other runtimes).\n"
-	"--retry takes a retry policy object (SPEC section 4).\n"
-	"The key defaults to a slug of the title.\n"
-	"Exit: 0 ok, 2 invalid flag or policy, 3 project or dependency not found.\n", cmd_create};
-static const hive_command list_cmd = {"task", "list", "hive task list [--project P] [--flow F]",
-	"List tasks with state and attempt count.\n", cmd_list};
-static const hive_command show_cmd = {"task", "show", "hive task show TASK",
-	"Show a task: state, reason, attempts, next retry time, checks.\nExit: 0 ok, 3 not found.\n", cmd_show};
-static const hive_command retry_cmd = {"task", "retry", "hive task retry TASK [--reset-count] [--mode clean|continue]",
-	"Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
-	"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
-	"context).  A flow that had ended failed runs again.  A task whose flow was aborted is refused\n"
-	"(an aborted flow never runs again): put it in a new flow (hive flow create PROJECT --task T)\n"
-	"and retry it there.\n"
-	"Exit: 0 ok, 3 not found, 4 wrong state, retry limit exceeded or flow aborted.\n", cmd_retry};
-static const hive_command abort_cmd = {"task", "abort", "hive task abort TASK [--reason TEXT]",
-	"Abort a task that has not ended; a running attempt ends aborted and its processes are killed.\n"
-	"Exit: 0 ok, 3 not found, 4 already ended.\n", cmd_abort};
+#define TASK_ARG .args = {"TASK"}, .min_args = 1
 
-const hive_command *const hive_cmds_task[] = {&create_cmd, &list_cmd, &show_cmd, &retry_cmd, &abort_cmd, NULL};
+const hive_command hive_cmds_task[] = {
+	{
+		.group = "task", .name = "create",
+		.args = {"PROJECT", "TITLE"}, .min_args = 2,
+		.opts = {
+			{"key", CLI_STR, "K", "the task's key (default: a slug of the title)"},
+			{"description", CLI_STR, "TEXT", "what to do, for the agent"},
+			{"check", CLI_LIST, "NAME=CMD", "a required check"},
+			{"optional-check", CLI_LIST, "NAME=CMD", "a check whose failure does not fail the attempt"},
+			{"depends-on", CLI_LIST, "TASK", "a task that must succeed first"},
+			{"runtime-command", CLI_STR, "CMD", "the program that does the task (required)"},
+			{"max-attempts", CLI_U64, "N", "attempts allowed (at least 1)"},
+			{"retry", CLI_STR, "JSON", "a retry policy object (SPEC section 4)"},
+		},
+		.help = "Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
+			"with /bin/sh -c as the exec runtime and is required here (a flow spec can name other runtimes).\n"
+			"--retry takes a retry policy object (SPEC section 4).\n"
+			"The key defaults to a slug of the title.\n",
+		.exit = "0 ok, 2 invalid flag or policy, 3 project or dependency not found.",
+		.run = cmd_create,
+	},
+	{
+		.group = "task", .name = "list",
+		.opts = {
+			{"project", CLI_STR, "P", "only this project's tasks"},
+			{"flow", CLI_STR, "F", "only this flow's tasks"},
+		},
+		.help = "List tasks with state and attempt count.\n",
+		.exit = "0 ok, 3 unknown project or flow.",
+		.run = cmd_list,
+	},
+	{
+		.group = "task", .name = "show", TASK_ARG,
+		.help = "Show a task: state, reason, attempts, next retry time, checks.\n",
+		.exit = "0 ok, 3 not found.",
+		.run = cmd_show,
+	},
+	{
+		.group = "task", .name = "retry", TASK_ARG,
+		.opts = {
+			{"reset-count", CLI_FLAG, NULL, "give the task a fresh budget"},
+			{"mode", CLI_STR, "clean|continue", "start from the task's base or from the last checkpoint"},
+		},
+		.help = "Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
+			"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
+			"context).  A flow that had ended failed runs again.  A task whose flow was aborted is refused\n"
+			"(an aborted flow never runs again): put it in a new flow (hive flow create PROJECT --task T)\n"
+			"and retry it there.\n",
+		.exit = "0 ok, 3 not found, 4 wrong state, retry limit exceeded or flow aborted.",
+		.run = cmd_retry,
+	},
+	{
+		.group = "task", .name = "abort", TASK_ARG,
+		.opts = {{"reason", CLI_STR, "TEXT", "why, recorded with the abort"}},
+		.help = "Abort a task that has not ended; a running attempt ends aborted and its processes are killed.\n",
+		.exit = "0 ok, 3 not found, 4 already ended.",
+		.run = cmd_abort,
+	},
+	{0},
+};

@@ -16,7 +16,7 @@
 #define HIVE_VERSION "0.1.0"
 
 /* Every command group's table; a new group is one line here. */
-static const hive_command *const *groups[] = {
+static const hive_command *const groups[] = {
 	hive_cmds_project,
 	hive_cmds_task,
 	hive_cmds_flow,
@@ -56,8 +56,12 @@ static void print_usage_all(FILE *out)
 {
 	fprintf(out, "hive %s - an event-sourced task orchestrator\n\nusage:\n", HIVE_VERSION);
 	for (int g = 0; groups[g]; g++)
-		for (const hive_command *const *c = groups[g]; *c; c++)
-			fprintf(out, "  %s\n", (*c)->usage);
+		for (const hive_command *c = groups[g]; c->group; c++) {
+			hive_buf u = {0};
+			cli_usage(c, &u);
+			fprintf(out, "  %s\n", u.data);
+			hive_buf_dispose(&u);
+		}
 	fputs("\nglobal flags (before or after the command words):\n"
 	      "  --dir PATH   data directory (else $HIVE_DIR, $XDG_DATA_HOME/hive, ~/.local/share/hive)\n"
 	      "  --json       machine output\n"
@@ -71,17 +75,21 @@ static void print_group_help(const char *group)
 {
 	printf("usage:\n");
 	for (int g = 0; groups[g]; g++)
-		for (const hive_command *const *c = groups[g]; *c; c++)
-			if (strcmp((*c)->group, group) == 0)
-				printf("  %s\n", (*c)->usage);
+		for (const hive_command *c = groups[g]; c->group; c++)
+			if (strcmp(c->group, group) == 0) {
+				hive_buf u = {0};
+				cli_usage(c, &u);
+				printf("  %s\n", u.data);
+				hive_buf_dispose(&u);
+			}
 	printf("\nsee hive %s COMMAND --help\n", group);
 }
 
 static int group_exists(const char *group)
 {
 	for (int g = 0; groups[g]; g++)
-		for (const hive_command *const *c = groups[g]; *c; c++)
-			if (strcmp((*c)->group, group) == 0)
+		for (const hive_command *c = groups[g]; c->group; c++)
+			if (strcmp(c->group, group) == 0)
 				return 1;
 	return 0;
 }
@@ -89,10 +97,10 @@ static int group_exists(const char *group)
 static const hive_command *find_command(const char *group, const char *name)
 {
 	for (int g = 0; groups[g]; g++)
-		for (const hive_command *const *c = groups[g]; *c; c++)
-			if (strcmp((*c)->group, group) == 0 &&
-			    ((*c)->name == NULL ? name == NULL : name && strcmp((*c)->name, name) == 0))
-				return *c;
+		for (const hive_command *c = groups[g]; c->group; c++)
+			if (strcmp(c->group, group) == 0 &&
+			    (c->name == NULL ? name == NULL : name && strcmp(c->name, name) == 0))
+				return c;
 	return NULL;
 }
 
@@ -152,6 +160,29 @@ static int report(int rc, int json)
 	return hive_error_exit_code(rc);
 }
 
+static int print_help(const hive_command *cmd)
+{
+	hive_buf h = {0};
+	cli_help(cmd, &h);
+	fputs(h.data, stdout);
+	hive_buf_dispose(&h);
+	return 0;
+}
+
+/* `hive __commands` (not in the usage): every command's words, one per
+ * line, for tests/tools/gen_cli_doc.sh. */
+static int list_commands(void)
+{
+	for (int g = 0; groups[g]; g++)
+		for (const hive_command *c = groups[g]; c->group; c++) {
+			hive_buf w = {0};
+			cli_command_words(c, &w);
+			printf("%s\n", w.data);
+			hive_buf_dispose(&w);
+		}
+	return 0;
+}
+
 static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 {
 	if (g->version) {
@@ -168,6 +199,8 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 		return 0;
 	}
 	const char *group = argv[1], *name = argc > 2 ? argv[2] : NULL;
+	if (strcmp(group, "__commands") == 0)
+		return list_commands();
 	const hive_command *cmd = find_command(group, name);
 	int skip = 3;
 	if (!cmd) {
@@ -185,11 +218,14 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 			return hive_error_set(HIVE_EINVALID, "hive %s: which command? see hive %s --help", group, group);
 		return hive_error_set(HIVE_EINVALID, "unknown command \"%s %s\"; see hive %s --help", group, name, group);
 	}
-	if (g->help) {
-		printf("usage: %s\n\n%s", cmd->usage, cmd->help);
-		return 0;
-	}
-	return cmd->run(cli, argc - skip, argv + skip);
+	if (g->help)
+		return print_help(cmd);
+	cli_args a;
+	int rc = cli_parse(cmd, argc - skip, argv + skip, &a);
+	if (!rc)
+		rc = cmd->run(cli, &a);
+	cli_args_dispose(&a);
+	return rc;
 }
 
 int main(int argc, char **argv)

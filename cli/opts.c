@@ -1,23 +1,57 @@
-/* opts.c - flag parsing shared by every command (see cli.h). */
+/*
+ * opts.c - the command table read two ways: argv parsed against an entry
+ * (cli_parse), and the entry's usage line and --help text generated from
+ * it (see cli.h).
+ */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "events/buf.h"
 #include "events/error.h"
-#include "events/json.h"
 
-static cli_opt *find_opt(cli_opt *opts, const char *name, size_t len)
+static int n_opts(const hive_command *cmd)
 {
-	for (cli_opt *o = opts; o && o->name; o++)
-		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-			return o;
-	return NULL;
+	int n = 0;
+	while (n < CLI_MAX_OPTS && cmd->opts[n].name)
+		n++;
+	return n;
 }
 
-static int parse_u64(const char *cmd, const char *flag, const char *s, unsigned long long *out)
+static int n_args(const hive_command *cmd)
+{
+	int n = 0;
+	while (n < CLI_MAX_ARGS && cmd->args[n])
+		n++;
+	return n;
+}
+
+void cli_command_words(const hive_command *cmd, hive_buf *out)
+{
+	hive_buf_puts(out, cmd->group);
+	if (cmd->name)
+		hive_buf_printf(out, " %s", cmd->name);
+}
+
+/* ---- parsing ------------------------------------------------------------------ */
+
+typedef struct {
+	const char *cmd; /* "flow create", for messages */
+	const hive_command *def;
+	cli_args *a;
+} parser;
+
+static int find_opt(const hive_command *cmd, const char *name, size_t len)
+{
+	for (int i = 0; i < n_opts(cmd); i++)
+		if (strlen(cmd->opts[i].name) == len && strncmp(cmd->opts[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+static int parse_u64(const parser *p, const char *flag, const char *s, unsigned long long *out)
 {
 	char *end;
 	errno = 0;
@@ -28,128 +62,216 @@ static int parse_u64(const char *cmd, const char *flag, const char *s, unsigned 
 		goto bad;
 	return 0;
 bad:
-	return hive_error_set(HIVE_EINVALID, "%s: --%s needs a non-negative integer, got \"%s\"", cmd, flag, s);
+	return hive_error_set(HIVE_EINVALID, "%s: --%s needs a non-negative integer, got \"%s\"", p->cmd, flag, s);
 }
 
-static int store_value(const char *cmd, cli_opt *o, const char *val)
+static int store_value(const parser *p, int i, const char *val)
 {
+	const cli_opt *o = &p->def->opts[i];
 	switch (o->kind) {
 	case CLI_STR:
-		if (o->seen > 1)
-			return hive_error_set(HIVE_EINVALID, "%s: --%s given twice; give it once", cmd, o->name);
-		*(const char **)o->dest = val;
+		if (p->a->v[i].seen > 1)
+			return hive_error_set(HIVE_EINVALID, "%s: --%s given twice; give it once", p->cmd, o->name);
+		p->a->v[i].str = val;
 		return 0;
 	case CLI_LIST: {
-		cli_list *l = o->dest;
+		cli_list *l = &p->a->v[i].list;
 		l->v = hive_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
 		l->v[l->n++] = val;
 		return 0;
 	}
 	case CLI_U64:
-		return parse_u64(cmd, o->name, val, o->dest);
+		return parse_u64(p, o->name, val, &p->a->v[i].u64);
 	default:
 		return 0;
 	}
 }
 
-static int parse_flag(const char *cmd, char *arg, int argc, char **argv, int *i, cli_opt *opts)
+static int parse_flag(const parser *p, char *arg, int argc, char **argv, int *i)
 {
 	const char *name = arg + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
-	cli_opt *o = find_opt(opts, name, len);
-	if (!o)
+	int k = find_opt(p->def, name, len);
+	if (k < 0)
 		return hive_error_set(HIVE_EINVALID, "%s: unknown flag --%.*s; see hive %s --help",
-				      cmd, (int)len, name, cmd);
-	o->seen++;
-	if (o->kind == CLI_FLAG) {
-		if (eq)
-			return hive_error_set(HIVE_EINVALID, "%s: --%s takes no value", cmd, o->name);
-		*(int *)o->dest = 1;
-		return 0;
-	}
+				      p->cmd, (int)len, name, p->cmd);
+	const cli_opt *o = &p->def->opts[k];
+	p->a->v[k].seen++;
+	if (o->kind == CLI_FLAG)
+		return eq ? hive_error_set(HIVE_EINVALID, "%s: --%s takes no value", p->cmd, o->name) : 0;
 	const char *val = eq ? eq + 1 : NULL;
 	if (!val) {
 		if (*i + 1 >= argc)
 			return hive_error_set(HIVE_EINVALID, "%s: --%s needs a value; see hive %s --help",
-					      cmd, o->name, cmd);
+					      p->cmd, o->name, p->cmd);
 		val = argv[++*i];
 	}
-	return store_value(cmd, o, val);
+	return store_value(p, k, val);
 }
 
-int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts,
-	      const char **pos, int min_pos, int max_pos, int *npos)
+static int parse_words(const parser *p, int argc, char **argv)
 {
-	int n = 0, rc, dashdash = 0;
+	int rc, dashdash = 0, max = n_args(p->def);
+	cli_args *a = p->a;
 	for (int i = 0; i < argc; i++) {
-		char *a = argv[i];
-		if (!dashdash && strcmp(a, "--") == 0) {
+		char *w = argv[i];
+		if (!dashdash && strcmp(w, "--") == 0) {
 			dashdash = 1;
 			continue;
 		}
-		if (!dashdash && a[0] == '-' && a[1] == '-' && a[2]) {
-			if ((rc = parse_flag(cmd, a, argc, argv, &i, opts)))
+		if (!dashdash && w[0] == '-' && w[1] == '-' && w[2]) {
+			if ((rc = parse_flag(p, w, argc, argv, &i)))
 				return rc;
 			continue;
 		}
-		if (!dashdash && a[0] == '-' && a[1])
-			return hive_error_set(HIVE_EINVALID, "%s: unknown flag %s; see hive %s --help", cmd, a, cmd);
-		if (n >= max_pos)
+		if (!dashdash && w[0] == '-' && w[1])
+			return hive_error_set(HIVE_EINVALID, "%s: unknown flag %s; see hive %s --help", p->cmd, w, p->cmd);
+		if (a->npos >= max)
 			return hive_error_set(HIVE_EINVALID, "%s: unexpected argument \"%s\"; see hive %s --help",
-					      cmd, a, cmd);
-		pos[n++] = a;
+					      p->cmd, w, p->cmd);
+		a->pos[a->npos++] = w;
 	}
-	if (n < min_pos)
-		return hive_error_set(HIVE_EINVALID, "%s: missing argument; see hive %s --help", cmd, cmd);
-	if (npos)
-		*npos = n;
+	if (a->npos < p->def->min_args)
+		return hive_error_set(HIVE_EINVALID, "%s: missing argument; see hive %s --help", p->cmd, p->cmd);
 	return 0;
 }
 
-void cli_list_free(cli_list *l)
+static int check_required(const parser *p)
 {
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-int cli_write(const char *data, size_t len)
-{
-	if (len && fwrite(data, 1, len, stdout) != len)
-		return -1;
+	for (int i = 0; i < n_opts(p->def); i++) {
+		const cli_opt *o = &p->def->opts[i];
+		if (o->required && !p->a->v[i].seen)
+			return hive_error_set(HIVE_EINVALID, "%s: --%s%s%s is required", p->cmd, o->name,
+					      o->arg ? " " : "", o->arg ? o->arg : "");
+	}
 	return 0;
 }
 
-int cli_print_json(json_t *doc)
+int cli_parse(const hive_command *cmd, int argc, char **argv, cli_args *a)
 {
-	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (!s)
-		return -1;
-	int rc = cli_write(s, strlen(s));
-	free(s);
-	if (rc == 0 && cli_write("\n", 1) != 0)
-		rc = -1;
+	memset(a, 0, sizeof *a);
+	a->cmd = cmd;
+	hive_buf words = {0};
+	cli_command_words(cmd, &words);
+	parser p = {words.data, cmd, a};
+	int rc = parse_words(&p, argc, argv);
+	if (!rc)
+		rc = check_required(&p);
+	hive_buf_dispose(&words);
 	return rc;
 }
 
-int cli_json_out(hive_cli *cli, json_t *doc)
+void cli_args_dispose(cli_args *a)
 {
-	if (!cli->json) {
-		json_decref(doc);
-		return 0;
+	for (int i = 0; i < CLI_MAX_OPTS; i++)
+		free(a->v[i].list.v);
+	memset(a, 0, sizeof *a);
+}
+
+/* ---- the parsed values ----------------------------------------------------------- */
+
+/* The option's slot; asking for a name the table lacks is a programming
+ * error in the handler, not something a user can cause. */
+static int slot(const cli_args *a, const char *name, cli_opt_kind kind)
+{
+	int i = find_opt(a->cmd, name, strlen(name));
+	assert(i >= 0 && a->cmd->opts[i].kind == kind);
+	(void)kind;
+	return i;
+}
+
+const char *cli_str(const cli_args *a, const char *name)
+{
+	return a->v[slot(a, name, CLI_STR)].str;
+}
+
+int cli_flag(const cli_args *a, const char *name)
+{
+	return a->v[slot(a, name, CLI_FLAG)].seen > 0;
+}
+
+int cli_seen(const cli_args *a, const char *name)
+{
+	int i = find_opt(a->cmd, name, strlen(name));
+	assert(i >= 0);
+	return a->v[i].seen;
+}
+
+unsigned long long cli_u64(const cli_args *a, const char *name, unsigned long long dflt)
+{
+	int i = slot(a, name, CLI_U64);
+	return a->v[i].seen ? a->v[i].u64 : dflt;
+}
+
+const cli_list *cli_list_of(const cli_args *a, const char *name)
+{
+	return &a->v[slot(a, name, CLI_LIST)].list;
+}
+
+/* ---- usage and help --------------------------------------------------------------- */
+
+static void opt_synopsis(const cli_opt *o, hive_buf *out)
+{
+	hive_buf_printf(out, "%s--%s", o->required ? "" : "[", o->name);
+	if (o->arg)
+		hive_buf_printf(out, " %s", o->arg);
+	if (!o->required)
+		hive_buf_putc(out, ']');
+	if (o->kind == CLI_LIST)
+		hive_buf_puts(out, "...");
+}
+
+void cli_usage(const hive_command *cmd, hive_buf *out)
+{
+	hive_buf_puts(out, "hive ");
+	cli_command_words(cmd, out);
+	if (cmd->usage) {
+		hive_buf_printf(out, " %s", cmd->usage);
+		return;
 	}
-	cli_print_json(doc);
-	return 1;
+	for (int i = 0; i < n_args(cmd); i++)
+		hive_buf_printf(out, i < cmd->min_args ? " %s" : " [%s]", cmd->args[i]);
+	for (int i = 0; i < n_opts(cmd); i++) {
+		hive_buf_putc(out, ' ');
+		opt_synopsis(&cmd->opts[i], out);
+	}
 }
 
-const char *cli_jstr(const json_t *o, const char *k)
+/* "--flow F", the left column of the options list. */
+static void opt_label(const cli_opt *o, hive_buf *out)
 {
-	const char *v = hive_json_str(o, k);
-	return v ? v : "";
+	hive_buf_printf(out, "--%s", o->name);
+	if (o->arg)
+		hive_buf_printf(out, " %s", o->arg);
 }
 
-const char *cli_color(const hive_cli *cli, const char *code)
+static void options_help(const hive_command *cmd, hive_buf *out)
 {
-	return cli->color ? code : "";
+	size_t width = 0;
+	for (int i = 0; i < n_opts(cmd); i++) {
+		hive_buf l = {0};
+		opt_label(&cmd->opts[i], &l);
+		width = l.len > width ? l.len : width;
+		hive_buf_dispose(&l);
+	}
+	if (n_opts(cmd))
+		hive_buf_puts(out, "Options:\n");
+	for (int i = 0; i < n_opts(cmd); i++) {
+		hive_buf l = {0};
+		opt_label(&cmd->opts[i], &l);
+		hive_buf_printf(out, "  %-*s  %s\n", (int)width, l.data, cmd->opts[i].help ? cmd->opts[i].help : "");
+		hive_buf_dispose(&l);
+	}
+}
+
+void cli_help(const hive_command *cmd, hive_buf *out)
+{
+	hive_buf_puts(out, "usage: ");
+	cli_usage(cmd, out);
+	hive_buf_puts(out, "\n\n");
+	if (cmd->help)
+		hive_buf_puts(out, cmd->help);
+	options_help(cmd, out);
+	if (cmd->exit)
+		hive_buf_printf(out, "Exit: %s\n", cmd->exit);
 }

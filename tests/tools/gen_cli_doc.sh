@@ -1,14 +1,18 @@
 #!/bin/bash
-# Regenerate docs/cli.md from the commands' own --help texts, so the doc
-# and the binary cannot drift apart.  Usage: tests/tools/gen_cli_doc.sh ./hive
+# Regenerate docs/cli.md from the command table (cli/cmd_*.c) through the
+# binary's own --help texts, so the doc and the binary cannot drift apart.
+#   tests/tools/gen_cli_doc.sh ./hive [OUT]      (OUT defaults to docs/cli.md)
+# `make test` runs it into a temp file and fails when docs/cli.md differs.
 set -euo pipefail
 HIVE=${1:-./hive}
+OUT_FILE=${2:-docs/cli.md}
 {
 cat <<'HEAD'
 # Command line
 
-Generated from `hive COMMAND --help` by `tests/tools/gen_cli_doc.sh`; edit the
-usage text next to the code (cli/cmd_*.c), then regenerate.
+Generated from the command table (cli/cmd_*.c) by `tests/tools/gen_cli_doc.sh`;
+edit the table entry, then run `make cli-doc`.  `make test` fails when this
+file differs from what the binary generates.
 
 ## Global flags and conventions
 
@@ -40,16 +44,14 @@ cat <<'MID'
 
 ## Commands
 MID
-for cmd in "project create" "project list" "project show" "task create" "task list" "task show" \
-	"task retry" "task abort" "flow create" "flow start" "flow pause" "flow resume" "flow abort" \
-	"flow tick" "flow run" "flow list" "flow status" "attempt list" "attempt inspect" "events list" \
-	"events stream" "events verify" "demo"; do
+# every command in the table, in its order (`hive __commands` is not in the usage)
+while IFS= read -r cmd; do
 	echo
 	echo "### hive $cmd"
 	echo
 	echo '```'
 	# shellcheck disable=SC2086
-	"$HIVE" $cmd --help
+	"$HIVE" $cmd --help </dev/null
 	echo '```'
-done
-} > docs/cli.md
+done < <("$HIVE" __commands)
+} > "$OUT_FILE"
