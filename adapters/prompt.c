@@ -10,7 +10,6 @@
 
 #include "core/markdown.h"
 #include "events/json.h"
-#include "events/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,14 +130,7 @@ static json_t *context_value(const char *context)
 {
 	if (!context || !*context)
 		return json_null();
-	json_t *v = json_string(context);
-	if (!v) {
-		size_t len;
-		char *clean = hive_utf8_sanitize(context, strlen(context), &len);
-		v = json_stringn(clean, len);
-		free(clean);
-	}
-	return v;
+	return hive_json_string_repaired(context);
 }
 
 void hive_input_render(const hive_exec_request *req, hive_buf *out)

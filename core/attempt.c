@@ -27,7 +27,6 @@
 #include "events/error.h"
 #include "events/json.h"
 #include "events/strv.h"
-#include "events/utf8.h"
 
 /* Full outputs are kept up to this size; the rest is cut with a marker. */
 #define OUTPUT_CAP ((size_t)16 << 20)
@@ -189,20 +188,6 @@ static int count_lines(const char *s)
 	return n;
 }
 
-/* A path as JSON text: file names need not be valid UTF-8, JSON strings
- * must be, so an odd name is shown with U+FFFD rather than dropped. */
-static json_t *path_json(const char *path)
-{
-	json_t *v = json_string(path);
-	if (v)
-		return v;
-	size_t n;
-	char *clean = hive_utf8_sanitize(path, strlen(path), &n);
-	v = json_stringn(clean, n);
-	free(clean);
-	return v;
-}
-
 static int record_changes(hive_store *s, hive_pick *p)
 {
 	char commit[41];
@@ -217,7 +202,7 @@ static int record_changes(hive_store *s, hive_pick *p)
 		return rc;
 	json_t *paths = json_array();
 	for (size_t i = 0; i < st.n_paths; i++)
-		json_array_append_new(paths, path_json(st.paths[i]));
+		json_array_append_new(paths, hive_json_string_repaired(st.paths[i])); /* file names need not be UTF-8 */
 	json_t *pl = hive_json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:o,s:i}", "commit", commit, "start_commit",
 			       p->start_commit, "files_created", st.files_created, "files_modified", st.files_modified,
 			       "files_deleted", st.files_deleted, "insertions", st.insertions, "deletions",

@@ -187,15 +187,6 @@ static int gw_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* New string: `dir` + "/" + `name`, without doubling a trailing slash. */
-static char *gw_join(const char *dir, const char *name)
-{
-	hive_buf b = {0};
-	size_t n = strlen(dir);
-	hive_buf_printf(&b, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
-	return hive_buf_detach(&b);
-}
-
 /* ---------------------------------------------------- repos, commits */
 
 /* Open the repository that contains `path` (searching upwards); bare
@@ -395,10 +386,10 @@ static void gw_unlock(int fd)
 /* New string: .git/worktrees/<name> (name NULL: .git/worktrees). */
 static char *gw_entry_path(git_repository *repo, const char *name)
 {
-	char *dir = gw_join(git_repository_commondir(repo), "worktrees");
+	char *dir = hive_fs_join(git_repository_commondir(repo), "worktrees");
 	if (!name)
 		return dir;
-	char *p = gw_join(dir, name);
+	char *p = hive_fs_join(dir, name);
 	free(dir);
 	return p;
 }
@@ -436,7 +427,7 @@ static int gw_each_entry(git_repository *repo, gw_entry_fn fn, void *ctx)
 
 static int gw_has_file(const char *dir, const char *name)
 {
-	char *p = gw_join(dir, name);
+	char *p = hive_fs_join(dir, name);
 	int r = gw_exists(p);
 	free(p);
 	return r;
@@ -462,7 +453,7 @@ static int gw_drop_debris(git_repository *repo, const char *name, void *ctx)
 static int gw_entry_holds(git_repository *repo, const char *name, const char *branch)
 {
 	char *entry = gw_entry_path(repo, name);
-	char *head = gw_join(entry, "HEAD");
+	char *head = hive_fs_join(entry, "HEAD");
 	hive_buf want = {0}, got = {0};
 	hive_buf_printf(&want, "ref: refs/heads/%s", branch);
 	FILE *f = fopen(head, "r");
@@ -526,7 +517,7 @@ static int gw_check_branch_name(const char *branch)
 	int valid = 0;
 	if (!branch || !*branch)
 		return hive_error_set(HIVE_EINVALID, "no branch name given for the worktree");
-	char *ref = gw_join("refs/heads", branch);
+	char *ref = hive_fs_join("refs/heads", branch);
 	if (git_reference_name_is_valid(&valid, ref) < 0)
 		valid = 0;
 	free(ref);

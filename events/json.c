@@ -4,8 +4,12 @@
 #include "events/json.h"
 
 #include "events/error.h"
+#include "events/utf8.h"
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char *hive_json_str(const json_t *o, const char *key)
 {
@@ -22,5 +26,21 @@ json_t *hive_json_pack(const char *fmt, ...)
 	if (!v)
 		hive_error_set(HIVE_EFAILED, "building JSON %s: %s (at position %d)", fmt, err.text,
 			       err.position);
+	return v;
+}
+
+json_t *hive_json_string_repaired(const char *s)
+{
+	json_t *v = json_string(s);
+	if (!v) {
+		size_t n;
+		char *clean = hive_utf8_sanitize(s, strlen(s), &n);
+		v = json_stringn(clean, n);
+		free(clean);
+	}
+	if (!v) {
+		fputs("hive: out of memory\n", stderr);
+		abort();
+	}
 	return v;
 }

@@ -13,6 +13,12 @@
  * string. */
 const char *hive_json_str(const json_t *o, const char *key);
 
+/* A new JSON string holding s (not NULL).  JSON strings must be valid
+ * UTF-8 and s need not be (file names, a runtime's output), so an
+ * ill-formed s is repaired with U+FFFD (events/utf8.h) rather than lost.
+ * Never NULL (allocation failure aborts). */
+json_t *hive_json_string_repaired(const char *s);
+
 /*
  * json_pack with the failure made loud.  Plain json_pack returns NULL when a
  * "s" argument is NULL (one missing string), and a NULL payload used to

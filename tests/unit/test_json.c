@@ -56,6 +56,18 @@ static void str_reads_strings_only(void **state)
 	json_decref(o);
 }
 
+static void string_repaired_keeps_bad_bytes_visible(void **state)
+{
+	(void)state;
+	json_t *ok = hive_json_string_repaired("caf\xC3\xA9");
+	assert_string_equal(json_string_value(ok), "caf\xC3\xA9");
+	json_decref(ok);
+	json_t *bad = hive_json_string_repaired("a\xFFz"); /* plain json_string refuses this */
+	assert_non_null(bad);
+	assert_string_equal(json_string_value(bad), "a\xEF\xBF\xBDz");
+	json_decref(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -63,6 +75,7 @@ int main(void)
 		cmocka_unit_test(pack_steals_objects_on_failure),
 		cmocka_unit_test(pack_builds_the_value),
 		cmocka_unit_test(str_reads_strings_only),
+		cmocka_unit_test(string_repaired_keeps_bad_bytes_visible),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
