@@ -28,6 +28,7 @@ CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rn
               core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c core/markdown.c
 CORE_SRC   += core/query.c
+CORE_SRC   += core/kill_list.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c

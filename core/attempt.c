@@ -12,16 +12,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/attempt.h"
+
 #include "core/adapter.h"
 #include "core/emit.h"
 #include "core/excerpt.h"
+#include "core/finish.h"
 #include "core/gitws.h"
 #include "core/outcome.h"
 #include "core/policy.h"
 #include "core/proc.h"
 #include "core/projection.h"
-#include "core/runner.h"
-#include "core/schedule.h"
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
@@ -379,7 +380,7 @@ typedef struct {
 static int finish_txn(hive_txn *txn, void *vctx)
 {
 	finish_ctx *c = vctx;
-	int rc = hive_attempt_finish(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
+	int rc = hive_finish_attempt(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
 				     c->verdict, c->summary, c->seed);
 	/* a person may have ended it first (aborted): report what the log says */
 	json_t *a = rc ? NULL : hive_proj_attempt(txn, c->p->attempt_id.s);
@@ -449,4 +450,12 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	json_decref(failed);
 	hive_exec_result_dispose(&res);
 	return rc;
+}
+
+int64_t hive_attempt_age_ms(const json_t *attempt)
+{
+	const char *at = json_string_value(json_object_get(attempt, "started_at"));
+	int64_t started = at ? hive_time_parse_ms(at) : -1;
+	int64_t age = started > 0 ? hive_time_now_ms() - started : 0;
+	return age > 0 ? age : 0;
 }

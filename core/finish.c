@@ -6,6 +6,8 @@
  * task_retry_scheduled with its not-before time, so a replay never rolls
  * the jitter dice again.
  */
+#include "core/finish.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -16,8 +18,6 @@
 #include "core/projection.h"
 #include "core/retry.h"
 #include "core/rng.h"
-#include "core/runner.h"
-#include "core/schedule.h"
 #include "core/state.h"
 #include "events/error.h"
 #include "events/id.h"
@@ -79,7 +79,7 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 
 /* ---- the decision ------------------------------------------------------------------ */
 
-int hive_attempt_finish(hive_txn *txn, const char *task_id, const char *attempt_id, hive_outcome outcome,
+int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_id, hive_outcome outcome,
 			int64_t duration_ms, const json_t *failed_checks, const json_t *verdict,
 			const char *summary, uint64_t seed)
 {

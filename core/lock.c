@@ -1,10 +1,8 @@
 /*
- * lock.c - the exclusive per-flow runner lock.
- *
- * flock(2) on <dir>/locks/<flow-id>.lock: the kernel releases it when the
- * holder dies, so a SIGKILLed runner never leaves a stale lock.  The file
- * holds a line naming the holder, read back for the refusal message.
+ * lock.c - the exclusive per-flow runner lock (see lock.h).
  */
+#include "core/lock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,12 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/runner.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/id.h"
 
-int hive_flow_lock(hive_store *s, const char *flow_id, const char *flow_name, const char *what, int *fd_out)
+int hive_lock_acquire(hive_store *s, const char *flow_id, const char *flow_name, const char *what, int *fd_out)
 {
 	hive_buf path = {0};
 	hive_buf_printf(&path, "%s/locks", hive_store_dir(s));
@@ -51,7 +48,7 @@ int hive_flow_lock(hive_store *s, const char *flow_id, const char *flow_name, co
 	return 0;
 }
 
-void hive_flow_unlock(int fd)
+void hive_lock_release(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* releases the flock */

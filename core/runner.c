@@ -18,10 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/attempt.h"
 #include "core/circuit.h"
 #include "core/context.h"
 #include "core/emit.h"
+#include "core/finish.h"
 #include "core/gitws.h"
+#include "core/lock.h"
 #include "core/outcome.h"
 #include "core/policy.h"
 #include "core/proc.h"
@@ -29,12 +32,10 @@
 #include "core/resolve.h"
 #include "core/schedule.h"
 #include "core/state.h"
-#include "core/runner.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
 #include "events/strv.h"
-
 
 char *hive_attempt_dir(const hive_store *s, const char *attempt_id)
 {
@@ -145,7 +146,7 @@ static int record_crash_txn(hive_txn *txn, void *vctx)
 	int64_t age = hive_attempt_age_ms(a);
 	json_decref(a);
 	if (!rc)
-		rc = hive_attempt_finish(txn, task_id, attempt_id, HIVE_OUTCOME_CRASHED, age, NULL, NULL,
+		rc = hive_finish_attempt(txn, task_id, attempt_id, HIVE_OUTCOME_CRASHED, age, NULL, NULL,
 					 "the runner died during the attempt", c->seed);
 	return rc;
 }
@@ -549,7 +550,7 @@ static int with_lock(hive_store *s, const char *ref, const char *what, flow_info
 	if (strcmp(fi->state, "created") == 0)
 		return hive_error_set(HIVE_ECONFLICT, "flow %s has not been started; run hive flow start %s first",
 				      fi->name, fi->name);
-	return hive_flow_lock(s, fi->id.s, fi->name, what, fd);
+	return hive_lock_acquire(s, fi->id.s, fi->name, what, fd);
 }
 
 int hive_flow_tick(hive_store *s, const char *ref, const hive_run_opts *o, hive_run_result *r)
@@ -560,7 +561,7 @@ int hive_flow_tick(hive_store *s, const char *ref, const hive_run_opts *o, hive_
 	int rc = with_lock(s, ref, "tick", &fi, &fd);
 	if (!rc)
 		rc = tick_locked(s, &fi, o, r);
-	hive_flow_unlock(fd);
+	hive_lock_release(fd);
 	free(fi.repo);
 	if (!rc && r->attempts_failed)
 		rc = hive_error_set(HIVE_EFAILED, "flow %s: %d attempt%s failed in this tick (flow is %s)", fi.name,
@@ -606,7 +607,7 @@ int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_r
 					    fi.name, fi.name);
 		}
 	}
-	hive_flow_unlock(fd);
+	hive_lock_release(fd);
 	snprintf(r->flow_state, sizeof r->flow_state, "%s", fi.state);
 	if (!rc && o->stop && *o->stop && strcmp(fi.state, "running") == 0)
 		rc = hive_error_set(HIVE_EFAILED, "flow %s: stopped by a signal; it is still running — hive flow run %s continues it",

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/attempt.h"
 #include "core/emit.h"
-#include "core/proc.h"
 #include "core/projection.h"
 #include "core/state.h"
 #include "events/buf.h"
@@ -145,36 +145,6 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out)
 out:
 	json_decref(flow);
 	return rc;
-}
-
-void hive_kill_list_add(hive_kill_list *k, const char *attempt_id)
-{
-	k->ids = hive_xrealloc(k->ids, (k->n + 1) * sizeof *k->ids);
-	snprintf(k->ids[k->n++], sizeof k->ids[0], "%s", attempt_id);
-}
-
-int hive_kill_list_run(hive_kill_list *k)
-{
-	int killed = 0;
-	for (size_t i = 0; i < k->n; i++)
-		killed += hive_proc_kill_tagged("HIVE_ATTEMPT_ID", k->ids[i], 2000);
-	k->n = 0;
-	return killed;
-}
-
-void hive_kill_list_dispose(hive_kill_list *k)
-{
-	free(k->ids);
-	k->ids = NULL;
-	k->n = 0;
-}
-
-int64_t hive_attempt_age_ms(const json_t *attempt)
-{
-	const char *at = json_string_value(json_object_get(attempt, "started_at"));
-	int64_t started = at ? hive_time_parse_ms(at) : -1;
-	int64_t age = started > 0 ? hive_time_now_ms() - started : 0;
-	return age > 0 ? age : 0;
 }
 
 int hive_schedule_abort_task(hive_txn *txn, json_t *task, const char *reason, hive_kill_list *kill)

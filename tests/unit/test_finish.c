@@ -1,5 +1,5 @@
 /*
- * test_finish.c - the end of an attempt (hive_attempt_finish): the outcome
+ * test_finish.c - the end of an attempt (hive_finish_attempt): the outcome
  * recorded, the retry decision taken and written as events (SPEC sections
  * 3 and 4), and the circuit breaker fed.
  *
@@ -13,11 +13,11 @@
  *
  * Each row runs a sequence of attempts on one task of a real store: the
  * task is moved running (and verifying when the runtime exited 0, as the
- * runner does), an attempt is started, and hive_attempt_finish records it.
+ * runner does), an attempt is started, and hive_finish_attempt records it.
  */
 #include "engine.h"
 
-#include "core/runner.h"
+#include "core/finish.h"
 #include "core/state.h"
 
 #define FLOW "c0000000-0000-7000-8000-000000000001"
@@ -92,7 +92,7 @@ typedef struct {
 static int finish_fn(hive_txn *txn, void *vctx)
 {
 	finish_ctx *c = vctx;
-	return hive_attempt_finish(txn, TASK, c->attempt, c->outcome, 10, NULL, c->verdict,
+	return hive_finish_attempt(txn, TASK, c->attempt, c->outcome, 10, NULL, c->verdict,
 				   c->outcome == S ? NULL : "it broke", c->seed);
 }
 
