@@ -70,7 +70,7 @@ static int check_budget(const json_t *t)
 {
 	hive_retry_policy p;
 	hive_retry_policy_of(t, &p);
-	int outcome = hive_outcome_parse(hive_json_str(t, "last_outcome"));
+	int outcome = hive_proj_task_last_outcome(t);
 	int idx = p.n_budgets == 0 ? 0 : (outcome >= 0 ? hive_retry_policy_budget_for(&p, outcome) : -1);
 	if (idx < 0)
 		return 0;
