@@ -287,6 +287,71 @@ static void test_not_running_is_left_alone(void **state)
 	assert_int_equal(hive_store_write(e->s, pass_fn, &c), HIVE_ENOTFOUND);
 }
 
+typedef struct {
+	hive_kill_list kill;
+} abort_ctx;
+
+static int abort_fn(hive_txn *txn, void *vctx)
+{
+	abort_ctx *c = vctx;
+	json_t *f = hive_proj_flow(txn, FLOW);
+	int rc = hive_schedule_abort_tasks(txn, f, "stop it", &c->kill);
+	json_decref(f);
+	return rc;
+}
+
+/* Aborting a flow's tasks: every task that has not ended becomes aborted
+ * with the reason, a running attempt ends with outcome aborted and is
+ * handed to the kill list (the implicit budget counts it, as it counts
+ * every attempt started; the circuit does not); tasks that ended are left
+ * alone. */
+static void test_abort_tasks(void **state)
+{
+	eng *e = *state;
+	/* only the tasks and their states are used here */
+	static const scenario sc = {"abort", {{"done", "", "success", NULL, NULL}, {"run", "", "running", NULL, NULL},
+					      {"wait", "done", "pending", NULL, NULL}, {"gone", "", "failed", NULL, NULL}},
+				    "running", NULL};
+	char ids[6][HIVE_ID_LEN + 1];
+	build(e, &sc, ids);
+	const char *att = "a0000000-0000-7000-8000-000000000001";
+	eng_attempt(e, FLOW, ids[1], att, 1);
+	uint64_t seq = eng_last_seq(e);
+	abort_ctx c = {{0}};
+	assert_int_equal(hive_store_write(e->s, abort_fn, &c), 0);
+	assert_int_equal(c.kill.n, 1);
+	assert_string_equal(c.kill.ids[0], att);
+	hive_kill_list_dispose(&c.kill);
+	char got[512];
+	assert_string_equal(eng_types_after(e, seq, "to", got, sizeof got),
+			    "attempt_completed task_aborted task_state_changed:aborted "
+			    "task_aborted task_state_changed:aborted");
+	static const char *const want[] = {"success", "aborted", "aborted", "failed"};
+	for (int i = 0; i < 4; i++) {
+		json_t *t = eng_get(e, "task/%s", ids[i]);
+		assert_string_equal(eng_str(t, "state"), want[i]);
+		if (i == 1 || i == 2)
+			assert_string_equal(eng_str(t, "reason"), "stop it");
+		json_decref(t);
+	}
+	json_t *a = eng_get(e, "attempt/%s", att);
+	assert_string_equal(eng_str(a, "outcome"), "aborted");
+	assert_string_equal(eng_str(a, "summary"), "stop it");
+	json_decref(a);
+	json_t *t = eng_get(e, "task/%s", ids[1]);
+	eng_expect(t, "task", "budget_used", "[1]");
+	eng_expect(t, "task", "running_attempt", "null");
+	json_decref(t);
+	assert_null(eng_get(e, "circuit/%s/exec", FLOW));
+	/* a second abort finds nothing left to do */
+	seq = eng_last_seq(e);
+	abort_ctx again = {{0}};
+	assert_int_equal(hive_store_write(e->s, abort_fn, &again), 0);
+	assert_int_equal(again.kill.n, 0);
+	assert_int_equal(eng_last_seq(e), seq);
+	hive_kill_list_dispose(&again.kill);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +360,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ready_events, eng_setup, eng_teardown),
 		cmocka_unit_test_setup_teardown(test_unblocked_after_retry, eng_setup, eng_teardown),
 		cmocka_unit_test_setup_teardown(test_not_running_is_left_alone, eng_setup, eng_teardown),
+		cmocka_unit_test_setup_teardown(test_abort_tasks, eng_setup, eng_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
