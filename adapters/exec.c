@@ -612,18 +612,31 @@ static int run(const hive_exec_request *req, const attempt_paths *p, char **argv
 	run_limits lim;
 	hive_proc proc;
 	hive_proc_result pr;
-	char **envp = env_build(req, p);
+	hive_capture out, err;
+	char **envp;
 	int rc;
 
+	/* hive creates the logs and reads the program's output from pipes it
+	 * holds: nothing the program does to these paths can block hive or
+	 * make it read another file. */
+	if ((rc = hive_capture_init(&out, p->out, req->max_output_bytes)))
+		return rc;
+	if ((rc = hive_capture_init(&err, p->err, req->max_output_bytes))) {
+		hive_capture_dispose(&out);
+		return rc;
+	}
+	envp = env_build(req, p);
 	read_limits(req->runtime, "runtime", &lim); /* checked by prepare */
 	hive_proc_spec spec = {
-		.argv = argv, .cwd = p->worktree, .envp = envp,
-		.stdin_path = p->prompt, .stdout_path = p->out, .stderr_path = p->err,
+		.argv = argv, .cwd = p->worktree, .envp = envp, .stdin_path = p->prompt,
+		.stdout_capture = &out, .stderr_capture = &err,
 		.timeout_ms = lim.timeout_ms, .grace_ms = lim.grace_ms, .cancel = req->cancel,
 	};
 	if (hive_proc_spawn(&spec, &proc) != 0) {
 		result_not_started(res, hive_error_last());
 		hive_strv_free(envp);
+		hive_capture_dispose(&out);
+		hive_capture_dispose(&err);
 		return 0;
 	}
 	res->started = 1;
@@ -633,6 +646,10 @@ static int run(const hive_exec_request *req, const attempt_paths *p, char **argv
 	rc = hive_proc_wait(&proc, &spec, &pr);
 	hive_strv_free(envp);
 	result_finished(res, &pr);
+	hive_capture_finish(&out, &res->stdout_kept);
+	hive_capture_finish(&err, &res->stderr_kept);
+	hive_capture_dispose(&out);
+	hive_capture_dispose(&err);
 	/* hive_proc_wait killed what was left of the group: nothing is still
 	 * writing the file. */
 	res->verdict = verdict_read(p->result);

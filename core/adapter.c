@@ -80,5 +80,7 @@ void hive_exec_result_dispose(hive_exec_result *r)
 	json_decref(r->verdict);
 	free(r->stdout_path);
 	free(r->stderr_path);
+	hive_output_dispose(&r->stdout_kept);
+	hive_output_dispose(&r->stderr_kept);
 	memset(r, 0, sizeof *r);
 }

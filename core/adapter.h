@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/capture.h"
 #include "events/buf.h"
 
 #define HIVE_ADAPTER_VERSION 2
@@ -41,6 +42,7 @@ typedef struct {
 	const char *worktree;      /* cwd of the runtime */
 	const char *attempt_dir;   /* where prompt.md, input.json, stdout/stderr, result.json go */
 	volatile int *cancel;      /* optional: set to stop the runtime (group kill) */
+	size_t max_output_bytes;   /* kept of stdout and of stderr each; 0 = default (capture.h) */
 	/* Called once the program runs, before waiting for it, so the caller
 	 * can record pid/pgid durably (crash recovery). */
 	void (*on_started)(void *ctx, pid_t pid, pid_t pgid, const char *const *argv,
@@ -59,6 +61,10 @@ typedef struct {
 	char *error;            /* when !started: why (new string) */
 	json_t *verdict;        /* new reference: {summary?, retryable?, retry_after_ms?} or {malformed: "..."}; NULL = none */
 	char *stdout_path, *stderr_path; /* new strings: captured output files */
+	/* What hive read from the program's stdout and stderr pipes (bounded,
+	 * capture.h): the caller stores these, never the files at the paths
+	 * above, which the program may have replaced. */
+	hive_output stdout_kept, stderr_kept;
 } hive_exec_result;
 
 /* Release what *r holds and zero it, so disposing twice (or a result that

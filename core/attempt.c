@@ -29,8 +29,6 @@
 #include "events/json.h"
 #include "events/strv.h"
 
-/* Full outputs are kept up to this size; the rest is cut with a marker. */
-#define OUTPUT_CAP ((size_t)16 << 20)
 
 void hive_pick_dispose(hive_pick *p)
 {
@@ -79,20 +77,22 @@ static int emit_step(hive_store *s, hive_pick *p, int type, json_t *payload)
 	return rc;
 }
 
-/* Read at most OUTPUT_CAP bytes of a file into b (missing file = empty). */
-static void slurp(const char *path, hive_buf *b)
+/* The output limit (HIVE_MAX_OUTPUT_BYTES, checked when the run began). */
+static size_t output_limit(void)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	char chunk[65536];
-	ssize_t n;
-	while (b->len < OUTPUT_CAP && (n = read(fd, chunk, sizeof chunk)) > 0)
-		hive_buf_append(b, chunk, (size_t)n);
-	struct stat st;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size > b->len)
-		hive_buf_printf(b, "\n[... %lld bytes not kept]\n", (long long)((size_t)st.st_size - b->len));
-	close(fd);
+	size_t max;
+	return hive_capture_limit("HIVE_MAX_OUTPUT_BYTES", HIVE_OUTPUT_MAX_DEFAULT, &max) ? 0 : max;
+}
+
+/* Sizes of a kept output in an event payload: the real totals, and
+ * whether the stored text left bytes out. */
+static void put_output_sizes(json_t *pl, const char *prefix, const hive_output *o)
+{
+	char key[64];
+	snprintf(key, sizeof key, "%s_bytes", prefix);
+	json_object_set_new(pl, key, json_integer((json_int_t)o->total_bytes));
+	snprintf(key, sizeof key, "%s_truncated", prefix);
+	json_object_set_new(pl, key, json_boolean(o->truncated));
 }
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -145,6 +145,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 		.context = ctx_text, .prior_attempts = prior ? prior : empty, .runtime = runtime,
 		.task_id = p->task_id.s, .attempt_id = p->attempt_id.s, .worktree = p->worktree,
 		.attempt_dir = p->attempt_dir, .cancel = (volatile int *)o->stop,
+		.max_output_bytes = output_limit(),
 		.on_started = on_started, .on_started_ctx = &sc,
 	};
 	int rc = ad->execute(ad, &req, res);
@@ -162,20 +163,18 @@ static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
 			       "verdict", res->verdict ? res->verdict : json_null());
 	if (res->error)
 		json_object_set_new(pl, "error", json_string(res->error));
-	hive_buf out = {0}, err = {0};
+	hive_exec_result *r = (hive_exec_result *)res; /* the blobs are borrowed for the write */
 	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_RUNTIME_EXITED, .payload = pl};
 	if (res->started) {
-		slurp(res->stdout_path, &out);
-		slurp(res->stderr_path, &err);
 		c.blob_field[0] = "stdout_blob";
-		c.blob[0] = &out;
+		c.blob[0] = &r->stdout_kept.text;
 		c.blob_field[1] = "stderr_blob";
-		c.blob[1] = &err;
+		c.blob[1] = &r->stderr_kept.text;
+		put_output_sizes(pl, "stdout", &res->stdout_kept);
+		put_output_sizes(pl, "stderr", &res->stderr_kept);
 	}
 	int rc = hive_store_write(s, step_txn, &c);
 	json_decref(pl);
-	hive_buf_dispose(&out);
-	hive_buf_dispose(&err);
 	return rc;
 }
 
@@ -242,7 +241,7 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 		       const char *cmd, hive_proc_result *r)
 {
 	hive_proc proc;
-	int rc = hive_proc_spawn(spec, &proc);
+	int rc = spec->stdout_capture ? hive_proc_spawn(spec, &proc) : HIVE_ESYSTEM;
 	json_t *pl = hive_json_pack("{s:s,s:b,s:s}", "name", name, "required", required, "command", cmd);
 	if (!rc) {
 		json_object_set_new(pl, "pid", json_integer(proc.pid));
@@ -273,33 +272,44 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	char **env = hive_env_scrubbed(extra);
 	for (int t = 0; t < 3; t++)
 		hive_buf_dispose(&tag[t]);
-	hive_proc_spec spec = {.argv = argv, .cwd = p->worktree, .envp = env, .stdout_path = path.data,
-			       .stderr_path = path.data,
+	/* one pipe for stdout and stderr, read by hive (capture.h) */
+	hive_capture cap;
+	int cap_ok = hive_capture_init(&cap, path.data, output_limit()) == 0;
+	hive_proc_spec spec = {.argv = argv, .cwd = p->worktree, .envp = env,
+			       .stdout_capture = cap_ok ? &cap : NULL, .stderr_capture = cap_ok ? &cap : NULL,
 			       .timeout_ms = (long)json_integer_value(json_object_get(check, "timeout_ms")),
 			       .cancel = (volatile int *)o->stop};
 	hive_proc_result r = {0};
 	int rc = spawn_check(s, p, &spec, name, required, cmd, &r);
+	char *start_error = rc ? hive_xstrdup(hive_error_last()) : NULL;
 	hive_strv_free(env);
-	hive_buf out = {0};
-	slurp(path.data, &out);
+	hive_output out = {0};
+	hive_capture_finish(&cap, &out);
+	hive_capture_dispose(&cap);
 	hive_buf_dispose(&path);
 	hive_excerpt ex;
 	hive_excerpt_opts eo = {.max_lines = (size_t)check_lines_limit(p->task)};
-	hive_excerpt_make(out.data ? out.data : "", out.len, &eo, &ex);
+	hive_excerpt_make(hive_buf_str(&out.text), out.text.len, &eo, &ex);
+	/* the excerpt saw the kept text; the counts are of the whole output */
+	size_t kept = ex.kept_lines < out.lines ? ex.kept_lines : (size_t)out.lines;
 	int passed = rc == 0 && r.exit_code == 0 && !r.timed_out && !r.cancelled;
 	json_t *pl = hive_json_pack("{s:s,s:b,s:b,s:o,s:b,s:I,s:s,s:I,s:I}", "name", name, "required", required,
 			       "passed", passed, "exit_code", r.exit_code >= 0 ? json_integer(r.exit_code) : json_null(),
 			       "timed_out", r.timed_out, "duration_ms", (json_int_t)r.duration_ms, "output_excerpt",
-			       ex.text, "output_lines", (json_int_t)ex.total_lines, "omitted_lines",
-			       (json_int_t)ex.omitted_lines);
+			       ex.text, "output_lines", (json_int_t)out.lines, "omitted_lines",
+			       (json_int_t)(out.lines - kept));
+	put_output_sizes(pl, "output", &out);
+	if (start_error) /* it never ran: say why, not just "failed" */
+		json_object_set_new(pl, "error", json_string(start_error));
+	free(start_error);
 	hive_excerpt_dispose(&ex);
 	if (r.cancelled)
 		json_object_set_new(pl, "cancelled", json_true()); /* the runner was stopped */
 	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHECK_COMPLETED, .payload = pl,
-		      .blob_field = {"output_blob"}, .blob = {&out}};
+		      .blob_field = {"output_blob"}, .blob = {&out.text}};
 	hive_store_write(s, step_txn, &c);
 	json_decref(pl);
-	hive_buf_dispose(&out);
+	hive_output_dispose(&out);
 	return passed;
 }
 

@@ -39,6 +39,8 @@
 #define PROC_POLL_SLICE_MS    10   /* sleep when there is no pidfd; group_kill checks */
 #define PROC_AFTER_KILL_MS    1000 /* how long group_kill waits after SIGKILL */
 #define PROC_DEFAULT_PATH     "/bin:/usr/bin"
+#define PROC_PUMP_MAX         ((size_t)1 << 20) /* read per pipe per wake-up */
+#define PROC_DRAIN_MS         1000 /* reading leftovers after the group is gone */
 
 /* Everything the child needs, built before fork so the child allocates
  * nothing and touches no lock. */
@@ -49,6 +51,7 @@ struct launch {
 	char **cands;          /* new: execve candidates, NULL-terminated */
 	char **sh_argv;        /* new array, borrowed strings: {"/bin/sh", slot, argv[1..]} */
 	int fd[3];             /* stdin, stdout, stderr: all >= 3 and O_CLOEXEC */
+	int rd[2];             /* read ends of capture pipes for stdout, stderr; -1 = none */
 	int err_r, err_w;      /* exec-error pipe, O_CLOEXEC */
 };
 
@@ -184,14 +187,53 @@ static int open_stream(const char *name, const char *path, int for_output, int *
 	                      name, path ? path : "/dev/null", errstr(errno, eb, sizeof eb));
 }
 
+/* A capture pipe for stream i (1 or 2): the child's end in l->fd[i], hive's
+ * non-blocking read end in l->rd[i - 1]. */
+static int open_capture_pipe(struct launch *l, int i)
+{
+	int p[2];
+	char eb[128];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\": output pipe: %s",
+		                      l->argv[0], errstr(errno, eb, sizeof eb));
+	l->rd[i - 1] = fd_above_stdio(p[0]);
+	l->fd[i] = fd_above_stdio(p[1]);
+	if (l->rd[i - 1] < 0 || l->fd[i] < 0 || fcntl(l->rd[i - 1], F_SETFL, O_NONBLOCK) < 0)
+		return hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\": output pipe: %s",
+		                      l->argv[0], errstr(errno, eb, sizeof eb));
+	return 0;
+}
+
+static int open_output(const hive_proc_spec *spec, struct launch *l, int i)
+{
+	hive_capture *cap = i == 1 ? spec->stdout_capture : spec->stderr_capture;
+	const char *path = i == 1 ? spec->stdout_path : spec->stderr_path;
+
+	if (i == 2 && cap && cap == spec->stdout_capture) {
+		/* One pipe for both: the order of writes is kept. */
+		l->fd[2] = fcntl(l->fd[1], F_DUPFD_CLOEXEC, 3);
+		if (l->fd[2] >= 0)
+			return 0;
+		char eb[128];
+		return hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\": output pipe: %s",
+		                      l->argv[0], errstr(errno, eb, sizeof eb));
+	}
+	if (cap)
+		return open_capture_pipe(l, i);
+	return open_stream(i == 1 ? "stdout" : "stderr", path, 1, &l->fd[i]);
+}
+
 static int open_streams(const hive_proc_spec *spec, struct launch *l)
 {
 	int rc = open_stream("stdin", spec->stdin_path, 0, &l->fd[0]);
 	if (!rc)
-		rc = open_stream("stdout", spec->stdout_path, 1, &l->fd[1]);
+		rc = open_output(spec, l, 1);
 	if (rc)
 		return rc;
-	if (spec->stdout_path && spec->stderr_path &&
+	if (spec->stderr_capture)
+		return open_output(spec, l, 2);
+	if (!spec->stdout_capture && spec->stdout_path && spec->stderr_path &&
 	    strcmp(spec->stdout_path, spec->stderr_path) == 0) {
 		/* One open file description: one offset, so 2>&1 ordering. */
 		l->fd[2] = fcntl(l->fd[1], F_DUPFD_CLOEXEC, 3);
@@ -201,7 +243,7 @@ static int open_streams(const hive_proc_spec *spec, struct launch *l)
 		return hive_error_set(HIVE_ESYSTEM, "cannot share \"%s\" as stdout and stderr: %s",
 		                      spec->stderr_path, errstr(errno, eb, sizeof eb));
 	}
-	return open_stream("stderr", spec->stderr_path, 1, &l->fd[2]);
+	return open_output(spec, l, 2);
 }
 
 static int open_error_pipe(struct launch *l)
@@ -278,6 +320,9 @@ static void launch_dispose(struct launch *l)
 	for (int i = 0; i < 3; i++)
 		if (l->fd[i] >= 0)
 			close(l->fd[i]);
+	for (int i = 0; i < 2; i++)
+		if (l->rd[i] >= 0)
+			close(l->rd[i]);
 	if (l->err_r >= 0)
 		close(l->err_r);
 	if (l->err_w >= 0)
@@ -292,6 +337,7 @@ static int launch_prepare(const hive_proc_spec *spec, struct launch *l)
 {
 	memset(l, 0, sizeof *l);
 	l->fd[0] = l->fd[1] = l->fd[2] = l->err_r = l->err_w = -1;
+	l->rd[0] = l->rd[1] = -1;
 	l->argv = spec->argv;
 	l->cwd = spec->cwd;
 	l->envp = spec->envp ? spec->envp : environ;
@@ -426,6 +472,10 @@ int hive_proc_spawn(const hive_proc_spec *spec, hive_proc *out)
 	}
 	setpgid(pid, pid); /* also done by the child; fails harmlessly after its exec */
 	rc = await_exec(&l, pid);
+	for (int i = 0; i < 2 && !rc; i++) {
+		out->out_r[i] = l.rd[i]; /* the child has its ends; hive keeps these */
+		l.rd[i] = -1;
+	}
 	launch_dispose(&l);
 	if (rc)
 		return rc;
@@ -435,11 +485,21 @@ int hive_proc_spawn(const hive_proc_spec *spec, hive_proc *out)
 	return 0;
 }
 
-void hive_proc_dispose(hive_proc *p)
+static void close_pidfd(hive_proc *p)
 {
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	p->pidfd = -1;
+}
+
+void hive_proc_dispose(hive_proc *p)
+{
+	close_pidfd(p);
+	for (int i = 0; i < 2; i++) {
+		if (p->out_r[i] >= 0)
+			close(p->out_r[i]);
+		p->out_r[i] = -1;
+	}
 }
 
 /* ---- wait -------------------------------------------------------------- */
@@ -519,16 +579,59 @@ static int sleep_budget(const struct waiter *w, int64_t now)
 	return (int)(t < 0 ? 0 : cap(t, INT_MAX));
 }
 
-/* Sleep until the pidfd says the leader exited, or ms pass. */
-static void doze(hive_proc *p, int ms)
+/* The capture fed by pipe i (0 = stdout, 1 = stderr). */
+static hive_capture *capture_of(const hive_proc_spec *s, int i)
 {
-	if (p->pidfd < 0) {
+	return i == 0 ? s->stdout_capture : s->stderr_capture;
+}
+
+/* Read what pipe i holds now, at most PROC_PUMP_MAX bytes per call so
+ * timeouts are still enforced under a flood; closes the pipe at EOF (a
+ * pipe at EOF would make every poll return at once). */
+static void pump(struct waiter *w, int i)
+{
+	char chunk[65536];
+	size_t got = 0;
+
+	while (w->p->out_r[i] >= 0 && got < PROC_PUMP_MAX) {
+		ssize_t n = read(w->p->out_r[i], chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(w->p->out_r[i]);
+			w->p->out_r[i] = -1;
+			return;
+		}
+		hive_capture_feed(capture_of(w->spec, i), chunk, (size_t)n);
+		got += (size_t)n;
+	}
+}
+
+/* Sleep until the pidfd says the leader exited, output arrives, or ms
+ * pass; then read the output that arrived. */
+static void doze(struct waiter *w, int ms)
+{
+	hive_proc *p = w->p;
+	struct pollfd pfd[3];
+	nfds_t n = 0;
+
+	if (p->pidfd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
+	for (int i = 0; i < 2; i++)
+		if (p->out_r[i] >= 0)
+			pfd[n++] = (struct pollfd){ .fd = p->out_r[i], .events = POLLIN };
+	if (n == 0) {
 		sleep_ms(ms);
 		return;
 	}
-	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-	if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
-		hive_proc_dispose(p); /* never spin on a broken pidfd: fall back */
+	if (p->pidfd < 0 && (ms < 0 || ms > PROC_POLL_SLICE_MS))
+		ms = PROC_POLL_SLICE_MS;
+	if (poll(pfd, n, ms) < 0 && errno != EINTR)
+		close_pidfd(p); /* never spin on a broken pidfd: fall back */
+	for (int i = 0; i < 2; i++)
+		pump(w, i);
 }
 
 /* Returns 0 once the leader has exited (still unreaped), or an error. */
@@ -540,7 +643,27 @@ static int await_leader(struct waiter *w, hive_proc_result *res)
 			return rc < 0 ? rc : 0;
 		int64_t now = hive_clock_monotonic_ms();
 		enforce(w, res, now);
-		doze(w->p, sleep_budget(w, now));
+		doze(w, sleep_budget(w, now));
+	}
+}
+
+/* After the group is gone: read what is left in the pipes.  A process
+ * that left the group can hold a pipe open and keep writing, so this
+ * stops after PROC_DRAIN_MS; closing the pipes then ends its writes. */
+static void drain(struct waiter *w)
+{
+	int64_t end = hive_clock_monotonic_ms() + PROC_DRAIN_MS;
+
+	while ((w->p->out_r[0] >= 0 || w->p->out_r[1] >= 0) && hive_clock_monotonic_ms() < end) {
+		struct pollfd pfd[2];
+		nfds_t n = 0;
+		for (int i = 0; i < 2; i++)
+			if (w->p->out_r[i] >= 0)
+				pfd[n++] = (struct pollfd){ .fd = w->p->out_r[i], .events = POLLIN };
+		if (poll(pfd, n, PROC_POLL_SLICE_MS) == 0)
+			break; /* nothing more came: an idle escaped writer */
+		for (int i = 0; i < 2; i++)
+			pump(w, i);
 	}
 }
 
@@ -589,6 +712,7 @@ int hive_proc_wait(hive_proc *p, const hive_proc_spec *spec, hive_proc_result *r
 		rc = reap(p, res);
 		settle_group(p->pgid); /* members left keep the group id theirs */
 	}
+	drain(&w);
 	hive_proc_dispose(p);
 	return rc;
 }

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/capture.h"
+
 typedef struct {
 	/* NULL-terminated, argv[0] required and non-empty.  If argv[0] contains
 	 * '/', it is a path, relative to cwd when not absolute ("./agent.sh" is
@@ -50,6 +52,13 @@ typedef struct {
 	/* Same as stdout_path.  When both are non-NULL and equal (strcmp), fd 1
 	 * and 2 share one open file description, so interleaving is kept. */
 	const char *stderr_path;
+	/* Optional, instead of a path: the stream is a pipe that hive_proc_wait
+	 * reads into this capture while it waits, so hive holds the only
+	 * descriptor it reads from and what the program writes is bounded in
+	 * memory and on disk (capture.h).  The same capture for stdout and
+	 * stderr is one pipe for both (2>&1 order kept).  Borrowed; the caller
+	 * finishes it after hive_proc_wait.  The matching path is ignored. */
+	hive_capture *stdout_capture, *stderr_capture;
 	long timeout_ms;          /* 0 = none; counted from hive_proc.start_ms */
 	long grace_ms;            /* SIGTERM -> SIGKILL delay after timeout/cancel; 0 = 2000 */
 	/* Optional.  Polled by hive_proc_wait at least every 50 ms; once it
@@ -64,6 +73,7 @@ typedef struct {
 	pid_t pid;        /* the leader: the process that ran argv */
 	pid_t pgid;       /* its process group; always == pid */
 	int pidfd;        /* pidfd_open() of pid, or -1 (then hive_proc_wait polls) */
+	int out_r[2];     /* read ends of the stdout/stderr capture pipes, or -1 */
 	int64_t start_ms; /* hive_clock_monotonic_ms() just before fork */
 } hive_proc;
 
@@ -106,7 +116,11 @@ int hive_proc_spawn(const hive_proc_spec *spec, hive_proc *out);
  * at most 1 s for the kernel to finish them): no stray background child
  * keeps running in the worktree after it returns.
  *
- * Fills *res and returns 0; closes p->pidfd.  Errors: HIVE_ESYSTEM if the
+ * Output to a capture pipe is read all along; once the group is gone, what
+ * is left in the pipes is read for at most 1 s (a process that escaped the
+ * group may hold a pipe open forever) and the pipes are closed.
+ *
+ * Fills *res and returns 0; closes p->pidfd and the pipes.  Errors: HIVE_ESYSTEM if the
  * child cannot be waited for (already reaped elsewhere: see caveats); *res
  * then holds exit_code -1 and the group has still been killed. */
 int hive_proc_wait(hive_proc *p, const hive_proc_spec *spec, hive_proc_result *res);
@@ -115,8 +129,9 @@ int hive_proc_wait(hive_proc *p, const hive_proc_spec *spec, hive_proc_result *r
  * the program could not start, in which case *res is untouched. */
 int hive_proc_run(const hive_proc_spec *spec, hive_proc_result *res);
 
-/* Release p->pidfd without waiting: for a caller that abandons the child
- * (it is neither killed nor reaped).  Idempotent; hive_proc_wait does it. */
+/* Release p->pidfd and the capture pipes without waiting: for a caller
+ * that abandons the child (it is neither killed nor reaped).  Idempotent;
+ * hive_proc_wait does it. */
 void hive_proc_dispose(hive_proc *p);
 
 /* Crash recovery, possibly from a later hive process: 1 if some process of

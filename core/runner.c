@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/attempt.h"
+#include "core/capture.h"
 #include "core/circuit.h"
 #include "core/context.h"
 #include "core/emit.h"
@@ -544,7 +545,12 @@ static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hiv
 static int with_lock(hive_store *s, const char *ref, const char *what, flow_info *fi, int *fd)
 {
 	fi->ref = ref;
-	int rc = hive_store_read(s, flow_info_txn, fi);
+	size_t limit;
+	int rc = hive_capture_limit("HIVE_MAX_OUTPUT_BYTES", 0, &limit);
+	if (!rc)
+		rc = hive_capture_limit("HIVE_MAX_DIFF_BYTES", 0, &limit);
+	if (!rc)
+		rc = hive_store_read(s, flow_info_txn, fi);
 	if (rc)
 		return rc;
 	if (strcmp(fi->state, "created") == 0)

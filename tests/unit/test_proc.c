@@ -761,6 +761,129 @@ static void test_parallel_runs_from_threads(void **state)
 	assert_no_children();
 }
 
+/* ---- capture: bounded output read from pipes hive holds ------------------- */
+
+/* Feeding in odd-sized pieces keeps the real head, the real tail, the
+ * byte and line counts, and says what it left out. */
+static void test_capture_keeps_head_and_real_tail(void **state)
+{
+	char log[PATH_MAX];
+	hive_capture c;
+	hive_output o;
+	char line[32];
+
+	assert_int_equal(hive_capture_init(&c, pj(log, *state, "out.log"), 2048), 0);
+	for (int i = 0; i < 10000; i++) {
+		int n = snprintf(line, sizeof line, "line %05d\n", i); /* 11 bytes */
+		hive_capture_feed(&c, line, (size_t)(i % 7 ? n : 3));
+		if (i % 7 == 0)
+			hive_capture_feed(&c, line + 3, (size_t)n - 3);
+	}
+	hive_capture_feed(&c, "no newline", 10);
+	hive_capture_finish(&c, &o);
+	hive_capture_dispose(&c);
+	assert_int_equal(o.total_bytes, 110010);
+	assert_int_equal(o.lines, 10001);
+	assert_true(o.truncated);
+	assert_memory_equal(o.text.data, "line 00000\nline 00001\n", 22);
+	assert_non_null(strstr(o.text.data, "[... 107962 bytes left out"));
+	size_t tl = strlen("line 09999\nno newline");
+	assert_string_equal(o.text.data + o.text.len - tl, "line 09999\nno newline");
+	/* the file holds exactly the kept text */
+	char *f = tu_read_file(log);
+	assert_string_equal(f, o.text.data);
+	free(f);
+	hive_output_dispose(&o);
+}
+
+static void test_capture_under_the_limit_keeps_everything(void **state)
+{
+	hive_capture c;
+	hive_output o;
+
+	assert_int_equal(hive_capture_init(&c, NULL, 0), 0);
+	hive_capture_feed(&c, "a\nb", 3);
+	hive_capture_finish(&c, &o);
+	hive_capture_dispose(&c);
+	hive_capture_dispose(&c); /* twice is fine */
+	assert_string_equal(o.text.data, "a\nb");
+	assert_int_equal(o.lines, 2);
+	assert_false(o.truncated);
+	hive_output_dispose(&o);
+}
+
+/* A FIFO or a symlink planted at the log's name is replaced, never
+ * opened: opening a FIFO for writing would block for good. */
+static void test_capture_replaces_a_planted_fifo_and_symlink(void **state)
+{
+	char fifo[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
+	hive_capture c;
+	struct stat st;
+
+	assert_int_equal(mkfifo(pj(fifo, *state, "fifo.log"), 0600), 0);
+	assert_int_equal(hive_capture_init(&c, fifo, 0), 0);
+	hive_capture_dispose(&c);
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	tu_write_file(pj(target, *state, "precious"), "keep me\n");
+	assert_int_equal(symlink(target, pj(link, *state, "link.log")), 0);
+	assert_int_equal(hive_capture_init(&c, link, 0), 0);
+	hive_capture_feed(&c, "x", 1);
+	hive_capture_dispose(&c);
+	char *t = tu_read_file(target);
+	assert_string_equal(t, "keep me\n");
+	free(t);
+}
+
+static void test_capture_limit_from_the_environment(void **state)
+{
+	size_t n;
+	(void)state;
+	unsetenv("HIVE_TEST_LIMIT");
+	assert_int_equal(hive_capture_limit("HIVE_TEST_LIMIT", 77, &n), 0);
+	assert_int_equal(n, 77);
+	setenv("HIVE_TEST_LIMIT", "3M", 1);
+	assert_int_equal(hive_capture_limit("HIVE_TEST_LIMIT", 77, &n), 0);
+	assert_int_equal(n, 3u << 20);
+	setenv("HIVE_TEST_LIMIT", "4096", 1);
+	assert_int_equal(hive_capture_limit("HIVE_TEST_LIMIT", 77, &n), 0);
+	assert_int_equal(n, 4096);
+	const char *bad[] = {"-1", "12X", "M", "1", "99999999999999999999G"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		setenv("HIVE_TEST_LIMIT", bad[i], 1);
+		assert_int_equal(hive_capture_limit("HIVE_TEST_LIMIT", 77, &n), HIVE_EINVALID);
+		assert_non_null(strstr(hive_error_last(), "HIVE_TEST_LIMIT"));
+	}
+	unsetenv("HIVE_TEST_LIMIT");
+}
+
+/* A program writing far more than the limit, to stdout and stderr
+ * through one pipe, while its stray child keeps the pipe open: the wait
+ * reads everything, ends, and memory stays at the limit. */
+static void test_proc_captures_a_flood_through_one_pipe(void **state)
+{
+	char *argv[] = { SH, "-c", "echo first; head -c 3000000 /dev/zero | tr '\\0' x; echo; "
+	                 "echo last >&2; (sleep 30 &) ; sleep 30 & exit 3", NULL };
+	hive_proc_spec s = spec_in(*state, argv);
+	hive_proc_result r;
+	hive_capture c;
+	hive_output o;
+
+	assert_int_equal(hive_capture_init(&c, NULL, 4096), 0);
+	s.stdout_capture = s.stderr_capture = &c;
+	assert_int_equal(hive_proc_run(&s, &r), 0);
+	assert_int_equal(r.exit_code, 3);
+	hive_capture_finish(&c, &o);
+	hive_capture_dispose(&c);
+	assert_int_equal(o.total_bytes, 6 + 3000001 + 5);
+	assert_int_equal(o.lines, 3);
+	assert_memory_equal(o.text.data, "first\nxxx", 9);
+	assert_string_equal(o.text.data + o.text.len - 8, "xx\nlast\n");
+	assert_true(o.text.len < 4096 + 200);
+	hive_output_dispose(&o);
+	assert_no_children();
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -795,6 +918,11 @@ int main(void)
 		T(test_group_kill_escalates_to_sigkill),
 		T(test_group_functions_refuse_dangerous_ids),
 		T(test_parallel_runs_from_threads),
+		T(test_capture_keeps_head_and_real_tail),
+		T(test_capture_under_the_limit_keeps_everything),
+		T(test_capture_replaces_a_planted_fifo_and_symlink),
+		T(test_capture_limit_from_the_environment),
+		T(test_proc_captures_a_flood_through_one_pipe),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,172 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # agent and check scripts are single-quoted on purpose
+# test_hostile.sh - hostile runtimes (issue 8): real processes that attack
+# hive from inside an attempt (FIFOs planted where hive writes or reads,
+# git commands that move branches, floods of output, symlinks in the data
+# dir, signals, control characters in names) against real git repos in
+# temp dirs.  Each test failed on the code before its fix; commands that
+# used to hang run under a timeout (a hang guard, not a timing assertion).
+# See docs/reliability.md for the guarantees these tests hold.
+source "$(dirname "$0")/lib.sh"
+
+# ---- helpers -----------------------------------------------------------------
+
+# A sanitizer report fails the test even when the exit status is right.
+h_san_check() {
+	if grep -qE 'Sanitizer|runtime error:' "$1" 2>/dev/null; then
+		fail "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
+	fi
+}
+
+# h_run SECONDS CODE ARGS...: run hive under a timeout (124 = it hung) and
+# require exit status CODE.
+h_run() {
+	local secs=$1 want=$2
+	shift 2
+	RC=0
+	_LAST_ARGS=" $* "
+	timeout -k 2 "$secs" "$HIVE_BIN" "$@" </dev/null >"$OUT" 2>"$ERR" || RC=$?
+	h_san_check "$ERR"
+	[ "$RC" = "$want" ] || fail "hive $* exited $RC (124 = hung for $secs s), expected $want
+      stdout: $(tail -c 800 "$OUT")
+      stderr: $(tail -c 800 "$ERR")"
+}
+
+# h_agent BODY: $T/repo/agent.sh, a /bin/sh script (before h_repo).
+h_agent() {
+	mkdir -p "$T/repo"
+	printf '#!/bin/sh\n%s\n' "$1" >"$T/repo/agent.sh"
+	chmod +x "$T/repo/agent.sh"
+}
+
+# h_repo: a git repo in $T/repo with what is already there plus a README.
+h_repo() {
+	mkdir -p "$T/repo"
+	echo "hostile test" >"$T/repo/README"
+	git -C "$T/repo" init -q -b main
+	git -C "$T/repo" add -A
+	git -C "$T/repo" -c user.name=t -c user.email=t@t commit -qm init
+}
+
+# h_flow NAME CHECKS_JSON [MAX_ATTEMPTS]: create and start flow NAME with one
+# task "t" run by ./agent.sh, with the given checks.
+h_flow() {
+	cat >"$T/spec.json" <<EOF
+{"name": "$1", "project": {"name": "p", "repo": "repo"},
+ "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"], "timeout": "60s"},
+              "retry": {"max_attempts": ${3:-1}}},
+ "tasks": [{"key": "t", "title": "hostile", "checks": ${2:-[]}}]}
+EOF
+	h_run 30 0 flow create --file "$T/spec.json"
+	h_run 30 0 flow start "$1"
+}
+
+# h_events TYPE: the NDJSON events of that type into $T/ev.
+h_events() {
+	h_run 30 0 --json events list --type "$1"
+	cp "$OUT" "$T/ev"
+}
+
+# h_field FILE PATH: a field of the last NDJSON line of FILE.
+h_field() {
+	tail -n 1 "$1" | json_get - "$2"
+}
+
+# The attempt dir of the task's only attempt.
+h_attempt_dir() {
+	h_events attempt_started
+	echo "$HIVE_DIR/attempts/$(h_field "$T/ev" attempt_id)"
+}
+
+# ---- item 1: outputs are read from descriptors hive holds -----------------------
+
+# The runtime replaces its stdout.log with a FIFO: hive used to re-open it
+# by path after the exit and block in open() for good.
+test_fifo_in_place_of_stdout_log_does_not_hang() {
+	h_agent 'd=$(dirname "$HIVE_RESULT_FILE")
+echo "before the swap"
+rm -f "$d/stdout.log" "$d/stderr.log"
+mkfifo "$d/stdout.log" "$d/stderr.log"
+echo "after the swap"'
+	h_repo
+	h_flow f '[]'
+	h_run 30 0 flow run f
+	h_events runtime_exited
+	assert_eq "$(h_field "$T/ev" payload.exit_code)" 0 "exit code"
+	assert_eq "$(h_field "$T/ev" payload.stdout_bytes)" 31 "stdout bytes read from hive's pipe"
+	h_run 30 0 attempt inspect "$(h_field "$T/ev" attempt_id)" --output
+	assert_contains "$OUT" "after the swap"
+	h_run 30 0 events verify
+}
+
+# The runtime plants a FIFO (and a symlink) where the next check's log
+# goes: hive used to open it for writing and block, holding the flow lock.
+test_fifo_named_like_a_check_log_does_not_hang() {
+	h_agent 'd=$(dirname "$HIVE_RESULT_FILE")
+mkfifo "$d/check-0-unit.log"
+ln -s /etc/passwd "$d/check-1-lint.log"'
+	h_repo
+	h_flow f '[{"name": "unit", "command": "echo unit-ran"}, {"name": "lint", "command": "echo lint-ran"}]'
+	h_run 30 0 flow run f
+	h_events check_completed
+	assert_eq "$(head -n 1 "$T/ev" | json_get - payload.output_excerpt)" unit-ran
+	assert_eq "$(h_field "$T/ev" payload.output_excerpt)" lint-ran
+	local d
+	d=$(h_attempt_dir)
+	[ -f "$d/check-0-unit.log" ] && [ ! -L "$d/check-1-lint.log" ] || fail "the planted files are still there"
+	assert_eq "$(cat "$d/check-1-lint.log")" lint-ran
+	grep -q '^root:' /etc/passwd || fail "/etc/passwd was overwritten"
+	h_run 30 0 events verify
+}
+
+# ---- item 6: the real tail and line count of a huge output ----------------------------
+
+test_tail_and_line_count_of_a_20_mb_check_output() {
+	h_agent 'true'
+	h_repo
+	h_flow f '[{"name": "big", "command": "yes 0123456789abcdefghi | head -n 1000000; echo FINAL VERDICT: 3 failed; exit 1"}]'
+	h_run 60 1 flow run f
+	h_events check_completed
+	assert_eq "$(h_field "$T/ev" payload.output_lines)" 1000001 "line count over the whole stream"
+	assert_eq "$(h_field "$T/ev" payload.output_bytes)" 20000024 "bytes"
+	assert_eq "$(h_field "$T/ev" payload.output_truncated)" true "truncated"
+	h_field "$T/ev" payload.output_excerpt | tail -n 1 | grep -q '^FINAL VERDICT: 3 failed$' ||
+		fail "the excerpt lost the last line: $(h_field "$T/ev" payload.output_excerpt | tail -n 2)"
+	h_run 30 0 attempt inspect "$(h_field "$T/ev" attempt_id)" --output
+	grep -q 'FINAL VERDICT: 3 failed' "$OUT" || fail "the stored output lost its tail"
+	grep -q 'bytes left out' "$OUT" || fail "the stored output does not say it was cut"
+	h_run 30 0 events verify
+}
+
+# ---- item 7: logs bounded on disk and in the log ------------------------------------------
+
+test_runtime_output_flood_is_capped_on_disk_and_in_the_log() {
+	h_agent 'yes 0123456789abcdefghi | head -c 60000000; echo LAST-LINE'
+	h_repo
+	h_flow f '[]'
+	HIVE_MAX_OUTPUT_BYTES=1M h_run 60 0 flow run f
+	local d size
+	d=$(h_attempt_dir)
+	size=$(stat -c %s "$d/stdout.log")
+	[ "$size" -lt 1100000 ] || fail "stdout.log is $size bytes on disk, expected about 1 MiB"
+	tail -n 1 "$d/stdout.log" | grep -q '^LAST-LINE$' || fail "stdout.log lost its tail"
+	h_events runtime_exited
+	assert_eq "$(h_field "$T/ev" payload.stdout_bytes)" 60000010 "bytes"
+	assert_eq "$(h_field "$T/ev" payload.stdout_truncated)" true "truncated"
+	h_run 30 0 attempt inspect "$(h_field "$T/ev" attempt_id)" --output
+	size=$(wc -c <"$OUT")
+	[ "$size" -lt 1100000 ] || fail "the stored output is $size bytes"
+	h_run 30 0 events verify
+}
+
+test_bad_output_limit_is_refused_before_running() {
+	h_agent 'touch "$HIVE_WORKTREE/../ran"'
+	h_repo
+	h_flow f '[]'
+	HIVE_MAX_OUTPUT_BYTES=lots h_run 30 2 flow run f
+	expect_stderr_line 'HIVE_MAX_OUTPUT_BYTES=lots'
+	h_run 30 0 --json events list --type attempt_started
+	assert_empty "$OUT"
+}
+
+run_tests "$@"
