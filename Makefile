@@ -25,7 +25,7 @@ LIBS      = $(PKG_LIBS) -lpthread
 
 EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/strv.c events/fs.c events/utf8.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
 CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \
-              core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/capture.c core/excerpt.c core/lock.c core/attempt.c \
+              core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/datadir.c core/capture.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c core/markdown.c
 CORE_SRC   += core/query.c
 CORE_SRC   += core/kill_list.c

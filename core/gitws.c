@@ -607,7 +607,7 @@ static int gw_prepare_path(const char *worktree_path, char **abs_out)
 	int rc = 0;
 	if (slash && slash != p) {
 		*slash = '\0';
-		rc = hive_fs_mkdir_p(p, 0777, "directory");
+		rc = hive_fs_mkdir_p(p, 0700, "directory"); /* private: worktrees hold the user's code */
 	}
 	free(p);
 	if (rc == 0)

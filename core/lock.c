@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/datadir.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/id.h"
@@ -19,12 +20,19 @@
 int hive_lock_acquire(hive_store *s, const char *flow_id, const char *flow_name, const char *what, int *fd_out)
 {
 	hive_buf path = {0};
-	hive_buf_printf(&path, "%s/locks", hive_store_dir(s));
-	mkdir(path.data, 0700);
-	hive_buf_printf(&path, "/%s.lock", flow_id);
-	int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int rc = hive_error_set(HIVE_ESYSTEM, "cannot open lock file %s: %s", path.data, strerror(errno));
+	int rc = hive_datadir_mkdirs(hive_store_dir(s), "locks");
+	if (rc)
+		return rc;
+	hive_buf_printf(&path, "%s/locks/%s.lock", hive_store_dir(s), flow_id);
+	/* Never through a planted symlink, never a file with other names
+	 * (a hard link): the holder line below truncates the file. */
+	int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		rc = hive_error_set(HIVE_ESYSTEM, "cannot use lock file %s: %s; remove it and run again", path.data,
+				    fd < 0 ? strerror(errno) : "not a plain file of hive's (a link or a special file)");
+		if (fd >= 0)
+			close(fd);
 		hive_buf_dispose(&path);
 		return rc;
 	}

@@ -22,6 +22,7 @@
 #include "core/capture.h"
 #include "core/circuit.h"
 #include "core/context.h"
+#include "core/datadir.h"
 #include "core/emit.h"
 #include "core/finish.h"
 #include "core/gitws.h"
@@ -362,21 +363,24 @@ static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
 	if (p->fail_reason)
 		return 0;
 	struct stat st;
-	if (stat(p->worktree, &st) == 0) {
+	hive_buf rel = {0};
+	hive_buf_printf(&rel, "worktrees/%s", flow_name);
+	rc = hive_datadir_mkdirs(hive_store_dir(s), rel.data);
+	if (!rc)
+		rc = hive_datadir_mkdirs(hive_store_dir(s), "attempts");
+	if (!rc)
+		rc = hive_datadir_check_dir(p->worktree);
+	hive_buf_dispose(&rel);
+	if (!rc && stat(p->worktree, &st) == 0) {
 		rc = hive_git_worktree_reset(p->worktree, p->start_commit);
-	} else {
+	} else if (!rc) {
 		hive_buf branch = {0};
 		hive_buf_printf(&branch, "hive/%s/%s", flow_name, hive_json_str(p->task, "key"));
 		rc = hive_git_worktree_create(p->repo, p->worktree, branch.data, p->start_commit);
 		hive_buf_dispose(&branch);
 	}
-	if (!rc && mkdir(p->attempt_dir, 0700) != 0 && errno != EEXIST) {
-		char parent[4096];
-		snprintf(parent, sizeof parent, "%s/attempts", hive_store_dir(s));
-		mkdir(parent, 0700);
-		if (mkdir(p->attempt_dir, 0700) != 0 && errno != EEXIST)
-			rc = hive_error_set(HIVE_ESYSTEM, "cannot create %s: %s", p->attempt_dir, strerror(errno));
-	}
+	if (!rc && mkdir(p->attempt_dir, 0700) != 0)
+		rc = hive_error_set(HIVE_ESYSTEM, "cannot create %s: %s", p->attempt_dir, strerror(errno));
 	if (rc) {
 		p->fail_reason = hive_xstrdup(hive_error_last());
 		rc = 0;

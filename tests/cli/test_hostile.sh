@@ -169,4 +169,83 @@ test_bad_output_limit_is_refused_before_running() {
 	assert_empty "$OUT"
 }
 
+# ---- item 9: no symlink followed, everything private in the data dir -------------------
+
+# The flow's id, from flow_created.
+h_flow_id() {
+	h_events flow_created
+	h_field "$T/ev" flow_id
+}
+
+# A symlink planted as the flow's lock file used to make flow run truncate
+# and overwrite its target.
+test_symlink_planted_as_the_lock_file_is_refused() {
+	h_agent 'true'
+	h_repo
+	h_flow f '[]'
+	local id
+	id=$(h_flow_id)
+	echo precious >"$T/victim"
+	mkdir -p "$HIVE_DIR/locks"
+	ln -s "$T/victim" "$HIVE_DIR/locks/$id.lock"
+	h_run 30 5 flow run f
+	expect_stderr_line "locks/$id.lock"
+	assert_eq "$(cat "$T/victim")" precious "the symlink's target"
+	rm "$HIVE_DIR/locks/$id.lock"
+	ln "$T/victim" "$HIVE_DIR/locks/$id.lock" # a hard link: truncating it truncates the victim
+	h_run 30 5 flow tick f
+	assert_eq "$(cat "$T/victim")" precious "the hard link's other name"
+	rm "$HIVE_DIR/locks/$id.lock"
+	h_run 30 0 flow run f
+	h_run 30 0 events verify
+}
+
+# A runtime replaces attempts/ with a symlink: the next attempt must not
+# write its prompt and logs through it.
+test_symlinked_attempts_dir_is_not_followed() {
+	mkdir -p "$T/elsewhere"
+	h_agent 'if [ "$HIVE_ATTEMPT_NUMBER" = 1 ]; then
+  a=$(dirname "$(dirname "$HIVE_RESULT_FILE")")
+  mv "$a" "$a.real" && ln -s '"$T"'/elsewhere "$a"
+  exit 1
+fi'
+	h_repo
+	h_flow f '[]' 2
+	h_run 30 1 flow run f
+	[ -z "$(ls -A "$T/elsewhere")" ] || fail "hive wrote through the symlink: $(ls -R "$T/elsewhere")"
+	h_run 30 0 --json task show t
+	assert_contains "$OUT" "attempts is a symbolic link"
+	h_run 30 0 events verify
+}
+
+# A symlinked worktree (the runtime swapped it between attempts) is not
+# reset or committed through.
+test_symlinked_worktree_is_not_followed() {
+	git init -q -b main "$T/other"
+	echo mine >"$T/other/keep"
+	h_agent 'if [ "$HIVE_ATTEMPT_NUMBER" = 1 ]; then
+  cd .. && mv t t.real && ln -s '"$T"'/other t
+  exit 1
+fi'
+	h_repo
+	h_flow f '[]' 2
+	h_run 30 1 flow run f
+	assert_eq "$(cat "$T/other/keep")" mine "file in the symlink's target"
+	h_run 30 0 --json task show t
+	assert_contains "$OUT" "is a symbolic link"
+	h_run 30 0 events verify
+}
+
+# worktrees/ and a flow's dir in it are private whatever the umask.
+test_data_dir_subdirs_are_private_under_umask_000() {
+	h_agent 'true'
+	h_repo
+	h_flow f '[]'
+	(umask 000 && h_run 30 0 flow run f) || exit 1
+	local d
+	for d in worktrees worktrees/f attempts locks; do
+		assert_eq "$(stat -c %a "$HIVE_DIR/$d")" 700 "mode of $d"
+	done
+}
+
 run_tests "$@"
