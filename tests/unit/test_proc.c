@@ -668,19 +668,22 @@ static void test_group_kill_stops_a_detached_group(void **state)
  * what keeps an abort from hitting a reused process-group id. */
 static void test_kill_tagged_spares_untagged_groups(void **state)
 {
-	char a[PATH_MAX], b[PATH_MAX];
-	pid_t tagged_group = detached_group(*state,
-		"env HIVE_ATTEMPT_ID=attempt-under-test sleep 100 & echo $! > tagged.pid");
+	char a[PATH_MAX], b[PATH_MAX], cmd[160], tag[64];
+	/* unique per run: another test_proc running at the same time on this
+	 * machine must not find (and kill) this one's process */
+	snprintf(tag, sizeof tag, "attempt-under-test-%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "env HIVE_ATTEMPT_ID=%s sleep 100 & echo $! > tagged.pid", tag);
+	pid_t tagged_group = detached_group(*state, cmd);
 	pid_t other_group = detached_group(*state, "sleep 100 & echo $! > other.pid");
 	pid_t tagged = read_pid(pj(a, *state, "tagged.pid"));
 	pid_t other = read_pid(pj(b, *state, "other.pid"));
 
-	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", "attempt-under-test", 2000), 1);
+	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", tag, 2000), 1);
 	assert_true(pid_dead(tagged));
 	assert_int_equal(hive_proc_group_alive(tagged_group), 0);
 	assert_int_equal(hive_proc_group_alive(other_group), 1);
 	assert_false(pid_dead(other));
-	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", "attempt-under-test", 0), 0);
+	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", tag, 0), 0);
 	assert_int_equal(hive_proc_group_kill(other_group, 2000), 0);
 	assert_true(pid_dead(other));
 	assert_no_children();
