@@ -37,6 +37,7 @@ void hive_pick_dispose(hive_pick *p)
 	free(p->worktree);
 	free(p->repo);
 	free(p->attempt_dir);
+	free(p->branch);
 	free(p->fail_reason);
 	free(p->error);
 	memset(p, 0, sizeof *p);
@@ -188,18 +189,32 @@ static int count_lines(const char *s)
 	return n;
 }
 
-static int record_changes(hive_store *s, hive_pick *p)
+/* hive's own failure during an attempt (git, the attempt dir; not the
+ * store): a new string "<what>: <the error>", for attempt_crashed. */
+static char *own_failure(const char *what)
+{
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s: %s", what, hive_error_last());
+	return hive_buf_detach(&b);
+}
+
+/* The checkpoint commit and its diff.  A git failure (a runtime that broke
+ * or switched its worktree, a full disk) is hive's own: it goes into
+ * *failure and the function returns 0; errors returned are the store's. */
+static int record_changes(hive_store *s, hive_pick *p, char **failure)
 {
 	char commit[41];
 	char msg[256];
 	snprintf(msg, sizeof msg, "hive: checkpoint of attempt %d of task %s", p->number, hive_json_str(p->task, "key"));
-	int rc = hive_git_checkpoint(p->worktree, msg, commit, NULL);
-	if (rc)
-		return rc;
+	int rc = hive_git_checkpoint(p->worktree, p->branch, msg, commit, NULL);
 	hive_diff_stats st;
 	char *patch = NULL;
-	if ((rc = hive_git_diff(p->repo, p->start_commit, commit, &st, &patch)))
-		return rc;
+	if (!rc)
+		rc = hive_git_diff(p->repo, p->start_commit, commit, &st, &patch);
+	if (rc) {
+		*failure = own_failure("the checkpoint commit failed");
+		return 0;
+	}
 	json_t *paths = json_array();
 	for (size_t i = 0; i < st.n_paths; i++)
 		json_array_append_new(paths, hive_json_string_repaired(st.paths[i])); /* file names need not be UTF-8 */
@@ -384,13 +399,33 @@ typedef struct {
 	json_t *failed;
 	const json_t *verdict;
 	const char *summary;
+	const char *crash_reason; /* hive's own failure: recorded in attempt_crashed first */
 	uint64_t seed;
 } finish_ctx;
+
+/* attempt_crashed for hive's own failure, while the attempt still runs. */
+static int emit_own_crash(hive_txn *txn, finish_ctx *c)
+{
+	json_t *a = hive_proj_attempt(txn, c->p->attempt_id.s);
+	json_t *t = hive_proj_task(txn, c->p->task_id.s);
+	int rc = 0;
+	if (t && hive_proj_attempt_running(a))
+		rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_CRASHED,
+					hive_json_pack("{s:s,s:s,s:b}", "reason", c->crash_reason, "cause", "hive",
+						       "killed", 0),
+					c->p->attempt_id.s);
+	json_decref(a);
+	json_decref(t);
+	return rc;
+}
 
 static int finish_txn(hive_txn *txn, void *vctx)
 {
 	finish_ctx *c = vctx;
-	int rc = hive_finish_attempt(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
+	int rc = c->crash_reason ? emit_own_crash(txn, c) : 0;
+	if (rc)
+		return rc;
+	rc = hive_finish_attempt(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
 				     c->verdict, c->summary, c->seed);
 	/* a person may have ended it first (aborted): report what the log says */
 	json_t *a = rc ? NULL : hive_proj_attempt(txn, c->p->attempt_id.s);
@@ -426,23 +461,28 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	int64_t t0 = hive_clock_monotonic_ms();
 	p->outcome = -1;
 	hive_exec_result res;
+	char *failure = NULL; /* hive's own, not the store's: the attempt ends crashed with it */
 	int rc = run_runtime(s, p, o, &res);
 	json_t *failed = json_array();
 	int checks_ok = 1;
+	if (rc) {
+		failure = own_failure("hive could not run the runtime");
+		rc = 0;
+	}
 	if (!rc)
 		rc = record_exit(s, p, &res);
-	if (!rc && res.started)
-		rc = record_changes(s, p);
-	if (!rc && res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled) {
+	if (!rc && res.started && !failure)
+		rc = record_changes(s, p, &failure);
+	if (!rc && !failure && res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled) {
 		state_ctx sc = {p->task_id.s, HIVE_TASK_VERIFYING, "runtime exited 0; running checks"};
 		rc = hive_store_write(s, state_txn, &sc);
 		if (!rc)
 			checks_ok = run_checks(s, p, o, failed);
 	}
 	if (rc) {
-		/* hive itself failed mid-attempt (storage, git) or a person ended
-		 * the attempt: leave it as the log has it; a running one is
-		 * recorded as crashed by the next tick, which retries it. */
+		/* the store failed mid-attempt or a person ended the attempt:
+		 * leave it as the log has it; a running one is recorded as
+		 * crashed by the next tick, which retries it. */
 		p->error = hive_xstrdup(hive_error_last());
 		p->outcome = recorded_outcome(s, p);
 		json_decref(failed);
@@ -453,11 +493,19 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	finish_ctx fc = {.p = p, .outcome = outcome_of(&res, checks_ok), .duration_ms = hive_clock_monotonic_ms() - t0,
 			 .failed = failed, .verdict = res.verdict, .seed = o->seed,
 			 .summary = summary ? summary : res.error};
+	if (failure) {
+		/* SPEC section 12: hive's own failure ends the attempt crashed
+		 * with the real error, for attempt inspect and the next context */
+		fc.outcome = HIVE_OUTCOME_CRASHED;
+		fc.summary = fc.crash_reason = failure;
+		p->error = hive_xstrdup(failure);
+	}
 	rc = hive_store_write(s, finish_txn, &fc);
 	if (rc)
 		p->error = hive_xstrdup(hive_error_last());
 	p->outcome = rc ? -1 : fc.recorded;
 	json_decref(failed);
+	free(failure);
 	hive_exec_result_dispose(&res);
 	return rc;
 }

@@ -24,6 +24,7 @@ typedef struct {
 	int number, max_attempts;
 	char start_commit[41];
 	char *worktree, *repo, *attempt_dir;
+	char *branch;          /* hive/<flow>/<key>: the worktree's own branch, the only one hive commits on */
 	char *fail_reason;     /* set when the worktree could not be prepared */
 	int started;           /* attempt_started was committed */
 	int outcome;           /* the outcome recorded for it; -1 when none was */

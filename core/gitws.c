@@ -708,35 +708,66 @@ static void gw_drop_stale_index_lock(git_repository *repo)
 	hive_buf_dispose(&lock);
 }
 
-/* Likewise the lock of the worktree's branch, when it is one of hive's
- * (refs/heads/hive/...): a runner SIGKILLed inside the checkpoint commit
- * leaves "<branch>.lock" behind, and every later reset of that task failed
- * ("failed to lock file"), failing the flow (found by tests/crash). */
-static void gw_drop_stale_branch_lock(git_repository *repo)
+/* Likewise the lock of the worktree's own branch (hive's, refs/heads/<branch>):
+ * a runner SIGKILLed inside the checkpoint commit leaves "<branch>.lock"
+ * behind, and every later reset of that task failed ("failed to lock
+ * file"), failing the flow (found by tests/crash). */
+static void gw_drop_stale_branch_lock(git_repository *repo, const char *branch)
 {
-	git_reference *head = NULL;
-	if (git_reference_lookup(&head, repo, "HEAD") == 0 &&
-	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
-	    strncmp(git_reference_symbolic_target(head), "refs/heads/hive/", 16) == 0) {
-		hive_buf lock = {0};
-		hive_buf_printf(&lock, "%s%s.lock", git_repository_commondir(repo),
-				git_reference_symbolic_target(head));
-		unlink(lock.data);
-		hive_buf_dispose(&lock);
-	}
-	git_reference_free(head);
+	hive_buf lock = {0};
+	hive_buf_printf(&lock, "%srefs/heads/%s.lock", git_repository_commondir(repo), branch);
+	unlink(lock.data);
+	hive_buf_dispose(&lock);
 }
 
-int hive_git_worktree_reset(const char *worktree_path, const char *commit)
+/* 1 when the worktree's HEAD is the branch refs/heads/<branch>, 0 when it
+ * is another branch or detached (*where_out: a new string naming it). */
+static int gw_head_is(git_repository *repo, const char *branch, char **where_out)
+{
+	git_reference *head = NULL;
+	char *want = hive_fs_join("refs/heads", branch);
+	int on = 0;
+	*where_out = NULL;
+	if (git_reference_lookup(&head, repo, "HEAD") == 0 &&
+	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC) {
+		on = strcmp(git_reference_symbolic_target(head), want) == 0;
+		*where_out = hive_xstrdup(git_reference_symbolic_target(head));
+	} else {
+		*where_out = hive_xstrdup("a detached HEAD");
+	}
+	git_reference_free(head);
+	free(want);
+	return on;
+}
+
+/* Put a worktree whose HEAD something switched back onto hive's branch
+ * (only HEAD moves: the branch it was switched to is left alone). */
+static int gw_back_to_branch(git_repository *repo, const char *branch, const char *path)
+{
+	char *where;
+	if (gw_head_is(repo, branch, &where)) {
+		free(where);
+		return 0;
+	}
+	free(where);
+	char *ref = hive_fs_join("refs/heads", branch);
+	int rc = git_repository_set_head(repo, ref);
+	free(ref);
+	return rc < 0 ? gw_fail(rc, "cannot put worktree %s back on its branch %s", path, branch) : 0;
+}
+
+int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit)
 {
 	git_repository *repo;
 	git_commit *c = NULL;
-	int rc = gw_open_worktree(&repo, worktree_path);
-	if (rc)
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open_worktree(&repo, worktree_path)))
 		return rc;
 	gw_drop_stale_index_lock(repo);
-	gw_drop_stale_branch_lock(repo);
-	rc = gw_commit(&c, repo, commit, worktree_path);
+	gw_drop_stale_branch_lock(repo, branch);
+	rc = gw_back_to_branch(repo, branch, worktree_path);
+	if (rc == 0)
+		rc = gw_commit(&c, repo, commit, worktree_path);
 	if (rc == 0)
 		rc = gw_hard_reset(repo, c, worktree_path, commit);
 	git_commit_free(c);
@@ -784,7 +815,23 @@ static int gw_commit_if_changed(git_repository *repo, const git_oid *tree, const
 	return rc;
 }
 
-int hive_git_checkpoint(const char *worktree_path, const char *message,
+/* Commit only on hive's own branch: a runtime that ran `git switch main`
+ * in its worktree must not make the checkpoint advance the user's main. */
+static int gw_check_head(git_repository *repo, const char *branch, const char *path)
+{
+	char *where;
+	if (gw_head_is(repo, branch, &where)) {
+		free(where);
+		return 0;
+	}
+	int rc = hive_error_set(HIVE_ECONFLICT, "worktree %s is on %s, not on hive's branch %s: something "
+				"in the worktree switched branches; hive commits only on its own branch and "
+				"left %s alone", path, where, branch, where);
+	free(where);
+	return rc;
+}
+
+int hive_git_checkpoint(const char *worktree_path, const char *branch, const char *message,
 			char out[GW_HEXSZ], int *changed_out)
 {
 	git_repository *repo;
@@ -795,10 +842,15 @@ int hive_git_checkpoint(const char *worktree_path, const char *message,
 		*changed_out = 0;
 	if (!message || !*message)
 		message = "hive checkpoint";
-	int rc = gw_open_worktree(&repo, worktree_path);
-	if (rc)
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open_worktree(&repo, worktree_path)))
 		return rc;
-	rc = gw_stage_all(repo, &tree, worktree_path);
+	/* the runtime's group is gone (hive_proc_wait), so an index.lock
+	 * it left can only be stale */
+	gw_drop_stale_index_lock(repo);
+	rc = gw_check_head(repo, branch, worktree_path);
+	if (rc == 0)
+		rc = gw_stage_all(repo, &tree, worktree_path);
 	if (rc == 0)
 		rc = gw_commit_if_changed(repo, &tree, message, &result, &changed, worktree_path);
 	if (rc == 0) {

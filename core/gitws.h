@@ -94,12 +94,15 @@ int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
 /*
  * Hard-reset a linked worktree to `commit`: its branch, index and files, and
  * delete every untracked *and ignored* file, so the worktree looks exactly
- * like a fresh checkout of `commit` (retry mode "clean").
+ * like a fresh checkout of `commit` (retry mode "clean").  `branch` is the
+ * worktree's own branch ("hive/<flow>/<key>"): if something switched the
+ * worktree's HEAD to another branch or detached it, HEAD is first put back
+ * on `branch`, so only `branch` moves, never the branch it was switched to.
  * Errors: HIVE_EINVALID if worktree_path is not the root of a linked
  * worktree (the user's main checkout is refused), HIVE_ENOTFOUND (commit),
  * HIVE_ESYSTEM.
  */
-int hive_git_worktree_reset(const char *worktree_path, const char *commit);
+int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit);
 
 /*
  * Stage everything in a linked worktree -- new, modified and deleted files,
@@ -108,10 +111,16 @@ int hive_git_worktree_reset(const char *worktree_path, const char *commit);
  * (NULL or "" means "hive checkpoint").  If the staged tree equals HEAD's
  * tree no commit is made and `out` is the current HEAD.  `out` gets the
  * resulting commit; *changed_out (if non-NULL) is 1 if a commit was made,
- * else 0.  The worktree's index is rewritten either way.
- * Errors: HIVE_EINVALID (not a linked worktree), HIVE_ESYSTEM.
+ * else 0.  The worktree's index is rewritten either way.  A stale
+ * index.lock (the caller guarantees nothing else runs in the worktree) is
+ * removed first.  The worktree's HEAD must be `branch` ("hive/<flow>/<key>",
+ * the worktree's own branch): a HEAD that something switched to another
+ * branch or detached is refused, so no other branch is ever committed on.
+ * Errors: HIVE_EINVALID (not a linked worktree, bad branch name),
+ * HIVE_ECONFLICT (HEAD is not on `branch`; the message names both),
+ * HIVE_ESYSTEM.
  */
-int hive_git_checkpoint(const char *worktree_path, const char *message,
+int hive_git_checkpoint(const char *worktree_path, const char *branch, const char *message,
 			char out[HIVE_GIT_OID_HEXSZ + 1], int *changed_out);
 
 /*

@@ -272,6 +272,9 @@ static void add_pick(hive_txn *txn, pick_ctx *c, json_t *task, const json_t *flo
 	p->number = (int)json_integer_value(json_object_get(task, "attempts")) + 1;
 	p->max_attempts = display_max(task, p->number);
 	p->worktree = hive_worktree_dir(c->s, c->flow_name, hive_json_str(task, "key"));
+	hive_buf branch = {0};
+	hive_buf_printf(&branch, "hive/%s/%s", c->flow_name, hive_json_str(task, "key"));
+	p->branch = hive_buf_detach(&branch);
 	p->repo = hive_xstrdup(c->repo);
 	p->attempt_dir = hive_attempt_dir(c->s, p->attempt_id.s);
 	choose_start(txn, p, flow);
@@ -372,12 +375,9 @@ static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
 		rc = hive_datadir_check_dir(p->worktree);
 	hive_buf_dispose(&rel);
 	if (!rc && stat(p->worktree, &st) == 0) {
-		rc = hive_git_worktree_reset(p->worktree, p->start_commit);
+		rc = hive_git_worktree_reset(p->worktree, p->branch, p->start_commit);
 	} else if (!rc) {
-		hive_buf branch = {0};
-		hive_buf_printf(&branch, "hive/%s/%s", flow_name, hive_json_str(p->task, "key"));
-		rc = hive_git_worktree_create(p->repo, p->worktree, branch.data, p->start_commit);
-		hive_buf_dispose(&branch);
+		rc = hive_git_worktree_create(p->repo, p->worktree, p->branch, p->start_commit);
 	}
 	if (!rc && mkdir(p->attempt_dir, 0700) != 0)
 		rc = hive_error_set(HIVE_ESYSTEM, "cannot create %s: %s", p->attempt_dir, strerror(errno));
@@ -499,8 +499,8 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 			say(o, "task %s: attempt %d stopped without an outcome: %s", hive_json_str(p->task, "key"), p->number,
 			    p->error ? p->error : "unknown error");
 		else
-			say(o, "task %s: attempt %d ended %s", hive_json_str(p->task, "key"), p->number,
-			    hive_outcome_name((hive_outcome)p->outcome));
+			say(o, "task %s: attempt %d ended %s%s%s", hive_json_str(p->task, "key"), p->number,
+			    hive_outcome_name((hive_outcome)p->outcome), p->error ? ": " : "", p->error ? p->error : "");
 		/* a person's abort is not the work failing */
 		if (p->outcome != HIVE_OUTCOME_SUCCESS && p->outcome != HIVE_OUTCOME_ABORTED)
 			r->attempts_failed++;

@@ -248,4 +248,73 @@ test_data_dir_subdirs_are_private_under_umask_000() {
 	done
 }
 
+# ---- items 3 and 4: hive's own git failures --------------------------------------------
+
+# The runtime switches its worktree to the user's main: the checkpoint
+# used to commit on main (advancing the user's branch, whose checkout
+# then showed a staged deletion).  Now main is left alone, the attempt
+# ends crashed with the real reason, and the next attempt runs on hive's
+# branch again.
+test_runtime_switching_to_main_does_not_move_main() {
+	h_agent 'if [ "$HIVE_ATTEMPT_NUMBER" = 1 ]; then
+  git switch -q --ignore-other-worktrees main
+  rm README
+fi
+echo "attempt $HIVE_ATTEMPT_NUMBER" >work.txt'
+	h_repo
+	local main_before
+	main_before=$(git -C "$T/repo" rev-parse main)
+	h_flow f '[]' 2
+	h_run 30 0 flow run f
+	assert_eq "$(git -C "$T/repo" rev-parse main)" "$main_before" "the user's main"
+	assert_eq "$(git -C "$T/repo" status --porcelain)" "" "the user's checkout"
+	h_events attempt_crashed
+	assert_lines "$T/ev" 1
+	h_field "$T/ev" payload.reason | grep -q "is on refs/heads/main, not on hive's branch hive/f/t" ||
+		fail "attempt_crashed does not give the real reason: $(h_field "$T/ev" payload.reason)"
+	assert_eq "$(h_field "$T/ev" payload.cause)" hive "cause"
+	h_events attempt_completed
+	assert_eq "$(head -n 1 "$T/ev" | json_get - payload.outcome)" crashed "attempt 1"
+	head -n 1 "$T/ev" | json_get - payload.summary | grep -q "not on hive's branch" ||
+		fail "the summary lacks the reason"
+	h_events retry_context_assembled
+	h_field "$T/ev" payload.context | grep -q "not on hive's branch" ||
+		fail "the next attempt's context does not say why attempt 1 crashed"
+	assert_eq "$(git -C "$T/repo" show hive/f/t:work.txt)" "attempt 2" "hive's branch"
+	git -C "$T/repo" show hive/f/t:README >/dev/null 2>&1 || fail "attempt 2 did not start clean"
+	h_run 30 0 events verify
+}
+
+# A runtime that deletes its worktree: the attempt ends crashed saying
+# what hive could not do, not "the runner died during the attempt".
+test_deleted_worktree_gives_the_real_reason() {
+	h_agent 'rm -rf "$HIVE_WORKTREE"'
+	h_repo
+	h_flow f '[]'
+	h_run 30 1 flow run f
+	h_events attempt_crashed
+	assert_lines "$T/ev" 1
+	local why
+	why=$(h_field "$T/ev" payload.reason)
+	case $why in "the checkpoint commit failed: "*) ;; *) fail "reason: $why" ;; esac
+	assert_not_contains "$why" "runner died"
+	h_run 30 0 attempt inspect "$(h_field "$T/ev" attempt_id)"
+	assert_contains "$OUT" "the checkpoint commit failed"
+	h_run 30 0 events verify
+}
+
+# A stale index.lock left by the runtime (killed mid-`git add`) no longer
+# fails the checkpoint: the runtime's group is dead, the lock is stale.
+test_stale_index_lock_left_by_the_runtime_is_cleared() {
+	h_agent 'echo change >work.txt
+touch "$(git rev-parse --git-dir)/index.lock"'
+	h_repo
+	h_flow f '[]'
+	h_run 30 0 flow run f
+	assert_eq "$(git -C "$T/repo" show hive/f/t:work.txt)" change "committed"
+	h_events attempt_crashed
+	assert_empty "$T/ev"
+	h_run 30 0 events verify
+}
+
 run_tests "$@"

@@ -346,7 +346,7 @@ static void branch_with_change(fixture *f, const char *name, const char *branch,
 	int changed = 0;
 	assert_int_equal(hive_git_worktree_create(f->repo, wt, branch, f->base), 0);
 	write_at(wt, rel, content);
-	assert_int_equal(hive_git_checkpoint(wt, "change", out, &changed), 0);
+	assert_int_equal(hive_git_checkpoint(wt, branch, "change", out, &changed), 0);
 	assert_int_equal(changed, 1);
 	free(wt);
 }
@@ -506,7 +506,7 @@ static void test_checkpoint_and_diff(void **state)
 	free(bin);
 	write_at(wt, "debug.log", "ignored\n");
 
-	assert_int_equal(hive_git_checkpoint(wt, "attempt 1", out, &changed), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t1", "attempt 1", out, &changed), 0);
 	assert_int_equal(changed, 1);
 	assert_int_equal(strlen(out), 40);
 	assert_string_not_equal(out, f->base);
@@ -569,11 +569,11 @@ static void test_checkpoint_no_changes(void **state)
 	int changed = -1;
 
 	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t2", f->base), 0);
-	assert_int_equal(hive_git_checkpoint(wt, "nothing", out, &changed), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t2", "nothing", out, &changed), 0);
 	assert_int_equal(changed, 0);
 	assert_string_equal(out, f->base);
 	write_at(wt, "build.log", "only ignored output\n");
-	assert_int_equal(hive_git_checkpoint(wt, NULL, out, NULL), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t2", NULL, out, NULL), 0);
 	assert_string_equal(out, f->base);
 	assert_wt_head(wt, "refs/heads/hive/f/t2", f->base);
 	assert_user_untouched(f);
@@ -590,7 +590,7 @@ static void test_worktree_reset(void **state)
 
 	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t3", f->base), 0);
 	write_at(wt, "a.txt", "attempt 1\n");
-	assert_int_equal(hive_git_checkpoint(wt, "attempt 1", out, NULL), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t3", "attempt 1", out, NULL), 0);
 	write_at(wt, "b.txt", "uncommitted\n");
 	write_at(wt, "untracked.txt", "x\n");
 	write_at(wt, "newdir/deeper.txt", "y\n");
@@ -599,7 +599,7 @@ static void test_worktree_reset(void **state)
 	assert_int_equal(unlink(keep), 0);
 	free(keep);
 
-	assert_int_equal(hive_git_worktree_reset(wt, f->base), 0);
+	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t3", f->base), 0);
 	assert_file(wt, "a.txt", "line1\nline2\nline3\n");
 	assert_file(wt, "b.txt", "bye\n");
 	assert_file(wt, "sub/keep.txt", "keep\n");
@@ -610,17 +610,17 @@ static void test_worktree_reset(void **state)
 	assert_wt_head(wt, "refs/heads/hive/f/t3", f->base);
 	/* the index matches too: nothing to checkpoint */
 	int changed = -1;
-	assert_int_equal(hive_git_checkpoint(wt, "after reset", out, &changed), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t3", "after reset", out, &changed), 0);
 	assert_int_equal(changed, 0);
 	assert_string_equal(out, f->base);
 	assert_user_untouched(f);
 
 	/* never the user's checkout, nor a directory inside a worktree */
-	assert_int_equal(hive_git_worktree_reset(f->repo, f->base), HIVE_EINVALID);
+	assert_int_equal(hive_git_worktree_reset(f->repo, "hive/f/t3", f->base), HIVE_EINVALID);
 	assert_non_null(strstr(hive_error_last(), "not a linked worktree"));
-	assert_int_equal(hive_git_checkpoint(f->repo, "no", out, NULL), HIVE_EINVALID);
+	assert_int_equal(hive_git_checkpoint(f->repo, "hive/f/t3", "no", out, NULL), HIVE_EINVALID);
 	char *sub = path_join(wt, "sub");
-	assert_int_equal(hive_git_worktree_reset(sub, f->base), HIVE_EINVALID);
+	assert_int_equal(hive_git_worktree_reset(sub, "hive/f/t3", f->base), HIVE_EINVALID);
 	free(sub);
 	assert_user_untouched(f);
 	free(wt);
@@ -712,8 +712,8 @@ static void test_merge_conflict(void **state)
 	write_at(wt1, "ok.txt", "no conflict\n");
 	write_at(wt2, "a.txt", "line1\nfrom k2\nline3\n");
 	write_at(wt2, "b.txt", "two\n");
-	assert_int_equal(hive_git_checkpoint(wt1, "k1", c1, &changed), 0);
-	assert_int_equal(hive_git_checkpoint(wt2, "k2", c2, &changed), 0);
+	assert_int_equal(hive_git_checkpoint(wt1, "hive/f/k1", "k1", c1, &changed), 0);
+	assert_int_equal(hive_git_checkpoint(wt2, "hive/f/k2", "k2", c2, &changed), 0);
 
 	const char *two[] = {c1, c2};
 	m[0] = 'x';
@@ -882,7 +882,7 @@ static void *par_task(void *arg)
 		return par_step(j, -100), NULL;
 	fprintf(fp, "task %d\n", j->i);
 	fclose(fp);
-	if (par_step(j, hive_git_checkpoint(wt, "par", j->commit, NULL)))
+	if (par_step(j, hive_git_checkpoint(wt, branch, "par", j->commit, NULL)))
 		return NULL;
 	if (par_step(j, hive_git_diff(j->f->repo, j->f->base, j->commit, &st, NULL)))
 		return NULL;
