@@ -27,6 +27,7 @@ typedef struct {
 	int json;          /* --json */
 	int color;         /* stdout is a terminal and NO_COLOR is unset */
 	hive_store *store; /* opened on first use by cli_store() */
+	int exit_status;   /* non-zero: main exits with it after reporting (128 + signal) */
 } hive_cli;
 
 /* The store, opened on first use; NULL with the error set on failure. */

@@ -71,10 +71,11 @@ static int cmd_abort(hive_cli *cli, const cli_args *a)
 /* ---- tick / run -------------------------------------------------------------- */
 
 static volatile int stop_requested;
+static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	stop_signal = sig;
 	stop_requested = 1;
 }
 
@@ -101,10 +102,13 @@ static int run_cmd(hive_cli *cli, const cli_args *a, int run)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop cleanly too */
 	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_registry_builtin(), .stop = &stop_requested,
 			   .progress = progress, .progress_ctx = cli};
 	hive_run_result r;
 	rc = run ? hive_flow_run(s, a->pos[0], &o, &r) : hive_flow_tick(s, a->pos[0], &o, &r);
+	if (stop_signal) /* SPEC section 12: running attempts ended interrupted */
+		cli->exit_status = 128 + stop_signal;
 	if (cli->json && (rc == 0 || rc == HIVE_EFAILED))
 		cli_print_json(json_pack("{s:i,s:i,s:s}", "attempts_started", r.attempts_started, "attempts_failed",
 					 r.attempts_failed, "flow_state", r.flow_state));
@@ -225,8 +229,9 @@ const hive_command hive_cmds_flow[] = {
 		.group = "flow", .name = "run", FLOW_ARG,
 		.opts = {MAX_PARALLEL},
 		.help = "Tick until the flow is completed or failed, sleeping until the next retry is due.\n"
-			"SIGINT/SIGTERM stop it promptly: running attempts are killed and recorded as crashed.\n",
-		.exit = "0 completed, 1 failed or stopped, 3 not found, 4 locked or not started.",
+			"SIGINT/SIGTERM/SIGHUP stop it promptly: running attempts are killed and recorded as interrupted\n"
+			"(never charged to a budget; retried at once by the next run).\n",
+		.exit = "0 completed, 1 failed, 3 not found, 4 locked or not started, 128 + N stopped by signal N.",
 		.run = cmd_run,
 	},
 	{

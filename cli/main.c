@@ -248,5 +248,6 @@ int main(int argc, char **argv)
 	fflush(stdout); /* a failure here is a closed pipe: a quiet end, not an error */
 	hive_store_close(cli.store);
 	free(dir);
-	return report(rc, g.json);
+	rc = report(rc, g.json);
+	return cli.exit_status ? cli.exit_status : rc;
 }

@@ -348,7 +348,7 @@ static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_
 			return -1;
 		int passed = run_check(s, p, ch, (int)i, o);
 		if (o->stop && *o->stop)
-			return -1; /* interrupted, not failed: the attempt ends crashed */
+			return -1; /* interrupted, not failed: the attempt ends interrupted */
 		if (!passed && !json_is_false(json_object_get(ch, "required"))) {
 			all_required_passed = 0;
 			json_array_append(failed, json_object_get(ch, "name"));
@@ -382,12 +382,14 @@ static hive_outcome outcome_of(const hive_exec_result *r, int checks_ok)
 		return HIVE_OUTCOME_RUNTIME_UNAVAILABLE;
 	if (r->timed_out)
 		return HIVE_OUTCOME_TIMEOUT;
-	if (r->cancelled || r->signal)
+	if (r->cancelled)
+		return HIVE_OUTCOME_INTERRUPTED; /* only a signal to the runner cancels */
+	if (r->signal)
 		return HIVE_OUTCOME_CRASHED;
 	if (r->exit_code != 0)
 		return HIVE_OUTCOME_RUNTIME_FAILED;
 	if (checks_ok < 0)
-		return HIVE_OUTCOME_CRASHED;
+		return HIVE_OUTCOME_INTERRUPTED;
 	return checks_ok ? HIVE_OUTCOME_SUCCESS : HIVE_OUTCOME_CHECK_FAILED;
 }
 

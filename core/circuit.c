@@ -92,6 +92,7 @@ hive_circuit_verdict hive_circuit_classify(hive_outcome o)
 	case HIVE_OUTCOME_CRASHED:
 		return HIVE_CIRCUIT_SUCCESS;
 	case HIVE_OUTCOME_ABORTED:
+	case HIVE_OUTCOME_INTERRUPTED: /* a signal to the runner says nothing of the runtime */
 	case HIVE_OUTCOME__COUNT:
 		break;
 	}

@@ -79,6 +79,16 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 
 /* ---- the decision ------------------------------------------------------------------ */
 
+/* SPEC section 12: an attempt a signal to the runner interrupted is retried
+ * with no delay on the next run, charged to no budget. */
+static void interrupted_decision(hive_retry_decision *d)
+{
+	memset(d, 0, sizeof *d);
+	d->retry = 1;
+	d->budget = -1;
+	snprintf(d->reason, sizeof d->reason, "interrupted by a signal to the runner; retried on the next run");
+}
+
 int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_id, hive_outcome outcome,
 			int64_t duration_ms, const json_t *failed_checks, const json_t *verdict,
 			const char *summary, uint64_t seed)
@@ -111,6 +121,8 @@ int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_
 	hive_rng_seed(&rng, seed ^ (uint64_t)now ^ ((uint64_t)number << 32));
 	hive_retry_decision d;
 	hive_retry_decide(&pol, &in, &rng, &d);
+	if (outcome == HIVE_OUTCOME_INTERRUPTED)
+		interrupted_decision(&d); /* whatever the policy says: no budget, no delay */
 	if (outcome == HIVE_OUTCOME_SUCCESS)
 		rc = hive_emit_task_state(txn, task, HIVE_TASK_SUCCESS, "all required checks passed");
 	else if (d.retry)

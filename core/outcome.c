@@ -7,7 +7,7 @@
 
 static const char *const outcome_names[HIVE_OUTCOME__COUNT] = {
 	"success", "check_failed", "runtime_failed", "timeout",
-	"crashed", "runtime_unavailable", "aborted",
+	"crashed", "runtime_unavailable", "aborted", "interrupted",
 };
 
 const char *hive_outcome_name(hive_outcome o)

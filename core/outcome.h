@@ -13,6 +13,9 @@ typedef enum {
 	HIVE_OUTCOME_CRASHED,
 	HIVE_OUTCOME_RUNTIME_UNAVAILABLE,
 	HIVE_OUTCOME_ABORTED,
+	/* SIGINT, SIGTERM or SIGHUP stopped the runner (SPEC section 12): never
+	 * charged to a budget or a circuit, retried at once on the next run */
+	HIVE_OUTCOME_INTERRUPTED,
 	HIVE_OUTCOME__COUNT
 } hive_outcome;
 

@@ -431,8 +431,8 @@ static void count_budget(json_t *task, hive_outcome outcome)
 	hive_retry_policy p;
 	hive_retry_policy_of(task, &p);
 	int idx = p.n_budgets == 0 ? 0 : hive_retry_policy_budget_for(&p, outcome);
-	if (idx < 0 || outcome == HIVE_OUTCOME_SUCCESS)
-		return;
+	if (idx < 0 || outcome == HIVE_OUTCOME_SUCCESS || outcome == HIVE_OUTCOME_INTERRUPTED)
+		return; /* an interrupted attempt is never charged (SPEC 12) */
 	json_t *used = json_object_get(task, "budget_used");
 	while ((int)json_array_size(used) <= idx)
 		json_array_append_new(used, json_integer(0));

@@ -317,4 +317,48 @@ touch "$(git rev-parse --git-dir)/index.lock"'
 	h_run 30 0 events verify
 }
 
+# ---- item 10: SIGHUP, SIGTERM, SIGINT end running attempts as interrupted ------------------
+
+# h_signal_run SIG CODE: flow run of a runtime that blocks until $T/go
+# exists; send SIG once the runtime runs; flow run must exit CODE, leave
+# no runtime behind and record the attempt as interrupted, uncharged: with
+# max_attempts 1 the next run still retries it, at once.
+h_signal_run() {
+	h_agent 'if [ ! -f '"$T"'/go ]; then echo $$ >'"$T"'/rt.pid; exec sleep 300; fi
+echo done >work.txt'
+	h_repo
+	h_flow f '[]' 1
+	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err"
+	local runner=$BG_PID rt
+	wait_until 20 test -s "$T/rt.pid" || fail "the runtime never started: $(cat "$T/run.err")"
+	rt=$(cat "$T/rt.pid")
+	kill -"$1" "$runner"
+	wait_until 15 h_gone "$runner" || fail "flow run still runs after SIG$1"
+	local wrc=0
+	wait "$runner" || wrc=$?
+	assert_eq "$wrc" "$2" "flow run exit status after SIG$1"
+	wait_until 10 h_gone "$rt" || fail "the runtime $rt still runs after the runner stopped"
+	h_events attempt_completed
+	assert_eq "$(h_field "$T/ev" payload.outcome)" interrupted "outcome"
+	h_events task_retry_scheduled
+	assert_eq "$(h_field "$T/ev" payload.delay_ms)" 0 "delay"
+	assert_eq "$(h_field "$T/ev" payload.budget)" null "budget charged"
+	touch "$T/go"
+	h_run 30 0 flow run f
+	h_events attempt_completed
+	assert_eq "$(h_field "$T/ev" payload.outcome)" success "the retry after the interruption"
+	h_run 30 0 events verify
+}
+
+# A process is gone (a zombie counts as gone).
+h_gone() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	[ "${s%% *}" = Z ]
+}
+
+test_sighup_interrupts_and_the_next_run_retries_uncharged() { h_signal_run HUP 129; }
+test_sigterm_interrupts_and_the_next_run_retries_uncharged() { h_signal_run TERM 143; }
+
 run_tests "$@"

@@ -361,9 +361,9 @@ test_flow_run_continues_after_prepare_failure() {
 	verify
 }
 
-# ---- 8. SIGINT during a check: crashed, not check_failed; a later run completes
+# ---- 8. SIGINT during a check: interrupted (SPEC 12), not check_failed; a later run completes
 
-test_sigint_during_check_ends_crashed() {
+test_sigint_during_check_ends_interrupted() {
 	agent 'exit 0'
 	mkrepo
 	flow_from_spec f '[{"key": "a", "title": "a", "checks": [{"name": "gate",
@@ -375,10 +375,10 @@ test_sigint_during_check_ends_crashed() {
 	cpid=$(cat "$T/out/cpid")
 	kill -INT "$runner"
 	wait_exit "$runner" 15
-	assert_eq "$WRC" 1 "flow run exit status after SIGINT"
+	assert_eq "$WRC" 130 "flow run exit status after SIGINT (128 + 2)"
 	wait_until 10 gone "$cpid" || fail "check $cpid still runs after the runner stopped"
 	task_events f/a
-	assert_eq "$(pyq "$T/ev" "[e['payload']['outcome'] for e in evs if e['type'] == 'attempt_completed']")" '["crashed"]' \
+	assert_eq "$(pyq "$T/ev" "[e['payload']['outcome'] for e in evs if e['type'] == 'attempt_completed']")" '["interrupted"]' \
 		"outcome of the interrupted attempt"
 	assert_eq "$(pyq "$T/ev" "[e['payload'].get('cancelled') for e in evs if e['type'] == 'check_completed']")" '[true]' \
 		"check_completed cancelled"

@@ -69,8 +69,8 @@ static void test_outcome_names(void **state)
 {
 	(void)state;
 	static const char *names[] = {"success", "check_failed", "runtime_failed", "timeout",
-	                              "crashed", "runtime_unavailable", "aborted"};
-	assert_int_equal(HIVE_OUTCOME__COUNT, 7);
+	                              "crashed", "runtime_unavailable", "aborted", "interrupted"};
+	assert_int_equal(HIVE_OUTCOME__COUNT, 8);
 	for (int o = 0; o < HIVE_OUTCOME__COUNT; o++) {
 		assert_string_equal(hive_outcome_name((hive_outcome)o), names[o]);
 		assert_int_equal(hive_outcome_parse(names[o]), o);
