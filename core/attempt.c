@@ -85,6 +85,13 @@ static size_t output_limit(void)
 	return hive_capture_limit("HIVE_MAX_OUTPUT_BYTES", HIVE_OUTPUT_MAX_DEFAULT, &max) ? 0 : max;
 }
 
+/* The diff limit (HIVE_MAX_DIFF_BYTES, checked when the run began). */
+static size_t diff_limit(void)
+{
+	size_t max;
+	return hive_capture_limit("HIVE_MAX_DIFF_BYTES", HIVE_GIT_DIFF_MAX_DEFAULT, &max) ? 0 : max;
+}
+
 /* Sizes of a kept output in an event payload: the real totals, and
  * whether the stored text left bytes out. */
 static void put_output_sizes(json_t *pl, const char *prefix, const hive_output *o)
@@ -210,7 +217,7 @@ static int record_changes(hive_store *s, hive_pick *p, char **failure)
 	hive_diff_stats st;
 	char *patch = NULL;
 	if (!rc)
-		rc = hive_git_diff(p->repo, p->start_commit, commit, &st, &patch);
+		rc = hive_git_diff(p->repo, p->start_commit, commit, diff_limit(), &st, &patch);
 	if (rc) {
 		*failure = own_failure("the checkpoint commit failed");
 		return 0;
@@ -222,6 +229,8 @@ static int record_changes(hive_store *s, hive_pick *p, char **failure)
 			       p->start_commit, "files_created", st.files_created, "files_modified", st.files_modified,
 			       "files_deleted", st.files_deleted, "insertions", st.insertions, "deletions",
 			       st.deletions, "paths", paths, "diff_lines", count_lines(patch));
+	json_object_set_new(pl, "diff_bytes", json_integer((json_int_t)st.patch_bytes));
+	json_object_set_new(pl, "diff_truncated", json_boolean(st.patch_truncated));
 	hive_buf diff = {0};
 	hive_buf_puts(&diff, patch ? patch : "");
 	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHANGES_RECORDED, .payload = pl};

@@ -1019,13 +1019,17 @@ static int gw_tree_of(git_tree **out, git_repository *repo, const char *spec, co
 }
 
 static int gw_tree_diff(git_diff **out, git_repository *repo, const char *from,
-			const char *to, const char *where)
+			const char *to, size_t max_bytes, const char *where)
 {
 	git_diff_options o;
 	git_tree *a = NULL, *b = NULL;
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	/* one "modified" delta for a file that became a symlink, not two */
 	o.flags |= GIT_DIFF_INCLUDE_TYPECHANGE;
+	/* a file larger than the whole patch may be is diffed as binary:
+	 * libgit2 then reads only its size, never its content (memory stays
+	 * bounded whatever a runtime generates) */
+	o.max_size = (git_off_t)max_bytes;
 	*out = NULL;
 	int rc = gw_tree_of(&a, repo, from, where);
 	if (rc == 0)
@@ -1062,18 +1066,49 @@ static int gw_diff_counts(git_diff *diff, hive_diff_stats *out, const char *wher
 	return 0;
 }
 
-static int gw_diff_patch(git_diff *diff, char **patch_out, const char *where)
+typedef struct {
+	hive_buf text;
+	size_t max;
+	hive_diff_stats *st;
+} gw_patch_ctx;
+
+/* Append one line as `git diff` prints it, while it fits in max; count
+ * every byte. */
+static int gw_patch_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l, void *vctx)
 {
-	git_buf b = {0};
-	int rc = git_diff_to_buf(&b, diff, GIT_DIFF_FORMAT_PATCH);
-	if (rc < 0)
-		return gw_fail(rc, "cannot format diff in repository %s", where);
-	*patch_out = hive_xstrndup(b.ptr ? b.ptr : "", b.ptr ? b.size : 0);
-	git_buf_dispose(&b);
+	gw_patch_ctx *c = vctx;
+	int prefix = l->origin == GIT_DIFF_LINE_CONTEXT || l->origin == GIT_DIFF_LINE_ADDITION ||
+		     l->origin == GIT_DIFF_LINE_DELETION;
+	size_t n = l->content_len + (size_t)prefix;
+	(void)d; (void)h;
+	c->st->patch_bytes += n;
+	if (c->st->patch_truncated || c->text.len + n > c->max) {
+		c->st->patch_truncated = 1;
+		return 0;
+	}
+	if (prefix)
+		hive_buf_putc(&c->text, l->origin);
+	hive_buf_append(&c->text, l->content, l->content_len);
 	return 0;
 }
 
-int hive_git_diff(const char *repo_path, const char *from, const char *to,
+static int gw_diff_patch(git_diff *diff, size_t max_bytes, hive_diff_stats *st, char **patch_out,
+			 const char *where)
+{
+	gw_patch_ctx c = {.max = max_bytes, .st = st};
+	int rc = git_diff_print(diff, GIT_DIFF_FORMAT_PATCH, gw_patch_line, &c);
+	if (rc < 0) {
+		hive_buf_dispose(&c.text);
+		return gw_fail(rc, "cannot format diff in repository %s", where);
+	}
+	if (st->patch_truncated)
+		hive_buf_printf(&c.text, "[... diff cut: %llu of %llu bytes kept (HIVE_MAX_DIFF_BYTES) ...]\n",
+				(unsigned long long)c.text.len, (unsigned long long)st->patch_bytes);
+	*patch_out = hive_buf_detach(&c.text);
+	return 0;
+}
+
+int hive_git_diff(const char *repo_path, const char *from, const char *to, size_t max_patch_bytes,
 		  hive_diff_stats *out, char **patch_out)
 {
 	git_repository *repo;
@@ -1084,11 +1119,13 @@ int hive_git_diff(const char *repo_path, const char *from, const char *to,
 	int rc = gw_open(&repo, repo_path);
 	if (rc)
 		return rc;
-	rc = gw_tree_diff(&diff, repo, from, to, repo_path);
+	if (!max_patch_bytes)
+		max_patch_bytes = HIVE_GIT_DIFF_MAX_DEFAULT;
+	rc = gw_tree_diff(&diff, repo, from, to, max_patch_bytes, repo_path);
 	if (rc == 0)
 		rc = gw_diff_counts(diff, out, repo_path);
 	if (rc == 0 && patch_out)
-		rc = gw_diff_patch(diff, patch_out, repo_path);
+		rc = gw_diff_patch(diff, max_patch_bytes, out, patch_out, repo_path);
 	if (rc)
 		hive_diff_stats_dispose(out);
 	git_diff_free(diff);

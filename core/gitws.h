@@ -154,7 +154,12 @@ typedef struct {
 	int insertions, deletions;
 	char **paths;   /* NULL-terminated, strcmp-sorted, every changed path; owned by the struct */
 	size_t n_paths;
+	unsigned long long patch_bytes; /* the whole patch's size (when a patch was asked for) */
+	int patch_truncated;            /* 1 if the patch text was cut at max_patch_bytes */
 } hive_diff_stats;
+
+/* The patch kept when hive_git_diff is given 0 (HIVE_MAX_DIFF_BYTES default). */
+#define HIVE_GIT_DIFF_MAX_DEFAULT ((size_t)4 << 20)
 
 /*
  * Diff tree `from` -> tree `to` (no rename detection, so a rename is a
@@ -162,10 +167,16 @@ typedef struct {
  * If patch_out is non-NULL it gets a new string (caller frees) with the full
  * unified diff in `git diff` patch format ("diff --git a/x b/x ...", binary
  * files as "Binary files a/x and b/x differ"); "" when nothing changed.
+ * The patch is bounded: lines stop being added once it would pass
+ * max_patch_bytes (0 = HIVE_GIT_DIFF_MAX_DEFAULT), a last line
+ * "[... diff cut: K of N bytes kept (HIVE_MAX_DIFF_BYTES) ...]" says so,
+ * and out->patch_truncated is set.  A file larger than max_patch_bytes is
+ * diffed as binary (only its size is read, so memory stays bounded), and
+ * its lines are not counted in insertions/deletions.
  * Errors: HIVE_EINVALID (not a repository), HIVE_ENOTFOUND (a commit),
  * HIVE_ESYSTEM.
  */
-int hive_git_diff(const char *repo_path, const char *from, const char *to,
+int hive_git_diff(const char *repo_path, const char *from, const char *to, size_t max_patch_bytes,
 		  hive_diff_stats *out, char **patch_out);
 void hive_diff_stats_dispose(hive_diff_stats *s);
 

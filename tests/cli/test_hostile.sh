@@ -361,4 +361,40 @@ h_gone() {
 test_sighup_interrupts_and_the_next_run_retries_uncharged() { h_signal_run HUP 129; }
 test_sigterm_interrupts_and_the_next_run_retries_uncharged() { h_signal_run TERM 143; }
 
+# A runtime generates a 150 MB text file in its worktree: the diff used to
+# be stored whole (150 MB in the log, 650-750 MB of RSS).
+test_generated_150_mb_file_is_not_stored_whole() {
+	h_agent "yes 'generated line of text 0123456789' | head -c 150000000 > big.txt"
+	h_repo
+	h_flow f '[]'
+	/usr/bin/time -f %M -o "$T/rss" "$HIVE_BIN" flow run f >"$OUT" 2>"$ERR" </dev/null ||
+		fail "flow run failed: $(cat "$ERR")"
+	h_events changes_recorded
+	assert_eq "$(h_field "$T/ev" payload.files_created)" 1 "files created"
+	assert_eq "$(h_field "$T/ev" payload.diff_truncated)" false "a binary-size diff needs no cut"
+	local size rss
+	size=$(stat -c %s "$HIVE_DIR/data.mdb")
+	[ "$size" -lt 20000000 ] || fail "data.mdb is $size bytes: the diff was stored whole"
+	rss=$(tail -n 1 "$T/rss")
+	[ "$rss" -lt 200000 ] || fail "flow run peaked at $rss KB of RSS"
+	h_run 30 0 events verify
+}
+
+# Many small changed files: the stored patch is cut at HIVE_MAX_DIFF_BYTES
+# and says so.
+test_diff_over_the_limit_is_cut_and_marked() {
+	h_agent 'for i in $(seq 1 200); do seq 1 100 > "f$i.txt"; done'
+	h_repo
+	h_flow f '[]'
+	HIVE_MAX_DIFF_BYTES=64K h_run 60 0 flow run f
+	h_events changes_recorded
+	assert_eq "$(h_field "$T/ev" payload.diff_truncated)" true "truncated"
+	assert_eq "$(h_field "$T/ev" payload.insertions)" 20000 "insertions still counted in full"
+	h_run 30 0 attempt inspect "$(h_field "$T/ev" attempt_id)" --diff
+	local size
+	size=$(wc -c <"$OUT")
+	[ "$size" -lt 70000 ] || fail "the stored diff is $size bytes"
+	grep -q 'diff cut' "$OUT" || fail "the stored diff does not say it was cut"
+}
+
 run_tests "$@"

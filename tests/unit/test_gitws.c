@@ -10,6 +10,7 @@
 #include "tests/unit/testutil.h"
 
 #include "core/gitws.h"
+#include "events/buf.h"
 #include "events/error.h"
 #include "events/strv.h"
 
@@ -519,7 +520,7 @@ static void test_checkpoint_and_diff(void **state)
 
 	hive_diff_stats st;
 	char *patch = NULL;
-	assert_int_equal(hive_git_diff(f->repo, f->base, out, &st, &patch), 0);
+	assert_int_equal(hive_git_diff(f->repo, f->base, out, 0, &st, &patch), 0);
 	assert_int_equal(st.files_created, 3);
 	assert_int_equal(st.files_modified, 1);
 	assert_int_equal(st.files_deleted, 1);
@@ -543,7 +544,7 @@ static void test_checkpoint_and_diff(void **state)
 	free(patch);
 
 	/* no patch wanted, empty diff */
-	assert_int_equal(hive_git_diff(f->repo, out, out, &st, NULL), 0);
+	assert_int_equal(hive_git_diff(f->repo, out, out, 0, &st, NULL), 0);
 	assert_int_equal(st.n_paths, 0);
 	assert_non_null(st.paths);
 	assert_null(st.paths[0]);
@@ -551,7 +552,7 @@ static void test_checkpoint_and_diff(void **state)
 	hive_diff_stats_dispose(&st);
 
 	/* unknown commit */
-	assert_int_equal(hive_git_diff(f->repo, f->base, "feedfacefeedfacefeedfacefeedfacefeedface",
+	assert_int_equal(hive_git_diff(f->repo, f->base, "feedfacefeedfacefeedfacefeedfacefeedface", 0,
 				       &st, &patch), HIVE_ENOTFOUND);
 	assert_null(st.paths);
 	assert_null(patch);
@@ -561,6 +562,48 @@ static void test_checkpoint_and_diff(void **state)
 }
 
 /* Without changes (or with only ignored files) no commit is made. */
+/* A patch is cut at the limit and says so; a file larger than the limit is
+ * diffed as binary (its content is never loaded). */
+static void test_diff_is_bounded(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "big");
+	char out[HIVE_GIT_OID_HEXSZ + 1];
+	hive_diff_stats st;
+	char *patch = NULL;
+	hive_buf lines = {0}, huge = {0};
+	for (int i = 0; i < 40; i++)
+		hive_buf_printf(&lines, "line %d of a generated file\n", i);
+	for (int i = 0; i < 4000; i++)
+		hive_buf_printf(&huge, "a huge generated line %d\n", i);
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/big", f->base), 0);
+	for (int i = 0; i < 10; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "a-lines-%d.txt", i);
+		write_at(wt, name, lines.data); /* 1.2 KB each */
+	}
+	write_at(wt, "z-huge.txt", huge.data); /* 100 KB */
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/big", "big", out, NULL), 0);
+	assert_int_equal(hive_git_diff(f->repo, f->base, out, 65536, &st, &patch), 0);
+	assert_int_equal(st.files_created, 11);
+	assert_int_equal(st.insertions, 400); /* z-huge.txt counts as binary */
+	assert_true(st.patch_truncated == 0);
+	assert_non_null(strstr(patch, "Binary files /dev/null and b/z-huge.txt differ"));
+	free(patch);
+	hive_diff_stats_dispose(&st);
+	assert_int_equal(hive_git_diff(f->repo, f->base, out, 2048, &st, &patch), 0);
+	assert_true(st.patch_truncated);
+	assert_true(st.patch_bytes > 10000);
+	assert_true(strlen(patch) < 2048 + 100);
+	assert_non_null(strstr(patch, "[... diff cut: "));
+	assert_memory_equal(patch, "diff --git a/a-lines-0.txt b/a-lines-0.txt\n", 43);
+	free(patch);
+	hive_diff_stats_dispose(&st);
+	hive_buf_dispose(&lines);
+	hive_buf_dispose(&huge);
+	free(wt);
+}
+
 static void test_checkpoint_no_changes(void **state)
 {
 	fixture *f = *state;
@@ -884,7 +927,7 @@ static void *par_task(void *arg)
 	fclose(fp);
 	if (par_step(j, hive_git_checkpoint(wt, branch, "par", j->commit, NULL)))
 		return NULL;
-	if (par_step(j, hive_git_diff(j->f->repo, j->f->base, j->commit, &st, NULL)))
+	if (par_step(j, hive_git_diff(j->f->repo, j->f->base, j->commit, 0, &st, NULL)))
 		return NULL;
 	j->created = st.files_created;
 	hive_diff_stats_dispose(&st);
@@ -962,6 +1005,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_worktree_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_and_diff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_no_changes, setup, teardown),
+
+		cmocka_unit_test_setup_teardown(test_diff_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_conflict, setup, teardown),
