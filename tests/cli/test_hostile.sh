@@ -11,13 +11,6 @@ source "$(dirname "$0")/lib.sh"
 
 # ---- helpers -----------------------------------------------------------------
 
-# A sanitizer report fails the test even when the exit status is right.
-h_san_check() {
-	if grep -qE 'Sanitizer|runtime error:' "$1" 2>/dev/null; then
-		fail "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$1")"
-	fi
-}
-
 # h_run SECONDS CODE ARGS...: run hive under a timeout (124 = it hung) and
 # require exit status CODE.
 h_run() {
@@ -26,7 +19,7 @@ h_run() {
 	RC=0
 	_LAST_ARGS=" $* "
 	timeout -k 2 "$secs" "$HIVE_BIN" "$@" </dev/null >"$OUT" 2>"$ERR" || RC=$?
-	h_san_check "$ERR"
+	san_check "$ERR"
 	[ "$RC" = "$want" ] || fail "hive $* exited $RC (124 = hung for $secs s), expected $want
       stdout: $(tail -c 800 "$OUT")
       stderr: $(tail -c 800 "$ERR")"
@@ -332,12 +325,13 @@ echo done >work.txt'
 	local runner=$BG_PID rt
 	wait_until 20 test -s "$T/rt.pid" || fail "the runtime never started: $(cat "$T/run.err")"
 	rt=$(cat "$T/rt.pid")
+	kill_on_exit "$T/rt.pid"
 	kill -"$1" "$runner"
-	wait_until 15 h_gone "$runner" || fail "flow run still runs after SIG$1"
+	pid_gone "$runner" 15 || fail "flow run still runs after SIG$1"
 	local wrc=0
 	wait "$runner" || wrc=$?
 	assert_eq "$wrc" "$2" "flow run exit status after SIG$1"
-	wait_until 10 h_gone "$rt" || fail "the runtime $rt still runs after the runner stopped"
+	pid_gone "$rt" 10 || fail "the runtime $rt still runs after the runner stopped"
 	h_events attempt_completed
 	assert_eq "$(h_field "$T/ev" payload.outcome)" interrupted "outcome"
 	h_events task_retry_scheduled
@@ -348,14 +342,6 @@ echo done >work.txt'
 	h_events attempt_completed
 	assert_eq "$(h_field "$T/ev" payload.outcome)" success "the retry after the interruption"
 	h_run 30 0 events verify
-}
-
-# A process is gone (a zombie counts as gone).
-h_gone() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	s=${s##*) }
-	[ "${s%% *}" = Z ]
 }
 
 test_sighup_interrupts_and_the_next_run_retries_uncharged() { h_signal_run HUP 129; }
