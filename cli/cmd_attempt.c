@@ -60,11 +60,11 @@ static void print_summary(const json_t *a)
 		else
 			printf(", no exit code");
 		if (*cli_jstr(ex, "error"))
-			printf(", %s", cli_jstr(ex, "error"));
+			printf(", %s", hive_safe(cli_jstr(ex, "error")));
 		printf("\n");
 	}
 	if (*cli_jstr(a, "summary"))
-		printf("summary:  %s\n", cli_jstr(a, "summary"));
+		printf("summary:  %s\n", hive_safe(cli_jstr(a, "summary")));
 	if (ch)
 		printf("changes:  %lld created, %lld modified, %lld deleted (+%lld -%lld), commit %.12s\n",
 		       (long long)json_integer_value(json_object_get(ch, "files_created")),

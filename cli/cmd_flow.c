@@ -16,7 +16,7 @@ static int print_flow(hive_cli *cli, const char *ref, const char *verb)
 	if (s)
 		rc = hive_flow_show(s, ref, &f);
 	if (!rc && !cli_json_out(cli, json_incref(f)))
-		printf("flow %s (%s) %s; state %s\n", cli_jstr(f, "name"), cli_jstr(f, "id"), verb, cli_jstr(f, "state"));
+		printf("flow %s (%s) %s; state %s\n", hive_safe(cli_jstr(f, "name")), cli_jstr(f, "id"), verb, cli_jstr(f, "state"));
 	json_decref(f);
 	return rc;
 }
@@ -83,7 +83,7 @@ static void progress(const char *line, void *ctx)
 {
 	hive_cli *cli = ctx;
 	if (!cli->json) {
-		printf("%s\n", line);
+		printf("%s\n", hive_safe(line)); /* it quotes keys, paths, errors */
 		fflush(stdout);
 	}
 }
@@ -135,7 +135,7 @@ static int cmd_list(hive_cli *cli, const cli_args *a)
 		json_t *d;
 		printf("%-24s %-10s %-6s %s\n", "FLOW", "STATE", "TASKS", "ID");
 		json_array_foreach(out, i, d)
-			printf("%-24s %-10s %-6zu %s\n", cli_jstr(d, "name"), cli_jstr(d, "state"),
+			printf("%-24s %-10s %-6zu %s\n", hive_safe(cli_jstr(d, "name")), cli_jstr(d, "state"),
 			       json_array_size(json_object_get(d, "task_ids")), cli_jstr(d, "id"));
 	}
 	json_decref(out);
@@ -156,17 +156,17 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 		return rc;
 	}
 	const json_t *f = json_object_get(st, "flow");
-	printf("flow %s (%s): %s%s%s\n", cli_jstr(f, "name"), cli_jstr(f, "id"), cli_jstr(f, "state"),
-	       *cli_jstr(f, "reason") ? " — " : "", cli_jstr(f, "reason"));
+	printf("flow %s (%s): %s%s%s\n", hive_safe(cli_jstr(f, "name")), cli_jstr(f, "id"), cli_jstr(f, "state"),
+	       *cli_jstr(f, "reason") ? " — " : "", hive_safe(cli_jstr(f, "reason")));
 	if (*cli_jstr(f, "base_commit"))
 		printf("base commit %.12s\n", cli_jstr(f, "base_commit"));
 	printf("%-16s %-10s %-8s %-20s %s\n", "TASK", "STATE", "ATTEMPTS", "LAST OUTCOME", "NOTE");
 	size_t i;
 	json_t *t;
 	json_array_foreach(json_object_get(st, "tasks"), i, t)
-		printf("%-16s %-10s %-8lld %-20s %s\n", cli_jstr(t, "key"), cli_jstr(t, "state"),
+		printf("%-16s %-10s %-8lld %-20s %s\n", hive_safe(cli_jstr(t, "key")), cli_jstr(t, "state"),
 		       (long long)json_integer_value(json_object_get(t, "attempts")),
-		       *cli_jstr(t, "last_outcome") ? cli_jstr(t, "last_outcome") : "-", cli_jstr(t, "note"));
+		       *cli_jstr(t, "last_outcome") ? cli_jstr(t, "last_outcome") : "-", hive_safe(cli_jstr(t, "note")));
 	json_decref(st);
 	return 0;
 }

@@ -148,9 +148,9 @@ static int cmd_list(hive_cli *cli, const cli_args *a)
 		json_t *d;
 		printf("%-20s %-10s %-8s %-36s %s\n", "KEY", "STATE", "ATTEMPTS", "ID", "TITLE");
 		json_array_foreach(out, i, d)
-			printf("%-20s %-10s %-8lld %-36s %s\n", cli_jstr(d, "key"), cli_jstr(d, "state"),
+			printf("%-20s %-10s %-8lld %-36s %s\n", hive_safe(cli_jstr(d, "key")), cli_jstr(d, "state"),
 			       (long long)json_integer_value(json_object_get(d, "attempts")), cli_jstr(d, "id"),
-			       cli_jstr(d, "title"));
+			       hive_safe(cli_jstr(d, "title")));
 	}
 	json_decref(out);
 	return rc;
@@ -164,19 +164,19 @@ static int cmd_show(hive_cli *cli, const cli_args *a)
 	if (s)
 		rc = hive_task_show(s, a->pos[0], &d);
 	if (!rc && !cli_json_out(cli, json_incref(d))) {
-		printf("task:     %s (%s)\nid:       %s\nstate:    %s%s%s\nattempts: %lld\n", cli_jstr(d, "title"),
-		       cli_jstr(d, "key"), cli_jstr(d, "id"), cli_jstr(d, "state"),
+		printf("task:     %s (%s)\nid:       %s\nstate:    %s%s%s\nattempts: %lld\n", hive_safe(cli_jstr(d, "title")),
+		       hive_safe(cli_jstr(d, "key")), cli_jstr(d, "id"), cli_jstr(d, "state"),
 		       json_object_get(d, "reason") && !json_is_null(json_object_get(d, "reason")) ? " — " : "",
-		       cli_jstr(d, "reason"), (long long)json_integer_value(json_object_get(d, "attempts")));
+		       hive_safe(cli_jstr(d, "reason")), (long long)json_integer_value(json_object_get(d, "attempts")));
 		if (*cli_jstr(d, "blocked_reason"))
-			printf("blocked:  %s\n", cli_jstr(d, "blocked_reason"));
+			printf("blocked:  %s\n", hive_safe(cli_jstr(d, "blocked_reason")));
 		if (*cli_jstr(d, "next_attempt_at"))
 			printf("next:     attempt due at %s\n", cli_jstr(d, "next_attempt_at"));
 		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(d, "checks"), i, c)
-			printf("check:    %s%s: %s\n", cli_jstr(c, "name"),
-			       json_is_false(json_object_get(c, "required")) ? " (optional)" : "", cli_jstr(c, "command"));
+			printf("check:    %s%s: %s\n", hive_safe(cli_jstr(c, "name")),
+			       json_is_false(json_object_get(c, "required")) ? " (optional)" : "", hive_safe(cli_jstr(c, "command")));
 	}
 	json_decref(d);
 	return rc;

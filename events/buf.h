@@ -28,6 +28,19 @@ void hive_buf_dispose(hive_buf *b);
 /* Contents as a string; "" when empty. Borrowed. */
 const char *hive_buf_str(const hive_buf *b);
 
+/* Append s[0..len) as text safe to print on one terminal line: the C0
+ * controls, DEL and the C1 controls (as UTF-8) become escapes ("\n",
+ * "\r", "\t", "\e", else "\xNN"), and so does every byte that is not part
+ * of valid UTF-8 (a raw 0x9b is a terminal's CSI).  Valid UTF-8 text is
+ * kept as it is.  Used for every user- or runtime-chosen string hive prints
+ * (names, titles, paths, errors): no newline, no escape sequence. */
+void hive_buf_put_safe(hive_buf *b, const char *s, size_t len);
+
+/* s (NULL = "") made safe as by hive_buf_put_safe, for printf arguments:
+ * the result lives in one of 8 thread-local buffers and is valid until
+ * the 8th next call in the same thread. */
+const char *hive_safe(const char *s);
+
 /* Checked allocation helpers: abort on out-of-memory. */
 void *hive_xmalloc(size_t n);
 void *hive_xcalloc(size_t n, size_t size);

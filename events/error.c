@@ -1,4 +1,5 @@
 #include "events/error.h"
+#include "events/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +11,15 @@ static _Thread_local int last_code;
 
 int hive_error_setv(int code, const char *fmt, va_list ap)
 {
-	vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+	/* An error is one line whatever it quotes (a path with a newline, a
+	 * name with ESC[31m): control characters become escapes here, once,
+	 * for every message. */
+	char raw[HIVE_ERROR_MAX];
+	hive_buf safe = {0};
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	hive_buf_put_safe(&safe, raw, strlen(raw));
+	snprintf(last_msg, sizeof last_msg, "%s", hive_buf_str(&safe));
+	hive_buf_dispose(&safe);
 	last_code = code;
 	return code;
 }

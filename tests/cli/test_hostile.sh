@@ -383,4 +383,64 @@ test_diff_over_the_limit_is_cut_and_marked() {
 	grep -q 'diff cut' "$OUT" || fail "the stored diff does not say it was cut"
 }
 
+# ---- item 11: every printed user- or runtime-chosen string is one safe line ------------------
+
+# No raw ESC byte in FILE.
+h_no_escape() {
+	if grep -q "$(printf '\033')" "$1"; then
+		fail "a raw ESC reached the terminal: $(od -c "$1" | head -5)"
+	fi
+}
+
+test_path_with_a_newline_gives_a_one_line_error() {
+	h_run 30 3 flow create --file "$T/no
+such.json"
+	expect_stderr_line 'no\\nsuch.json'
+	h_run 30 3 flow create --file "$T/esc$(printf '\033')[31mred.json"
+	expect_stderr_line
+	h_no_escape "$ERR"
+}
+
+# A title with ESC[31m and a newline: task list and task show print it
+# escaped, one line per task.
+test_task_title_with_escapes_is_printed_on_one_line() {
+	h_agent 'true'
+	h_repo
+	cat >"$T/spec.json" <<EOF
+{"name": "f", "project": {"name": "p", "repo": "repo"},
+ "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"]}},
+ "tasks": [{"key": "t", "title": "red \u001b[31mALERT\nsecond line\u009b2J"}]}
+EOF
+	h_run 30 0 flow create --file "$T/spec.json"
+	h_run 30 0 task list
+	assert_lines "$OUT" 2
+	h_no_escape "$OUT"
+	assert_contains "$OUT" 'red \e[31mALERT\nsecond line\xc2\x9b2J'
+	h_run 30 0 task show t
+	h_no_escape "$OUT"
+	assert_eq "$(grep -c '^task: ' "$OUT")" 1 "task line"
+}
+
+# File names chosen by runtimes reach flow run's progress and flow
+# status through a merge conflict: printed escaped, one line each.
+test_runtime_file_names_are_printed_escaped() {
+	h_agent 'printf "%s\n" "$HIVE_TASK_ID" > "$(printf "x\033[31mRED\nline")"'
+	h_repo
+	cat >"$T/spec.json" <<EOF
+{"name": "f", "project": {"name": "p", "repo": "repo"},
+ "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"]}},
+ "tasks": [{"key": "a", "title": "a"}, {"key": "b", "title": "b"},
+           {"key": "c", "title": "c", "depends_on": ["a", "b"]}]}
+EOF
+	h_run 30 0 flow create --file "$T/spec.json"
+	h_run 30 0 flow start f
+	h_run 60 1 flow run f
+	h_no_escape "$OUT"
+	h_no_escape "$ERR"
+	grep -q 'merge conflict in: x\\e\[31mRED\\nline' "$OUT" || fail "no escaped conflict line in: $(cat "$OUT")"
+	h_run 30 0 flow status f
+	h_no_escape "$OUT"
+	assert_lines "$OUT" 6
+}
+
 run_tests "$@"

@@ -623,10 +623,25 @@ static void test_random_inputs_keep_the_contract(void **state)
 	hive_buf_dispose(&b);
 }
 
+/* hive_buf_put_safe: what hive prints of a user- or runtime-chosen string
+ * is one line with no terminal control, and valid text is kept. */
+static void test_put_safe_makes_one_safe_line(void **state)
+{
+	(void)state;
+	const char in[] = "ok \xc3\xa9\xe2\x9c\x93 \x1b[31mred\nnext\r\ttab\x7f \xc2\x9b" "2J \xff\xc3 \xed\xa0\x80 \\";
+	hive_buf b = {0};
+	hive_buf_put_safe(&b, in, sizeof in - 1);
+	assert_string_equal(b.data, "ok \xc3\xa9\xe2\x9c\x93 \\e[31mred\\nnext\\r\\ttab\\x7f \\xc2\\x9b2J "
+	                            "\\xff\\xc3 \\xed\\xa0\\x80 \\");
+	hive_buf_dispose(&b);
+	assert_string_equal(hive_safe(NULL), "");
+	assert_string_equal(hive_safe("a\nb"), "a\\nb");
+}
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pytest_failure_and_summary),
+		cmocka_unit_test(test_put_safe_makes_one_safe_line),
 		cmocka_unit_test(test_gcc_first_error_and_make_line),
 		cmocka_unit_test(test_go_failure_in_the_middle),
 		cmocka_unit_test(test_rust_panic_line),
