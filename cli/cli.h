@@ -28,6 +28,8 @@ typedef struct {
 	int color;         /* stdout is a terminal and NO_COLOR is unset */
 	hive_store *store; /* opened on first use by cli_store() */
 	int exit_status;   /* non-zero: main exits with it after reporting (128 + signal) */
+	int may_create;    /* the command may create the data dir (it adds the first things) */
+	char *dir_error;   /* why no data dir could be chosen (dir is NULL then) */
 } hive_cli;
 
 /* The store, opened on first use; NULL with the error set on failure. */

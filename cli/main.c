@@ -2,10 +2,12 @@
  * main.c - hive's entry point: global flags, the command table, help,
  * and turning an error code into its one-line message and exit code.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -26,28 +28,63 @@ static const hive_command *const groups[] = {
 	NULL,
 };
 
+/* Only the commands that add the first things to a store may create one:
+ * a read-only or rejected command, or a typo in --dir, must not leave an
+ * empty store behind. */
+static int store_missing(const hive_cli *cli)
+{
+	hive_buf mdb = {0};
+	struct stat st;
+	hive_buf_printf(&mdb, "%s/data.mdb", cli->dir);
+	int missing = stat(mdb.data, &st) != 0 && errno == ENOENT;
+	hive_buf_dispose(&mdb);
+	if (!missing)
+		return 0;
+	return hive_error_set(HIVE_ENOTFOUND, "no hive data in %s; check --dir or HIVE_DIR (a typo?), or "
+			      "start one with hive project create or hive flow create", cli->dir);
+}
+
 hive_store *cli_store(hive_cli *cli, int *rc)
 {
 	if (!cli->store) {
-		*rc = hive_store_open(cli->dir, &cli->store);
-		if (*rc)
+		if (!cli->dir) {
+			*rc = hive_error_set(HIVE_EINVALID, "%s", cli->dir_error);
+			return NULL;
+		}
+		if ((!cli->may_create && (*rc = store_missing(cli))) ||
+		    (*rc = hive_store_open(cli->dir, &cli->store)))
 			return NULL;
 	}
 	*rc = 0;
 	return cli->store;
 }
 
-static char *default_dir(void)
+/* The data dir of SPEC section 9, or NULL with *why (new string) when the
+ * environment names none usable: a relative XDG_DATA_HOME (the XDG spec
+ * says to ignore it) or no HOME would put the store under whatever the
+ * current directory happens to be. */
+static char *default_dir(char **why)
 {
-	const char *d = getenv("HIVE_DIR");
+	const char *d = getenv("HIVE_DIR"), *home = getenv("HOME");
 	hive_buf b = {0};
+	*why = NULL;
 	if (d && *d) {
 		hive_buf_puts(&b, d);
 	} else if ((d = getenv("XDG_DATA_HOME")) && *d) {
+		if (d[0] != '/') {
+			hive_buf_printf(&b, "XDG_DATA_HOME=%s is not an absolute path, so hive will not put its data "
+					"there; make it absolute, or set HIVE_DIR or pass --dir", d);
+			*why = hive_buf_detach(&b);
+			return NULL;
+		}
 		hive_buf_printf(&b, "%s/hive", d);
+	} else if (home && home[0] == '/') {
+		hive_buf_printf(&b, "%s/.local/share/hive", home);
 	} else {
-		const char *home = getenv("HOME");
-		hive_buf_printf(&b, "%s/.local/share/hive", home && *home ? home : ".");
+		hive_buf_puts(&b, "no data dir: HOME is not set (or not absolute) and neither HIVE_DIR nor "
+			      "XDG_DATA_HOME is; set HIVE_DIR or pass --dir");
+		*why = hive_buf_detach(&b);
+		return NULL;
 	}
 	return hive_buf_detach(&b);
 }
@@ -221,6 +258,8 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 	if (g->help)
 		return print_help(cmd);
 	cli_args a;
+	/* only the commands that add the first things to a store may create one */
+	cli->may_create = !strcmp(cmd->group, "demo") || (cmd->name && !strcmp(cmd->name, "create"));
 	int rc = cli_parse(cmd, argc - skip, argv + skip, &a);
 	if (!rc)
 		rc = cmd->run(cli, &a);
@@ -235,11 +274,13 @@ int main(int argc, char **argv)
 	int rc = extract_globals(&argc, argv, &g);
 	if (rc)
 		return report(rc, g.json);
-	char *dir = g.dir ? hive_xstrdup(g.dir) : default_dir();
+	char *dir_error = NULL;
+	char *dir = g.dir ? hive_xstrdup(g.dir) : default_dir(&dir_error);
 	const char *nc = getenv("NO_COLOR");
 	const char *env_dir = getenv("HIVE_DIR");
 	hive_cli cli = {
 		.dir = dir,
+		.dir_error = dir_error,
 		.dir_is_default = !g.dir && !(env_dir && *env_dir),
 		.json = g.json,
 		.color = !g.json && isatty(1) && !(nc && *nc),
@@ -248,6 +289,7 @@ int main(int argc, char **argv)
 	fflush(stdout); /* a failure here is a closed pipe: a quiet end, not an error */
 	hive_store_close(cli.store);
 	free(dir);
+	free(dir_error);
 	rc = report(rc, g.json);
 	return cli.exit_status ? cli.exit_status : rc;
 }

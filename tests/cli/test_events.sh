@@ -48,6 +48,11 @@ stream_seqs() {
 
 # An empty (even not yet existing) log lists nothing, quietly, exit 0.
 test_list_empty_log() {
+	# no data dir yet: read-only commands say so and create nothing
+	expect_exit 3 events list
+	expect_stderr_line "no hive data in $HIVE_DIR"
+	[ ! -e "$HIVE_DIR" ] || fail "events list created $HIVE_DIR"
+	append_events "$HIVE_DIR" flow_created - - - 0 || fail "cannot create an empty store"
 	expect_exit 0 events list
 	assert_empty "$OUT"
 	assert_empty "$ERR"

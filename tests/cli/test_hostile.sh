@@ -443,4 +443,37 @@ EOF
 	assert_lines "$OUT" 6
 }
 
+# ---- item 12: no data dir made by reading, rejecting or guessing ------------------------------
+
+test_read_only_and_rejected_commands_create_no_data_dir() {
+	h_run 30 3 --dir "$T/typo" flow list
+	expect_stderr_line "no hive data in $T/typo; check --dir or HIVE_DIR"
+	h_run 30 3 --dir "$T/typo" events verify
+	h_run 30 2 --dir "$T/typo" flow run
+	h_run 30 3 --dir "$T/typo" flow create --file "$T/missing.json"
+	[ ! -e "$T/typo" ] || fail "a read-only or rejected command created $T/typo"
+	mkdir "$T/plain"
+	h_run 30 3 --dir "$T/plain" task list
+	[ -z "$(ls -A "$T/plain")" ] || fail "task list made a store in an existing directory: $(ls "$T/plain")"
+	h_repo
+	h_run 30 0 --dir "$T/new" project create p --repo "$T/repo"
+	[ -f "$T/new/data.mdb" ] || fail "project create made no store"
+	h_run 30 0 --dir "$T/new" project list
+}
+
+test_home_unset_or_relative_xdg_is_a_clear_error() {
+	mkdir -p "$T/cwd"
+	cd "$T/cwd" || exit 1
+	RC=0
+	env -u HOME -u HIVE_DIR -u XDG_DATA_HOME "$HIVE_BIN" project list >"$OUT" 2>"$ERR" || RC=$?
+	assert_eq "$RC" 2 "exit status with HOME unset"
+	expect_stderr_line 'HOME is not set.*HIVE_DIR'
+	RC=0
+	env -u HIVE_DIR XDG_DATA_HOME=rel "$HIVE_BIN" project create p --repo "$T/cwd" >"$OUT" 2>"$ERR" || RC=$?
+	assert_eq "$RC" 2 "exit status with a relative XDG_DATA_HOME"
+	expect_stderr_line 'XDG_DATA_HOME=rel is not an absolute path'
+	[ -z "$(ls -A "$T/cwd")" ] || fail "a store was put under the current directory: $(ls -A "$T/cwd")"
+	env -u HOME -u HIVE_DIR -u XDG_DATA_HOME "$HIVE_BIN" --version >/dev/null || fail "--version needs no data dir"
+}
+
 run_tests "$@"
