@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 typedef struct {
 	int follow;
+	int tail_none; /* --tail 0: none of the past events (the query's 0 means all) */
 	hive_events_query q;
 } filter_args;
 
@@ -24,6 +26,7 @@ static filter_args filters_of(const cli_args *a, int follow)
 	const cli_list *types = cli_list_of(a, "type");
 	filter_args f = {
 		.follow = follow,
+		.tail_none = cli_u64(a, "tail", ULLONG_MAX) == 0,
 		.q = {.flow_ref = cli_str(a, "flow"), .task_ref = cli_str(a, "task"),
 		      .attempt_ref = cli_str(a, "attempt"), .types = types->v, .n_types = types->n,
 		      .after = cli_u64(a, "after", 0), .limit = cli_u64(a, "limit", 0), .tail = cli_u64(a, "tail", 0)},
@@ -89,8 +92,22 @@ static int print_event(uint64_t seq, hive_slice raw, void *ctx)
 
 /* One snapshot: every matching event after a->q.after, then pc->scanned
  * is the last seq that snapshot held. */
+static int skip_event(uint64_t seq, hive_slice raw, void *ctx)
+{
+	(void)seq;
+	(void)raw;
+	(void)ctx;
+	return 0;
+}
+
 static int list_once(hive_store *s, print_ctx *pc)
 {
+	if (pc->a->tail_none) { /* filters still checked, nothing printed */
+		hive_events_query q = pc->a->q;
+		q.tail = 1;
+		pc->a->tail_none = 0; /* a follower then prints what comes */
+		return hive_events_list(s, &q, skip_event, NULL, &pc->scanned);
+	}
 	return hive_events_list(s, &pc->a->q, print_event, pc, &pc->scanned);
 }
 

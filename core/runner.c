@@ -569,6 +569,8 @@ int hive_flow_tick(hive_store *s, const char *ref, const hive_run_opts *o, hive_
 	flow_info fi = {0};
 	int fd = -1;
 	int rc = with_lock(s, ref, "tick", &fi, &fd);
+	if (!rc && strcmp(fi.state, "aborted") == 0) /* as flow run says (exit 4) */
+		rc = hive_error_set(HIVE_ECONFLICT, "flow %s was aborted; it does not run again", fi.name);
 	if (!rc)
 		rc = tick_locked(s, &fi, o, r);
 	hive_lock_release(fd);

@@ -808,8 +808,12 @@ int hive_spec_load(const char *path, const hive_spec_opts *o, json_t **out)
 	hive_buf b = {0};
 	int rc;
 	if (read_file(path, &b) < 0) {
-		rc = hive_error_set(HIVE_ENOTFOUND, "cannot read spec file %s: %s", path,
-		                    strerror(errno));
+		/* only a missing file is "not found"; a directory or an
+		 * unreadable file is a wrong argument */
+		int err = errno;
+		rc = hive_error_set(err == ENOENT || err == ENOTDIR ? HIVE_ENOTFOUND : HIVE_EINVALID,
+		                    "cannot read spec file %s: %s%s", path, strerror(err),
+		                    err == EISDIR ? "; give the path of a JSON file" : "");
 	} else if (b.len > HIVE_SPEC_MAX_BYTES) {
 		rc = hive_error_set(HIVE_EINVALID, "spec file %s is larger than %u MiB; split the flow"
 		                    " into smaller specs", path, HIVE_SPEC_MAX_BYTES >> 20);

@@ -476,4 +476,49 @@ test_home_unset_or_relative_xdg_is_a_clear_error() {
 	env -u HOME -u HIVE_DIR -u XDG_DATA_HOME "$HIVE_BIN" --version >/dev/null || fail "--version needs no data dir"
 }
 
+# ---- smaller items -------------------------------------------------------------------------
+
+test_tail_0_prints_no_event() {
+	h_agent 'true'
+	h_repo
+	h_flow f '[]'
+	h_run 30 0 events list --tail 0
+	assert_empty "$OUT"
+	h_run 30 0 --json events stream --tail 0
+	assert_empty "$OUT"
+	h_run 30 0 events list --tail 1
+	assert_lines "$OUT" 1
+}
+
+test_tick_on_an_aborted_flow_exits_4_like_run() {
+	h_agent 'true'
+	h_repo
+	h_flow f '[]'
+	h_run 30 0 flow abort f
+	h_run 30 4 flow run f
+	h_run 30 4 flow tick f
+	expect_stderr_line 'was aborted'
+}
+
+test_spec_file_that_is_a_directory_is_invalid_input() {
+	mkdir "$T/dir.json"
+	h_run 30 2 flow create --file "$T/dir.json"
+	expect_stderr_line 'give the path of a JSON file'
+	h_run 30 3 flow create --file "$T/missing.json"
+}
+
+# A check that cannot start (the runtime made its log name a directory)
+# is a failed check that says why.
+test_check_that_cannot_start_records_why() {
+	h_agent 'mkdir "$(dirname "$HIVE_RESULT_FILE")/check-0-unit.log"'
+	h_repo
+	h_flow f '[{"name": "unit", "command": "true"}]'
+	h_run 30 1 flow run f
+	h_events check_completed
+	assert_eq "$(h_field "$T/ev" payload.passed)" false "passed"
+	h_field "$T/ev" payload.error | grep -q 'check-0-unit.log' ||
+		fail "check_completed.error does not say why: $(tail -n 1 "$T/ev")"
+	h_run 30 0 events verify
+}
+
 run_tests "$@"
