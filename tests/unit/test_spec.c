@@ -489,7 +489,7 @@ static void test_load_errors_name_the_file(void **state)
 	assert_non_null(strstr(hive_error_last(), "cannot read spec file "));
 	assert_non_null(strstr(hive_error_last(), "missing.json: No such file or directory"));
 
-	assert_int_equal(hive_spec_load(dir, OPTS, &out), HIVE_ENOTFOUND); /* a directory */
+	assert_int_equal(hive_spec_load(dir, OPTS, &out), HIVE_EINVALID); /* a directory: a wrong argument, not "not found" */
 	assert_non_null(strstr(hive_error_last(), "Is a directory"));
 
 	snprintf(path, sizeof path, "%s/bad.json", dir);
