@@ -681,15 +681,15 @@ static void test_reset_after_stale_branch_lock(void **state)
 
 	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t4", f->base), 0);
 	write_at(wt, "a.txt", "attempt 1\n");
-	assert_int_equal(hive_git_checkpoint(wt, "attempt 1", out, NULL), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t4", "attempt 1", out, NULL), 0);
 	write_at(f->repo, ".git/refs/heads/hive/f/t4.lock", "");
 	write_at(f->repo, ".git/refs/heads/user-branch.lock", "");
 
-	assert_int_equal(hive_git_worktree_reset(wt, f->base), 0);
+	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t4", f->base), 0);
 	assert_wt_head(wt, "refs/heads/hive/f/t4", f->base);
 	assert_false(exists_at(f->repo, ".git/refs/heads/hive/f/t4.lock"));
 	assert_true(exists_at(f->repo, ".git/refs/heads/user-branch.lock"));
-	assert_int_equal(hive_git_checkpoint(wt, "attempt 2", out, NULL), 0);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t4", "attempt 2", out, NULL), 0);
 	assert_user_untouched(f);
 	free(wt);
 }

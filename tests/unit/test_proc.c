@@ -803,6 +803,7 @@ static void test_capture_under_the_limit_keeps_everything(void **state)
 {
 	hive_capture c;
 	hive_output o;
+	(void)state;
 
 	assert_int_equal(hive_capture_init(&c, NULL, 0), 0);
 	hive_capture_feed(&c, "a\nb", 3);
