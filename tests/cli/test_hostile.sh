@@ -347,6 +347,8 @@ echo done >work.txt'
 test_sighup_interrupts_and_the_next_run_retries_uncharged() { h_signal_run HUP 129; }
 test_sigterm_interrupts_and_the_next_run_retries_uncharged() { h_signal_run TERM 143; }
 
+# ---- item 7: diffs bounded ------------------------------------------------------------------
+
 # A runtime generates a 150 MB text file in its worktree: the diff used to
 # be stored whole (150 MB in the log, 650-750 MB of RSS).
 test_generated_150_mb_file_is_not_stored_whole() {
