@@ -160,10 +160,15 @@ check: deps
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
 valgrind: deps
-	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 	@for t in $(UNIT_BINS); do \
 		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
 			--child-silent-after-fork=yes $$t >/dev/null || { echo "valgrind FAILED: $$t"; exit 1; }; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+			$(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t >/dev/null || \
+			{ echo "valgrind FAILED: replay_$$t"; exit 1; }; \
 	done; echo "valgrind: clean"
 
 bench: deps
