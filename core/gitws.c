@@ -639,6 +639,20 @@ static int gw_add(git_repository *repo, const char *name, const char *abs, git_r
 	return rc;
 }
 
+/* The lock of hive's branch refs/heads/<branch>: a runner SIGKILLed inside
+ * the checkpoint commit, or while hive_git_worktree_create moves the branch
+ * for a rerun, leaves "<branch>.lock" behind, and every later reset or
+ * create of that task failed ("failed to lock file"), failing the flow
+ * (found by tests/crash).  Callers hold the flow's lock: no live hive
+ * process writes the branch. */
+static void gw_drop_stale_branch_lock(git_repository *repo, const char *branch)
+{
+	hive_buf lock = {0};
+	hive_buf_printf(&lock, "%srefs/heads/%s.lock", git_repository_commondir(repo), branch);
+	unlink(lock.data);
+	hive_buf_dispose(&lock);
+}
+
 /* The locked part of hive_git_worktree_create. */
 static int gw_create_locked(git_repository *repo, const char *abs, const char *branch,
 			    const char *commit, const char *where)
@@ -647,8 +661,10 @@ static int gw_create_locked(git_repository *repo, const char *abs, const char *b
 	int rc = gw_each_entry(repo, gw_drop_debris, NULL);
 	if (rc == 0)
 		rc = gw_each_entry(repo, gw_release_entry, (void *)branch);
-	if (rc == 0)
+	if (rc == 0) {
+		gw_drop_stale_branch_lock(repo, branch);
 		rc = gw_set_branch(&ref, repo, branch, commit, where);
+	}
 	if (rc == 0) {
 		char *name = gw_entry_name(repo, branch, abs);
 		rc = gw_add(repo, name, abs, ref);
@@ -708,18 +724,6 @@ static void gw_drop_stale_index_lock(git_repository *repo)
 	hive_buf_dispose(&lock);
 }
 
-/* Likewise the lock of the worktree's own branch (hive's, refs/heads/<branch>):
- * a runner SIGKILLed inside the checkpoint commit leaves "<branch>.lock"
- * behind, and every later reset of that task failed ("failed to lock
- * file"), failing the flow (found by tests/crash). */
-static void gw_drop_stale_branch_lock(git_repository *repo, const char *branch)
-{
-	hive_buf lock = {0};
-	hive_buf_printf(&lock, "%srefs/heads/%s.lock", git_repository_commondir(repo), branch);
-	unlink(lock.data);
-	hive_buf_dispose(&lock);
-}
-
 /* 1 when the worktree's HEAD is the branch refs/heads/<branch>, 0 when it
  * is another branch or detached (*where_out: a new string naming it). */
 static int gw_head_is(git_repository *repo, const char *branch, char **where_out)
@@ -754,6 +758,21 @@ static int gw_back_to_branch(git_repository *repo, const char *branch, const cha
 	int rc = git_repository_set_head(repo, ref);
 	free(ref);
 	return rc < 0 ? gw_fail(rc, "cannot put worktree %s back on its branch %s", path, branch) : 0;
+}
+
+int hive_git_worktree_drop_debris(const char *worktree_path)
+{
+	git_repository *repo = NULL;
+	struct stat st;
+	if (lstat(worktree_path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (gw_open_worktree(&repo, worktree_path) == 0) {
+		git_repository_free(repo);
+		return 0;
+	}
+	hive_error_clear();
+	gw_rmrf(worktree_path);
+	return 1;
 }
 
 int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit)

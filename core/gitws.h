@@ -105,6 +105,17 @@ int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
 int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit);
 
 /*
+ * Delete worktree_path when it is a directory that git cannot open as a
+ * linked worktree: the debris of a runner killed inside
+ * hive_git_worktree_create (no .git file yet, or a partial one), or a
+ * worktree whose .git a runtime removed.  Returns 1 when it deleted it,
+ * 0 otherwise (no such directory, or a usable worktree).  Only for paths
+ * hive owns (<data dir>/worktrees/...): the directory is deleted with
+ * whatever is in it (symlinks are not followed).
+ */
+int hive_git_worktree_drop_debris(const char *worktree_path);
+
+/*
  * Stage everything in a linked worktree -- new, modified and deleted files,
  * honouring .gitignore like `git add -A` -- and commit it on the worktree's
  * branch with author and committer "hive <hive@localhost>" and `message`

@@ -374,6 +374,10 @@ static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
 	if (!rc)
 		rc = hive_datadir_check_dir(p->worktree);
 	hive_buf_dispose(&rel);
+	/* a runner killed while creating it left a directory git cannot open
+	 * (found by tests/crash); it holds nothing committed: start afresh */
+	if (!rc)
+		hive_git_worktree_drop_debris(p->worktree);
 	if (!rc && stat(p->worktree, &st) == 0) {
 		rc = hive_git_worktree_reset(p->worktree, p->branch, p->start_commit);
 	} else if (!rc) {

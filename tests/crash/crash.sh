@@ -4,6 +4,7 @@
 # completes the flow.
 #
 #   HIVE_BIN=/abs/hive bash tests/crash/crash.sh [--kills N] [--seed S] [--keep]
+#                                                 [--phases "finish checks"]
 #
 # Each case is a fresh data dir and a real git repo in a temp dir, with a
 # flow of two tasks (b depends on a).  The runtime is a shell script that
@@ -18,7 +19,7 @@
 #               attempt_completed, the next task's start)
 #   recovery    a kill in the runtime as above, then a second runner killed
 #               0-60 ms after it starts, while it recovers the first
-# The delay comes from bash's RANDOM seeded with S*1000+case, so a case
+# (--phases picks some of them.)  The delay comes from bash's RANDOM seeded with S*1000+case, so a case
 # replays the same way (up to the scheduler's timing).
 #
 # After each kill: `events verify` exits 0 ("verify held"); `flow run`
@@ -30,18 +31,20 @@
 # R/C, missed M, failed F"; exit 1 when F > 0.
 set -u
 : "${HIVE_BIN:?set HIVE_BIN to the hive binary under test}"
-KILLS=8 SEED=1 KEEP=0
+KILLS=8 SEED=1 KEEP=0 ONLY=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kills) KILLS=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	*) echo "crash.sh: unknown argument $1 (use --kills N --seed S --keep)" >&2; exit 2 ;;
+	--phases) read -ra ONLY <<<"$2"; shift 2 ;;
+	*) echo "crash.sh: unknown argument $1 (use --kills N --seed S --phases LIST --keep)" >&2; exit 2 ;;
 	esac
 done
 ROOT=$(mktemp -d "${TMPDIR:-/tmp}/hive-crash-XXXXXX")
 [ $KEEP = 1 ] || trap 'rm -rf "$ROOT"' EXIT
 PHASES=(runtime checkpoint checks finish recovery)
+[ ${#ONLY[@]} -gt 0 ] && PHASES=("${ONLY[@]}")
 declare -A landed_by_phase last_event
 kills=0 verify_held=0 reruns=0 rerun_ok=0 missed=0 failed=0
 

@@ -11,6 +11,7 @@
 
 #include "core/gitws.h"
 #include "events/buf.h"
+#include "events/fs.h"
 #include "events/error.h"
 #include "events/strv.h"
 
@@ -694,6 +695,57 @@ static void test_reset_after_stale_branch_lock(void **state)
 	free(wt);
 }
 
+/* A runner SIGKILLed while hive_git_worktree_create force-moves an
+ * existing branch (a task's rerun) leaves that branch's lock: the next
+ * create removes it and succeeds (tests/crash found it). */
+static void test_create_after_stale_branch_lock(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "t5");
+	char out[41];
+
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t5", f->base), 0);
+	write_at(wt, "a.txt", "attempt 1\n");
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/t5", "attempt 1", out, NULL), 0);
+	assert_int_equal(hive_git_worktree_remove(f->repo, wt), 0);
+	write_at(f->repo, ".git/refs/heads/hive/f/t5.lock", "");
+
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t5", f->base), 0);
+	assert_wt_head(wt, "refs/heads/hive/f/t5", f->base);
+	assert_false(exists_at(f->repo, ".git/refs/heads/hive/f/t5.lock"));
+	assert_user_untouched(f);
+	free(wt);
+}
+
+/* What a runner killed inside hive_git_worktree_create leaves (a
+ * directory without .git, or with a partial .git file) is deleted, and the
+ * worktree can be created there; a usable worktree and a missing path are
+ * left alone (tests/crash found the debris failing the task for good). */
+static void test_drop_worktree_debris(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "t6");
+
+	assert_int_equal(hive_git_worktree_drop_debris(wt), 0);
+	assert_int_equal(hive_fs_mkdir_p(wt, 0700, "worktree"), 0);
+	write_at(wt, "half-checked-out.txt", "x\n");
+	assert_int_equal(hive_git_worktree_drop_debris(wt), 1);
+	assert_false(exists_at(wt, ""));
+	assert_int_equal(hive_fs_mkdir_p(wt, 0700, "worktree"), 0);
+	write_at(wt, ".git", "");
+	write_at(wt, "a.txt", "x\n");
+	assert_int_equal(hive_git_worktree_drop_debris(wt), 1);
+	assert_false(exists_at(wt, ""));
+
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t6", f->base), 0);
+	write_at(wt, "work.txt", "in progress\n");
+	assert_int_equal(hive_git_worktree_drop_debris(wt), 0);
+	assert_file(wt, "work.txt", "in progress\n");
+	assert_wt_head(wt, "refs/heads/hive/f/t6", f->base);
+	assert_user_untouched(f);
+	free(wt);
+}
+
 /* Two branches changing different files merge into one commit with both
  * changes and the parents in order; n == 1 is the commit itself. */
 static void test_merge_clean(void **state)
@@ -1014,6 +1066,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_worktree_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_debris, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_after_stale_branch_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_after_stale_branch_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_worktree_debris, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_tasks, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("gitws", tests, NULL, group_teardown);
