@@ -181,8 +181,8 @@ const hive_command hive_cmds_attempt[] = {
 	{
 		.group = "attempt", .name = "list",
 		.opts = {
-			{"task", CLI_STR, "T", "only this task's attempts"},
-			{"flow", CLI_STR, "F", "only this flow's attempts"},
+			{.name = "task", .kind = CLI_STR, .arg = "T", .help = "only this task's attempts"},
+			{.name = "flow", .kind = CLI_STR, .arg = "F", .help = "only this flow's attempts"},
 		},
 		.help = "List attempts with their number, state, outcome and duration.\n",
 		.exit = "0 ok, 3 unknown task or flow.",
@@ -192,10 +192,12 @@ const hive_command hive_cmds_attempt[] = {
 		.group = "attempt", .name = "inspect",
 		.args = {"ATTEMPT"}, .min_args = 1,
 		.opts = {
-			{"context", CLI_FLAG, NULL,
+			{.name = "context", .kind = CLI_FLAG, .arg = NULL, .help =
 			 "the retry context exactly as delivered (with --json: the whole retry_context_assembled payload)"},
-			{"diff", CLI_FLAG, NULL, "the unified diff of its changes"},
-			{"output", CLI_FLAG, NULL, "full runtime stdout/stderr and every check's full output"},
+			{.name = "diff", .kind = CLI_FLAG, .arg = NULL,
+			 .help = "the unified diff of its changes"},
+			{.name = "output", .kind = CLI_FLAG, .arg = NULL,
+			 .help = "full runtime stdout/stderr and every check's full output"},
 		},
 		.help = "Show an attempt: outcome, runtime exit, duration, changes, checks.\n",
 		.exit = "0 ok, 3 not found or ambiguous prefix.",

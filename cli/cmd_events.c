@@ -250,13 +250,14 @@ static int cmd_verify(hive_cli *cli, const cli_args *a)
 }
 
 #define EVENT_FILTERS \
-	{"flow", CLI_STR, "F", "only events of that flow (id, unique prefix >= 4 chars, or name)"}, \
-	{"task", CLI_STR, "T", "only events of that task (id, unique prefix or key)"}, \
-	{"attempt", CLI_STR, "A", "only events of that attempt (id or unique prefix)"}, \
-	{"type", CLI_LIST, "T", "only events of type T (repeatable: any of them)"}, \
-	{"after", CLI_U64, "SEQ", "start after SEQ (exclusive)"}, \
-	{"limit", CLI_U64, "N", "at most N events"}, \
-	{"tail", CLI_U64, "N", "only the last N matching events"}
+	{.name = "flow", .kind = CLI_STR, .arg = "F", \
+	 .help = "only events of that flow (id, unique prefix >= 4 chars, or name)"}, \
+	{.name = "task", .kind = CLI_STR, .arg = "T", .help = "only events of that task (id, unique prefix or key)"}, \
+	{.name = "attempt", .kind = CLI_STR, .arg = "A", .help = "only events of that attempt (id or unique prefix)"}, \
+	{.name = "type", .kind = CLI_LIST, .arg = "T", .help = "only events of type T (repeatable: any of them)"}, \
+	{.name = "after", .kind = CLI_U64, .arg = "SEQ", .help = "start after SEQ (exclusive)"}, \
+	{.name = "limit", .kind = CLI_U64, .arg = "N", .help = "at most N events"}, \
+	{.name = "tail", .kind = CLI_U64, .arg = "N", .help = "only the last N matching events"}
 
 const hive_command hive_cmds_events[] = {
 	{
@@ -270,7 +271,8 @@ const hive_command hive_cmds_events[] = {
 		.group = "events", .name = "stream",
 		.opts = {
 			EVENT_FILTERS,
-			{"follow", CLI_FLAG, NULL, "keep running and print new events as they are committed (within 50 ms)"},
+			{.name = "follow", .kind = CLI_FLAG, .arg = NULL,
+			 .help = "keep running and print new events as they are committed (within 50 ms)"},
 		},
 		.help = "Print events as NDJSON, one envelope per line, exactly as stored.  With --follow it stops\n"
 			"on SIGINT/SIGTERM and ends quietly when the reader closes the pipe; --after SEQ resumes\n"

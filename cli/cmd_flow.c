@@ -172,16 +172,20 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 }
 
 #define FLOW_ARG .args = {"FLOW"}, .min_args = 1
-#define MAX_PARALLEL {"max-parallel", CLI_U64, "N", "attempts run at once (1..64, default 1)"}
+#define MAX_PARALLEL \
+	{.name = "max-parallel", .kind = CLI_U64, .arg = "N", .help = "attempts run at once (1..64, default 1)"}
 
 const hive_command hive_cmds_flow[] = {
 	{
 		.group = "flow", .name = "create",
 		.args = {"PROJECT"},
 		.opts = {
-			{"file", CLI_STR, "SPEC.json", "the flow spec (SPEC section 5)"},
-			{"name", CLI_STR, "N", "the flow's name (from existing tasks)"},
-			{"task", CLI_LIST, "TASK", "an existing task to include"},
+			{.name = "file", .kind = CLI_STR, .arg = "SPEC.json",
+			 .help = "the flow spec (SPEC section 5)"},
+			{.name = "name", .kind = CLI_STR, .arg = "N",
+			 .help = "the flow's name (from existing tasks)"},
+			{.name = "task", .kind = CLI_LIST, .arg = "TASK",
+			 .help = "an existing task to include"},
 		},
 		.usage = "--file SPEC.json | hive flow create PROJECT [--name N] [--task TASK]...",
 		.help = "Create a flow from a spec file (validated whole before anything is written; SPEC section 5) or\n"
@@ -211,7 +215,7 @@ const hive_command hive_cmds_flow[] = {
 	},
 	{
 		.group = "flow", .name = "abort", FLOW_ARG,
-		.opts = {{"reason", CLI_STR, "TEXT", "why, recorded with the abort"}},
+		.opts = {{.name = "reason", .kind = CLI_STR, .arg = "TEXT", .help = "why, recorded with the abort"}},
 		.help = "Abort a flow: every task that has not ended becomes aborted.\n",
 		.exit = "0, 3, 4.",
 		.run = cmd_abort,
@@ -236,7 +240,7 @@ const hive_command hive_cmds_flow[] = {
 	},
 	{
 		.group = "flow", .name = "list",
-		.opts = {{"project", CLI_STR, "P", "only this project's flows"}},
+		.opts = {{.name = "project", .kind = CLI_STR, .arg = "P", .help = "only this project's flows"}},
 		.help = "List flows with their state and number of tasks.\n",
 		.exit = "0 ok, 3 unknown project.",
 		.run = cmd_list,

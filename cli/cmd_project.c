@@ -62,8 +62,10 @@ const hive_command hive_cmds_project[] = {
 		.group = "project", .name = "create",
 		.args = {"NAME"}, .min_args = 1,
 		.opts = {
-			{"repo", CLI_STR, "PATH", "the git repository (it must have at least one commit)", .required = 1},
-			{"description", CLI_STR, "TEXT", "a line about the project"},
+			{.name = "repo", .kind = CLI_STR, .arg = "PATH",
+			 .help = "the git repository (it must have at least one commit)", .required = 1},
+			{.name = "description", .kind = CLI_STR, .arg = "TEXT",
+			 .help = "a line about the project"},
 		},
 		.help = "Bind NAME to a git repository (it must have at least one commit).\n",
 		.exit = "0 ok, 2 bad name or not a git repository, 4 name taken.",

@@ -219,14 +219,21 @@ const hive_command hive_cmds_task[] = {
 		.group = "task", .name = "create",
 		.args = {"PROJECT", "TITLE"}, .min_args = 2,
 		.opts = {
-			{"key", CLI_STR, "K", "the task's key (default: a slug of the title)"},
-			{"description", CLI_STR, "TEXT", "what to do, for the agent"},
-			{"check", CLI_LIST, "NAME=CMD", "a required check"},
-			{"optional-check", CLI_LIST, "NAME=CMD", "a check whose failure does not fail the attempt"},
-			{"depends-on", CLI_LIST, "TASK", "a task that must succeed first"},
-			{"runtime-command", CLI_STR, "CMD", "the program that does the task (required)"},
-			{"max-attempts", CLI_U64, "N", "attempts allowed (at least 1)"},
-			{"retry", CLI_STR, "JSON", "a retry policy object (SPEC section 4)"},
+			{.name = "key", .kind = CLI_STR, .arg = "K",
+			 .help = "the task's key (default: a slug of the title)"},
+			{.name = "description", .kind = CLI_STR, .arg = "TEXT",
+			 .help = "what to do, for the agent"},
+			{.name = "check", .kind = CLI_LIST, .arg = "NAME=CMD", .help = "a required check"},
+			{.name = "optional-check", .kind = CLI_LIST, .arg = "NAME=CMD",
+			 .help = "a check whose failure does not fail the attempt"},
+			{.name = "depends-on", .kind = CLI_LIST, .arg = "TASK",
+			 .help = "a task that must succeed first"},
+			{.name = "runtime-command", .kind = CLI_STR, .arg = "CMD",
+			 .help = "the program that does the task (required)"},
+			{.name = "max-attempts", .kind = CLI_U64, .arg = "N",
+			 .help = "attempts allowed (at least 1)"},
+			{.name = "retry", .kind = CLI_STR, .arg = "JSON",
+			 .help = "a retry policy object (SPEC section 4)"},
 		},
 		.help = "Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
 			"with /bin/sh -c as the exec runtime and is required here (a flow spec can name other runtimes).\n"
@@ -238,8 +245,8 @@ const hive_command hive_cmds_task[] = {
 	{
 		.group = "task", .name = "list",
 		.opts = {
-			{"project", CLI_STR, "P", "only this project's tasks"},
-			{"flow", CLI_STR, "F", "only this flow's tasks"},
+			{.name = "project", .kind = CLI_STR, .arg = "P", .help = "only this project's tasks"},
+			{.name = "flow", .kind = CLI_STR, .arg = "F", .help = "only this flow's tasks"},
 		},
 		.help = "List tasks with state and attempt count.\n",
 		.exit = "0 ok, 3 unknown project or flow.",
@@ -254,8 +261,10 @@ const hive_command hive_cmds_task[] = {
 	{
 		.group = "task", .name = "retry", TASK_ARG,
 		.opts = {
-			{"reset-count", CLI_FLAG, NULL, "give the task a fresh budget"},
-			{"mode", CLI_STR, "clean|continue", "start from the task's base or from the last checkpoint"},
+			{.name = "reset-count", .kind = CLI_FLAG, .arg = NULL,
+			 .help = "give the task a fresh budget"},
+			{.name = "mode", .kind = CLI_STR, .arg = "clean|continue",
+			 .help = "start from the task's base or from the last checkpoint"},
 		},
 		.help = "Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
 			"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
@@ -267,7 +276,7 @@ const hive_command hive_cmds_task[] = {
 	},
 	{
 		.group = "task", .name = "abort", TASK_ARG,
-		.opts = {{"reason", CLI_STR, "TEXT", "why, recorded with the abort"}},
+		.opts = {{.name = "reason", .kind = CLI_STR, .arg = "TEXT", .help = "why, recorded with the abort"}},
 		.help = "Abort a task that has not ended; a running attempt ends aborted and its processes are killed.\n",
 		.exit = "0 ok, 3 not found, 4 already ended.",
 		.run = cmd_abort,
