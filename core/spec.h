@@ -5,8 +5,9 @@
  * Pure validation: no event is appended, no project is looked up, no git
  * repository is opened.  Each runtime is validated through the adapter port
  * (core/adapter.h): the adapter it names, found in the registry the caller
- * passes in hive_spec_opts, checks it (adapters/ is never called directly).  The only I/O is reading the file (hive_spec_load)
- * and resolving the project's `repo` path with realpath(3).
+ * passes in hive_spec_opts, checks it (adapters/ is never called
+ * directly).  The only I/O is reading the file (hive_spec_load) and
+ * resolving the project's `repo` path with realpath(3).
  *
  * Errors: HIVE_EINVALID with one line in hive_error_last() that names the
  * field by its full path and says what to do, e.g.
