@@ -7,6 +7,7 @@
 #include "core/jsoncheck.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/json.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -321,7 +322,7 @@ void hive_retry_policy_of(const json_t *task, hive_retry_policy *out)
 
 int hive_retry_policy_mode_of(const json_t *task)
 {
-	const char *m = json_string_value(json_object_get(task, "mode"));
+	const char *m = hive_json_str(task, "mode");
 	if (m)
 		return strcmp(m, "continue") == 0;
 	hive_retry_policy p;

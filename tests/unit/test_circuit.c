@@ -20,15 +20,6 @@
 #include "events/event.h"
 #include "events/error.h"
 
-/* Parse a JSON literal the test wrote; new reference. */
-static json_t *J(const char *text)
-{
-	json_error_t err;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
-	if (!v)
-		fail_msg("bad test JSON %s: %s", text, err.text);
-	return v;
-}
 
 
 /* ------------------------------------------------------------------ */
@@ -152,7 +143,7 @@ static void test_circuit_config(void **state)
 	assert_int_equal(c.failure_threshold, 5);
 	assert_int_equal(c.reset_timeout_ms, 60000);
 
-	json_t *v = J("{\"failure_threshold\": 2, \"reset_timeout\": \"90s\"}");
+	json_t *v = tu_json("{\"failure_threshold\": 2, \"reset_timeout\": \"90s\"}");
 	assert_int_equal(hive_circuit_config_parse(v, "defaults.circuit_breaker", &c), 0);
 	assert_int_equal(c.failure_threshold, 2);
 	assert_int_equal(c.reset_timeout_ms, 90000);
@@ -173,7 +164,7 @@ static void test_circuit_config(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		c.failure_threshold = 77;
-		v = J(bad[i].json);
+		v = tu_json(bad[i].json);
 		assert_int_equal(hive_circuit_config_parse(v, "defaults.circuit_breaker", &c), HIVE_EINVALID);
 		json_decref(v);
 		if (strncmp(hive_error_last(), bad[i].msg, strlen(bad[i].msg)) != 0)
@@ -257,7 +248,7 @@ static void test_circuit_state_names(void **state)
  * an open circuit alone (the old projection rule reset it to 0). */
 static int count_after_late_outcome(const char *outcome)
 {
-	json_t *mem = J("{\"task/T\": {\"id\": \"T\", \"state\": \"running\", \"budget_used\": []},"
+	json_t *mem = tu_json("{\"task/T\": {\"id\": \"T\", \"state\": \"running\", \"budget_used\": []},"
 			" \"attempt/A\": {\"id\": \"A\", \"state\": \"running\", \"runtime\": \"exec\"},"
 			" \"circuit/F/exec\": {\"adapter\": \"exec\", \"state\": \"open\","
 			" \"consecutive_failures\": 3}}");

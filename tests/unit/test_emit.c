@@ -7,9 +7,7 @@
  * correlation ids of the document it was emitted for.  Real LMDB store in a
  * temp dir.
  */
-#include "testutil.h"
-
-#include <jansson.h>
+#include "engine.h"
 
 #include "core/emit.h"
 #include "events/error.h"
@@ -21,44 +19,6 @@
 #define FID "f1000000-0000-7000-8000-000000000001"
 #define TID "71000000-0000-7000-8000-000000000001"
 
-typedef struct {
-	char *dir;
-	hive_store *s;
-} fixture;
-
-static int setup(void **state)
-{
-	fixture *f = calloc(1, sizeof *f);
-	f->dir = tu_tmpdir();
-	if (hive_store_open(f->dir, &f->s) != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture *f = *state;
-	hive_store_close(f->s);
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static int last_seq_fn(hive_txn *txn, void *ctx)
-{
-	*(uint64_t *)ctx = hive_txn_last_seq(txn);
-	return 0;
-}
-
-static uint64_t last_seq(hive_store *s)
-{
-	uint64_t seq = 99;
-	assert_int_equal(hive_store_read(s, last_seq_fn, &seq), 0);
-	return seq;
-}
-
 static int emit_null_fn(hive_txn *txn, void *ctx)
 {
 	(void)ctx;
@@ -67,10 +27,10 @@ static int emit_null_fn(hive_txn *txn, void *ctx)
 
 static void null_payload_is_refused(void **state)
 {
-	fixture *f = *state;
-	assert_int_equal(hive_store_write(f->s, emit_null_fn, NULL), HIVE_EFAILED);
+	eng *e = *state;
+	assert_int_equal(hive_store_write(e->s, emit_null_fn, NULL), HIVE_EFAILED);
 	assert_non_null(strstr(hive_error_last(), "project_created"));
-	assert_int_equal(last_seq(f->s), 0);
+	assert_int_equal(eng_last_seq(e), 0);
 }
 
 /* A task document without "state": task_state_changed cannot say "from". */
@@ -85,9 +45,9 @@ static int state_without_from_fn(hive_txn *txn, void *ctx)
 
 static void missing_string_is_refused(void **state)
 {
-	fixture *f = *state;
-	assert_int_equal(hive_store_write(f->s, state_without_from_fn, NULL), HIVE_EFAILED);
-	assert_int_equal(last_seq(f->s), 0);
+	eng *e = *state;
+	assert_int_equal(hive_store_write(e->s, state_without_from_fn, NULL), HIVE_EFAILED);
+	assert_int_equal(eng_last_seq(e), 0);
 }
 
 static int emit_flow_fn(hive_txn *txn, void *ctx)
@@ -115,11 +75,11 @@ static int read_event_fn(hive_txn *txn, void *ctx)
 
 static void good_event_is_correlated(void **state)
 {
-	fixture *f = *state;
-	assert_int_equal(hive_store_write(f->s, emit_flow_fn, NULL), 0);
-	assert_int_equal(last_seq(f->s), 2);
+	eng *e = *state;
+	assert_int_equal(hive_store_write(e->s, emit_flow_fn, NULL), 0);
+	assert_int_equal(eng_last_seq(e), 2);
 	hive_event ev;
-	assert_int_equal(hive_store_read(f->s, read_event_fn, &ev), 0);
+	assert_int_equal(hive_store_read(e->s, read_event_fn, &ev), 0);
 	assert_int_equal(ev.type, HIVE_EV_FLOW_CREATED);
 	assert_string_equal(ev.project_id, PID);
 	assert_string_equal(ev.flow_id, FID);
@@ -131,9 +91,9 @@ static void good_event_is_correlated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(null_payload_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(missing_string_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(good_event_is_correlated, setup, teardown),
+		cmocka_unit_test_setup_teardown(null_payload_is_refused, eng_setup, eng_teardown),
+		cmocka_unit_test_setup_teardown(missing_string_is_refused, eng_setup, eng_teardown),
+		cmocka_unit_test_setup_teardown(good_event_is_correlated, eng_setup, eng_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

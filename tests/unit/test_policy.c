@@ -16,20 +16,11 @@
 
 #define BIT(o) HIVE_OUTCOME_BIT(HIVE_OUTCOME_##o)
 
-/* Parse a JSON literal the test wrote; new reference. */
-static json_t *J(const char *text)
-{
-	json_error_t err;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
-	if (!v)
-		fail_msg("bad test JSON %s: %s", text, err.text);
-	return v;
-}
 
 /* Parse `text` as a task's `retry` on top of `base` (NULL = built-in). */
 static int parse_text(const char *text, const hive_retry_policy *base, hive_retry_policy *out)
 {
-	json_t *v = J(text);
+	json_t *v = tu_json(text);
 	int rc = hive_retry_policy_parse(v, base, "tasks[0].retry", out);
 	json_decref(v);
 	return rc;
@@ -106,7 +97,7 @@ static void test_policy_defaults(void **state)
 	hive_retry_policy q;
 	assert_int_equal(hive_retry_policy_parse(NULL, NULL, "tasks[0].retry", &q), 0);
 	assert_policy_eq(&q, &p);
-	json_t *empty = J("{}");
+	json_t *empty = tu_json("{}");
 	assert_int_equal(hive_retry_policy_parse(empty, NULL, NULL, &q), 0);
 	assert_policy_eq(&q, &p);
 	json_decref(empty);
@@ -266,7 +257,7 @@ static void test_parse_too_many_budgets(void **state)
 	(void)state;
 	json_t *budgets = json_array();
 	for (int i = 0; i <= HIVE_MAX_BUDGETS; i++)
-		json_array_append_new(budgets, J("{\"on\": [\"timeout\"]}"));
+		json_array_append_new(budgets, tu_json("{\"on\": [\"timeout\"]}"));
 	json_t *retry = json_pack("{s:o}", "budgets", budgets);
 	hive_retry_policy p;
 	assert_int_equal(hive_retry_policy_parse(retry, NULL, "defaults.retry", &p), HIVE_EINVALID);
@@ -299,7 +290,7 @@ static void test_canonical_round_trip(void **state)
 	assert_non_null(j);
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	json_t *again = J(text); /* through text, as it would be stored */
+	json_t *again = tu_json(text); /* through text, as it would be stored */
 	assert_int_equal(hive_retry_policy_from_json(again, &back), 0);
 	assert_policy_eq(&back, &p);
 	assert_true(back.backoff.coefficient == 1.1);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,17 @@ static inline char *tu_tmpdir(void)
 	char *d = mkdtemp(tmpl);
 	assert_non_null(d);
 	return strdup(d);
+}
+
+/* Parse a JSON literal the test wrote (any JSON value); new reference.
+ * A typo in the test fails it with jansson's message. */
+static inline json_t *tu_json(const char *text)
+{
+	json_error_t err;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+	if (!v)
+		fail_msg("bad test JSON %s: %s", text, err.text);
+	return v;
 }
 
 /* Write a whole file; asserts on failure. */
