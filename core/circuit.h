@@ -99,7 +99,7 @@ hive_circuit_state hive_circuit_state_parse(const char *name);
 /* ------------------------------------------------------------------ */
 
 typedef enum {
-	HIVE_CIRCUIT_IGNORED, /* aborted: a person or hive stopped it; says nothing of the runtime */
+	HIVE_CIRCUIT_IGNORED, /* aborted, interrupted: a person or a signal stopped it; says nothing of the runtime */
 	HIVE_CIRCUIT_FAILURE, /* runtime_failed, timeout, runtime_unavailable */
 	HIVE_CIRCUIT_SUCCESS, /* success, check_failed, crashed: the runtime started and ran */
 } hive_circuit_verdict;
