@@ -45,12 +45,15 @@ void hive_pick_dispose(hive_pick *p);
  *
  * Sets p->outcome to the outcome the log records for the attempt.  A
  * runtime that cannot start, fails or times out is an outcome, not an
- * error.  Returns 0 once an outcome is recorded (also when a person ended
- * the attempt first, e.g. aborted it: p->outcome is then theirs).
- * Errors: hive's own failures mid-attempt (storage, git) with no outcome
- * recorded: the code, p->error = the message (new string), p->outcome =
- * -1; the attempt stays running in the log and the next tick records it
- * crashed and retries it.
+ * error; so is hive's own failure that is not the store's (the runtime
+ * could not be run, the checkpoint commit failed, the runtime broke its
+ * worktree): the attempt ends crashed with that error as its summary, and
+ * p->error = the message (new string).  Returns 0 once an outcome is
+ * recorded (also when a person ended the attempt first, e.g. aborted it:
+ * p->outcome is then theirs).
+ * Errors: a storage error with no outcome recorded: the code, p->error =
+ * the message (new string), p->outcome = -1; the attempt stays running in
+ * the log and the next tick records it crashed and retries it.
  */
 int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o);
 

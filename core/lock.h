@@ -18,7 +18,10 @@
  * with hive_lock_release (or by exiting).
  * Errors: HIVE_ECONFLICT "flow X is locked by another runner (pid N, hive
  * flow run, since T); wait for it to finish or stop it"; HIVE_ESYSTEM when
- * the lock file cannot be opened (message names the path).
+ * <data dir>/locks cannot be made (core/datadir.h) or the lock file cannot
+ * be used: never opened through a symlink, nor when it is not a plain file
+ * of hive's (a hard link, a special file), since the holder line truncates
+ * it ("cannot use lock file P: ...; remove it and run again").
  */
 int hive_lock_acquire(hive_store *s, const char *flow_id, const char *flow_name, const char *what,
 		      int *fd_out);
