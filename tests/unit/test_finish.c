@@ -24,7 +24,8 @@
 #define TASK "d0000000-0000-7000-8000-000000000001"
 
 enum { S = HIVE_OUTCOME_SUCCESS, CF = HIVE_OUTCOME_CHECK_FAILED, RF = HIVE_OUTCOME_RUNTIME_FAILED,
-       TO = HIVE_OUTCOME_TIMEOUT, CR = HIVE_OUTCOME_CRASHED, RU = HIVE_OUTCOME_RUNTIME_UNAVAILABLE, END = -1 };
+       TO = HIVE_OUTCOME_TIMEOUT, CR = HIVE_OUTCOME_CRASHED, RU = HIVE_OUTCOME_RUNTIME_UNAVAILABLE,
+       IN = HIVE_OUTCOME_INTERRUPTED, END = -1 };
 
 typedef struct {
 	const char *name;
@@ -69,6 +70,13 @@ static const row rows[] = {
 	{"a budget's own exhaustion escalates",
 	 "{\"on_exhausted\":\"escalate\",\"budgets\":[{\"on\":[\"crashed\"],\"max_attempts\":1}]}", {CR, END}, NULL,
 	 "escalated", "", "retry budget exhausted; a person must decide"},
+	/* SPEC 12: a signal to the runner is never charged to a budget and is
+	 * retried with no delay, whatever the policy says */
+	{"interrupted: retried at once, never charged",
+	 "{\"max_attempts\":1,\"backoff\":{\"initial\":\"10s\"},\"retry_on\":[]}", {IN, IN, S, END}, NULL,
+	 "retry retry success", "0 0", "all required checks passed"},
+	{"interrupted does not spend what is left", "{\"max_attempts\":2}", {RF, IN, RF, END}, NULL,
+	 "retry retry failed", "0 0", "budget exhausted: 2 of 2 attempts used"},
 };
 
 /* Build the flow with one task under `retry` and start it; the task is ready. */
