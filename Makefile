@@ -141,6 +141,9 @@ fuzz-bins: $(FUZZ_BINS)
 
 # The library and the targets with coverage for libFuzzer, ASan and UBSan.
 fuzz: deps
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return (int)(d[0] + n) * 0; }' | \
+		$(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null || \
+		{ echo "make fuzz: $(FUZZ_CC) cannot link libFuzzer; on Debian: apt-get install clang libclang-rt-14-dev (or set FUZZ_CC)"; exit 2; }
 	@$(MAKE) --no-print-directory BUILD=build-fuzz BIN=build-fuzz/hive CC=$(FUZZ_CC) \
 		OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-bins
