@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/attempt.h"
+#include "core/datadir.h"
 
 #include "core/adapter.h"
 #include "core/emit.h"
@@ -298,7 +299,13 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 		hive_buf_dispose(&tag[t]);
 	/* one pipe for stdout and stderr, read by hive (capture.h) */
 	hive_capture cap;
-	int cap_ok = hive_capture_init(&cap, path.data, output_limit()) == 0;
+	/* the runtime may have replaced its attempt dir with a symlink: never
+	 * create the check's log through it (it is dead by now, so this check
+	 * cannot race with it) */
+	int cap_ok = hive_datadir_check_dir(p->attempt_dir) == 0 &&
+		     hive_capture_init(&cap, path.data, output_limit()) == 0;
+	if (!cap_ok)
+		memset(&cap, 0, sizeof cap);
 	hive_proc_spec spec = {.argv = argv, .cwd = p->worktree, .envp = env,
 			       .stdout_capture = cap_ok ? &cap : NULL, .stderr_capture = cap_ok ? &cap : NULL,
 			       .timeout_ms = (long)json_integer_value(json_object_get(check, "timeout_ms")),

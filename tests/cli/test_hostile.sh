@@ -229,6 +229,23 @@ fi'
 	h_run 30 0 events verify
 }
 
+# The runtime replaces its own attempt dir with a symlink: the next
+# check's log must not be created through it.
+test_symlinked_attempt_dir_is_not_written_through() {
+	mkdir -p "$T/elsewhere"
+	h_agent 'a=$(dirname "$HIVE_RESULT_FILE")
+mv "$a" "$a.real" && ln -s '"$T"'/elsewhere "$a"'
+	h_repo
+	h_flow f '[{"name": "unit", "command": "echo unit-ran"}]'
+	h_run 30 1 flow run f
+	[ -z "$(ls -A "$T/elsewhere")" ] || fail "hive wrote through the symlink: $(ls "$T/elsewhere")"
+	h_events check_completed
+	assert_eq "$(h_field "$T/ev" payload.passed)" false "passed"
+	h_field "$T/ev" payload.error | grep -q 'is a symbolic link' ||
+		fail "check_completed.error does not say why: $(tail -n 1 "$T/ev")"
+	h_run 30 0 events verify
+}
+
 # worktrees/ and a flow's dir in it are private whatever the umask.
 test_data_dir_subdirs_are_private_under_umask_000() {
 	h_agent 'true'
