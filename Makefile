@@ -48,7 +48,7 @@ CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit-test cli-test cli-doc cli-doc-check check bench demo install clean valgrind \
+.PHONY: all deps test unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install clean valgrind \
         fuzz fuzz-bins fuzz-replay crash crash-test
 
 # Fuzz targets (tests/fuzz/fuzz_<name>.c).  `make fuzz` builds them with
@@ -100,12 +100,17 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
-	@$(MAKE) --no-print-directory cli-doc-check unit-test fuzz-replay cli-test crash-test
+	@$(MAKE) --no-print-directory layers-check cli-doc-check unit-test fuzz-replay cli-test crash-test
 
 # docs/cli.md is generated from the command table (cli/cmd_*.c): `make
 # cli-doc` writes it, and `make test` fails when the committed copy drifted.
 cli-doc: $(BIN)
 	bash tests/tools/gen_cli_doc.sh ./$(BIN)
+
+# The architecture's rules (layers, what cli/ may include, a header per
+# file), checked on every `make test`: tests/tools/check_layers.sh.
+layers-check:
+	@bash tests/tools/check_layers.sh
 
 cli-doc-check: $(BIN)
 	@bash tests/tools/check_cli_doc.sh ./$(BIN) docs/cli.md && echo "docs/cli.md: matches the command table"

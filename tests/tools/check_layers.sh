@@ -1,0 +1,46 @@
+#!/bin/bash
+# check_layers.sh - the architecture rules of docs/architecture.md, checked:
+#   1. dependencies point one way: cli -> adapters -> core -> events;
+#   2. cli/ includes only the library API (core/hive.h), the adapter
+#      registry it passes in, and small bottom-layer helpers - never the
+#      store, projection, resolve, spec, schedule or state internals;
+#   3. every header is named after the file that implements it (X.h has an
+#      X.c), except the few listed below with the reason.
+# Exit 1 with one line per violation.
+set -u
+cd "$(dirname "$0")/../.."
+bad=0
+violation() { echo "layers: $*"; bad=1; }
+
+rank() { case "$1" in events) echo 0 ;; core) echo 1 ;; adapters) echo 2 ;; cli) echo 3 ;; *) echo 9 ;; esac; }
+
+for f in events/*.[ch] core/*.[ch] adapters/*.[ch] cli/*.[ch]; do
+	layer=${f%%/*}
+	while IFS= read -r inc; do
+		dep=${inc%%/*}
+		[ "$(rank "$dep")" -le "$(rank "$layer")" ] ||
+			violation "$f includes $inc (a higher layer: $layer must not depend on $dep)"
+	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
+done
+
+# What cli/ may include besides its own files.
+cli_allowed=" core/hive.h core/duration.h adapters/registry.h events/error.h events/buf.h events/json.h events/text.h events/utf8.h "
+for f in cli/*.[ch]; do
+	while IFS= read -r inc; do
+		case "$inc" in cli/*) continue ;; esac
+		case "$cli_allowed" in *" $inc "*) ;; *) violation "$f includes $inc (cli/ calls only core/hive.h and bottom-layer helpers)" ;; esac
+	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
+done
+
+# Headers without a same-named .c, and why that is right.
+#   core/hive.h       the library API: implemented by the core files it lists
+#   core/adapter.h    the port: types only, filled by adapters/
+#   events/store_impl.h  the store's private struct, shared by store/scan/follow
+#   cli/cli.h, cli/commands.h  the command table types and the list of tables
+no_c=" core/hive.h core/adapter.h events/store_impl.h cli/cli.h cli/commands.h tests "
+for h in events/*.h core/*.h adapters/*.h cli/*.h; do
+	[ -f "${h%.h}.c" ] && continue
+	case "$no_c" in *" $h "*) ;; *) violation "$h has no ${h%.h}.c (a header is named after the file that implements it)" ;; esac
+done
+[ $bad -eq 0 ] && echo "layers: ok"
+exit $bad
