@@ -69,6 +69,8 @@ typedef struct {
 	                                * after the command words, for forms the generator cannot say */
 	const char *help;              /* what it does: a few lines, each ending in '\n' */
 	const char *exit;              /* its exit codes: "0 ok, 3 not found." */
+	int creates_store;             /* it adds the first things, so it may create a missing data dir;
+	                                * every other command refuses one (a typo in --dir) */
 	int (*run)(hive_cli *cli, const cli_args *a);
 } hive_command;
 

@@ -250,7 +250,7 @@ static int cmd_demo(hive_cli *cli, const cli_args *a)
 
 const hive_command hive_cmds_demo[] = {
 	{
-		.group = "demo",
+		.group = "demo", .creates_store = 1,
 		.help = "Run hive's main job on a throwaway git repository: a task whose first attempt fails its check,\n"
 			"a retry that receives the retry context and fixes the bug, a completed flow.  Everything goes in\n"
 			"a new temp dir (its event log too, unless --dir or HIVE_DIR is given).\n",

@@ -177,7 +177,7 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 
 const hive_command hive_cmds_flow[] = {
 	{
-		.group = "flow", .name = "create",
+		.group = "flow", .name = "create", .creates_store = 1,
 		.args = {"PROJECT"},
 		.opts = {
 			{.name = "file", .kind = CLI_STR, .arg = "SPEC.json",

@@ -59,7 +59,7 @@ static int cmd_show(hive_cli *cli, const cli_args *a)
 
 const hive_command hive_cmds_project[] = {
 	{
-		.group = "project", .name = "create",
+		.group = "project", .name = "create", .creates_store = 1,
 		.args = {"NAME"}, .min_args = 1,
 		.opts = {
 			{.name = "repo", .kind = CLI_STR, .arg = "PATH",

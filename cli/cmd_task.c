@@ -216,7 +216,7 @@ static int cmd_abort(hive_cli *cli, const cli_args *a)
 
 const hive_command hive_cmds_task[] = {
 	{
-		.group = "task", .name = "create",
+		.group = "task", .name = "create", .creates_store = 1,
 		.args = {"PROJECT", "TITLE"}, .min_args = 2,
 		.opts = {
 			{.name = "key", .kind = CLI_STR, .arg = "K",

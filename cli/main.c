@@ -258,8 +258,7 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 	if (g->help)
 		return print_help(cmd);
 	cli_args a;
-	/* only the commands that add the first things to a store may create one */
-	cli->may_create = !strcmp(cmd->group, "demo") || (cmd->name && !strcmp(cmd->name, "create"));
+	cli->may_create = cmd->creates_store;
 	int rc = cli_parse(cmd, argc - skip, argv + skip, &a);
 	if (!rc)
 		rc = cmd->run(cli, &a);
