@@ -109,6 +109,88 @@ static size_t gap_marker(char *buf, size_t size, size_t n)
 	return (size_t)k;
 }
 
+/* ---------------------------------------------------------------- clean */
+
+/*
+ * What a terminal would show, as bytes: test runners colour their verdicts
+ * and redraw progress lines, and a matcher that sees "\x1b[31mFAILED" or
+ * "10%\rprogress 100%" misses the word or shows garbage.  Cleaning keeps
+ * every '\n' (so line numbers are those of the raw output) and:
+ *   - drops ANSI escape sequences: CSI (ESC '[' params final), OSC/DCS/PM/
+ *     APC strings (ESC ']' ... BEL or ESC '\\'), and two- or three-byte
+ *     ESC sequences; a sequence never runs past the end of its line;
+ *   - resolves a '\r' that is not part of a CRLF as a carriage return: the
+ *     line shows what was written after it, if anything was (a progress
+ *     bar's last state, not every frame; "done\r\n" keeps "done").
+ * NULL when the input has neither ESC nor a bare '\r' (the common case
+ * costs no copy).
+ */
+#define ESC 0x1b
+
+/* Offset just past the escape sequence at d[i] == ESC, stopping at '\n'. */
+static size_t skip_escape(const unsigned char *d, size_t len, size_t i)
+{
+	size_t j = i + 1;
+
+	if (j >= len || d[j] == '\n')
+		return j;
+	if (d[j] == '[') { /* CSI: params 0x30-0x3F, intermediates 0x20-0x2F, final */
+		for (j++; j < len && d[j] >= 0x20 && d[j] <= 0x3f; j++)
+			;
+		return j < len && d[j] >= 0x40 && d[j] <= 0x7e ? j + 1 : j;
+	}
+	if (d[j] == ']' || d[j] == 'P' || d[j] == 'X' || d[j] == '^' || d[j] == '_') {
+		for (j++; j < len && d[j] != '\n'; j++) { /* a string, ends with BEL or ST */
+			if (d[j] == 0x07)
+				return j + 1;
+			if (d[j] == ESC && j + 1 < len && d[j + 1] == '\\')
+				return j + 2;
+		}
+		return j;
+	}
+	while (j < len && d[j] >= 0x20 && d[j] <= 0x2f) /* ESC ( B and the like */
+		j++;
+	return j < len && d[j] >= 0x30 && d[j] <= 0x7e ? j + 1 : j;
+}
+
+static char *clean_input(const char *data, size_t len, size_t *out_len)
+{
+	const unsigned char *d = (const unsigned char *)data;
+
+	if (!memchr(data, ESC, len) && !memchr(data, '\r', len))
+		return NULL;
+	char *o = hive_xmalloc(len + 1);
+	size_t n = 0, line_start = 0;
+	bool returned = false; /* a bare '\r' was seen on this line */
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = d[i];
+		if (c == ESC) {
+			i = skip_escape(d, len, i);
+			continue;
+		}
+		i++;
+		if (c == '\r' && !(i < len && d[i] == '\n')) {
+			returned = true;
+			continue;
+		}
+		if (c == '\n') {
+			line_start = n + 1;
+			returned = false;
+		} else if (returned && c != '\r') {
+			n = line_start; /* the carriage return overwrites the line */
+			returned = false;
+		}
+		o[n++] = (char)c;
+	}
+	/* A last line that cleaned to nothing is still a line (an empty one):
+	 * line numbers and counts stay those of the raw output. */
+	if (d[len - 1] != '\n' && (n == 0 || o[n - 1] == '\n'))
+		o[n++] = '\n';
+	*out_len = n;
+	return o;
+}
+
 /* ------------------------------------------------------------- patterns */
 
 /*
@@ -123,7 +205,7 @@ static size_t gap_marker(char *buf, size_t size, size_t n)
  * "assert_eq!").  Capitalised class-name parts ("Error", "Exception",
  * "Assertion") match anywhere, for "ValueError" or "AssertionError".
  */
-enum { LINE_PLAIN, LINE_LOCATION, LINE_ERROR };
+enum { LINE_PLAIN, LINE_LOCATION, LINE_ERROR, LINE_HUNK };
 
 #define AT_WORD 1 /* not preceded by [A-Za-z0-9_] */
 #define AT_BOL  2 /* only at the start of the line */
@@ -143,7 +225,7 @@ static const marker_pat error_pats[] = {
 	PAT("panic", AT_WORD), /* Go "panic:", Rust "panicked at" */
 	PAT("assert", AT_WORD), PAT("Assertion", 0),
 	PAT("Traceback", AT_WORD), PAT("Exception", 0),
-	PAT("expected", AT_WORD),
+	PAT("expected", AT_WORD), PAT("Expected", AT_WORD), /* Unity, jest */
 	PAT("fatal", AT_WORD), PAT("Fatal", AT_WORD), PAT("FATAL", AT_WORD),
 	PAT("undefined reference", AT_WORD),
 	PAT("segmentation fault", AT_WORD), PAT("Segmentation fault", AT_WORD),
@@ -246,12 +328,111 @@ static bool has_location(const unsigned char *s, size_t n)
 	return false;
 }
 
+/* A test framework's success verdict ("t.c:12:test_x:PASS", "passed"):
+ * such a line names a location but points at nothing to fix, and 29 of
+ * them around one FAIL would crowd it out. */
+static bool has_pass_marker(const unsigned char *s, size_t n)
+{
+	static const char *const words[] = { "PASS", "passed", "Passed", "OK" };
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && is_word(s[i - 1]))
+			continue;
+		for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+			size_t w = strlen(words[k]);
+			if (n - i >= w && memcmp(s + i, words[k], w) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 static int line_class(const matcher *m, const char *line, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)line;
 	if (has_error_marker(m, s, n))
 		return LINE_ERROR;
-	return has_location(s, n) ? LINE_LOCATION : LINE_PLAIN;
+	return has_location(s, n) && !has_pass_marker(s, n) ? LINE_LOCATION : LINE_PLAIN;
+}
+
+/*
+ * Unified-diff hunks, as printed by `git diff --exit-code` or `diff -u`
+ * after a golden-file or snapshot test: the decisive lines are the '-' and
+ * '+' of the first hunks, which no marker finds (and test data inside them
+ * that merely says "error" is not a failure line).  A hunk is its
+ * "@@ -a,b +c,d @@" header and exactly the lines its counts announce.
+ */
+typedef struct {
+	size_t old_left, new_left; /* lines of the current hunk still to come */
+} hunk_state;
+
+/* Parse "<digits>[,<digits>]" at s[*i]; the count (default 1), or false. */
+static bool hunk_range(const unsigned char *s, size_t n, size_t *i, size_t *count)
+{
+	size_t j = *i, c = 0;
+
+	if (j >= n || !is_digit(s[j]))
+		return false;
+	while (j < n && is_digit(s[j]))
+		j++;
+	*count = 1;
+	if (j < n && s[j] == ',') {
+		if (++j >= n || !is_digit(s[j]))
+			return false;
+		for (; j < n && is_digit(s[j]) && c < SIZE_MAX / 16; j++)
+			c = c * 10 + (size_t)(s[j] - '0');
+		*count = c;
+	}
+	*i = j;
+	return true;
+}
+
+/* Is s a hunk header?  Starts h with its counts if so. */
+static bool hunk_header(const unsigned char *s, size_t n, hunk_state *h)
+{
+	size_t i = 4, old, new;
+
+	if (n < 4 || memcmp(s, "@@ -", 4) != 0 || !hunk_range(s, n, &i, &old))
+		return false;
+	if (n - i < 2 || s[i] != ' ' || s[i + 1] != '+')
+		return false;
+	i += 2;
+	if (!hunk_range(s, n, &i, &new) || n - i < 3 || memcmp(s + i, " @@", 3) != 0)
+		return false;
+	h->old_left = old, h->new_left = new;
+	return old + new > 0;
+}
+
+/* Is s the next body line of the hunk h is in?  Counts it down if so. */
+static bool hunk_body(const unsigned char *s, size_t n, hunk_state *h)
+{
+	if (h->old_left + h->new_left == 0)
+		return false;
+	char c = n ? (char)s[0] : ' '; /* some tools drop the blank's space */
+	if (c == '\\')
+		return true; /* "\ No newline at end of file" */
+	if ((c == ' ' || c == '-') && h->old_left == 0)
+		return false;
+	if ((c == ' ' || c == '+') && h->new_left == 0)
+		return false;
+	if (c != ' ' && c != '-' && c != '+')
+		return false;
+	if (c != '+')
+		h->old_left--;
+	if (c != '-')
+		h->new_left--;
+	return true;
+}
+
+/* A file header line of a diff, kept with the file's first hunk. */
+static bool diff_file_header(const char *s, size_t n)
+{
+	static const char *const starts[] = { "diff ", "--- ", "+++ ", "index " };
+
+	for (size_t k = 0; k < sizeof starts / sizeof starts[0]; k++)
+		if (n >= strlen(starts[k]) && memcmp(s, starts[k], strlen(starts[k])) == 0)
+			return true;
+	return false;
 }
 
 /* ------------------------------------------------------------ selection */
@@ -271,16 +452,64 @@ static void list_push(xline_list *l, const xline *ln)
 }
 
 typedef struct {
+	xline header; /* its "@@ ... @@" line */
+	size_t body;  /* lines after the header that belong to it */
+} hunk;
+
+typedef struct {
+	hunk *v;
+	size_t n, cap;
+} hunk_list;
+
+typedef struct {
 	input in;
 	matcher m;
 	size_t total;         /* lines in the input */
 	xline last;           /* the input's last line */
 	xline_list errors;    /* the first error-looking lines, in line order */
 	xline_list locations; /* the first lines that only name a location */
+	hunk_list hunks;      /* the first diff hunks, in line order */
 	size_t budget;        /* lines that may still be chosen */
 	unsigned char *kept;  /* bitmap over line numbers: chosen already */
 	xline_list chosen;    /* in the order chosen: the priority */
 } selection;
+
+static void hunk_push(hunk_list *l, const xline *header)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = hive_xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = (hunk){ *header, 0 };
+}
+
+/* Record ln in the lists it belongs to: as part of a hunk (whose lines are
+ * never failure lines, whatever test data they contain), a new hunk's
+ * header, or by its class. */
+static void sel_classify(selection *s, const xline *ln, hunk_state *h, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s->in.data + ln->start;
+
+	if (hunk_body(p, ln->len, h)) {
+		if (s->hunks.n > 0 && s->hunks.v[s->hunks.n - 1].header.index + 1 +
+		                              s->hunks.v[s->hunks.n - 1].body == ln->index)
+			s->hunks.v[s->hunks.n - 1].body++;
+		return;
+	}
+	*h = (hunk_state){ 0, 0 };
+	if (hunk_header(p, ln->len, h)) {
+		if (s->hunks.n < cap)
+			hunk_push(&s->hunks, ln);
+		return;
+	}
+	if (s->errors.n >= cap)
+		return;
+	int c = line_class(&s->m, s->in.data + ln->start, ln->len);
+	if (c == LINE_ERROR)
+		list_push(&s->errors, ln);
+	else if (c == LINE_LOCATION && s->locations.n < cap)
+		list_push(&s->locations, ln);
+}
 
 /*
  * The one pass over the whole input: count the lines, remember the last,
@@ -288,23 +517,19 @@ typedef struct {
  * more: every match it walks through is either a new line (costing one line
  * of budget) or one already chosen, and at most max_lines lines are chosen,
  * so after 2 * max_lines matches the budget is gone.  For the same reason,
- * once `cap` error lines are known the location lines will never be
- * reached, and the rest of the input is only counted.
+ * once `cap` error lines and hunks are known the location lines will never
+ * be reached, and the rest of the input is only counted.
  */
 static void sel_scan(selection *s, size_t cap)
 {
 	xline ln;
+	hunk_state h = { 0, 0 };
 
 	for (bool more = line_first(&s->in, &ln); more; more = line_next(&s->in, &ln, &ln)) {
 		s->total++;
 		s->last = ln;
-		if (s->errors.n >= cap)
-			continue;
-		int c = line_class(&s->m, s->in.data + ln.start, ln.len);
-		if (c == LINE_ERROR)
-			list_push(&s->errors, &ln);
-		else if (c == LINE_LOCATION && s->locations.n < cap)
-			list_push(&s->locations, &ln);
+		if (s->errors.n < cap || s->hunks.n < cap)
+			sel_classify(s, &ln, &h, cap);
 	}
 }
 
@@ -376,23 +601,86 @@ static size_t tail_size(size_t max_lines)
 	return t > max_lines / 4 ? t : max_lines / 4;
 }
 
+/* Lines of a hunk that are not chosen yet, with its file's header lines
+ * ("diff --git", "--- a/x", "+++ b/x", at most 4) when they precede it. */
+#define MAX_FILE_HEADER 4
+
+static size_t hunk_cost(const selection *s, const hunk *h)
+{
+	size_t cost = 0;
+	xline ln = h->header;
+
+	for (size_t k = 0; k <= h->body; k++) {
+		if (!(s->kept[ln.index / 8] & (1u << (ln.index % 8))))
+			cost++;
+		if (k < h->body && !line_next(&s->in, &ln, &ln))
+			break;
+	}
+	ln = h->header;
+	for (int k = 0; k < MAX_FILE_HEADER && line_prev(&s->in, &ln, &ln) &&
+	                diff_file_header(s->in.data + ln.start, ln.len); k++)
+		cost++;
+	return cost;
+}
+
+/* The hunk: header, then its file's header lines, then the body in order,
+ * so that a tight byte budget drops the body's end first. */
+static void sel_hunk(selection *s, const hunk *h)
+{
+	xline ln = h->header;
+
+	sel_add(s, &ln);
+	for (int k = 0; k < MAX_FILE_HEADER && line_prev(&s->in, &ln, &ln) &&
+	                diff_file_header(s->in.data + ln.start, ln.len); k++)
+		sel_add(s, &ln);
+	ln = h->header;
+	for (size_t k = 0; k < h->body && s->budget > 0 && line_next(&s->in, &ln, &ln); k++)
+		sel_add(s, &ln);
+}
+
+/* The first hunks that fit whole in the budget (the very first one even if
+ * only part of it fits: its first lines are the best there is); with
+ * whole == false, every hunk, as far as the budget lasts. */
+static void sel_hunks(selection *s, bool whole)
+{
+	for (size_t i = 0; i < s->hunks.n && s->budget > 0; i++) {
+		if (whole && i > 0 && hunk_cost(s, &s->hunks.v[i]) > s->budget)
+			break;
+		sel_hunk(s, &s->hunks.v[i]);
+	}
+}
+
+/* What is left of the budget, from the end backwards: the lines next to
+ * the tail are the likeliest to explain it. */
+static void sel_fill(selection *s)
+{
+	xline ln = s->last;
+
+	while (s->budget > 0 && line_prev(&s->in, &ln, &ln))
+		sel_add(s, &ln);
+}
+
 static void select_lines(selection *s, size_t max_lines)
 {
 	size_t tail = tail_size(max_lines);
 
-	s->budget = max_lines - tail; /* priority 1 cannot eat the tail's share */
+	s->budget = max_lines - tail; /* priorities 1-2 cannot eat the tail's share */
 	sel_matches(s, &s->errors, MAX_FIRST_ERRORS);
+	sel_hunks(s, true);
 	s->budget += tail;
 	sel_tail(s, tail);
 	sel_matches(s, &s->errors, SIZE_MAX);
+	sel_hunks(s, false);
 	sel_matches(s, &s->locations, SIZE_MAX);
 	sel_head(s);
+	sel_fill(s);
 }
 
 static void sel_dispose(selection *s)
 {
 	free(s->errors.v);
 	free(s->locations.v);
+	free(s->hunks.v);
 	free(s->chosen.v);
 	free(s->kept);
 }
@@ -551,6 +839,8 @@ void hive_excerpt_make(const char *data, size_t len, const hive_excerpt_opts *op
 	hive_excerpt_opts o = opts ? *opts : (hive_excerpt_opts){ 0 };
 	selection s = { .in = { len ? data : "", len } };
 	layout l;
+	size_t clean_len = 0;
+	char *clean = len ? clean_input(data, len, &clean_len) : NULL;
 
 	o.max_lines = o.max_lines ? o.max_lines : HIVE_EXCERPT_MAX_LINES;
 	o.max_line_bytes = o.max_line_bytes ? o.max_line_bytes : HIVE_EXCERPT_MAX_LINE_BYTES;
@@ -559,11 +849,14 @@ void hive_excerpt_make(const char *data, size_t len, const hive_excerpt_opts *op
 		o.max_bytes = HIVE_EXCERPT_MIN_BYTES;
 
 	memset(out, 0, sizeof *out);
+	if (clean)
+		s.in = (input){ clean, clean_len };
 	matcher_init(&s.m);
 	sel_scan(&s, o.max_lines < SIZE_MAX / 4 ? 2 * o.max_lines + MAX_FIRST_ERRORS : SIZE_MAX);
 	out->total_lines = s.total;
 	if (s.total == 0) {
 		out->text = hive_xstrdup("");
+		free(clean);
 		return;
 	}
 	s.kept = hive_xcalloc(s.total / 8 + 1, 1);
@@ -576,6 +869,7 @@ void hive_excerpt_make(const char *data, size_t len, const hive_excerpt_opts *op
 	free(l.prev);
 	free(l.next);
 	sel_dispose(&s);
+	free(clean);
 }
 
 void hive_excerpt_dispose(hive_excerpt *e)

@@ -17,6 +17,13 @@
  * Lines: the input is split at '\n'; a '\r' directly before a '\n' is
  * dropped (CRLF); a final '\n' ends the last line rather than starting an
  * empty one.  So "" has 0 lines, "\n" has 1 (empty) line, "a\nb" has 2.
+ *
+ * What a terminal would show is what is matched and rendered: ANSI escape
+ * sequences (CSI such as colours, OSC such as window titles, and short ESC
+ * sequences) are removed, and a '\r' not followed by '\n' is a carriage
+ * return: the line is what was written after the last one ("10%\r100%"
+ * is "100%"; "done\r" stays "done").  Line numbers and counts are those of
+ * the raw input (a '\n' is never removed).
  */
 #ifndef HIVE_EXCERPT_H
 #define HIVE_EXCERPT_H
@@ -62,23 +69,29 @@ typedef struct {
  * Fill *out with an excerpt of data[0..len) (data may be NULL when len is 0;
  * opts may be NULL for all defaults).  Cannot fail; allocation failure
  * aborts, like the rest of hive.  Linear in len (10 MB: tens of ms); extra
- * memory is one bit per input line plus a few words per candidate line.
+ * memory is one bit per input line plus a few words per candidate line, and
+ * a cleaned copy of the input when it holds an ESC or a bare '\r'.
  *
  * If every line fits in max_lines and the sanitized, line-cut text fits in
  * max_bytes, text is the whole input.  Otherwise lines are chosen, each
  * step only while the max_lines budget lasts:
  *   1. the first 3 error-looking lines, each with 1 line before and up to 2
- *      after (capped so the tail below always gets its share);
+ *      after; then the first unified-diff hunks that fit whole ("@@ -a,b
+ *      +c,d @@" and the lines its counts announce, with the file's "diff",
+ *      "index", "---", "+++" lines); the first hunk even if only its start
+ *      fits (both capped so the tail below always gets its share);
  *   2. the tail: the last max(min(10, ceil(max_lines/2)), max_lines/4) lines;
  *   3. every other error-looking line with the same context, earliest
- *      first; then lines that only name a source location ("file.c:12:"),
- *      earliest first;
- *   4. the first few lines of the head (at most 5; the rest of the budget
- *      stays unused rather than filled with noise).
+ *      first; the other hunks; then lines that only name a source location
+ *      ("file.c:12:") and carry no success word (PASS, passed, OK);
+ *   4. the first few lines of the head (at most 5);
+ *   5. what is left of the budget, from the end backwards (the lines next
+ *      to the tail), so max_lines lines are kept when the input has them.
  * "Error-looking" is a fixed, case-sensitive list of markers printed by
- * compilers, test runners and runtimes (see excerpt.c).  If the result is
- * over max_bytes, kept lines are dropped in the reverse of the order they
- * were chosen, except the input's last line, which is always kept.
+ * compilers, test runners and runtimes (see excerpt.c); a line inside a
+ * hunk is never one (it is data).  If the result is over max_bytes, kept
+ * lines are dropped in the reverse of the order they were chosen, except
+ * the input's last line, which is always kept.
  */
 void hive_excerpt_make(const char *data, size_t len, const hive_excerpt_opts *opts,
                        hive_excerpt *out);

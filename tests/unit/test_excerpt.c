@@ -623,6 +623,90 @@ static void test_random_inputs_keep_the_contract(void **state)
 	hive_buf_dispose(&b);
 }
 
+
+/* A red verdict among green noise: the escape codes neither hide the word
+ * from the matcher nor reach the text; a progress line shows its last state. */
+static void test_ansi_and_carriage_returns(void **state)
+{
+	(void)state;
+	hive_buf b = { 0 };
+	hive_buf_puts(&b, "\x1b]0;runner\x07" "collecting 10%\rcollecting 55%\rcollected 402 items\n");
+	for (int i = 0; i < 200; i++)
+		hive_buf_printf(&b, "\x1b[32mPASSED\x1b[0m test_case_%d\n", i);
+	hive_buf_puts(&b, "\x1b[1;31mFAILED\x1b[0m test_login (status 401)\n");
+	for (int i = 200; i < 400; i++)
+		hive_buf_printf(&b, "\x1b[32mPASSED\x1b[0m test_case_%d\n", i);
+	hive_buf_puts(&b, "\x1b[31m1 failed\x1b[0m, 400 passed\x1b[K\n");
+	hive_excerpt e;
+	check_excerpt(b.data, b.len, NULL, &e);
+	assert_true(has(&e, "\nFAILED test_login (status 401)\n"));
+	assert_true(has(&e, "1 failed, 400 passed"));
+	assert_true(strncmp(e.text, "collected 402 items\n", 20) == 0);
+	assert_null(strchr(e.text, 0x1b));
+	assert_false(has(&e, "\xEF\xBF\xBD")); /* no U+FFFD left by escapes */
+	assert_false(has(&e, "10%"));
+	assert_int_equal(e.total_lines, 403);
+	hive_excerpt_dispose(&e);
+	hive_buf_dispose(&b);
+}
+
+/* A golden-file failure: the first hunks are kept whole, and a line of test
+ * data saying "error" inside a hunk is not taken for a failure line. */
+static void test_diff_hunks_kept_whole(void **state)
+{
+	(void)state;
+	hive_buf b = { 0 };
+	for (int i = 0; i < 40; i++)
+		hive_buf_printf(&b, "running case %d ... done\n", i);
+	for (int f = 0; f < 11; f++) {
+		hive_buf_printf(&b, "diff --git a/t/out%d.txt b/t/out%d.txt\n", f, f);
+		hive_buf_printf(&b, "index 1111111..2222222 100644\n--- a/t/out%d.txt\n+++ b/t/out%d.txt\n", f, f);
+		hive_buf_printf(&b, "@@ -3,7 +3,7 @@ section\n");
+		hive_buf_puts(&b, " key = 1\n error = no such file\n name = x\n");
+		hive_buf_printf(&b, "-value = %d\n+value = %d\n", f, f + 100);
+		hive_buf_puts(&b, " a = 1\n b = 2\n c = 3\n");
+	}
+	hive_excerpt e;
+	check_excerpt(b.data, b.len, NULL, &e);
+	assert_true(has(&e, "diff --git a/t/out0.txt b/t/out0.txt\n"));
+	assert_true(has(&e, "--- a/t/out0.txt\n+++ b/t/out0.txt\n@@ -3,7 +3,7 @@ section\n"));
+	assert_true(has(&e, "-value = 0\n+value = 100\n a = 1\n b = 2\n c = 3\n"));
+	assert_true(has(&e, "-value = 1\n+value = 101\n"));
+	assert_true(has(&e, "-value = 2\n+value = 102\n"));
+	assert_true(has(&e, "-value = 10\n+value = 110\n a = 1\n b = 2\n c = 3")); /* the tail */
+	hive_excerpt_dispose(&e);
+	hive_buf_dispose(&b);
+}
+
+/* Unity prints "file:line:test:PASS" for every test: those lines name a
+ * location but are not evidence; the one FAIL and the summary are kept,
+ * and the line budget the caller gives is used, not a quarter of it. */
+static void test_pass_lines_do_not_crowd_and_budget_is_used(void **state)
+{
+	(void)state;
+	hive_buf b = { 0 };
+	for (int i = 0; i < 300; i++) {
+		if (i == 150)
+			hive_buf_puts(&b, "test_parser.c:412:test_nested_arrays:FAIL: Expected 3 Was 2\n");
+		else
+			hive_buf_printf(&b, "test_parser.c:%d:test_case_%d:PASS\n", 100 + i, i);
+	}
+	hive_buf_puts(&b, "\n-----------------------\n300 Tests 1 Failures 0 Ignored\nFAIL\n");
+	hive_excerpt_opts o = { .max_lines = 20 };
+	hive_excerpt e;
+	check_excerpt(b.data, b.len, &o, &e);
+	assert_true(has(&e, "test_nested_arrays:FAIL: Expected 3 Was 2"));
+	assert_true(has(&e, "300 Tests 1 Failures 0 Ignored"));
+	assert_int_equal(e.kept_lines, 20);
+	hive_excerpt_dispose(&e);
+
+	o.max_lines = 200;
+	check_excerpt(b.data, b.len, &o, &e);
+	assert_int_equal(e.kept_lines, 200);
+	hive_excerpt_dispose(&e);
+	hive_buf_dispose(&b);
+}
+
 /* hive_buf_put_safe: what hive prints of a user- or runtime-chosen string
  * is one line with no terminal control, and valid text is kept. */
 static void test_put_safe_makes_one_safe_line(void **state)
@@ -655,6 +739,9 @@ int main(void)
 		cmocka_unit_test(test_line_splitting),
 		cmocka_unit_test(test_ten_megabytes),
 		cmocka_unit_test(test_random_inputs_keep_the_contract),
+		cmocka_unit_test(test_ansi_and_carriage_returns),
+		cmocka_unit_test(test_diff_hunks_kept_whole),
+		cmocka_unit_test(test_pass_lines_do_not_crowd_and_budget_is_used),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
