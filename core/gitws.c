@@ -3,7 +3,9 @@
  *
  * Every public function opens its own git_repository and frees it before
  * returning; nothing here is cached between calls, which is what makes the
- * module safe to use from several threads.
+ * module safe to use from several threads.  No call looks at every linked
+ * worktree (see "Why hive does not trust libgit2 1.5 here" below), so the
+ * cost of a task does not grow with the repository's history.
  */
 #include "core/gitws.h"
 
@@ -350,10 +352,17 @@ int hive_git_head(const char *repo_path, char out[GW_HEXSZ])
  * git_repository_foreach_worktree() turns a failed git_worktree_lookup()
  * into 1 -- which git_branch_is_checked_out(), and so git_worktree_add(),
  * read as "already checked out".  A half-written entry (another thread's
- * add in progress, or one left by a crash) therefore makes adding *any*
- * branch fail.  So: changes to .git/worktrees are serialised by a lock,
- * hive's own broken entries are dropped first, and the checks below walk
- * the directory themselves.
+ * add in progress, or one left by a crash) therefore made adding *any*
+ * branch fail.  And git_branch_is_checked_out() opens every linked
+ * worktree as a repository (its .git file, config, HEAD) on each call, so
+ * with git_worktree_add() creating a task's worktree cost grew with the
+ * number of worktrees in the repository (issue 9: 8x slower after 1000
+ * tasks).  So hive adds worktrees itself (gw_add): it writes the same
+ * files git and libgit2 write, and the "already checked out" knowledge is
+ * hive's own: a hive branch is only ever checked out in the entry whose
+ * name is derived from the branch (gw_entry_name), so one entry is looked
+ * at, never the whole list.  Changes to .git/worktrees are still
+ * serialised by a lock, and hive's own broken entry is dropped first.
  */
 
 /* Lock the repository's worktree list against other threads and processes:
@@ -433,19 +442,15 @@ static int gw_has_file(const char *dir, const char *name)
 	return r;
 }
 
-/* Drop an entry hive began but never finished (a crash inside
- * git_worktree_add).  Entries not named by hive are never touched. */
-static int gw_drop_debris(git_repository *repo, const char *name, void *ctx)
+/* Drop entry `name` if hive began but never finished it (a crash inside
+ * gw_add, which writes HEAD last).  Only called with hive's own names. */
+static void gw_drop_debris(git_repository *repo, const char *name)
 {
-	(void)ctx;
-	if (strncmp(name, "hive-", 5) != 0)
-		return 0;
 	char *entry = gw_entry_path(repo, name);
-	if (!gw_has_file(entry, "HEAD") || !gw_has_file(entry, "gitdir") ||
-	    !gw_has_file(entry, "commondir"))
+	if (gw_exists(entry) && (!gw_has_file(entry, "HEAD") || !gw_has_file(entry, "gitdir") ||
+				 !gw_has_file(entry, "commondir")))
 		gw_rmrf(entry);
 	free(entry);
-	return 0;
 }
 
 /* Does entry `name` have `branch` checked out?  Read from its HEAD file
@@ -489,11 +494,10 @@ static int gw_prune(git_worktree *wt, uint32_t flags)
 	return 0;
 }
 
-/* If entry `name` holds the branch (ctx): prune it when its directory is
- * gone (a crashed or hand-deleted earlier run), refuse when it is alive. */
-static int gw_release_entry(git_repository *repo, const char *name, void *ctx)
+/* If entry `name` holds `branch`: prune it when its directory is gone (a
+ * crashed or hand-deleted earlier run), refuse when it is alive. */
+static int gw_release_entry(git_repository *repo, const char *name, const char *branch)
 {
-	const char *branch = ctx;
 	git_worktree *wt = NULL;
 	if (!gw_entry_holds(repo, name, branch))
 		return 0;
@@ -559,37 +563,50 @@ static uint32_t gw_fnv1a(const char *s)
 	return h;
 }
 
-/* New string: a free name for .git/worktrees/: "hive-", then the branch
- * with every character outside [A-Za-z0-9_-] turned into '-' (a leading
- * "hive/" is not repeated), then a hash of the worktree path, then "-N"
- * if that is taken.  The "hive-" prefix is what gw_drop_debris trusts. */
-static char *gw_entry_name(git_repository *repo, const char *branch, const char *abs)
+/* New string: the name in .git/worktrees/ of branch's worktree: "hive-",
+ * then the branch with every character outside [A-Za-z0-9_-] turned into
+ * '-' (a leading "hive/" is not repeated), then a hash of the branch, then
+ * "-N" for the N-th candidate (n > 1; only when an entry of that name holds
+ * another branch).  Derived from the branch alone, so the entry that could
+ * hold it is known without reading the others (see above). */
+static char *gw_entry_name(const char *branch, int n)
 {
-	hive_buf base = {0};
-	hive_buf_puts(&base, "hive-");
-	if (strncmp(branch, "hive/", 5) == 0)
-		branch += 5;
-	for (const char *p = branch; *p && base.len < 64; p++) {
+	hive_buf name = {0};
+	hive_buf_puts(&name, "hive-");
+	const char *b = strncmp(branch, "hive/", 5) == 0 ? branch + 5 : branch;
+	for (const char *p = b; *p && name.len < 64; p++) {
 		char c = *p;
 		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			 (c >= '0' && c <= '9') || c == '-' || c == '_';
-		hive_buf_putc(&base, ok ? c : '-');
+		hive_buf_putc(&name, ok ? c : '-');
 	}
-	hive_buf_printf(&base, "-%08" PRIx32, gw_fnv1a(abs));
-	hive_buf name = {0};
-	for (int i = 1;; i++) {
-		hive_buf_reset(&name);
-		hive_buf_puts(&name, hive_buf_str(&base));
-		if (i > 1)
-			hive_buf_printf(&name, "-%d", i);
-		char *path = gw_entry_path(repo, hive_buf_str(&name));
+	hive_buf_printf(&name, "-%08" PRIx32, gw_fnv1a(branch));
+	if (n > 1)
+		hive_buf_printf(&name, "-%d", n);
+	return hive_buf_detach(&name);
+}
+
+/* New string: the first candidate entry name for `branch` that is free
+ * once hive's debris and a stale entry holding the branch are dropped;
+ * NULL with HIVE_ECONFLICT when the branch is checked out in a live
+ * worktree.  Candidates holding other branches (hash collisions) are
+ * skipped, never touched. */
+static char *gw_claim_entry(git_repository *repo, const char *branch)
+{
+	for (int n = 1;; n++) {
+		char *name = gw_entry_name(branch, n);
+		gw_drop_debris(repo, name);
+		if (gw_release_entry(repo, name, branch) < 0) {
+			free(name);
+			return NULL;
+		}
+		char *path = gw_entry_path(repo, name);
 		int taken = gw_exists(path);
 		free(path);
 		if (!taken)
-			break;
+			return name;
+		free(name);
 	}
-	hive_buf_dispose(&base);
-	return hive_buf_detach(&name);
 }
 
 /* Check that worktree_path does not exist, create its parents, and return
@@ -615,27 +632,88 @@ static int gw_prepare_path(const char *worktree_path, char **abs_out)
 	return rc;
 }
 
-/* git_worktree_add, undoing its partial work on failure.  The caller holds
- * the lock and has checked that abs and the entry did not exist, so
- * whatever is there now is ours. */
-static int gw_add(git_repository *repo, const char *name, const char *abs, git_reference *ref)
+/* Write `text` to dir/name (a new file). */
+static int gw_write_file(const char *dir, const char *name, const char *text)
 {
-	git_worktree_add_options o;
-	git_worktree *wt = NULL;
-	git_worktree_add_options_init(&o, GIT_WORKTREE_ADD_OPTIONS_VERSION);
-	o.ref = ref;
-	o.checkout_options.checkout_strategy = GIT_CHECKOUT_FORCE;
+	char *p = hive_fs_join(dir, name);
+	int rc = 0;
+	FILE *f = fopen(p, "wx");
+	if (!f)
+		rc = gw_errno(errno, "cannot create", p);
+	else if (fputs(text, f) < 0 || fclose(f) != 0) {
+		if (f)
+			fclose(f);
+		rc = gw_errno(errno ? errno : EIO, "cannot write", p);
+	}
+	free(p);
+	return rc;
+}
 
-	int rc = git_worktree_add(&wt, repo, name, abs, &o);
-	git_worktree_free(wt);
+/* The files `git worktree add` writes: entry/{commondir,gitdir}, the
+ * worktree's .git file, and entry/HEAD last (an entry without HEAD is
+ * debris, see gw_drop_debris). */
+static int gw_write_entry(const char *entry, const char *abs, const char *branch)
+{
+	hive_buf b = {0};
+	int rc = gw_write_file(entry, "commondir", "../..\n");
+	if (rc == 0) {
+		hive_buf_printf(&b, "%s/.git\n", abs);
+		rc = gw_write_file(entry, "gitdir", hive_buf_str(&b));
+	}
+	if (rc == 0) {
+		hive_buf_reset(&b);
+		hive_buf_printf(&b, "gitdir: %s\n", entry);
+		rc = gw_write_file(abs, ".git", hive_buf_str(&b));
+	}
+	if (rc == 0) {
+		hive_buf_reset(&b);
+		hive_buf_printf(&b, "ref: refs/heads/%s\n", branch);
+		rc = gw_write_file(entry, "HEAD", hive_buf_str(&b));
+	}
+	hive_buf_dispose(&b);
+	return rc;
+}
+
+/* Check the branch's files out into the new worktree at abs (and write
+ * its index). */
+static int gw_checkout_new(const char *abs)
+{
+	git_repository *wt = NULL;
+	git_checkout_options co;
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE;
+	int rc = git_repository_open_ext(&wt, abs, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (rc == 0)
-		return 0;
-	rc = gw_fail(rc, "cannot create worktree %s for branch %s",
-		     abs, git_reference_shorthand(ref));
+		rc = git_checkout_head(wt, &co);
+	git_repository_free(wt);
+	return rc < 0 ? gw_fail(rc, "cannot check out worktree %s", abs) : 0;
+}
+
+/* Add the worktree entry `name` at abs on `branch`, as git_worktree_add
+ * does but without its "already checked out" scan of every worktree (see
+ * above), undoing its partial work on failure.  The caller holds the lock
+ * and has checked that abs and the entry did not exist, so whatever is
+ * there now is ours. */
+static int gw_add(git_repository *repo, const char *name, const char *abs, const char *branch)
+{
+	char *dir = gw_entry_path(repo, NULL);
 	char *entry = gw_entry_path(repo, name);
-	gw_rmrf(entry);
-	gw_rmrf(abs);
+	int rc = hive_fs_mkdir_p(dir, 0755, "directory");
+	if (rc == 0 && mkdir(entry, 0755) < 0)
+		rc = gw_errno(errno, "cannot create directory", entry);
+	if (rc == 0 && mkdir(abs, 0755) < 0)
+		rc = gw_errno(errno, "cannot create directory", abs);
+	if (rc == 0)
+		rc = gw_write_entry(entry, abs, branch);
+	if (rc == 0)
+		rc = gw_checkout_new(abs);
+	if (rc) {
+		rc = hive_error_prefix("cannot create worktree %s for branch %s", abs, branch);
+		gw_rmrf(entry);
+		gw_rmrf(abs);
+	}
 	free(entry);
+	free(dir);
 	return rc;
 }
 
@@ -653,23 +731,23 @@ static void gw_drop_stale_branch_lock(git_repository *repo, const char *branch)
 	hive_buf_dispose(&lock);
 }
 
-/* The locked part of hive_git_worktree_create. */
+/* The locked part of hive_git_worktree_create.  Its cost does not depend
+ * on how many worktrees or branches the repository has. */
 static int gw_create_locked(git_repository *repo, const char *abs, const char *branch,
 			    const char *commit, const char *where)
 {
 	git_reference *ref = NULL;
-	int rc = gw_each_entry(repo, gw_drop_debris, NULL);
-	if (rc == 0)
-		rc = gw_each_entry(repo, gw_release_entry, (void *)branch);
+	int rc = 0;
+	char *name = gw_claim_entry(repo, branch);
+	if (!name)
+		rc = hive_error_last_code();
 	if (rc == 0) {
 		gw_drop_stale_branch_lock(repo, branch);
 		rc = gw_set_branch(&ref, repo, branch, commit, where);
 	}
-	if (rc == 0) {
-		char *name = gw_entry_name(repo, branch, abs);
-		rc = gw_add(repo, name, abs, ref);
-		free(name);
-	}
+	if (rc == 0)
+		rc = gw_add(repo, name, abs, branch);
+	free(name);
 	git_reference_free(ref);
 	return rc;
 }

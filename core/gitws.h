@@ -78,10 +78,12 @@ int hive_git_head(const char *repo_path, char out[HIVE_GIT_OID_HEXSZ + 1]);
  *   changed and HIVE_ECONFLICT is returned: remove that worktree first.
  * - The entry name in .git/worktrees/ is "hive-" + the branch (a leading
  *   "hive/" dropped, other characters outside [A-Za-z0-9_-] as '-') + a
- *   hash of the absolute worktree path, e.g. "hive-fix-login-fix-1a2b3c4d"
- *   ("-N" appended if taken): stable for a path, unique across tasks.
- *   Entries named "hive-*" that lack HEAD, gitdir or commondir (debris of
- *   a crash inside this call) are deleted first; other entries never are.
+ *   hash of the branch, e.g. "hive-fix-login-fix-1a2b3c4d" ("-N" appended
+ *   when an entry of that name holds another branch).  Only that entry is
+ *   looked at -- hive's branches are checked out nowhere else -- so the
+ *   cost does not grow with the number of worktrees (issue 9).  If it lacks
+ *   HEAD, gitdir or commondir (debris of a crash inside this call) it is
+ *   deleted first; other entries are never touched.
  * - On failure, whatever this call created on disk is removed again (the
  *   branch, if it was created or moved, stays).
  * Errors: HIVE_EINVALID (bad branch name, not a repository),

@@ -16,6 +16,8 @@
 #include "events/strv.h"
 
 #include <git2.h>
+
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -909,9 +911,31 @@ static void test_worktree_remove(void **state)
 	free(other);
 }
 
-/* An entry left half-written by a crash inside git_worktree_add would make
- * libgit2 1.5 report every branch as "already checked out"; hive drops its
- * own debris and leaves other entries alone. */
+/* The name of the only entry in .git/worktrees starting with prefix (new
+ * string), NULL if none. */
+static char *entry_named(const char *repo_path, const char *prefix)
+{
+	char *dir = path_join(repo_path, ".git/worktrees");
+	DIR *d = opendir(dir);
+	char *found = NULL;
+	struct dirent *e;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+			assert_null(found);
+			found = strdup(e->d_name);
+		}
+	closedir(d);
+	free(dir);
+	return found;
+}
+
+/* An entry left half-written by a crash made libgit2 1.5's
+ * git_worktree_add report every branch as "already checked out".  hive
+ * adds worktrees itself and looks only at the entry of the branch it adds:
+ * other broken entries (hive's or the user's) neither block it nor are
+ * touched; its own branch's half-written entry is dropped and made again.
+ * The result is a worktree git and libgit2 accept. */
 static void test_crash_debris(void **state)
 {
 	fixture *f = *state;
@@ -926,12 +950,38 @@ static void test_crash_debris(void **state)
 
 	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/after", f->base), 0);
 	assert_file(wt, "b.txt", "bye\n");
-	assert_false(exists_at(f->repo, ".git/worktrees/hive-f-dead-00000000"));
-	assert_false(exists_at(f->repo, ".git/worktrees/hive-f-dead-00000001"));
+	assert_true(exists_at(f->repo, ".git/worktrees/hive-f-dead-00000000/gitdir"));
+	assert_true(exists_at(f->repo, ".git/worktrees/hive-f-dead-00000001"));
 	assert_true(exists_at(f->repo, ".git/worktrees/users-own/gitdir"));
+	assert_wt_head(wt, "refs/heads/hive/f/after", f->base);
+
+	/* a crash inside the next create of the same branch: the entry lacks
+	 * HEAD (written last) and the directory is half made */
+	char *name = entry_named(f->repo, "hive-f-after-");
+	assert_non_null(name);
+	char head[512];
+	snprintf(head, sizeof head, ".git/worktrees/%s/HEAD", name);
+	char *headp = path_join(f->repo, head);
+	assert_int_equal(unlink(headp), 0);
+	tu_rmrf(wt);
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/after", f->base), 0);
+	assert_true(exists_at(f->repo, head));
+	assert_wt_head(wt, "refs/heads/hive/f/after", f->base);
+	assert_file(wt, "b.txt", "bye\n");
+
+	/* git itself sees a valid worktree on the branch */
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "git -C '%s' worktree list --porcelain | grep -qx 'branch refs/heads/hive/f/after'", f->repo);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "git -C '%s' status --porcelain | grep -q .", wt);
+	assert_int_not_equal(system(cmd), 0); /* clean: index and files match */
+
 	assert_int_equal(hive_git_worktree_remove(f->repo, wt), 0);
+	assert_false(exists_at(f->repo, head));
 	assert_true(exists_at(f->repo, ".git/worktrees/users-own/gitdir"));
 	assert_user_untouched(f);
+	free(headp);
+	free(name);
 	free(empty);
 	free(wt);
 }
