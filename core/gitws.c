@@ -193,15 +193,10 @@ static int gw_exists(const char *path)
 
 /* Open the repository that contains `path` (searching upwards); bare
  * repositories are refused.  *out is NULL on error. */
-static int gw_open(git_repository **out, const char *path)
+static int gw_open_new(git_repository **out, const char *path)
 {
 	*out = NULL;
-	int rc = hive_git_init();
-	if (rc)
-		return rc;
-	if (!path || !*path)
-		return hive_error_set(HIVE_EINVALID, "no repository path given");
-	rc = git_repository_open_ext(out, path, 0, NULL);
+	int rc = git_repository_open_ext(out, path, 0, NULL);
 	if (rc == GIT_ENOTFOUND)
 		return hive_error_set(HIVE_EINVALID, "not a git repository: %s", path);
 	if (rc < 0)
@@ -213,6 +208,84 @@ static int gw_open(git_repository **out, const char *path)
 				      "repository with a working tree", path);
 	}
 	return 0;
+}
+
+/*
+ * The project repository is opened once and kept (issue 9: each open reads
+ * .git/config, ~/.gitconfig and /etc/gitconfig, and a runner opened it
+ * several times per task).  One handle for the process, for the last
+ * absolute path opened, shared by all threads.  libgit2 objects are not
+ * thread-safe, so the handle is used under a lock: gw_open takes gw_cache.mu
+ * and gw_close releases it, which serialises work on the project
+ * repository between a runner's attempt threads (the checkpoint works in
+ * the worktree through its own handle and stays parallel).  The handle is
+ * reused only while its git directory is the same one (same inode), so a
+ * repository deleted and made again at the same path is opened afresh.
+ * libgit2 rereads refs and objects from disk, so what other handles and
+ * processes write is seen.
+ */
+static struct {
+	pthread_mutex_t mu;
+	char *path;
+	git_repository *repo;
+	dev_t dev;
+	ino_t ino;
+} gw_cache = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0};
+
+static int gw_cache_valid(const char *path)
+{
+	struct stat st;
+	return gw_cache.repo && strcmp(gw_cache.path, path) == 0 &&
+	       stat(git_repository_commondir(gw_cache.repo), &st) == 0 &&
+	       st.st_dev == gw_cache.dev && st.st_ino == gw_cache.ino;
+}
+
+/* Keep repo (opened from path) as the cached handle, dropping the old one. */
+static void gw_cache_keep(git_repository *repo, const char *path)
+{
+	struct stat st;
+	if (path[0] != '/' || stat(git_repository_commondir(repo), &st) != 0)
+		return; /* relative paths depend on the cwd: not cached */
+	git_repository_free(gw_cache.repo);
+	free(gw_cache.path);
+	gw_cache.repo = repo;
+	gw_cache.path = hive_xstrdup(path);
+	gw_cache.dev = st.st_dev;
+	gw_cache.ino = st.st_ino;
+}
+
+/* The project repository containing `path` (see gw_open_new), from the
+ * cache when possible.  On success the caller holds the cache lock until
+ * gw_close(*out); *out is NULL on error (and the lock is not held). */
+static int gw_open(git_repository **out, const char *path)
+{
+	*out = NULL;
+	int rc = hive_git_init();
+	if (rc)
+		return rc;
+	if (!path || !*path)
+		return hive_error_set(HIVE_EINVALID, "no repository path given");
+	pthread_mutex_lock(&gw_cache.mu);
+	if (gw_cache_valid(path)) {
+		*out = gw_cache.repo;
+		return 0;
+	}
+	rc = gw_open_new(out, path);
+	if (rc)
+		pthread_mutex_unlock(&gw_cache.mu);
+	else
+		gw_cache_keep(*out, path);
+	return rc;
+}
+
+/* Release a handle from gw_open (NULL: nothing to do). */
+static void gw_close(git_repository *repo)
+{
+	if (!repo)
+		return;
+	if (repo != gw_cache.repo)
+		git_repository_free(repo);
+	pthread_mutex_unlock(&gw_cache.mu);
 }
 
 /* Open the linked worktree whose root is exactly `path`.  Anything else --
@@ -321,7 +394,7 @@ int hive_git_repo_check(const char *path, char **toplevel_out)
 		rc = gw_fail(rc, "cannot read HEAD of repository %s", path);
 	else if (toplevel_out)
 		*toplevel_out = gw_workdir(repo);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
 
@@ -340,7 +413,7 @@ int hive_git_head(const char *repo_path, char out[GW_HEXSZ])
 		rc = gw_fail(rc, "cannot read HEAD of repository %s", repo_path);
 	else
 		gw_hex(out, &oid);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
 
@@ -769,7 +842,7 @@ int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
 		rc = gw_create_locked(repo, abs, branch, commit, repo_path);
 	gw_unlock(fd);
 	free(abs);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
 
@@ -1098,7 +1171,7 @@ int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
 	for (size_t i = 0; i < k; i++)
 		git_commit_free(cs[i]);
 	free(cs);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
 
@@ -1226,7 +1299,7 @@ int hive_git_diff(const char *repo_path, const char *from, const char *to, size_
 	if (rc)
 		hive_diff_stats_dispose(out);
 	git_diff_free(diff);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
 
@@ -1301,6 +1374,6 @@ int hive_git_worktree_remove(const char *repo_path, const char *worktree_path)
 		rc = gw_remove_locked(repo, abs, worktree_path, repo_path);
 	gw_unlock(fd);
 	free(abs);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
