@@ -41,7 +41,8 @@ LIB     := $(BUILD)/libhive.a
 UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_proc test_spec \
               test_adapters test_context test_gitws test_json test_emit \
               test_projection test_state test_schedule test_resolve test_finish \
-              test_duration test_circuit test_fs test_sha256 test_strv test_utf8 test_markdown
+              test_duration test_circuit test_fs test_sha256 test_strv test_utf8 test_markdown \
+              test_context_quality
 UNIT_TESTS += test_cli_opts
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))

@@ -27,7 +27,8 @@
 
 #define NONE            SIZE_MAX
 #define MAX_FIRST_ERRORS 3 /* priority 1 keeps this many error lines */
-#define CONTEXT_AFTER    2 /* lines kept after a matched line (1 before) */
+#define CONTEXT_AFTER    3 /* lines kept after a matched line (1 before): a
+                            * Rust assertion's "left:"/"right:" lines */
 
 /* ---------------------------------------------------------------- lines */
 
@@ -284,6 +285,27 @@ static bool pat_at(const marker_pat *p, const unsigned char *s, size_t n, size_t
 	return *rust_end > i + p->len;
 }
 
+/* A stack frame: after indentation, "at " (Rust, Node, Java) or "<N>: "
+ * (Rust's numbered frames).  Frames of the runtime's own code
+ * ("core::panicking::assert_failed", "at /rustc/...") say "panic" and
+ * "assert" on every line and would crowd out the failures themselves; a
+ * frame is never a failure line, and one in the user's code ranks with the
+ * location lines ("at ./src/lib.rs:10:97"; see in_toolchain). */
+static bool is_frame(const unsigned char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i == 0)
+		return false;
+	if (n - i >= 3 && memcmp(s + i, "at ", 3) == 0)
+		return true;
+	for (d = i; d < n && is_digit(s[d]); d++)
+		;
+	return d > i && n - d >= 2 && s[d] == ':' && s[d + 1] == ' ';
+}
+
 static bool has_error_marker(const matcher *m, const unsigned char *s, size_t n)
 {
 	size_t rust_end = NONE;
@@ -347,9 +369,22 @@ static bool has_pass_marker(const unsigned char *s, size_t n)
 	return false;
 }
 
+/* Frames in a toolchain's own sources, never the code to fix. */
+static bool in_toolchain(const unsigned char *s, size_t n)
+{
+	static const char *const dirs[] = { "/rustc/", "(node:", "/usr/lib/", "/usr/include/" };
+
+	for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++)
+		if (memmem(s, n, dirs[k], strlen(dirs[k])))
+			return true;
+	return false;
+}
+
 static int line_class(const matcher *m, const char *line, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)line;
+	if (is_frame(s, n))
+		return has_location(s, n) && !in_toolchain(s, n) ? LINE_LOCATION : LINE_PLAIN;
 	if (has_error_marker(m, s, n))
 		return LINE_ERROR;
 	return has_location(s, n) && !has_pass_marker(s, n) ? LINE_LOCATION : LINE_PLAIN;
