@@ -46,7 +46,7 @@ UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_pr
 UNIT_TESTS += test_cli_opts
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
-BENCH_SRC  := tests/bench/bench_store.c
+BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install clean valgrind \

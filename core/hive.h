@@ -198,7 +198,8 @@ int hive_events_list(hive_store *s, const hive_events_query *q, hive_event_fn fn
 
 /*
  * `hive events verify`: the log's integrity (hive_txn_verify) and the
- * stored projections against a replay of the whole log, in one snapshot.
+ * stored projections against a replay of the whole log, in one snapshot
+ * and one pass over the log (hive_projection_verify).
  * Each problem is reported (one line) and counted.  Returns 0 when it
  * could read everything, whatever it found.
  */

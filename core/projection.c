@@ -622,14 +622,40 @@ int hive_proj_task_last_outcome(const json_t *task)
 	return hive_outcome_parse(hive_json_str(task, "last_outcome"));
 }
 
-/* ---- verify ----------------------------------------------------------------- */
+/* ---- verify and rebuild: the replay ------------------------------------------- */
+
+/*
+ * The replay's own kv: documents are shared, not copied.  A get returns
+ * the stored document itself, which hive_apply changes in place before
+ * putting it back, so an attempt with thousands of check events costs
+ * linear time (hive_kv_memory copies the document on every get and put:
+ * quadratic).  Unlike hive_kv_memory, an event refused half-way may leave
+ * part of its changes behind; the replay reports every refusal anyway.
+ */
+static json_t *shared_get(hive_kv *kv, const char *key)
+{
+	return json_incref(json_object_get(kv->impl, key));
+}
+
+static int shared_put(hive_kv *kv, const char *key, json_t *val)
+{
+	json_object_set(kv->impl, key, val);
+	return 0;
+}
 
 typedef struct {
 	json_t *mem;
+	hive_kv kv;
 	void (*report)(const char *msg, void *ctx);
 	void *ctx;
 	uint64_t problems;
 } replay_state;
+
+static void replay_init(replay_state *rs, void (*report)(const char *msg, void *ctx), void *ctx)
+{
+	*rs = (replay_state){.mem = json_object(), .report = report, .ctx = ctx};
+	rs->kv = (hive_kv){shared_get, shared_put, mem_del, rs->mem};
+}
 
 static void vproblem(replay_state *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vproblem(replay_state *rs, const char *fmt, ...)
@@ -644,53 +670,124 @@ static void vproblem(replay_state *rs, const char *fmt, ...)
 		rs->report(msg, rs->ctx);
 }
 
-static int replay_one(uint64_t seq, hive_slice raw, void *ctx)
+/* Apply one event of the log to the replay; a refusal is a problem of the
+ * log (hive_emit never commits an event apply refuses), not an error. */
+static int replay_apply(const hive_event *ev, void *ctx)
 {
 	replay_state *rs = ctx;
-	hive_event ev;
-	if (hive_event_decode(raw.data, raw.len, &ev) != 0)
-		return 0; /* the log check reports undecodable events */
-	hive_kv kv;
-	hive_kv_memory(&kv, rs->mem);
-	if (hive_apply(&kv, &ev) != 0) {
+	if (hive_apply(&rs->kv, ev) != 0) {
 		const char *msg = hive_error_last();
 		if (strncmp(msg, "event ", 6) == 0) /* already names the event */
 			vproblem(rs, "replay: %s", msg);
 		else
-			vproblem(rs, "replay: event %llu (%s): %s", (unsigned long long)seq, ev.type_name, msg);
+			vproblem(rs, "replay: event %llu (%s): %s", (unsigned long long)ev->seq, ev->type_name, msg);
 	}
-	hive_event_dispose(&ev);
 	return 0;
+}
+
+static void replay_report(const char *msg, void *ctx)
+{
+	replay_state *rs = ctx;
+	if (rs->report)
+		rs->report(msg, rs->ctx);
+}
+
+/* Projections are stored as txn_put encodes them, so encoding the
+ * replayed document the same way and comparing it with the stored bytes
+ * as it is produced settles nearly every case (encoding is much cheaper
+ * than parsing, and nothing is allocated); only when the bytes differ is
+ * the stored document parsed and compared as JSON. */
+typedef struct {
+	const char *p;
+	size_t left;
+	int differs;
+} byte_cmp;
+
+static int cmp_chunk(const char *buf, size_t n, void *ctx)
+{
+	byte_cmp *c = ctx;
+	if (n > c->left || memcmp(buf, c->p, n) != 0) {
+		c->differs = 1;
+		return -1; /* stops the encoder */
+	}
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+static int same_document(hive_slice stored, json_t *replayed)
+{
+	byte_cmp c = {stored.data, stored.len, 0};
+	if (json_dump_callback(replayed, cmp_chunk, &c, JSON_COMPACT | JSON_SORT_KEYS) == 0 && !c.differs &&
+	    c.left == 0)
+		return 1;
+	json_t *doc = json_loadb(stored.data, stored.len, 0, NULL);
+	int same = doc && json_equal(doc, replayed);
+	json_decref(doc);
+	return same;
 }
 
 static int compare_stored(const char *key, size_t klen, hive_slice val, void *ctx)
 {
 	replay_state *rs = ctx;
 	char *k = hive_xstrndup(key, klen);
-	json_t *stored = json_loadb(val.data, val.len, 0, NULL);
 	json_t *replayed = json_object_get(rs->mem, k);
 	if (!replayed)
 		vproblem(rs, "projection %s is stored but a replay does not produce it", k);
-	else if (!stored || !json_equal(stored, replayed))
+	else if (!same_document(val, replayed))
 		vproblem(rs, "projection %s differs from a replay of the log", k);
 	json_object_del(rs->mem, k);
-	json_decref(stored);
 	free(k);
 	return 0;
 }
 
 int hive_projection_verify(hive_txn *txn, void (*report)(const char *msg, void *ctx), void *ctx,
-			   uint64_t *problems)
+			   uint64_t *events_out, uint64_t *problems)
 {
-	replay_state rs = {.mem = json_object(), .report = report, .ctx = ctx};
-	hive_event_filter all = {0};
-	int rc = hive_txn_scan(txn, &all, replay_one, &rs);
+	replay_state rs;
+	replay_init(&rs, report, ctx);
+	hive_verify_opts o = {.report = replay_report, .each = replay_apply, .ctx = &rs};
+	uint64_t log_problems = 0;
+	int rc = hive_txn_verify_with(txn, &o, events_out, &log_problems);
 	if (!rc)
 		rc = hive_txn_scan_prefix(txn, "", compare_stored, &rs);
 	const char *key;
 	json_t *v;
 	json_object_foreach(rs.mem, key, v)
 		vproblem(&rs, "projection %s is missing from the store (a replay produces it)", key);
+	json_decref(rs.mem);
+	*problems = log_problems + rs.problems;
+	return rc;
+}
+
+/* hive_txn_scan callback for the rebuild: decode, apply, go on. */
+static int rebuild_one(uint64_t seq, hive_slice raw, void *ctx)
+{
+	hive_event ev;
+	if (hive_event_decode(raw.data, raw.len, &ev) != 0)
+		return 0; /* `events verify` names it */
+	replay_apply(&ev, ctx);
+	hive_event_dispose(&ev);
+	return 0;
+}
+
+int hive_projection_rebuild(hive_txn *txn, uint64_t *problems)
+{
+	replay_state rs;
+	replay_init(&rs, NULL, NULL);
+	hive_event_filter all = {0};
+	int rc = hive_txn_scan(txn, &all, rebuild_one, &rs);
+	if (!rc)
+		rc = hive_txn_clear_projections(txn);
+	hive_kv out;
+	hive_kv_txn(&out, txn);
+	const char *key;
+	json_t *v;
+	json_object_foreach(rs.mem, key, v) {
+		if (rc)
+			break;
+		rc = out.put(&out, key, v);
+	}
 	json_decref(rs.mem);
 	*problems = rs.problems;
 	return rc;

@@ -126,9 +126,22 @@ int hive_proj_attempt_outcome(const json_t *attempt);
 /* The task's last outcome, as above. */
 int hive_proj_task_last_outcome(const json_t *task);
 
-/* Rebuild every projection from the log in memory and compare with the
- * stored ones; each difference is reported (one line) and counted. */
+/*
+ * `events verify`: one pass over the log (hive_txn_verify_with) that also
+ * replays it in memory, then every stored projection compared with the
+ * replay.  Each problem is reported (one line) and counted; *events_out is
+ * the number of events read.  Time linear in the log; memory holds the
+ * replayed projections, not the log.
+ */
 int hive_projection_verify(hive_txn *txn, void (*report)(const char *msg, void *ctx), void *ctx,
-			   uint64_t *problems);
+			   uint64_t *events_out, uint64_t *problems);
+
+/*
+ * Replace every stored projection by a replay of the whole log (write
+ * txn), through the same replay as hive_projection_verify.  Events the
+ * replay refuses are skipped and counted in *problems (`events verify`
+ * names them).  Used to upgrade a store written by an older hive.
+ */
+int hive_projection_rebuild(hive_txn *txn, uint64_t *problems);
 
 #endif

@@ -512,13 +512,7 @@ typedef struct {
 static int verify_txn(hive_txn *txn, void *vctx)
 {
 	verify_ctx *c = vctx;
-	int rc = hive_txn_verify(txn, c->report, c->ctx, &c->events, &c->problems);
-	if (rc)
-		return rc;
-	uint64_t more = 0;
-	rc = hive_projection_verify(txn, c->report, c->ctx, &more);
-	c->problems += more;
-	return rc;
+	return hive_projection_verify(txn, c->report, c->ctx, &c->events, &c->problems);
 }
 
 int hive_events_verify(hive_store *s, void (*report)(const char *msg, void *ctx), void *ctx,

@@ -136,41 +136,41 @@ char *hive_event_encode(const hive_event *ev)
 	return s;
 }
 
-static int decode_string(json_t *o, const char *field, char *dst, size_t n, int required,
-			 const char *ctx)
+static int decode_string(json_t *o, const char *field, char *dst, size_t n, int required, uint64_t seq)
 {
 	json_t *v = json_object_get(o, field);
 	if (!v) {
 		dst[0] = '\0';
 		if (required)
-			return hive_error_set(HIVE_EINVALID, "%s: missing field \"%s\"", ctx, field);
+			return hive_error_set(HIVE_EINVALID, "event seq %llu: missing field \"%s\"",
+					      (unsigned long long)seq, field);
 		return 0;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= n)
-		return hive_error_set(HIVE_EINVALID, "%s: field \"%s\" must be a non-empty string of at most %zu bytes",
-				      ctx, field, n - 1);
+		return hive_error_set(HIVE_EINVALID,
+				      "event seq %llu: field \"%s\" must be a non-empty string of at most %zu bytes",
+				      (unsigned long long)seq, field, n - 1);
 	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 	return 0;
 }
 
 static int decode_fields(json_t *o, hive_event *ev)
 {
-	char ctx[64] = "event";
 	json_t *seq = json_object_get(o, "seq");
 	if (!seq)
 		return hive_error_set(HIVE_EINVALID, "event: missing field \"seq\"");
 	if (!json_is_integer(seq) || json_integer_value(seq) < 1)
 		return hive_error_set(HIVE_EINVALID, "event: field \"seq\" must be an integer >= 1");
 	ev->seq = (uint64_t)json_integer_value(seq);
-	snprintf(ctx, sizeof ctx, "event seq %llu", (unsigned long long)ev->seq);
+	unsigned long long n = (unsigned long long)ev->seq; /* for messages */
 	int rc;
-	if ((rc = decode_string(o, "id", ev->id.s, sizeof ev->id.s, 1, ctx)) ||
-	    (rc = decode_string(o, "time", ev->time, sizeof ev->time, 1, ctx)) ||
-	    (rc = decode_string(o, "type", ev->type_name, sizeof ev->type_name, 1, ctx)))
+	if ((rc = decode_string(o, "id", ev->id.s, sizeof ev->id.s, 1, ev->seq)) ||
+	    (rc = decode_string(o, "time", ev->time, sizeof ev->time, 1, ev->seq)) ||
+	    (rc = decode_string(o, "type", ev->type_name, sizeof ev->type_name, 1, ev->seq)))
 		return rc;
 	for (size_t i = 0; i < N_CORR; i++) {
 		char *dst = (char *)ev + corr_fields[i].offset;
-		if ((rc = decode_string(o, corr_fields[i].field, dst, HIVE_ID_LEN + 1, 0, ctx)))
+		if ((rc = decode_string(o, corr_fields[i].field, dst, HIVE_ID_LEN + 1, 0, ev->seq)))
 			return rc;
 	}
 	ev->type = hive_event_type_from_name(ev->type_name);
@@ -178,14 +178,14 @@ static int decode_fields(json_t *o, hive_event *ev)
 	for (size_t i = 0; k && i < N_CORR; i++) {
 		const char *v = (const char *)ev + corr_fields[i].offset;
 		if ((k->required & corr_fields[i].bit) && !*v)
-			return hive_error_set(HIVE_EINVALID, "%s: field \"%s\" is required for type \"%s\"",
-					      ctx, corr_fields[i].field, k->name);
+			return hive_error_set(HIVE_EINVALID, "event seq %llu: field \"%s\" is required for type \"%s\"",
+					      n, corr_fields[i].field, k->name);
 	}
 	json_t *payload = json_object_get(o, "payload");
 	if (!payload)
-		return hive_error_set(HIVE_EINVALID, "%s: missing field \"payload\"", ctx);
+		return hive_error_set(HIVE_EINVALID, "event seq %llu: missing field \"payload\"", n);
 	if (!json_is_object(payload))
-		return hive_error_set(HIVE_EINVALID, "%s: field \"payload\" must be an object", ctx);
+		return hive_error_set(HIVE_EINVALID, "event seq %llu: field \"payload\" must be an object", n);
 	ev->payload = json_incref(payload);
 	return 0;
 }

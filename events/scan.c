@@ -162,14 +162,26 @@ int hive_txn_scan(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, voi
 
 /* ---- verify --------------------------------------------------------------- */
 
+/*
+ * One pass over the log, in seq order, decoding each event once: the
+ * caller's `each` (the projection replay) sees the same decoded event, so
+ * `events verify` parses the log once.  Index agreement is checked without
+ * a lookup per event: for each index the log implies a multiset of
+ * (key, seq) entries; its size and an order-independent sum of a 64-bit
+ * hash of each entry are compared with the same figures taken from one
+ * sequential walk of the index.  Only when they differ (something is
+ * already wrong) does a second, slower pass name each missing or stray
+ * entry.  Time is linear in the log; memory does not grow with it.
+ */
+
 static const char *const index_name[HIVE_IDX__COUNT] = {"idx_flow", "idx_task", "idx_attempt", "idx_type"};
 
 typedef struct {
-	void (*report)(const char *msg, void *ctx);
-	void *ctx;
+	const hive_verify_opts *o;
 	uint64_t problems;
 	uint64_t expected[HIVE_IDX__COUNT]; /* index entries the log implies */
-	uint64_t missing;                   /* of those, how many were absent */
+	uint64_t sum[HIVE_IDX__COUNT];      /* sum of entry_hash over them */
+	uint64_t missing;                   /* detailed pass: entries absent */
 } verify_state;
 
 static void problem(verify_state *vs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -181,62 +193,22 @@ static void problem(verify_state *vs, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	vs->problems++;
-	if (vs->report)
-		vs->report(msg, vs->ctx);
+	if (vs->o->report)
+		vs->o->report(msg, vs->o->ctx);
 }
 
-static void verify_index_entry(hive_txn *t, verify_state *vs, hive_index idx, const char *key, uint64_t seq)
+/* FNV-1a over the key and the seq, then a finaliser (splitmix64) so that
+ * sums of hashes of similar entries do not cancel out. */
+static uint64_t entry_hash(const void *key, size_t klen, uint64_t seq)
 {
-	if (!*key)
-		return;
-	vs->expected[idx]++;
-	if (!index_has(t, idx, key, seq)) {
-		vs->missing++;
-		problem(vs, "event %llu: missing from index %s under \"%s\"", (unsigned long long)seq,
-			index_name[idx], key);
-	}
-}
-
-static void verify_event(hive_txn *t, verify_state *vs, uint64_t key_seq, MDB_val *v)
-{
-	hive_event ev;
-	if (hive_event_decode(v->mv_data, v->mv_size, &ev) != 0) {
-		problem(vs, "event %llu: %s", (unsigned long long)key_seq, hive_error_last());
-		return;
-	}
-	if (ev.seq != key_seq)
-		problem(vs, "event %llu: its \"seq\" field says %llu", (unsigned long long)key_seq,
-			(unsigned long long)ev.seq);
-	verify_index_entry(t, vs, HIVE_IDX_FLOW, ev.flow_id, key_seq);
-	verify_index_entry(t, vs, HIVE_IDX_TASK, ev.task_id, key_seq);
-	verify_index_entry(t, vs, HIVE_IDX_ATTEMPT, ev.attempt_id, key_seq);
-	verify_index_entry(t, vs, HIVE_IDX_TYPE, ev.type_name, key_seq);
-	hive_event_dispose(&ev);
-}
-
-static int verify_events(hive_txn *t, verify_state *vs, uint64_t *count)
-{
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(t->txn, t->s->events, &c);
-	if (rc)
-		return hive_store_lmdb_error(t, rc, "verify");
-	MDB_val k, v;
-	uint64_t expect = 1;
-	for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
-		if (k.mv_size != 8) {
-			problem(vs, "events: key of %zu bytes (expected 8)", k.mv_size);
-			continue;
-		}
-		uint64_t seq = hive_seq_from(k.mv_data);
-		if (seq != expect)
-			problem(vs, "events: gap: expected seq %llu, found %llu", (unsigned long long)expect,
-				(unsigned long long)seq);
-		expect = seq + 1;
-		(*count)++;
-		verify_event(t, vs, seq, &v);
-	}
-	mdb_cursor_close(c);
-	return 0;
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p = key;
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	h ^= seq + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
 }
 
 /* The field of an event that index idx is keyed by. */
@@ -248,6 +220,102 @@ static const char *index_field(const hive_event *ev, hive_index idx, const char 
 	case HIVE_IDX_ATTEMPT: *name = "attempt_id"; return ev->attempt_id;
 	default: *name = "type"; return ev->type_name;
 	}
+}
+
+static void tally_index_entries(verify_state *vs, const hive_event *ev, uint64_t seq)
+{
+	for (int i = 0; i < HIVE_IDX__COUNT; i++) {
+		const char *field, *key = index_field(ev, (hive_index)i, &field);
+		if (!*key)
+			continue;
+		vs->expected[i]++;
+		vs->sum[i] += entry_hash(key, strlen(key), seq);
+	}
+}
+
+static int verify_event(verify_state *vs, uint64_t key_seq, MDB_val *v)
+{
+	hive_event ev;
+	if (hive_event_decode(v->mv_data, v->mv_size, &ev) != 0) {
+		problem(vs, "event %llu: %s", (unsigned long long)key_seq, hive_error_last());
+		return 0;
+	}
+	if (ev.seq != key_seq)
+		problem(vs, "event %llu: its \"seq\" field says %llu", (unsigned long long)key_seq,
+			(unsigned long long)ev.seq);
+	tally_index_entries(vs, &ev, key_seq);
+	int rc = vs->o->each ? vs->o->each(&ev, vs->o->ctx) : 0;
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+static int verify_events(hive_txn *t, verify_state *vs, uint64_t *count)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->events, &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "verify");
+	MDB_val k, v;
+	uint64_t expect = 1;
+	int op = MDB_FIRST;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != 8) {
+			problem(vs, "events: key of %zu bytes (expected 8)", k.mv_size);
+			continue;
+		}
+		uint64_t seq = hive_seq_from(k.mv_data);
+		if (seq != expect)
+			problem(vs, "events: gap: expected seq %llu, found %llu", (unsigned long long)expect,
+				(unsigned long long)seq);
+		expect = seq + 1;
+		(*count)++;
+		if ((rc = verify_event(vs, seq, &v)))
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc < 0 ? rc : hive_store_lmdb_error(t, rc, "verify");
+}
+
+static int cursor_has(MDB_cursor *c, const char *key, uint64_t seq)
+{
+	unsigned char sk[8];
+	hive_seq_key(seq, sk);
+	MDB_val k = {strlen(key), (void *)key}, v = {8, sk};
+	return mdb_cursor_get(c, &k, &v, MDB_GET_BOTH) == 0;
+}
+
+/* Detailed pass for one index whose figures disagree: name each event
+ * whose entry is missing. */
+static int name_missing_entries(hive_txn *t, verify_state *vs, hive_index idx)
+{
+	MDB_cursor *ec, *ic;
+	int rc = mdb_cursor_open(t->txn, t->s->events, &ec);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "verify");
+	if ((rc = mdb_cursor_open(t->txn, t->s->idx[idx], &ic))) {
+		mdb_cursor_close(ec);
+		return hive_store_lmdb_error(t, rc, "verify");
+	}
+	MDB_val k, v;
+	for (int op = MDB_FIRST; mdb_cursor_get(ec, &k, &v, op) == 0; op = MDB_NEXT) {
+		hive_event ev;
+		if (k.mv_size != 8 || hive_event_decode(v.mv_data, v.mv_size, &ev) != 0)
+			continue; /* reported by the first pass */
+		uint64_t seq = hive_seq_from(k.mv_data);
+		const char *field, *key = index_field(&ev, idx, &field);
+		if (*key && !cursor_has(ic, key, seq)) {
+			vs->missing++;
+			problem(vs, "event %llu: missing from index %s under \"%s\"", (unsigned long long)seq,
+				index_name[idx], key);
+		}
+		hive_event_dispose(&ev);
+	}
+	mdb_cursor_close(ic);
+	mdb_cursor_close(ec);
+	return 0;
 }
 
 /* Check one index entry against the event it points at. */
@@ -276,31 +344,50 @@ static void verify_stray(hive_txn *t, verify_state *vs, hive_index idx, MDB_val 
 	hive_event_dispose(&ev);
 }
 
-/*
- * Every expected entry was looked up above, so when the totals match and
- * none was missing, the index holds nothing the log does not imply.
- * Otherwise walk the index to name each entry that does not belong (an
- * event per entry: only paid when something is already wrong).
- */
-static int verify_index_totals(hive_txn *t, verify_state *vs)
+static int walk_index(hive_txn *t, verify_state *vs, hive_index idx, int name_strays,
+		      uint64_t *n_out, uint64_t *sum_out)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->idx[idx], &c);
+	if (rc)
+		return hive_store_lmdb_error(t, rc, "verify");
+	MDB_val k, v;
+	uint64_t n = 0, sum = 0;
+	int op = MDB_FIRST;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		n++;
+		if (name_strays)
+			verify_stray(t, vs, idx, &k, &v);
+		else if (v.mv_size == 8)
+			sum += entry_hash(k.mv_data, k.mv_size, hive_seq_from(v.mv_data));
+		else
+			sum += 1; /* a malformed entry never matches the log's sum by design */
+	}
+	mdb_cursor_close(c);
+	*n_out = n;
+	*sum_out = sum;
+	return rc == MDB_NOTFOUND ? 0 : hive_store_lmdb_error(t, rc, "verify");
+}
+
+static int verify_indexes(hive_txn *t, verify_state *vs)
 {
 	for (int i = 0; i < HIVE_IDX__COUNT; i++) {
-		MDB_stat st;
-		int rc = mdb_stat(t->txn, t->s->idx[i], &st);
+		uint64_t n, sum;
+		int rc = walk_index(t, vs, (hive_index)i, 0, &n, &sum);
 		if (rc)
-			return hive_store_lmdb_error(t, rc, "verify");
-		if (st.ms_entries == vs->expected[i] && vs->missing == 0)
+			return rc;
+		if (n == vs->expected[i] && sum == vs->sum[i])
 			continue;
-		if (st.ms_entries != vs->expected[i])
-			problem(vs, "index %s holds %zu entries but the log implies %llu", index_name[i],
-				st.ms_entries, (unsigned long long)vs->expected[i]);
-		MDB_cursor *c;
-		if ((rc = mdb_cursor_open(t->txn, t->s->idx[i], &c)))
-			return hive_store_lmdb_error(t, rc, "verify");
-		MDB_val k, v;
-		for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT)
-			verify_stray(t, vs, (hive_index)i, &k, &v);
-		mdb_cursor_close(c);
+		if (n != vs->expected[i])
+			problem(vs, "index %s holds %llu entries but the log implies %llu", index_name[i],
+				(unsigned long long)n, (unsigned long long)vs->expected[i]);
+		uint64_t before = vs->problems;
+		if ((rc = name_missing_entries(t, vs, (hive_index)i)) ||
+		    (rc = walk_index(t, vs, (hive_index)i, 1, &n, &sum)))
+			return rc;
+		if (vs->problems == before && n == vs->expected[i])
+			problem(vs, "index %s does not match the log (same size, different entries)", index_name[i]);
 	}
 	return 0;
 }
@@ -312,7 +399,9 @@ static int verify_blobs(hive_txn *t, verify_state *vs)
 	if (rc)
 		return hive_store_lmdb_error(t, rc, "verify");
 	MDB_val k, v;
-	for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
+	int op = MDB_FIRST;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
 		char hex[65];
 		hive_sha256_hex(v.mv_data, v.mv_size, hex);
 		unsigned char *kb = k.mv_data;
@@ -323,20 +412,26 @@ static int verify_blobs(hive_txn *t, verify_state *vs)
 			problem(vs, "blob %s: content hash is %s", khex, hex);
 	}
 	mdb_cursor_close(c);
-	return 0;
+	return rc == MDB_NOTFOUND ? 0 : hive_store_lmdb_error(t, rc, "verify");
 }
 
-int hive_txn_verify(hive_txn *t, void (*report)(const char *msg, void *ctx), void *ctx,
-		    uint64_t *events_out, uint64_t *problems)
+int hive_txn_verify_with(hive_txn *t, const hive_verify_opts *o, uint64_t *events_out, uint64_t *problems)
 {
-	verify_state vs = {.report = report, .ctx = ctx};
+	verify_state vs = {.o = o};
 	uint64_t count = 0;
 	int rc = verify_events(t, &vs, &count);
 	if (!rc)
-		rc = verify_index_totals(t, &vs);
+		rc = verify_indexes(t, &vs);
 	if (!rc)
 		rc = verify_blobs(t, &vs);
 	*events_out = count;
 	*problems = vs.problems;
 	return rc;
+}
+
+int hive_txn_verify(hive_txn *t, void (*report)(const char *msg, void *ctx), void *ctx,
+		    uint64_t *events_out, uint64_t *problems)
+{
+	hive_verify_opts o = {.report = report, .ctx = ctx};
+	return hive_txn_verify_with(t, &o, events_out, problems);
 }

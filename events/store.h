@@ -139,6 +139,22 @@ int hive_txn_scan(hive_txn *txn, const hive_event_filter *f, hive_event_fn fn, v
 int hive_txn_verify(hive_txn *txn, void (*report)(const char *msg, void *ctx), void *ctx,
 		    uint64_t *events_out, uint64_t *problems);
 
+/*
+ * The same check, with a hook: each(ev, ctx) is called for every event
+ * that decodes, in seq order (ev borrowed for the call), so a caller can
+ * replay the log in the same pass (`events verify` parses each event
+ * once).  A non-zero return from each stops the check and is returned.
+ * One sequential pass over the log and one over each index: time linear
+ * in the log, memory independent of it (a slower second pass naming each
+ * bad index entry runs only when the index figures disagree).
+ */
+typedef struct {
+	void (*report)(const char *msg, void *ctx);
+	int (*each)(const hive_event *ev, void *ctx);
+	void *ctx;
+} hive_verify_opts;
+int hive_txn_verify_with(hive_txn *txn, const hive_verify_opts *o, uint64_t *events_out, uint64_t *problems);
+
 /* The last committed seq (a fresh read). */
 int hive_store_last_seq(hive_store *s, uint64_t *out);
 
