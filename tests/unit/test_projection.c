@@ -300,7 +300,8 @@ typedef struct {
 static int verify_fn(hive_txn *txn, void *vctx)
 {
 	verify_ctx *c = vctx;
-	return hive_projection_verify(txn, collect, &c->r, &c->problems);
+	uint64_t events;
+	return hive_projection_verify(txn, collect, &c->r, &events, &c->problems);
 }
 
 static uint64_t verify(eng *e, reports *r)
