@@ -98,10 +98,20 @@ static int check_schema(hive_store *s, MDB_txn *txn, int may_write)
 
 /* Open the named databases: with a read transaction when the log exists
  * (so a reader never waits on a writer), else create them. */
+/* Begin a transaction while opening: another process may have grown the
+ * map since mdb_env_open (MDB_MAP_RESIZED); adopt its size and go on. */
+static int begin_setup_txn(hive_store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(s->env, 0)) == 0)
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	return rc;
+}
+
 static int setup_dbs(hive_store *s)
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_setup_txn(s, MDB_RDONLY, &txn);
 	if (rc)
 		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
 	rc = open_dbis(s, txn, 0);
@@ -117,7 +127,7 @@ static int setup_dbs(hive_store *s)
 		}
 	}
 	mdb_txn_abort(txn);
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+	if ((rc = begin_setup_txn(s, 0, &txn)))
 		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
 	if ((rc = open_dbis(s, txn, MDB_CREATE))) {
 		mdb_txn_abort(txn);
