@@ -763,6 +763,7 @@ int hive_projection_verify(hive_txn *txn, void (*report)(const char *msg, void *
 /* hive_txn_scan callback for the rebuild: decode, apply, go on. */
 static int rebuild_one(uint64_t seq, hive_slice raw, void *ctx)
 {
+	(void)seq;
 	hive_event ev;
 	if (hive_event_decode(raw.data, raw.len, &ev) != 0)
 		return 0; /* `events verify` names it */

@@ -107,6 +107,7 @@ static int fill_fn(hive_txn *txn, void *vctx)
  * those of a healthy store (its compare step included). */
 static int rebuild_fn(hive_txn *txn, void *ctx)
 {
+	(void)ctx;
 	uint64_t problems;
 	return hive_projection_rebuild(txn, &problems);
 }
