@@ -110,6 +110,7 @@ typedef struct {
 	hive_store *s;
 	hive_pick *p;
 	const char *adapter;
+	int rc; /* recording runtime_started failed: the attempt fails its step */
 } started_ctx;
 
 static void on_started(void *vctx, pid_t pid, pid_t pgid, const char *const *argv, const char *prompt_sha)
@@ -118,7 +119,7 @@ static void on_started(void *vctx, pid_t pid, pid_t pgid, const char *const *arg
 	json_t *a = json_array();
 	for (size_t i = 0; argv && argv[i]; i++)
 		json_array_append_new(a, json_string(argv[i]));
-	emit_step(c->s, c->p, HIVE_EV_RUNTIME_STARTED,
+	c->rc = emit_step(c->s, c->p, HIVE_EV_RUNTIME_STARTED,
 		  hive_json_pack("{s:s,s:o,s:s,s:i,s:i}", "adapter", c->adapter, "argv", a, "prompt_sha256",
 			    prompt_sha ? prompt_sha : "", "pid", (int)pid, "pgid", (int)pgid));
 }
@@ -145,7 +146,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 		return 0;
 	}
 	json_t *input = task_input(p->task);
-	started_ctx sc = {s, p, ad->name};
+	started_ctx sc = {s, p, ad->name, 0};
 	const char *ctx_text = p->context ? hive_json_str(p->context, "context") : NULL;
 	json_t *prior = p->context ? json_object_get(p->context, "prior_attempts") : NULL;
 	json_t *empty = json_array();
@@ -160,7 +161,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 	int rc = ad->execute(ad, &req, res);
 	json_decref(input);
 	json_decref(empty);
-	return rc;
+	return rc ? rc : sc.rc;
 }
 
 static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
@@ -263,7 +264,7 @@ static int check_lines_limit(const json_t *task)
 /* Spawn the check, then record check_started with its process group (so
  * a later runner can kill it if this one dies), then wait for it. */
 static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, const char *name, int required,
-		       const char *cmd, hive_proc_result *r)
+		       const char *cmd, hive_proc_result *r, int *write_rc)
 {
 	hive_proc proc;
 	int rc = spec->stdout_capture ? hive_proc_spawn(spec, &proc) : HIVE_ESYSTEM;
@@ -272,7 +273,7 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 		json_object_set_new(pl, "pid", json_integer(proc.pid));
 		json_object_set_new(pl, "pgid", json_integer(proc.pgid));
 	}
-	emit_step(s, p, HIVE_EV_CHECK_STARTED, pl);
+	*write_rc = emit_step(s, p, HIVE_EV_CHECK_STARTED, pl);
 	if (rc) {
 		r->exit_code = -1;
 		return rc;
@@ -311,7 +312,8 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 			       .timeout_ms = (long)json_integer_value(json_object_get(check, "timeout_ms")),
 			       .cancel = (volatile int *)o->stop};
 	hive_proc_result r = {0};
-	int rc = spawn_check(s, p, &spec, name, required, cmd, &r);
+	int write_rc = 0;
+	int rc = spawn_check(s, p, &spec, name, required, cmd, &r, &write_rc);
 	char *start_error = rc ? hive_xstrdup(hive_error_last()) : NULL;
 	hive_strv_free(env);
 	hive_output out = {0};
@@ -338,10 +340,11 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 		json_object_set_new(pl, "cancelled", json_true()); /* the runner was stopped */
 	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHECK_COMPLETED, .payload = pl,
 		      .blob_field = {"output_blob"}, .blob = {&out.text}};
-	hive_store_write(s, step_txn, &c);
+	if (!write_rc) /* check_completed only after its check_started */
+		write_rc = hive_store_write(s, step_txn, &c);
 	json_decref(pl);
 	hive_output_dispose(&out);
-	return passed;
+	return write_rc ? write_rc : passed;
 }
 
 /* 1 while the attempt is still running: a person may have aborted it. */
@@ -354,7 +357,9 @@ static int still_running_txn(hive_txn *txn, void *vctx)
 	return running ? 0 : HIVE_ECONFLICT;
 }
 
-static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_t *failed)
+/* 1 when every required check passed, 0 when one failed, -1 when the
+ * attempt stopped (interrupted, or *rc: its events could not be recorded). */
+static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_t *failed, int *rc)
 {
 	json_t *checks = json_object_get(p->task, "checks"), *ch;
 	size_t i;
@@ -363,6 +368,10 @@ static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_
 		if ((o->stop && *o->stop) || hive_store_read(s, still_running_txn, p) != 0)
 			return -1;
 		int passed = run_check(s, p, ch, (int)i, o);
+		if (passed < 0) {
+			*rc = passed;
+			return -1;
+		}
 		if (o->stop && *o->stop)
 			return -1; /* interrupted, not failed: the attempt ends interrupted */
 		if (!passed && !json_is_false(json_object_get(ch, "required"))) {
@@ -470,7 +479,9 @@ static int recorded_txn(hive_txn *txn, void *vctx)
 static int recorded_outcome(hive_store *s, hive_pick *p)
 {
 	recorded_ctx c = {p, -1};
-	hive_store_read(s, recorded_txn, &c);
+	/* A failed read leaves -1 ("none yet"): this runs only after the
+	 * attempt already failed, and its caller then returns that error. */
+	(void)hive_store_read(s, recorded_txn, &c);
 	return c.outcome;
 }
 
@@ -495,7 +506,7 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 		state_ctx sc = {p->task_id.s, HIVE_TASK_VERIFYING, "runtime exited 0; running checks"};
 		rc = hive_store_write(s, state_txn, &sc);
 		if (!rc)
-			checks_ok = run_checks(s, p, o, failed);
+			checks_ok = run_checks(s, p, o, failed, &rc);
 	}
 	if (rc) {
 		/* the store failed mid-attempt or a person ended the attempt:
