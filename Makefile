@@ -23,11 +23,11 @@ CFLAGS   ?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LIBS      = $(PKG_LIBS) -lpthread
 
-EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/strv.c events/fs.c events/utf8.c events/id.c events/event.c events/store.c events/scan.c events/follow.c
+EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/strv.c events/fs.c events/utf8.c events/id.c events/event.c events/store.c events/store_check.c events/store_fault.c events/scan.c events/follow.c
 CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \
               core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/datadir.c core/capture.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c core/markdown.c
-CORE_SRC   += core/query.c
+CORE_SRC   += core/query.c core/upgrade.c
 CORE_SRC   += core/kill_list.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \

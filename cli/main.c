@@ -51,8 +51,16 @@ hive_store *cli_store(hive_cli *cli, int *rc)
 			*rc = hive_error_set(HIVE_EINVALID, "%s", cli->dir_error);
 			return NULL;
 		}
+		hive_store_opts o;
+		hive_upgrade_opts_init(&o); /* upgrades a store of an older hive */
+		o.trap_damage = 1;          /* a damaged data.mdb: one line, exit 5 */
+		const char *d = getenv("HIVE_DURABILITY");
+		if (d && *d && hive_store_durability_parse(d, &o.durability) != 0) {
+			*rc = hive_error_set(HIVE_EINVALID, "HIVE_DURABILITY=%s is not a mode; use durable or relaxed", d);
+			return NULL;
+		}
 		if ((!cli->may_create && (*rc = store_missing(cli))) ||
-		    (*rc = hive_store_open(cli->dir, &cli->store)))
+		    (*rc = hive_store_open(cli->dir, &o, &cli->store)))
 			return NULL;
 	}
 	*rc = 0;
@@ -180,20 +188,40 @@ static int extract_globals(int *argc, char **argv, globals *g)
 	return 0;
 }
 
+/* The command line's words for a hint of the library (events/error.h):
+ * the library never names flags. */
+static void put_hint(hive_buf *b)
+{
+	const char *arg = hive_error_last_hint_arg();
+	switch (hive_error_last_hint()) {
+	case HIVE_HINT_OTHER_DIR: hive_buf_puts(b, "; pass --dir to use another"); break;
+	case HIVE_HINT_RESET_COUNT: hive_buf_puts(b, "; pass --reset-count"); break;
+	case HIVE_HINT_ADD_TASK: hive_buf_printf(b, "; add --task %s", arg); break;
+	case HIVE_HINT_DISTINCT_KEYS: hive_buf_puts(b, "; give them distinct --key"); break;
+	case HIVE_HINT_GIVE_TASK: hive_buf_puts(b, "; give at least one --task"); break;
+	case HIVE_HINT_NEW_FLOW: hive_buf_printf(b, ": hive flow create PROJECT --task %s", arg); break;
+	default: break;
+	}
+}
+
 static int report(int rc, int json)
 {
 	if (rc == 0)
 		return 0;
+	hive_buf msg = {0};
+	hive_buf_puts(&msg, hive_error_last());
+	put_hint(&msg);
 	if (json) {
 		json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", hive_error_name(rc),
-				      "message", hive_error_last());
+				      "message", hive_buf_str(&msg));
 		char *s = json_dumps(e, JSON_COMPACT);
 		fprintf(stderr, "%s\n", s);
 		free(s);
 		json_decref(e);
 	} else {
-		fprintf(stderr, "hive: %s\n", hive_error_last());
+		fprintf(stderr, "hive: %s\n", hive_buf_str(&msg));
 	}
+	hive_buf_dispose(&msg);
 	return hive_error_exit_code(rc);
 }
 

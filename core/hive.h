@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/upgrade.h"
 #include "events/store.h"
 
 /* ---- input documents (nothing is written) ----------------------------------- */

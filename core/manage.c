@@ -77,7 +77,7 @@ static int resolve_deps(hive_txn *txn, json_t *def)
 		hive_id id;
 		int rc = hive_resolve(txn, HIVE_REF_TASK, json_string_value(d), &id);
 		if (rc)
-			return hive_error_prefix("--depends-on %s", json_string_value(d));
+			return hive_error_prefix("dependency %s", json_string_value(d));
 		json_array_set_new(deps, i, json_string(id.s));
 	}
 	return 0;
@@ -256,12 +256,12 @@ static int check_outside_deps(hive_txn *txn, const json_t *ids)
 			if (rc || in_ids(ids, json_string_value(d)))
 				continue;
 			json_t *dep = hive_proj_task(txn, json_string_value(d));
-			if (hive_proj_task_state(dep) != HIVE_TASK_SUCCESS)
-				rc = hive_error_set(HIVE_EINVALID,
-						    "task %s depends on %s, which is not in this flow and has not succeeded; add --task %s",
-						    json_string_value(json_object_get(t, "key")),
-						    json_string_value(json_object_get(dep, "key")),
-						    json_string_value(json_object_get(dep, "key")));
+			if (hive_proj_task_state(dep) != HIVE_TASK_SUCCESS) {
+				hive_error_set(HIVE_EINVALID, "task %s depends on %s, which is not in this flow and has not succeeded",
+					       json_string_value(json_object_get(t, "key")),
+					       json_string_value(json_object_get(dep, "key")));
+				rc = hive_error_hint_set(HIVE_HINT_ADD_TASK, json_string_value(json_object_get(dep, "key")));
+			}
 			json_decref(dep);
 		}
 		json_decref(t);
@@ -285,8 +285,10 @@ static int flow_tasks_txn(hive_txn *txn, void *vctx)
 		const char *key = json_string_value(json_object_get(t, "key"));
 		if (strcmp(json_string_value(json_object_get(t, "project_id")), project.s) != 0)
 			rc = hive_error_set(HIVE_EINVALID, "task %s belongs to another project", c->refs[i]);
-		else if (json_object_get(keys, key))
-			rc = hive_error_set(HIVE_EINVALID, "two tasks with key \"%s\" in one flow; give them distinct --key", key);
+		else if (json_object_get(keys, key)) {
+			hive_error_set(HIVE_EINVALID, "two tasks with key \"%s\" in one flow", key);
+			rc = hive_error_hint_set(HIVE_HINT_DISTINCT_KEYS, NULL);
+		}
 		json_object_set_new(keys, key, json_true());
 		json_array_append_new(ids, json_string(id.s));
 		json_decref(t);
@@ -314,8 +316,10 @@ int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *n
 		c.name = generated;
 	}
 	int rc = valid_name("flow", c.name);
-	if (!rc && n == 0)
-		rc = hive_error_set(HIVE_EINVALID, "flow create: give at least one --task");
+	if (!rc && n == 0) {
+		hive_error_set(HIVE_EINVALID, "flow create: a flow needs at least one task");
+		rc = hive_error_hint_set(HIVE_HINT_GIVE_TASK, NULL);
+	}
 	if (!rc)
 		rc = hive_store_write(s, flow_tasks_txn, &c);
 	if (!rc && out)
@@ -339,7 +343,7 @@ static int load_flow(hive_txn *txn, const char *ref, hive_id *id, json_t **flow,
 		return rc;
 	*flow = hive_proj_flow(txn, id->s);
 	if (!*flow)
-		return hive_error_set(HIVE_ENOTFOUND, "flow %s has no projection; run hive events verify", id->s);
+		return hive_error_set(HIVE_ESYSTEM, "flow %s has no projection; run hive events verify", id->s);
 	*st = hive_proj_flow_state(*flow);
 	return 0;
 }

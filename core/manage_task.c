@@ -29,7 +29,7 @@ static json_t *load_task(hive_txn *txn, const char *ref, int *rc)
 		return NULL;
 	json_t *t = hive_proj_task(txn, id.s);
 	if (!t)
-		*rc = hive_error_set(HIVE_ENOTFOUND, "task %s has no projection; run hive events verify", id.s);
+		*rc = hive_error_set(HIVE_ESYSTEM, "task %s has no projection; run hive events verify", id.s);
 	return t;
 }
 
@@ -76,9 +76,10 @@ static int check_budget(const json_t *t)
 		return 0;
 	int max = p.n_budgets == 0 ? p.max_attempts : p.budgets[idx].max_attempts;
 	int used = (int)json_integer_value(json_array_get(json_object_get(t, "budget_used"), (size_t)idx));
-	if (used >= max)
-		return hive_error_set(HIVE_ECONFLICT, "retry limit exceeded: %d of %d attempts used; pass --reset-count",
-				      used, max);
+	if (used >= max) {
+		hive_error_set(HIVE_ECONFLICT, "retry limit exceeded: %d of %d attempts used", used, max);
+		return hive_error_hint_set(HIVE_HINT_RESET_COUNT, NULL);
+	}
 	return 0;
 }
 
@@ -99,11 +100,12 @@ static int retry_txn(hive_txn *txn, void *vctx)
 		/* An aborted flow never runs again: a task made pending there
 		 * would wait forever.  It can run in a new flow instead. */
 		json_t *last = hive_proj_flow(txn, hive_json_str(t, "flow_id"));
-		if (last && hive_proj_flow_state(last) == HIVE_FLOW_ABORTED)
-			rc = hive_error_set(HIVE_ECONFLICT,
-					    "task %s cannot be retried in flow %s, which was aborted; put it in a new "
-					    "flow (hive flow create PROJECT --task %s) and retry it there",
-					    hive_json_str(t, "key"), hive_json_str(last, "name"), hive_json_str(t, "key"));
+		if (last && hive_proj_flow_state(last) == HIVE_FLOW_ABORTED) {
+			hive_error_set(HIVE_ECONFLICT,
+				       "task %s cannot be retried in flow %s, which was aborted; put it in a new flow "
+				       "and retry it there", hive_json_str(t, "key"), hive_json_str(last, "name"));
+			rc = hive_error_hint_set(HIVE_HINT_NEW_FLOW, hive_json_str(t, "key"));
+		}
 		json_decref(last);
 	}
 	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
@@ -130,7 +132,7 @@ static int retry_txn(hive_txn *txn, void *vctx)
 int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode)
 {
 	if (mode && strcmp(mode, "clean") != 0 && strcmp(mode, "continue") != 0)
-		return hive_error_set(HIVE_EINVALID, "--mode %s: use clean or continue", mode);
+		return hive_error_set(HIVE_EINVALID, "retry mode \"%s\": use clean or continue", mode);
 	task_op_ctx c = {.ref = task_ref, .reset_count = reset_count, .mode = mode};
 	return hive_store_write(s, retry_txn, &c);
 }

@@ -75,7 +75,7 @@ static int load_ref(hive_txn *txn, hive_ref_kind kind, const char *ref, json_t *
 		return rc;
 	*doc = hive_proj_get(txn, "%s/%s", hive_ref_kind_name(kind), id.s);
 	if (!*doc)
-		return hive_error_set(HIVE_ENOTFOUND, "%s %s has no projection; run hive events verify",
+		return hive_error_set(HIVE_ESYSTEM, "%s %s has no projection; run hive events verify",
 				      hive_ref_kind_name(kind), id.s);
 	return 0;
 }

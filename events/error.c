@@ -8,6 +8,8 @@
 
 static _Thread_local char last_msg[HIVE_ERROR_MAX];
 static _Thread_local int last_code;
+static _Thread_local hive_error_hint last_hint;
+static _Thread_local char last_hint_arg[256];
 
 int hive_error_setv(int code, const char *fmt, va_list ap)
 {
@@ -21,8 +23,20 @@ int hive_error_setv(int code, const char *fmt, va_list ap)
 	snprintf(last_msg, sizeof last_msg, "%s", hive_buf_str(&safe));
 	hive_buf_dispose(&safe);
 	last_code = code;
+	last_hint = HIVE_HINT_NONE;
+	last_hint_arg[0] = '\0';
 	return code;
 }
+
+int hive_error_hint_set(hive_error_hint hint, const char *arg)
+{
+	last_hint = hint;
+	snprintf(last_hint_arg, sizeof last_hint_arg, "%s", arg ? arg : "");
+	return last_code;
+}
+
+hive_error_hint hive_error_last_hint(void) { return last_hint; }
+const char *hive_error_last_hint_arg(void) { return last_hint_arg; }
 
 int hive_error_set(int code, const char *fmt, ...)
 {
@@ -56,7 +70,13 @@ int hive_error_prefix(const char *fmt, ...)
 
 const char *hive_error_last(void) { return last_msg; }
 int hive_error_last_code(void) { return last_code; }
-void hive_error_clear(void) { last_msg[0] = '\0'; last_code = 0; }
+void hive_error_clear(void)
+{
+	last_msg[0] = '\0';
+	last_code = 0;
+	last_hint = HIVE_HINT_NONE;
+	last_hint_arg[0] = '\0';
+}
 
 int hive_error_exit_code(int code)
 {

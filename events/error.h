@@ -34,6 +34,30 @@ int hive_error_setv(int code, const char *fmt, va_list ap);
  * current code. */
 int hive_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A hint a front end may add after the message.  The layers below the
+ * front end never name its flags or commands; they say which hint
+ * applies (with one argument, e.g. a task key, where the hint needs it)
+ * and the front end words it ("; pass --reset-count" on the command
+ * line).  hive_error_set() clears the hint; set it after the message.
+ */
+typedef enum {
+	HIVE_HINT_NONE = 0,
+	HIVE_HINT_OTHER_DIR,     /* another data directory could be used */
+	HIVE_HINT_RESET_COUNT,   /* the retry could reset the attempt count */
+	HIVE_HINT_ADD_TASK,      /* arg: a task the flow could include */
+	HIVE_HINT_DISTINCT_KEYS, /* tasks of one flow need distinct keys */
+	HIVE_HINT_GIVE_TASK,     /* a flow needs at least one task */
+	HIVE_HINT_NEW_FLOW,      /* arg: a task to put in a new flow */
+} hive_error_hint;
+
+/* Attach hint (arg may be NULL; copied) to the current error; returns the
+ * current code, so `return hive_error_hint_set(...)` works. */
+int hive_error_hint_set(hive_error_hint hint, const char *arg);
+hive_error_hint hive_error_last_hint(void);
+/* The hint's argument; borrowed, "" when none. */
+const char *hive_error_last_hint_arg(void);
+
 /* The last message set on this thread; borrowed, valid until the next
  * hive_error_set on this thread. Never NULL ("" when none). */
 const char *hive_error_last(void);

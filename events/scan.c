@@ -43,12 +43,15 @@ static int collect_index(hive_txn *t, hive_index idx, const char *key, uint64_t 
 	hive_seq_key(after + 1, from);
 	MDB_val k = {strlen(key), (void *)key}, v = {8, from};
 	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
-	while (rc == 0) {
+	while (rc == 0 && v.mv_size == 8) {
 		seq_push(l, hive_seq_from(v.mv_data));
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(c);
-	return 0;
+	if (rc == 0) /* an entry that is not a seq */
+		return hive_error_set(HIVE_ESYSTEM, "event log in %s is damaged: index %s holds an entry of %zu bytes",
+				      t->s->dir, key, v.mv_size);
+	return rc == MDB_NOTFOUND ? 0 : hive_store_lmdb_error(t, rc, "index read");
 }
 
 static int index_has(hive_txn *t, hive_index idx, const char *key, uint64_t seq)
@@ -131,16 +134,23 @@ static int scan_all(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, v
 	hive_seq_key(first, key);
 	MDB_val k = {8, key}, v;
 	uint64_t n = 0;
-	int op = MDB_SET_RANGE;
+	int op = MDB_SET_RANGE, mrc = 0;
 	rc = 0;
-	while ((!f->limit || n < f->limit) && mdb_cursor_get(c, &k, &v, op) == 0) {
+	while ((!f->limit || n < f->limit) && (mrc = mdb_cursor_get(c, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
+		if (k.mv_size != 8) {
+			rc = hive_error_set(HIVE_ESYSTEM, "event log in %s is damaged: a key of %zu bytes in the log",
+					    t->s->dir, k.mv_size);
+			break;
+		}
 		hive_slice raw = {v.mv_data, v.mv_size};
 		if ((rc = fn(hive_seq_from(k.mv_data), raw, ctx)))
 			break;
 		n++;
 	}
 	mdb_cursor_close(c);
+	if (!rc && mrc && mrc != MDB_NOTFOUND)
+		rc = hive_store_lmdb_error(t, mrc, "read");
 	return rc;
 }
 

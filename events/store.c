@@ -24,22 +24,48 @@
 
 #define DEFAULT_MAPSIZE ((size_t)64 << 20)
 
-static size_t initial_mapsize;
+#define DEFAULT_MAXREADERS 1024
 
 static const char *const index_names[HIVE_IDX__COUNT] = {
 	"idx_flow", "idx_task", "idx_attempt", "idx_type",
 };
 
-void hive_store_set_initial_mapsize(size_t bytes) { initial_mapsize = bytes; }
 const char *hive_store_dir(const hive_store *s) { return s->dir; }
+
+/* LMDB's codes stop here: every failure leaves the store as a HIVE_E*
+ * code with LMDB's own words in the message. */
+static const char *lmdb_words(int rc)
+{
+	switch (rc) {
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return "the file is damaged";
+	case MDB_READERS_FULL:
+		return "too many processes are reading it at once";
+	default:
+		return NULL;
+	}
+}
+
+int hive_store_env_error(hive_store *s, int rc, const char *what)
+{
+	const char *words = lmdb_words(rc);
+	if (words)
+		return hive_error_set(HIVE_ESYSTEM, "event log in %s: %s: %s (%s)", s->dir, what, words,
+				      mdb_strerror(rc));
+	return hive_error_set(HIVE_ESYSTEM, "event log in %s: %s: %s", s->dir, what, mdb_strerror(rc));
+}
 
 int hive_store_lmdb_error(hive_txn *t, int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL && t)
 		t->map_full = 1;
+	if (t)
+		return hive_store_env_error(t->s, rc, what);
 	return hive_error_set(HIVE_ESYSTEM, "event log: %s: %s", what, mdb_strerror(rc));
 }
-
 
 /* ---- opening ----------------------------------------------------------- */
 
@@ -49,7 +75,8 @@ static int mkdir_p(const char *dir)
 	int rc = hive_fs_mkdir_p(dir, 0700, "data directory");
 	if (rc) {
 		char *msg = hive_xstrdup(hive_error_last());
-		hive_error_set(rc, "%s; pass --dir to use another", msg);
+		hive_error_set(rc, "%s", msg);
+		hive_error_hint_set(HIVE_HINT_OTHER_DIR, NULL);
 		free(msg);
 	}
 	return rc;
@@ -69,35 +96,128 @@ static int open_dbis(hive_store *s, MDB_txn *txn, unsigned flags)
 	return 0;
 }
 
-static int check_schema(hive_store *s, MDB_txn *txn, int may_write)
+static int index_put(hive_txn *t, hive_index idx, const char *key, const unsigned char seq[8])
 {
-	MDB_val k = {14, "schema_version"}, v;
-	int rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		if (!may_write)
-			return MDB_NOTFOUND;
-		char buf[16];
-		int n = snprintf(buf, sizeof buf, "%d", HIVE_SCHEMA_VERSION);
-		MDB_val nv = {(size_t)n, buf};
-		if ((rc = mdb_put(txn, s->meta, &k, &nv, 0)))
-			return hive_error_set(HIVE_ESYSTEM, "event log %s: cannot write schema version: %s",
-					      s->dir, mdb_strerror(rc));
-		return 0;
-	}
-	if (rc)
-		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
-	char buf[16];
-	snprintf(buf, sizeof buf, "%.*s", (int)(v.mv_size < 15 ? v.mv_size : 15), (const char *)v.mv_data);
-	int version = atoi(buf);
-	if (version > HIVE_SCHEMA_VERSION)
-		return hive_error_set(HIVE_ECONFLICT,
-				      "data dir %s was written by a newer hive (schema %d; this hive reads up to %d); upgrade hive or use another --dir",
-				      s->dir, version, HIVE_SCHEMA_VERSION);
+	MDB_val k = {strlen(key), (void *)key}, v = {8, (void *)seq};
+	int rc = mdb_put(t->txn, t->s->idx[idx], &k, &v, 0);
+	return rc ? hive_store_lmdb_error(t, rc, "index write") : 0;
+}
+
+/* The index entries of one event (seq as its 8-byte key). */
+static int index_event(hive_txn *t, const hive_event *ev, const unsigned char key[8])
+{
+	int rc = 0;
+	if ((ev->flow_id[0] && (rc = index_put(t, HIVE_IDX_FLOW, ev->flow_id, key))) ||
+	    (ev->task_id[0] && (rc = index_put(t, HIVE_IDX_TASK, ev->task_id, key))) ||
+	    (ev->attempt_id[0] && (rc = index_put(t, HIVE_IDX_ATTEMPT, ev->attempt_id, key))) ||
+	    (rc = index_put(t, HIVE_IDX_TYPE, ev->type_name, key)))
+		return rc;
 	return 0;
 }
 
-/* Open the named databases: with a read transaction when the log exists
- * (so a reader never waits on a writer), else create them. */
+/* ---- the schema version ------------------------------------------------------ */
+
+#define SCHEMA_KEY "schema_version"
+
+/* The store's schema version: 0 when it has none (a new store). */
+static int read_schema(hive_store *s, MDB_txn *txn, int *version)
+{
+	MDB_val k = {sizeof SCHEMA_KEY - 1, SCHEMA_KEY}, v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	*version = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return hive_store_env_error(s, rc, "cannot read the schema version");
+	char buf[16];
+	snprintf(buf, sizeof buf, "%.*s", (int)(v.mv_size < 15 ? v.mv_size : 15), (const char *)v.mv_data);
+	char *end;
+	long n = strtol(buf, &end, 10);
+	if (end == buf || *end || n < 1 || n > 1000000)
+		return hive_error_set(HIVE_ESYSTEM, "event log in %s is damaged: its schema version \"%s\" is not a number",
+				      s->dir, buf);
+	*version = (int)n;
+	return 0;
+}
+
+static int write_schema(hive_store *s, MDB_txn *txn)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof buf, "%d", HIVE_SCHEMA_VERSION);
+	MDB_val k = {sizeof SCHEMA_KEY - 1, SCHEMA_KEY}, v = {(size_t)n, buf};
+	int rc = mdb_put(txn, s->meta, &k, &v, 0);
+	return rc ? hive_store_env_error(s, rc, "cannot write the schema version") : 0;
+}
+
+static int refuse_newer(hive_store *s, int version)
+{
+	hive_error_set(HIVE_ESYSTEM,
+		       "data dir %s was written by a newer hive (schema %d; this hive reads up to %d); upgrade hive",
+		       s->dir, version, HIVE_SCHEMA_VERSION);
+	return hive_error_hint_set(HIVE_HINT_OTHER_DIR, NULL);
+}
+
+/* ---- upgrading an older store ----------------------------------------------------- */
+
+/* Re-add one event's index entries (the same ones hive_txn_append writes). */
+static int reindex_event(hive_txn *t, uint64_t seq, hive_slice raw)
+{
+	hive_event ev;
+	if (hive_event_decode(raw.data, raw.len, &ev) != 0)
+		return 0; /* left out of the indexes; `events verify` names it */
+	unsigned char key[8];
+	hive_seq_key(seq, key);
+	int rc = index_event(t, &ev, key);
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+static int reindex_one(uint64_t seq, hive_slice raw, void *ctx) { return reindex_event(ctx, seq, raw); }
+
+typedef struct {
+	const hive_store_opts *o;
+	int from;
+} upgrade_ctx;
+
+/* One write transaction: indexes rebuilt from the log, then what the
+ * layers above derive from it (opts.rebuild), then the new version.  It
+ * runs again from the start if the map must grow (hive_store_write), and
+ * checks the version first: another process may have upgraded meanwhile. */
+static int upgrade_txn(hive_txn *t, void *vctx)
+{
+	upgrade_ctx *c = vctx;
+	int version, rc = read_schema(t->s, t->txn, &version);
+	if (rc || version >= HIVE_SCHEMA_VERSION)
+		return rc;
+	for (int i = 0; i < HIVE_IDX__COUNT && !rc; i++)
+		if ((rc = mdb_drop(t->txn, t->s->idx[i], 0)))
+			rc = hive_store_lmdb_error(t, rc, "upgrade: clearing an index");
+	hive_event_filter all = {0};
+	if (!rc)
+		rc = hive_txn_scan(t, &all, reindex_one, t);
+	if (!rc)
+		rc = c->o->rebuild(t, c->o->rebuild_ctx);
+	if (!rc)
+		rc = write_schema(t->s, t->txn);
+	if (rc && !t->map_full)
+		hive_error_prefix("cannot upgrade the event log in %s from schema %d to %d", t->s->dir, c->from,
+				  HIVE_SCHEMA_VERSION);
+	return rc;
+}
+
+static int upgrade(hive_store *s, const hive_store_opts *o, int from)
+{
+	if (!o->rebuild)
+		return hive_error_set(HIVE_ESYSTEM,
+				      "data dir %s holds a store of schema %d; this hive writes schema %d and was not "
+				      "asked to upgrade it",
+				      s->dir, from, HIVE_SCHEMA_VERSION);
+	upgrade_ctx c = {o, from};
+	return hive_store_write(s, upgrade_txn, &c);
+}
+
+/* ---- opening -------------------------------------------------------------------- */
+
 /* Begin a transaction while opening: another process may have grown the
  * map since mdb_env_open (MDB_MAP_RESIZED); adopt its size and go on. */
 static int begin_setup_txn(hive_store *s, unsigned flags, MDB_txn **txn)
@@ -105,96 +225,141 @@ static int begin_setup_txn(hive_store *s, unsigned flags, MDB_txn **txn)
 	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(s->env, 0)) == 0)
 		rc = mdb_txn_begin(s->env, NULL, flags, txn);
-	return rc;
+	return rc ? hive_store_env_error(s, rc, "cannot begin a transaction") : 0;
 }
 
-static int setup_dbs(hive_store *s)
+/* Create the named databases and the version of a new store (or of one
+ * another process is creating at the same time: then nothing is left to do). */
+static int create_dbs(hive_store *s, int *version)
 {
 	MDB_txn *txn;
-	int rc = begin_setup_txn(s, MDB_RDONLY, &txn);
+	int rc = begin_setup_txn(s, 0, &txn);
 	if (rc)
-		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
-	rc = open_dbis(s, txn, 0);
-	if (rc == 0) {
-		rc = check_schema(s, txn, 0);
-		if (rc == 0) {
-			mdb_txn_commit(txn);
-			return 0;
-		}
-		if (rc != MDB_NOTFOUND) {
-			mdb_txn_abort(txn);
-			return rc;
-		}
+		return rc;
+	if ((rc = open_dbis(s, txn, MDB_CREATE)))
+		rc = hive_store_env_error(s, rc, "cannot create its databases");
+	if (!rc)
+		rc = read_schema(s, txn, version);
+	if (!rc && *version == 0) {
+		rc = write_schema(s, txn);
+		*version = HIVE_SCHEMA_VERSION;
 	}
-	mdb_txn_abort(txn);
-	if ((rc = begin_setup_txn(s, 0, &txn)))
-		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
-	if ((rc = open_dbis(s, txn, MDB_CREATE))) {
-		mdb_txn_abort(txn);
-		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
-	}
-	if ((rc = check_schema(s, txn, 1))) {
+	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
 	if ((rc = mdb_txn_commit(txn)))
-		return hive_error_set(HIVE_ESYSTEM, "event log %s: %s", s->dir, mdb_strerror(rc));
+		return hive_store_env_error(s, rc, "cannot commit");
 	return 0;
 }
 
-static unsigned durability_flags(void)
+/* Open the named databases with a read transaction when the log exists
+ * (so a reader never waits on a writer), else create them; then refuse a
+ * newer store or upgrade an older one. */
+static int setup_dbs(hive_store *s, const hive_store_opts *o)
 {
-	const char *d = getenv("HIVE_DURABILITY");
-	/* relaxed: data pages are synced, the meta page is not, so a power
-	 * loss can undo the last transaction(s) but never corrupts the log;
-	 * a process crash loses nothing (the write(2) reached the kernel). */
-	if (d && strcmp(d, "relaxed") == 0)
-		return MDB_NOMETASYNC;
+	MDB_txn *txn;
+	int version = 0;
+	int rc = begin_setup_txn(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	int mrc = open_dbis(s, txn, 0);
+	if (mrc == 0)
+		rc = read_schema(s, txn, &version);
+	else if (mrc != MDB_NOTFOUND)
+		rc = hive_store_env_error(s, mrc, "cannot open its databases");
+	/* committing (not aborting) keeps the handles open_dbis opened */
+	if (mrc == 0 && !rc)
+		mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (!rc && (mrc == MDB_NOTFOUND || version == 0))
+		rc = create_dbs(s, &version);
+	if (rc)
+		return rc;
+	if (version > HIVE_SCHEMA_VERSION)
+		return refuse_newer(s, version);
+	if (version < HIVE_SCHEMA_VERSION)
+		return upgrade(s, o, version);
 	return 0;
 }
 
-int hive_store_open(const char *dir, hive_store **out)
+int hive_store_durability_parse(const char *d, hive_durability *out)
+{
+	if (strcmp(d, "durable") == 0)
+		*out = HIVE_DURABLE;
+	else if (strcmp(d, "relaxed") == 0)
+		*out = HIVE_RELAXED;
+	else
+		return hive_error_set(HIVE_EINVALID, "durability \"%s\" is not a mode; use durable or relaxed", d);
+	return 0;
+}
+
+/* relaxed: data pages are synced, the meta page is not, so a power loss
+ * can undo the last transaction(s) but never corrupts the log; a process
+ * crash loses nothing (the write(2) reached the kernel). */
+static unsigned durability_flags(hive_durability d) { return d == HIVE_RELAXED ? MDB_NOMETASYNC : 0; }
+
+static int open_env(hive_store *s, const hive_store_opts *o)
+{
+	int rc;
+	if ((rc = mdb_env_create(&s->env)))
+		return rc;
+	mdb_env_set_maxdbs(s->env, 16);
+	/* Each read transaction of any process holds a slot while it runs;
+	 * 1024 slots cost 64 KiB of lock.mdb.  The first process to open the
+	 * environment decides the number for everyone (LMDB sizes lock.mdb
+	 * then). */
+	mdb_env_set_maxreaders(s->env, o->max_readers ? o->max_readers : DEFAULT_MAXREADERS);
+	mdb_env_set_mapsize(s->env, o->initial_mapsize ? o->initial_mapsize : DEFAULT_MAPSIZE);
+	return mdb_env_open(s->env, s->dir, MDB_NOTLS | durability_flags(o->durability), 0600);
+}
+
+int hive_store_open(const char *dir, const hive_store_opts *opts, hive_store **out)
 {
 	*out = NULL;
-	const char *d = getenv("HIVE_DURABILITY");
-	if (d && *d && strcmp(d, "relaxed") != 0 && strcmp(d, "durable") != 0)
-		return hive_error_set(HIVE_EINVALID, "HIVE_DURABILITY=%s is not a mode; use durable or relaxed", d);
+	static const hive_store_opts defaults = HIVE_STORE_OPTS_INIT;
+	const hive_store_opts *o = opts ? opts : &defaults;
+	if (o->version != HIVE_STORE_OPTS_VERSION)
+		return hive_error_set(HIVE_EINVALID, "store options of version %u (this hive knows %d)", o->version,
+				      HIVE_STORE_OPTS_VERSION);
 	int rc = mkdir_p(dir);
 	if (rc)
 		return rc;
 	/* mkdir_p creates what is missing 0700 (SPEC section 10).  The mode of
 	 * a directory that already existed is the owner's choice and is left
 	 * alone: --dir may name a shared directory such as /tmp. */
+	if ((rc = hive_store_check_file(dir)))
+		return rc;
 	hive_store *s = hive_xcalloc(1, sizeof *s);
 	s->dir = hive_xstrdup(dir);
 	s->inotify_fd = -1;
 	pthread_rwlock_init(&s->resize_lock, NULL);
-	if ((rc = mdb_env_create(&s->env)))
-		goto lmdb_fail;
-	mdb_env_set_maxdbs(s->env, 16);
-	mdb_env_set_maxreaders(s->env, 256);
-	mdb_env_set_mapsize(s->env, initial_mapsize ? initial_mapsize : DEFAULT_MAPSIZE);
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | durability_flags(), 0600)))
-		goto lmdb_fail;
+	if ((rc = open_env(s, o))) {
+		rc = hive_store_env_error(s, rc, "cannot open it");
+		hive_store_close(s);
+		return rc;
+	}
+	if (o->trap_damage)
+		hive_store_fault_trap(s);
 	int dead = 0;
 	mdb_reader_check(s->env, &dead);
-	if ((rc = setup_dbs(s))) {
+	hive_store_fault_enter();
+	rc = setup_dbs(s, o);
+	hive_store_fault_leave();
+	if (rc) {
 		hive_store_close(s);
 		return rc;
 	}
 	*out = s;
 	return 0;
-lmdb_fail:
-	rc = hive_error_set(rc == EACCES ? HIVE_ESYSTEM : HIVE_ESYSTEM, "cannot open event log in %s: %s",
-			    dir, mdb_strerror(rc));
-	hive_store_close(s);
-	return rc;
 }
 
 void hive_store_close(hive_store *s)
 {
 	if (!s)
 		return;
+	hive_store_fault_untrap(s);
 	if (s->env)
 		mdb_env_close(s->env);
 	if (s->inotify_fd >= 0)
@@ -221,6 +386,7 @@ static int grow_map(hive_store *s)
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+	hive_store_fault_refresh(s);
 	pthread_rwlock_unlock(&s->resize_lock);
 	if (rc)
 		return hive_error_set(HIVE_ESYSTEM, "event log %s is full at %zu bytes and cannot grow: %s",
@@ -233,24 +399,39 @@ static void adopt_map(hive_store *s)
 {
 	pthread_rwlock_wrlock(&s->resize_lock);
 	mdb_env_set_mapsize(s->env, 0);
+	hive_store_fault_refresh(s);
 	pthread_rwlock_unlock(&s->resize_lock);
 }
 
-uint64_t hive_store_read_last_seq(hive_store *s, MDB_txn *txn)
+/* The last seq in the log (0 when empty); a read error is reported, not
+ * taken for an empty log (a damaged tree would otherwise restart seq at 1). */
+static int last_seq_of(hive_store *s, MDB_txn *txn, uint64_t *out)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	uint64_t last = 0;
-	if (mdb_cursor_open(txn, s->events, &c) == 0) {
-		if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-			last = hive_seq_from(k.mv_data);
-		mdb_cursor_close(c);
-	}
-	return last;
+	*out = 0;
+	int rc = mdb_cursor_open(txn, s->events, &c);
+	if (rc)
+		return hive_store_env_error(s, rc, "cannot read the log");
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return hive_store_env_error(s, rc, "cannot read the log");
+	if (k.mv_size != 8)
+		return hive_error_set(HIVE_ESYSTEM, "event log in %s is damaged: its last key holds %zu bytes, not a seq",
+				      s->dir, k.mv_size);
+	*out = hive_seq_from(k.mv_data);
+	return 0;
 }
+
+/* How long a transaction waits for a reader slot: 50 x 20 ms. */
+#define READERS_FULL_TRIES 50
 
 static int run_txn(hive_store *s, int write, hive_write_fn fn, void *ctx)
 {
+	int readers_full_tries = 0;
 	for (;;) {
 		pthread_rwlock_rdlock(&s->resize_lock);
 		MDB_txn *txn;
@@ -260,24 +441,35 @@ static int run_txn(hive_store *s, int write, hive_write_fn fn, void *ctx)
 			adopt_map(s);
 			continue;
 		}
+		if (rc == MDB_READERS_FULL && readers_full_tries++ < READERS_FULL_TRIES) {
+			/* every reader slot is taken: free those of dead processes, and
+			 * give live readers a moment to finish */
+			pthread_rwlock_unlock(&s->resize_lock);
+			int dead = 0;
+			mdb_reader_check(s->env, &dead);
+			if (!dead)
+				usleep(20000);
+			continue;
+		}
 		if (rc) {
 			pthread_rwlock_unlock(&s->resize_lock);
-			return hive_error_set(HIVE_ESYSTEM, "event log %s: cannot begin transaction: %s",
-					      s->dir, mdb_strerror(rc));
+			return hive_store_env_error(s, rc, "cannot begin a transaction");
 		}
 		hive_txn t = {.s = s, .txn = txn, .write = write};
-		t.last_seq = hive_store_read_last_seq(s, txn);
-		rc = fn(&t, ctx);
+		hive_store_fault_enter();
+		rc = last_seq_of(s, txn, &t.last_seq);
+		if (!rc)
+			rc = fn(&t, ctx);
 		if (rc == 0 && !t.map_full && write) {
 			int mrc = mdb_txn_commit(txn);
 			if (mrc == MDB_MAP_FULL)
 				t.map_full = 1;
 			else if (mrc)
-				rc = hive_error_set(HIVE_ESYSTEM, "event log %s: commit failed: %s",
-						    s->dir, mdb_strerror(mrc));
+				rc = hive_store_env_error(s, mrc, "commit failed");
 		} else {
 			mdb_txn_abort(txn);
 		}
+		hive_store_fault_leave();
 		pthread_rwlock_unlock(&s->resize_lock);
 		if (!t.map_full)
 			return rc;
@@ -302,12 +494,6 @@ int hive_store_last_seq(hive_store *s, uint64_t *out) { return hive_store_read(s
 
 /* ---- appending --------------------------------------------------------- */
 
-static int index_put(hive_txn *t, hive_index idx, const char *key, const unsigned char seq[8])
-{
-	MDB_val k = {strlen(key), (void *)key}, v = {8, (void *)seq};
-	int rc = mdb_put(t->txn, t->s->idx[idx], &k, &v, 0);
-	return rc ? hive_store_lmdb_error(t, rc, "index write") : 0;
-}
 
 /* Refuse what hive_event_decode() would reject when it reads the event
  * back (and `events verify` would report), so the log only ever holds
@@ -359,10 +545,7 @@ int hive_txn_append(hive_txn *t, hive_event *ev)
 	free(json);
 	if (rc)
 		return hive_store_lmdb_error(t, rc, "append");
-	if ((ev->flow_id[0] && (rc = index_put(t, HIVE_IDX_FLOW, ev->flow_id, key))) ||
-	    (ev->task_id[0] && (rc = index_put(t, HIVE_IDX_TASK, ev->task_id, key))) ||
-	    (ev->attempt_id[0] && (rc = index_put(t, HIVE_IDX_ATTEMPT, ev->attempt_id, key))) ||
-	    (rc = index_put(t, HIVE_IDX_TYPE, ev->type_name, key)))
+	if ((rc = index_event(t, ev, key)))
 		return rc;
 	t->last_seq = seq;
 	return 0;
@@ -439,7 +622,7 @@ int hive_txn_scan_prefix(hive_txn *t, const char *prefix,
 	MDB_val k = {plen, (void *)prefix}, v;
 	int op = plen ? MDB_SET_RANGE : MDB_FIRST;
 	int ret = 0;
-	while (mdb_cursor_get(c, &k, &v, op) == 0) {
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
@@ -448,6 +631,8 @@ int hive_txn_scan_prefix(hive_txn *t, const char *prefix,
 			break;
 	}
 	mdb_cursor_close(c);
+	if (!ret && rc && rc != MDB_NOTFOUND)
+		ret = hive_store_lmdb_error(t, rc, "projection scan");
 	return ret;
 }
 
@@ -521,7 +706,7 @@ int hive_txn_index_prefix(hive_txn *t, hive_index idx, const char *prefix,
 	size_t plen = strlen(prefix);
 	MDB_val k = {plen, (void *)prefix}, v;
 	int op = plen ? MDB_SET_RANGE : MDB_FIRST;
-	while (*n_out < max && mdb_cursor_get(c, &k, &v, op) == 0) {
+	while (*n_out < max && (rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
 		op = MDB_NEXT_NODUP;
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
@@ -531,5 +716,5 @@ int hive_txn_index_prefix(hive_txn *t, hive_index idx, const char *prefix,
 		(*n_out)++;
 	}
 	mdb_cursor_close(c);
-	return 0;
+	return rc && rc != MDB_NOTFOUND ? hive_store_lmdb_error(t, rc, "index scan") : 0;
 }

@@ -27,10 +27,11 @@
 
 #include "events/event.h"
 
-#define HIVE_SCHEMA_VERSION 1
+/* Schema versions (docs/events.md): 1 = hive 0.1; 2 = version 2, whose
+ * projection documents differ.  The log's events never change. */
+#define HIVE_SCHEMA_VERSION 2
 
 typedef struct hive_store hive_store;
-typedef struct hive_txn hive_txn;
 
 /* A borrowed byte range; valid until its transaction ends. */
 typedef struct {
@@ -38,20 +39,65 @@ typedef struct {
 	size_t len;
 } hive_slice;
 
+typedef struct hive_txn hive_txn;
+typedef int (*hive_write_fn)(hive_txn *txn, void *ctx);
+
+typedef enum {
+	HIVE_DURABLE = 0, /* a commit returns once it is on disk (the default) */
+	HIVE_RELAXED,     /* the meta page is not synced: a power loss may undo the
+			   * last commits, a process crash loses nothing */
+} hive_durability;
+
+#define HIVE_STORE_OPTS_VERSION 1
+
+/* How to open a store.  Start from HIVE_STORE_OPTS_INIT (or
+ * hive_upgrade_opts_init in core/upgrade.h, which adds the upgrade). */
+typedef struct {
+	unsigned version;           /* HIVE_STORE_OPTS_VERSION */
+	hive_durability durability;
+	size_t initial_mapsize;     /* bytes for a new map; 0 = 64 MiB.  The map grows by itself. */
+	unsigned max_readers;       /* concurrent read transactions (all processes); 0 = 1024 */
+	/*
+	 * Upgrading a store written by an older hive (schema < HIVE_SCHEMA_VERSION):
+	 * the store rebuilds its indexes from the log, then calls rebuild(txn,
+	 * ctx) in the same write transaction to rebuild what the layers above
+	 * derive from the log (the projections), then records the new version.
+	 * NULL: such a store is refused (HIVE_ESYSTEM) and left as it is.
+	 */
+	hive_write_fn rebuild;
+	void *rebuild_ctx;
+	/*
+	 * 1: a damaged data.mdb ends the process with one line on stderr and
+	 * exit 5 instead of a crash: SIGSEGV/SIGBUS inside the map (or while
+	 * this thread is in a store transaction) and LMDB's own assertions.
+	 * It installs process-wide SIGSEGV and SIGBUS handlers, so only a
+	 * program that owns its signals (the command line) should ask.
+	 */
+	int trap_damage;
+} hive_store_opts;
+
+#define HIVE_STORE_OPTS_INIT {HIVE_STORE_OPTS_VERSION, HIVE_DURABLE, 0, 0, NULL, NULL, 0}
+
+/* "durable" or "relaxed" -> *out; HIVE_EINVALID (message names s) otherwise. */
+int hive_store_durability_parse(const char *s, hive_durability *out);
+
 /*
- * Open (creating when missing) the log under `dir`.  The directory is
- * created 0700 and the files 0600.  Stale reader slots left by killed
- * processes are cleared.  Errors: HIVE_ESYSTEM (cannot create/open, with
- * the path), HIVE_ECONFLICT (written by a newer, incompatible hive).
- * Durability comes from $HIVE_DURABILITY: unset/"durable" or "relaxed".
+ * Open (creating when missing) the log under `dir` with opts (NULL = the
+ * defaults).  The directory is created 0700 and the files 0600.  Stale
+ * reader slots left by killed processes are cleared.  A store of an older
+ * schema is upgraded (see opts.rebuild) in one write transaction.  Before
+ * LMDB maps an existing data.mdb, its two meta pages are checked (magic,
+ * version, page size, last page within the file), so a damaged file is
+ * refused with one line instead of crashing on first use.
+ * Errors: HIVE_ESYSTEM with hive_error_hint OTHER_DIR (cannot create/open,
+ * with the path; a damaged data.mdb; written by a newer hive: the message
+ * names the dir and both versions; an older one with no opts.rebuild),
+ * HIVE_EINVALID (opts of another version).
  */
-int hive_store_open(const char *dir, hive_store **out);
+int hive_store_open(const char *dir, const hive_store_opts *opts, hive_store **out);
 void hive_store_close(hive_store *s);
 const char *hive_store_dir(const hive_store *s);
 
-/* For tests and benchmarks: the initial map size (bytes) for new stores
- * opened after this call (0 = default). */
-void hive_store_set_initial_mapsize(size_t bytes);
 /* Current map size in bytes. */
 size_t hive_store_mapsize(hive_store *s);
 
@@ -63,7 +109,6 @@ size_t hive_store_mapsize(hive_store *s);
  * transaction that a second run would repeat.  Returns only after the
  * commit is durable (in the default mode).
  */
-typedef int (*hive_write_fn)(hive_txn *txn, void *ctx);
 int hive_store_write(hive_store *s, hive_write_fn fn, void *ctx);
 
 /* Run fn(txn, ctx) in a read-only snapshot. */

@@ -49,8 +49,23 @@ static inline uint64_t hive_seq_from(const void *p)
 	return v;
 }
 
-/* Set the error for an LMDB failure (marking MDB_MAP_FULL for a retry). */
+/* Set the error for an LMDB failure (marking MDB_MAP_FULL for a retry):
+ * HIVE_ESYSTEM, the message names the dir, what failed and LMDB's words. */
 int hive_store_lmdb_error(hive_txn *t, int rc, const char *what);
-uint64_t hive_store_read_last_seq(hive_store *s, MDB_txn *txn);
+int hive_store_env_error(hive_store *s, int rc, const char *what);
+
+/* Before LMDB maps dir/data.mdb (when it exists): check what LMDB 0.9
+ * trusts without looking (store_check.c).  HIVE_ESYSTEM, one line naming
+ * the file and the damage. */
+int hive_store_check_file(const char *dir);
+
+/* store_fault.c: trap the faults a damaged file causes (opts.trap_damage).
+ * trap after mdb_env_open, refresh after the map moved or grew, untrap
+ * before mdb_env_close; enter/leave bracket each transaction. */
+void hive_store_fault_trap(hive_store *s);
+void hive_store_fault_refresh(hive_store *s);
+void hive_store_fault_untrap(hive_store *s);
+void hive_store_fault_enter(void);
+void hive_store_fault_leave(void);
 
 #endif

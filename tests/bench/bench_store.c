@@ -4,7 +4,7 @@
  * on a number (only on an error).
  *
  *   append (durable, 1 event/txn)     latency median / p99 of single-event commits
- *   append (relaxed, 1 event/txn)     the same with HIVE_DURABILITY=relaxed
+ *   append (relaxed, 1 event/txn)     the same with the relaxed durability option
  *   append (durable|relaxed, 1000 events/txn)   throughput in events/s
  *   follow wake                       commit in one process -> hive_store_wait returns in another
  *   scan                              reading the whole log, and one flow through its index
@@ -99,9 +99,11 @@ static hive_store *open_mode(const char *base, const char *mode)
 {
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/%s", base, mode);
-	setenv("HIVE_DURABILITY", mode, 1);
+	hive_store_opts o = HIVE_STORE_OPTS_INIT;
+	if (hive_store_durability_parse(mode, &o.durability))
+		die(mode);
 	hive_store *s;
-	if (hive_store_open(dir, &s))
+	if (hive_store_open(dir, &o, &s))
 		die(dir);
 	return s;
 }
@@ -171,7 +173,7 @@ static void bench_follow(const char *base, int rounds)
 	pid_t pid = fork();
 	if (pid == 0) {
 		hive_store *w;
-		if (hive_store_open(hive_store_dir(s), &w))
+		if (hive_store_open(hive_store_dir(s), NULL, &w))
 			_exit(1);
 		append_ctx wc = {1, 1000000};
 		for (int i = 0; i < rounds; i++) {
@@ -267,6 +269,5 @@ int main(int argc, char **argv)
 	bench_follow(base, 100);
 	bench_scan(base);
 	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	unsetenv("HIVE_DURABILITY");
 	return 0;
 }

@@ -157,7 +157,7 @@ static void bench_log(const char *base, const char *name, uint64_t n, int one_at
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/%s-%llu", base, name, (unsigned long long)n);
 	hive_store *s;
-	if (hive_store_open(dir, &s))
+	if (hive_store_open(dir, NULL, &s))
 		die(dir);
 	for (uint64_t done = 0; done < n; done += 1000) {
 		fill_ctx c = {done, n - done < 1000 ? n - done : 1000, one_attempt};

@@ -26,6 +26,10 @@
  *       Delete one index entry (INDEX is idx_flow, idx_task, idx_attempt
  *       or idx_type) behind hive's back, to make `events verify` fail.
  *
+ *   append_events --set-meta DIR KEY VALUE
+ *       Write KEY -> VALUE into the store's meta database behind hive's
+ *       back (e.g. schema_version 99: a store "from a newer hive").
+ *
  * It also reads JSON for the shell tests, so they need no jq (FILE may be
  * "-" for stdin):
  *   append_events --json-seqs FILE          NDJSON events -> their seqs, space-separated
@@ -57,6 +61,7 @@ static void usage(void)
 	      "                     [--print-raw] [--print-seq] DIR TYPE FLOW TASK ATTEMPT [COUNT]\n"
 	      "       append_events --raw DIR JSON\n"
 	      "       append_events --drop-index DIR INDEX KEY SEQ\n"
+	      "       append_events --set-meta DIR KEY VALUE\n"
 	      "       append_events --json-seqs|--json-check-events FILE\n"
 	      "       append_events --json-get|--json-keys FILE PATH\n", stderr);
 	exit(2);
@@ -153,7 +158,7 @@ static int cmd_append(int argc, char **argv)
 	if (count < 0)
 		usage();
 	hive_store *s;
-	if (hive_store_open(dir, &s))
+	if (hive_store_open(dir, NULL, &s))
 		return die(dir);
 	int rc = 0;
 	for (long done = 0; done < count && !rc;) {
@@ -300,6 +305,29 @@ static int cmd_drop_index(const char *dir, const char *index, const char *key, c
 		else
 			mdb_txn_abort(txn);
 		rc = mrc ? raw_fail(index, mrc) : 0;
+	} else {
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+static int cmd_set_meta(const char *dir, const char *key, const char *value)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	if (raw_begin(dir, &env, &txn))
+		return 1;
+	int rc = raw_dbi(txn, "meta", &dbi);
+	if (!rc) {
+		MDB_val k = {strlen(key), (void *)key}, v = {strlen(value), (void *)value};
+		int mrc = mdb_put(txn, dbi, &k, &v, 0);
+		if (!mrc)
+			mrc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		rc = mrc ? raw_fail("meta", mrc) : 0;
 	} else {
 		mdb_txn_abort(txn);
 	}
@@ -454,6 +482,11 @@ int main(int argc, char **argv)
 		if (argc != 6)
 			usage();
 		return cmd_drop_index(argv[2], argv[3], argv[4], argv[5]);
+	}
+	if (argc >= 2 && strcmp(argv[1], "--set-meta") == 0) {
+		if (argc != 5)
+			usage();
+		return cmd_set_meta(argv[2], argv[3], argv[4]);
 	}
 	return cmd_append(argc, argv);
 }

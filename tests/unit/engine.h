@@ -31,7 +31,7 @@ typedef struct {
 static inline void eng_open(eng *e)
 {
 	e->dir = tu_tmpdir();
-	assert_int_equal(hive_store_open(e->dir, &e->s), 0);
+	assert_int_equal(hive_store_open(e->dir, NULL, &e->s), 0);
 }
 
 static inline void eng_close(eng *e)

@@ -235,7 +235,7 @@ static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof *f);
 	f->dir = tu_tmpdir();
-	assert_int_equal(hive_store_open(f->dir, &f->s), 0);
+	assert_int_equal(hive_store_open(f->dir, NULL, &f->s), 0);
 	*state = f;
 	return 0;
 }

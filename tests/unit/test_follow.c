@@ -94,9 +94,7 @@ static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof *fx);
 	fx->dir = tu_tmpdir();
-	unsetenv("HIVE_DURABILITY");
-	hive_store_set_initial_mapsize(0);
-	assert_int_equal(hive_store_open(fx->dir, &fx->s), 0);
+	assert_int_equal(hive_store_open(fx->dir, NULL, &fx->s), 0);
 	*state = fx;
 	return 0;
 }
@@ -109,7 +107,6 @@ static int teardown(void **state)
 	tu_rmrf(fx->dir);
 	free(fx->dir);
 	free(fx);
-	hive_store_set_initial_mapsize(0);
 	alarm(0);
 	return 0;
 }
@@ -165,7 +162,7 @@ static int writer_child(void *p)
 {
 	writer_arg *w = p;
 	hive_store *s;
-	if (hive_store_open(w->dir, &s))
+	if (hive_store_open(w->dir, NULL, &s))
 		return 10;
 	sleep_ms(w->delay_ms);
 	for (int i = 0; i < w->n_appends; i++) {
@@ -374,8 +371,9 @@ static void test_follow_across_map_growth(void **state)
 	fixture *fx = *state;
 	hive_store_close(fx->s);
 	tu_rmrf(fx->dir);
-	hive_store_set_initial_mapsize(64 << 10);
-	assert_int_equal(hive_store_open(fx->dir, &fx->s), 0);
+	hive_store_opts o = HIVE_STORE_OPTS_INIT;
+	o.initial_mapsize = 64 << 10;
+	assert_int_equal(hive_store_open(fx->dir, &o, &fx->s), 0);
 	size_t before = hive_store_mapsize(fx->s);
 	assert_int_equal(append_n(fx->s, 2, 0), 0);
 	/* 60 commits of 1-3 events with 3000-byte payloads: about 120 events */

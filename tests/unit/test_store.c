@@ -33,10 +33,15 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
+/* Options of the stores these tests open (a test may shrink the map). */
+static hive_store_opts test_opts = HIVE_STORE_OPTS_INIT;
+
+static int test_open(const char *dir, hive_store **out) { return hive_store_open(dir, &test_opts, out); }
+
 static hive_store *open_store(const char *dir)
 {
 	hive_store *s = NULL;
-	int rc = hive_store_open(dir, &s);
+	int rc = test_open(dir, &s);
 	if (rc)
 		fail_msg("hive_store_open(%s): %d %s", dir, rc, hive_error_last());
 	return s;
@@ -239,8 +244,7 @@ static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof *fx);
 	fx->dir = tu_tmpdir();
-	unsetenv("HIVE_DURABILITY");
-	hive_store_set_initial_mapsize(0);
+	test_opts = (hive_store_opts)HIVE_STORE_OPTS_INIT;
 	*state = fx;
 	return 0;
 }
@@ -252,8 +256,7 @@ static int teardown(void **state)
 	tu_rmrf(fx->dir);
 	free(fx->dir);
 	free(fx);
-	hive_store_set_initial_mapsize(0);
-	unsetenv("HIVE_DURABILITY");
+	test_opts = (hive_store_opts)HIVE_STORE_OPTS_INIT;
 	return 0;
 }
 
@@ -723,7 +726,7 @@ static void test_unknown_type_append(void **state)
 static void test_map_grows_from_tiny(void **state)
 {
 	fixture *fx = *state;
-	hive_store_set_initial_mapsize(64 << 10);
+	test_opts.initial_mapsize = 64 << 10;
 	hive_store *s = open_store(fx->dir);
 	size_t initial = hive_store_mapsize(s);
 	assert_true(initial <= (128 << 10));
@@ -759,7 +762,7 @@ static void test_map_grows_from_tiny(void **state)
 	hive_store_close(s);
 
 	/* a reopened store adopts the grown size */
-	hive_store_set_initial_mapsize(64 << 10);
+	test_opts.initial_mapsize = 64 << 10;
 	s = open_store(fx->dir);
 	assert_true(hive_store_mapsize(s) >= 8 * initial);
 	assert_int_equal(last_seq(s), 200);
@@ -781,7 +784,7 @@ static int writer_child(void *p)
 {
 	writer_arg *w = p;
 	hive_store *s;
-	if (hive_store_open(w->dir, &s))
+	if (test_open(w->dir, &s))
 		return 10;
 	char c;
 	if (read(w->start_fd, &c, 1) != 1)
@@ -871,7 +874,7 @@ static void test_two_processes_append(void **state)
 static void test_two_processes_grow_map(void **state)
 {
 	fixture *fx = *state;
-	hive_store_set_initial_mapsize(64 << 10);
+	test_opts.initial_mapsize = 64 << 10;
 	char *sub = malloc(strlen(fx->dir) + 16);
 	sprintf(sub, "%s/new/log", fx->dir);
 	run_two_writers(sub, 3000);
@@ -908,7 +911,7 @@ static int reader_child(void *p)
 {
 	reader_arg *r = p;
 	hive_store *s;
-	if (hive_store_open(r->dir, &s))
+	if (test_open(r->dir, &s))
 		return 10;
 	int rc = hive_store_read(s, hold_snapshot, r);
 	hive_store_close(s);
@@ -991,7 +994,7 @@ static int holder_child(void *p)
 {
 	holder_arg *h = p;
 	hive_store *s;
-	if (hive_store_open(h->dir, &s))
+	if (test_open(h->dir, &s))
 		return 10;
 	send_byte(h->ready_fd);
 	char c;
@@ -1014,7 +1017,7 @@ static int doomed_reader_child(void *p)
 {
 	holder_arg *h = p;
 	hive_store *s;
-	if (hive_store_open(h->dir, &s))
+	if (test_open(h->dir, &s))
 		return 10;
 	return hive_store_read(s, hold_forever, &h->ready_fd);
 }
@@ -1245,7 +1248,8 @@ static void test_existing_dir_keeps_its_mode(void **state)
 }
 
 /* A data dir written by a newer hive (schema 99) is refused with
- * HIVE_ECONFLICT and a message saying so. */
+ * HIVE_ESYSTEM (exit 5), a message naming the dir and both versions, and
+ * the front end's hint to use another dir. */
 static void test_newer_schema_refused(void **state)
 {
 	fixture *fx = *state;
@@ -1260,42 +1264,45 @@ static void test_newer_schema_refused(void **state)
 	MDB_val k = {14, "schema_version"}, v;
 	assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
 	assert_int_equal(v.mv_size, 1);
-	assert_memory_equal(v.mv_data, "1", 1);
+	assert_memory_equal(v.mv_data, "2", 1); /* HIVE_SCHEMA_VERSION */
 	v = (MDB_val){2, "99"};
 	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 
 	s = NULL;
-	assert_int_equal(hive_store_open(fx->dir, &s), HIVE_ECONFLICT);
+	assert_int_equal(test_open(fx->dir, &s), HIVE_ESYSTEM);
 	assert_null(s);
 	assert_non_null(strstr(hive_error_last(), "schema 99"));
+	assert_int_equal(hive_error_last_hint(), HIVE_HINT_OTHER_DIR);
 	assert_non_null(strstr(hive_error_last(), fx->dir));
 }
 
-/* HIVE_DURABILITY accepts durable and relaxed; anything else is a usage
- * error naming the value, before anything is created. */
+/* Durability is an option: durable and relaxed parse, anything else is
+ * a usage error naming the value; both modes open and append. */
 static void test_durability_setting(void **state)
 {
 	fixture *fx = *state;
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/bogus", fx->dir);
-	setenv("HIVE_DURABILITY", "bogus", 1);
-	hive_store *s = NULL;
-	assert_int_equal(hive_store_open(dir, &s), HIVE_EINVALID);
-	assert_null(s);
+	hive_durability d;
+	assert_int_equal(hive_store_durability_parse("bogus", &d), HIVE_EINVALID);
 	assert_non_null(strstr(hive_error_last(), "bogus"));
-	assert_int_not_equal(access(dir, F_OK), 0);
+	assert_int_equal(hive_store_durability_parse("relaxed", &d), 0);
+	assert_int_equal(d, HIVE_RELAXED);
+	assert_int_equal(hive_store_durability_parse("durable", &d), 0);
+	assert_int_equal(d, HIVE_DURABLE);
 
-	const char *ok[] = {"durable", "relaxed", ""};
-	for (int i = 0; i < 3; i++) {
-		setenv("HIVE_DURABILITY", ok[i], 1);
-		s = open_store(fx->dir);
+	const hive_durability modes[] = {HIVE_DURABLE, HIVE_RELAXED};
+	for (int i = 0; i < 2; i++) {
+		test_opts.durability = modes[i];
+		hive_store *s = open_store(fx->dir);
 		append_ok(s, "project_created", NULL, NULL, NULL);
 		assert_int_equal(last_seq(s), (uint64_t)i + 1);
 		hive_store_close(s);
 	}
-	unsetenv("HIVE_DURABILITY");
+	test_opts.version = 99;
+	hive_store *s = NULL;
+	assert_int_equal(test_open(fx->dir, &s), HIVE_EINVALID);
+	assert_null(s);
 }
 
 /* A path that cannot be a data dir is a storage error naming the path. */
@@ -1307,7 +1314,7 @@ static void test_open_error_names_path(void **state)
 	tu_write_file(file, "x");
 	snprintf(dir, sizeof dir, "%s/sub", file);
 	hive_store *s = NULL;
-	assert_int_equal(hive_store_open(dir, &s), HIVE_ESYSTEM);
+	assert_int_equal(test_open(dir, &s), HIVE_ESYSTEM);
 	assert_null(s);
 	assert_non_null(strstr(hive_error_last(), file));
 }
@@ -1440,6 +1447,149 @@ static void test_verify_gap(void **state)
 		fail_msg("verify did not report the gap:\n%s", v.msgs);
 }
 
+
+/* ---- stores of version 1 (tests/fixtures/store-v1, written by hive 0.1) ---- */
+
+#define V1_FIXTURE "tests/fixtures/store-v1/data.mdb"
+
+static char *schema_of(const char *dir)
+{
+	MDB_env *env = raw_open(dir);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	MDB_dbi meta = raw_dbi(txn, "meta");
+	MDB_val k = {14, "schema_version"}, v;
+	assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+	char *out = strndup(v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return out;
+}
+
+static void copy_v1_fixture(const char *dir)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *in = fopen(V1_FIXTURE, "rb");
+	if (!in)
+		fail_msg("cannot open %s (run the unit tests from the repository root)", V1_FIXTURE);
+	FILE *mem = open_memstream(&data, &len);
+	int c;
+	while ((c = getc(in)) != EOF)
+		putc(c, mem);
+	fclose(in);
+	fclose(mem);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(data, 1, len, out), len);
+	fclose(out);
+	free(data);
+}
+
+static int rebuilds;
+
+static int count_rebuild(hive_txn *txn, void *ctx)
+{
+	(void)txn;
+	assert_ptr_equal(ctx, &rebuilds);
+	rebuilds++;
+	return 0;
+}
+
+/* Opening a version-1 store upgrades it once, in one transaction: the
+ * indexes are rebuilt from the log (verify finds them in agreement), the
+ * caller's rebuild runs, and the version becomes the current one. */
+static void test_v1_store_upgrades(void **state)
+{
+	fixture *fx = *state;
+	copy_v1_fixture(fx->dir);
+	char *before = schema_of(fx->dir);
+	assert_string_equal(before, "1");
+	free(before);
+	rebuilds = 0;
+	test_opts.rebuild = count_rebuild;
+	test_opts.rebuild_ctx = &rebuilds;
+	hive_store *s = open_store(fx->dir);
+	assert_int_equal(rebuilds, 1);
+	assert_verify_clean(s, 57);
+	hive_store_close(s);
+	char *after = schema_of(fx->dir);
+	char want[16];
+	snprintf(want, sizeof want, "%d", HIVE_SCHEMA_VERSION);
+	assert_string_equal(after, want);
+	free(after);
+	s = open_store(fx->dir); /* already upgraded: nothing to do */
+	assert_int_equal(rebuilds, 1);
+	hive_store_close(s);
+}
+
+/* Without a rebuild to run, an older store is refused and left as it was. */
+static void test_v1_store_refused_without_rebuild(void **state)
+{
+	fixture *fx = *state;
+	copy_v1_fixture(fx->dir);
+	hive_store *s = NULL;
+	assert_int_equal(test_open(fx->dir, &s), HIVE_ESYSTEM);
+	assert_null(s);
+	assert_non_null(strstr(hive_error_last(), "schema 1"));
+	assert_non_null(strstr(hive_error_last(), fx->dir));
+	char *v = schema_of(fx->dir);
+	assert_string_equal(v, "1");
+	free(v);
+}
+
+/* A meta page whose last page lies past the end of the file (LMDB would
+ * read outside the file and crash) is refused with one line. */
+static void test_damaged_meta_page_refused(void **state)
+{
+	fixture *fx = *state;
+	copy_v1_fixture(fx->dir);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	/* page header (16) + magic, version, address, mapsize (24) + 2 dbs (96) */
+	uint64_t huge = (uint64_t)1 << 40;
+	for (long page = 0; page < 2; page++) {
+		assert_int_equal(fseek(f, page * 4096 + 136, SEEK_SET), 0);
+		assert_int_equal(fwrite(&huge, sizeof huge, 1, f), 1);
+	}
+	fclose(f);
+	hive_store *s = NULL;
+	assert_int_equal(test_open(fx->dir, &s), HIVE_ESYSTEM);
+	assert_null(s);
+	assert_non_null(strstr(hive_error_last(), "is damaged: its last page lies beyond the end of the file"));
+	assert_null(strchr(hive_error_last(), '\n'));
+}
+
+static int nested_read_inner(hive_txn *txn, void *ctx)
+{
+	(void)txn;
+	(void)ctx;
+	return 0;
+}
+
+static int nested_read(hive_txn *txn, void *ctx)
+{
+	(void)txn;
+	return hive_store_read(ctx, nested_read_inner, NULL);
+}
+
+/* Every reader slot taken: the transaction waits a moment, then fails
+ * with a message that says so (not LMDB's bare code). */
+static void test_readers_full_is_clear(void **state)
+{
+	fixture *fx = *state;
+	test_opts.max_readers = 1;
+	hive_store *s = open_store(fx->dir);
+	assert_int_equal(hive_store_read(s, nested_read, s), HIVE_ESYSTEM);
+	assert_non_null(strstr(hive_error_last(), "too many processes are reading it at once"));
+	assert_non_null(strstr(hive_error_last(), fx->dir));
+	hive_store_close(s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1470,6 +1620,10 @@ int main(void)
 		T(test_verify_stray_index_entry),
 		T(test_verify_bad_event),
 		T(test_verify_gap),
+		T(test_v1_store_upgrades),
+		T(test_v1_store_refused_without_rebuild),
+		T(test_damaged_meta_page_refused),
+		T(test_readers_full_is_clear),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
