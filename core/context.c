@@ -52,7 +52,8 @@ static long long jint(const json_t *o, const char *k) { return (long long)json_i
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-	const json_t *ev;   /* check_completed payload (borrowed from the attempt) */
+	const json_t *ev;   /* check_completed or runtime_exited payload (borrowed) */
+	const char *blob_key; /* its field naming the full output blob */
 	char *excerpt;      /* output excerpt as rendered (owned) */
 	size_t omitted;
 	size_t made_bytes;  /* byte limit the excerpt was made with; 0 = not yet */
@@ -66,6 +67,8 @@ typedef struct {
 	json_t *checks;     /* check_completed payloads in seq order (owned array) */
 	ctx_check *fails;   /* failed checks: required first, then optional */
 	size_t n_fails;
+	ctx_check out[2];   /* the runtime's stderr, stdout (see runtime_output) */
+	size_t n_out;
 } ctx_attempt;
 
 typedef struct {
@@ -153,6 +156,8 @@ static void attempt_dispose(ctx_attempt *a)
 	for (size_t i = 0; i < a->n_fails; i++)
 		free(a->fails[i].excerpt);
 	free(a->fails);
+	for (size_t i = 0; i < a->n_out; i++)
+		free(a->out[i].excerpt);
 }
 
 static int cmp_attempt(const void *x, const void *y)
@@ -330,9 +335,30 @@ static void find_failures(ctx_attempt *a)
 		for (size_t i = 0; i < n; i++) {
 			const json_t *c = json_array_get(a->checks, i);
 			if (check_failed(c) && check_required(c) == pass)
-				a->fails[a->n_fails++].ev = c;
+				a->fails[a->n_fails++] = (ctx_check){.ev = c, .blob_key = "output_blob"};
 		}
 	}
+}
+
+/* When the runtime itself failed, timed out or the attempt crashed, what
+ * it printed is the evidence (an import error, a stack trace, its last
+ * words before a hang): stderr first, then stdout, each when it printed
+ * anything.  Excerpts are made later, like the checks'. */
+static void runtime_output(ctx_attempt *a)
+{
+	static const char *const blob[2] = {"stderr_blob", "stdout_blob"};
+	static const char *const bytes[2] = {"stderr_bytes", "stdout_bytes"};
+	if (!a->exited || !(outcome_is(a, "runtime_failed") || outcome_is(a, "timeout") ||
+	                    outcome_is(a, "crashed")))
+		return;
+	for (int i = 0; i < 2; i++)
+		if (hive_json_str(a->exited, blob[i]) && jint(a->exited, bytes[i]) > 0)
+			a->out[a->n_out++] = (ctx_check){.ev = a->exited, .blob_key = blob[i]};
+}
+
+static const char *output_name(const ctx_check *c)
+{
+	return strcmp(c->blob_key, "stderr_blob") == 0 ? "stderr" : "stdout";
 }
 
 /* An excerpt of data with max_lines lines at most (0: none, only the gap
@@ -378,7 +404,7 @@ static void excerpt_check(hive_txn *txn, ctx_check *c, size_t max_lines, size_t 
 		return;
 	free(c->excerpt);
 	c->made_bytes = max_bytes;
-	const char *hex = hive_json_str(c->ev, "output_blob");
+	const char *hex = hive_json_str(c->ev, c->blob_key);
 	hive_slice blob;
 	if (hex && hive_txn_blob_get(txn, hex, &blob) == 0) {
 		excerpt_data(blob.data, blob.len, max_lines, max_bytes, c);
@@ -862,6 +888,14 @@ static void put_check(hive_buf *b, const ctx_check *c)
 	put_indented(b, c->excerpt);
 }
 
+static void put_runtime_output(hive_buf *b, const ctx_check *c)
+{
+	if (!c->excerpt || !*c->excerpt)
+		return;
+	hive_buf_printf(b, "Runtime %s:\n", output_name(c));
+	put_indented(b, c->excerpt);
+}
+
 static void put_attempt_detail(hive_buf *b, const ctx_attempt *a)
 {
 	if (outcome_is(a, "success"))
@@ -872,6 +906,8 @@ static void put_attempt_detail(hive_buf *b, const ctx_attempt *a)
 		hive_buf_putc(b, '\n');
 	}
 	put_runtime_line(b, a);
+	for (size_t i = 0; i < a->n_out; i++)
+		put_runtime_output(b, &a->out[i]);
 	put_verdict_lines(b, a);
 	put_changes_line(b, a);
 	for (size_t i = 0; i < a->n_fails; i++)
@@ -951,17 +987,22 @@ static void put_diff(hive_buf *b, const ctx_diff *d, size_t k)
 	hive_buf_putc(b, '\n');
 }
 
+static void attempt_excerpts(ctx_state *c, ctx_attempt *a, size_t lines)
+{
+	for (size_t k = 0; k < a->n_fails; k++)
+		excerpt_check(c->txn, &a->fails[k], lines, c->lim.check_bytes);
+	for (size_t k = 0; k < a->n_out; k++)
+		excerpt_check(c->txn, &a->out[k], lines, c->lim.check_bytes);
+}
+
 /* Excerpts for every attempt shown in detail, and always for the latest
  * (the payload reports its check failures even when it is not shown). */
 static void make_excerpts(ctx_state *c)
 {
 	size_t lines = (size_t)c->policy.context.max_check_output_lines;
 	for (size_t i = c->lim.first_detailed; i < c->n_prior; i++)
-		for (size_t k = 0; k < c->prior[i]->n_fails; k++)
-			excerpt_check(c->txn, &c->prior[i]->fails[k], lines, c->lim.check_bytes);
-	ctx_attempt *last = c->prior[c->n_prior - 1];
-	for (size_t k = 0; k < last->n_fails; k++)
-		excerpt_check(c->txn, &last->fails[k], lines, c->lim.check_bytes);
+		attempt_excerpts(c, c->prior[i], lines);
+	attempt_excerpts(c, c->prior[c->n_prior - 1], lines);
 }
 
 static void render(ctx_state *c, hive_buf *b)
@@ -1143,6 +1184,13 @@ static void add_latest_json(json_t *p, const ctx_state *c)
 	json_object_set_new(p, "optional_check_failures", opt);
 	json_object_set_new(p, "runtime_exit_code", last ? exit_code_json(last) : json_null());
 	json_object_set_new(p, "runtime_termination_reason", string_or_null(last ? termination_of(last) : NULL));
+	json_object_set_new(p, "runtime_stderr_excerpt", json_null());
+	json_object_set_new(p, "runtime_stdout_excerpt", json_null());
+	for (size_t i = 0; last && i < last->n_out; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "runtime_%s_excerpt", output_name(&last->out[i]));
+		json_object_set_new(p, key, json_string(last->out[i].excerpt ? last->out[i].excerpt : ""));
+	}
 }
 
 static void add_diff_json(json_t *p, const ctx_state *c)
@@ -1198,8 +1246,10 @@ static void select_prior(ctx_state *c)
 			c->prior[c->n_prior++] = a;
 	}
 	qsort(c->prior, c->n_prior, sizeof *c->prior, cmp_attempt);
-	for (size_t i = 0; i < c->n_prior; i++)
+	for (size_t i = 0; i < c->n_prior; i++) {
 		find_failures(c->prior[i]);
+		runtime_output(c->prior[i]);
+	}
 }
 
 static void init_limits(ctx_state *c)

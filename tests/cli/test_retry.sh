@@ -230,6 +230,54 @@ EOF
 	verify
 }
 
+# 1c the runtime's own output reaches the next attempt: a traceback (runtime_failed),
+# then what it printed before hanging (timeout); attempt 3 fixes only if it sees both
+test_01c_runtime_output_in_context() {
+	sandbox
+	value_check
+	script agent.sh <<'EOF'
+#!/bin/sh
+prompt=$(cat)
+case $HIVE_ATTEMPT_NUMBER in
+1)	i=0; while [ $i -lt 60 ]; do i=$((i + 1)); echo "INFO loading tool definition $i/60"; done
+	printf 'Traceback (most recent call last):\n  File "agent.py", line 6, in <module>\n    import agentlib.session\n' >&2
+	echo "ModuleNotFoundError: No module named 'agentlib'" >&2
+	exit 3 ;;
+2)	printf '\033[33mwaiting for lock /tmp/agent-ctx-lock held by pid 4242\033[0m\n'
+	exec sleep 30 ;;
+*)	if printf '%s\n' "$prompt" | grep -q "ModuleNotFoundError: No module named 'agentlib'" &&
+	   printf '%s\n' "$prompt" | grep -q 'waiting for lock /tmp/agent-ctx-lock held by pid 4242'; then
+		echo 2 > value.txt
+	fi ;;
+esac
+EOF
+	mkrepo
+	flowspec f '[{"key": "fix", "title": "Fix the value", "runtime": {"timeout": "2s"},
+	  "checks": [{"name": "unit", "command": "sh check.sh"}],
+	  "retry": {"max_attempts": 3, "backoff": {"initial": "0s"}}}]'
+	create_start f
+	expect_exit 1 flow tick f
+	expect_exit 1 flow tick f
+	expect_exit 0 flow tick f
+	task_json fix
+	pa "task succeeded on attempt 3" 'J("task.json")["state"] == "success" and J("task.json")["attempts"] == 3'
+	local a2 a3
+	a2=$(attempt_id 2) a3=$(attempt_id 3)
+	expect_exit 0 attempt inspect "$a2" --context && cp "$OUT" "$S/ctx2.txt"
+	pa "attempt 2's context: exit code 3, then the traceback under Runtime stderr, then stdout" \
+		"'Runtime exited with code 3' in T('ctx2.txt') and 'Runtime stderr:\n    Traceback (most recent call last):\n' in T('ctx2.txt') and
+		 \"    ModuleNotFoundError: No module named 'agentlib'\n\" in T('ctx2.txt') and 'Runtime stdout:\n' in T('ctx2.txt') and
+		 'INFO loading tool definition 60/60' in T('ctx2.txt')"
+	expect_exit 0 --json attempt inspect "$a3" --context && cp "$OUT" "$S/ctx3.json"
+	pa "attempt 3's context: the timed-out runtime's stdout, colour stripped, in the text and the payload" \
+		"'Runtime timed out' in J('ctx3.json')['context'] and 'Runtime stdout:\n    waiting for lock /tmp/agent-ctx-lock held by pid 4242\n' in J('ctx3.json')['context'] and
+		 J('ctx3.json')['runtime_stdout_excerpt'] == 'waiting for lock /tmp/agent-ctx-lock held by pid 4242' and
+		 J('ctx3.json')['runtime_stderr_excerpt'] is None and chr(27) not in J('ctx3.json')['context']"
+	pa "input.json of attempt 3 carries the context with both outputs" \
+		"'ModuleNotFoundError' in J(D + '/attempts/$a3/input.json')['context'] and 'waiting for lock' in J(D + '/attempts/$a3/input.json')['context']"
+	verify
+}
+
 # ---- 2. budget exhaustion, task retry ------------------------------------------------
 
 # 2 budget exhaustion: task retry refuses, --reset-count revives
