@@ -66,6 +66,8 @@ FUZZ_BINS        := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 # CRASH_SEED; `make test` runs a few, `make crash` hundreds.
 CRASH_KILLS ?= 300
 CRASH_SEED  ?= 1
+# make bench: tasks of the long flow in tests/bench/history_bench.sh.
+BENCH_TASKS ?= 1000
 
 # Targets that build recurse after `deps`, so pkg-config is asked again
 # once a fresh machine has the libraries.
@@ -184,6 +186,7 @@ bench: deps
 	@$(MAKE) --no-print-directory OPT="-O2" hive $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@if [ -f tests/bench/flow_bench.sh ]; then HIVE_BIN=$(CURDIR)/hive bash tests/bench/flow_bench.sh; fi
+	@HIVE_BIN=$(CURDIR)/hive HISTORY_BENCH_TASKS=$(BENCH_TASKS) bash tests/bench/history_bench.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory hive
