@@ -101,6 +101,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS)
 
+# The event log next to SQLite (make bench only; SQLite is no dependency of hive).
+$(BUILD)/bench/bench_sqlite: tests/bench/bench_sqlite.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags sqlite3) -o $@ $< $(LIB) $(LIBS) $(shell pkg-config --libs sqlite3)
+
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 	@$(MAKE) --no-print-directory layers-check cli-doc-check unit-test fuzz-replay cli-test crash-test
@@ -185,6 +190,10 @@ valgrind: deps
 bench: deps
 	@$(MAKE) --no-print-directory OPT="-O2" hive $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@pkg-config --exists sqlite3 || [ "$$(id -u)" != 0 ] || \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev >/dev/null; true; }
+	@if pkg-config --exists sqlite3; then $(MAKE) --no-print-directory OPT="-O2" $(BUILD)/bench/bench_sqlite && \
+		$(BUILD)/bench/bench_sqlite; else echo "bench: SQLite comparison skipped (apt-get install libsqlite3-dev)"; fi
 	@if [ -f tests/bench/flow_bench.sh ]; then HIVE_BIN=$(CURDIR)/hive bash tests/bench/flow_bench.sh; fi
 	@HIVE_BIN=$(CURDIR)/hive HISTORY_BENCH_TASKS=$(BENCH_TASKS) bash tests/bench/history_bench.sh
 
