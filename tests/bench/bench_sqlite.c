@@ -101,8 +101,8 @@ static int hive_append(hive_txn *txn, void *vctx)
 static void bench_hive(const char *dir, int batches, int singles, double *eps, double *median)
 {
 	hive_store *s;
-	setenv("HIVE_DURABILITY", "durable", 1);
-	if (hive_store_open(dir, &s))
+	hive_store_opts o = HIVE_STORE_OPTS_INIT; /* durable */
+	if (hive_store_open(dir, &o, &s))
 		die(dir, hive_error_last());
 	hive_ctx c = {BATCH, 0};
 	double t0 = now_ms();
