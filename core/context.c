@@ -8,7 +8,7 @@
  *             attempt and ordered by attempt number;
  *   excerpt - check output and the last diff, re-cut from the full blobs
  *             with the policy's limits;
- *   fit     - render the text; while it is over HIVE_CONTEXT_MAX_BYTES,
+ *   fit     - render the text; while it is over context.max_bytes,
  *             shrink one thing (diff, then older attempts, then excerpts)
  *             and render again;
  *   payload - the structured fields, consistent with the text as rendered.
@@ -57,6 +57,7 @@ typedef struct {
 	char *excerpt;      /* output excerpt as rendered (owned) */
 	size_t omitted;
 	size_t made_bytes;  /* byte limit the excerpt was made with; 0 = not yet */
+	int same_as;        /* shown as identical to this earlier attempt's output; 0 = not */
 } ctx_check;
 
 typedef struct {
@@ -880,6 +881,10 @@ static void put_check(hive_buf *b, const ctx_check *c)
 		if (json_is_integer(jget(ev, "exit_code")))
 			hive_buf_printf(b, " (exit %lld)", jint(ev, "exit_code"));
 	}
+	if (c->same_as) {
+		hive_buf_printf(b, ": identical to attempt %d's output.\n", c->same_as);
+		return;
+	}
 	if (!c->excerpt || !*c->excerpt) {
 		hive_buf_puts(b, " with no output.\n");
 		return;
@@ -890,6 +895,10 @@ static void put_check(hive_buf *b, const ctx_check *c)
 
 static void put_runtime_output(hive_buf *b, const ctx_check *c)
 {
+	if (c->same_as) {
+		hive_buf_printf(b, "Runtime %s: identical to attempt %d's output.\n", output_name(c), c->same_as);
+		return;
+	}
 	if (!c->excerpt || !*c->excerpt)
 		return;
 	hive_buf_printf(b, "Runtime %s:\n", output_name(c));
@@ -1005,6 +1014,45 @@ static void make_excerpts(ctx_state *c)
 	attempt_excerpts(c, c->prior[c->n_prior - 1], lines);
 }
 
+/* An output already shown in detail for an earlier attempt (same blob,
+ * so the same bytes) is said once: later ones point back to the first, and
+ * the budget goes to what is new.  Recomputed on every render, since the
+ * attempts shown in detail change while the text shrinks. */
+typedef struct {
+	const char *hex;
+	int number;
+} shown_output;
+
+static void mark_one(ctx_check *k, int number, shown_output *shown, size_t *n)
+{
+	const char *hex = hive_json_str(k->ev, k->blob_key);
+	k->same_as = 0;
+	if (!hex || !k->excerpt || !*k->excerpt)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (shown[i].number < number && strcmp(shown[i].hex, hex) == 0) {
+			k->same_as = shown[i].number;
+			return;
+		}
+	shown[(*n)++] = (shown_output){hex, number};
+}
+
+static void mark_repeats(ctx_state *c)
+{
+	size_t cap = 0, n = 0;
+	for (size_t i = c->lim.first_detailed; i < c->n_prior; i++)
+		cap += c->prior[i]->n_fails + c->prior[i]->n_out;
+	shown_output *shown = hive_xcalloc(cap ? cap : 1, sizeof *shown);
+	for (size_t i = c->lim.first_detailed; i < c->n_prior; i++) {
+		ctx_attempt *a = c->prior[i];
+		for (size_t k = 0; k < a->n_out; k++)
+			mark_one(&a->out[k], a->number, shown, &n);
+		for (size_t k = 0; k < a->n_fails; k++)
+			mark_one(&a->fails[k], a->number, shown, &n);
+	}
+	free(shown);
+}
+
 static void render(ctx_state *c, hive_buf *b)
 {
 	hive_buf_reset(b);
@@ -1014,6 +1062,7 @@ static void render(ctx_state *c, hive_buf *b)
 		return;
 	}
 	make_excerpts(c);
+	mark_repeats(c);
 	put_earlier(b, c);
 	for (size_t i = c->lim.first_detailed; i < c->n_prior; i++)
 		put_attempt_detail(b, c->prior[i]);
@@ -1067,10 +1116,10 @@ static int shrink(ctx_state *c, size_t over)
 }
 
 /* Last resort: cut at a line end and say so. */
-static void hard_cut(hive_buf *b)
+static void hard_cut(hive_buf *b, size_t max_bytes)
 {
 	static const char note[] = "[... retry context cut to fit its byte budget]\n";
-	size_t keep = hive_utf8_cut(b->data, b->len, HIVE_CONTEXT_MAX_BYTES - (sizeof note - 1));
+	size_t keep = hive_utf8_cut(b->data, b->len, max_bytes - (sizeof note - 1));
 	while (keep > 0 && b->data[keep - 1] != '\n')
 		keep--;
 	b->len = keep;
@@ -1078,16 +1127,25 @@ static void hard_cut(hive_buf *b)
 	hive_buf_puts(b, note);
 }
 
+/* The policy's context.max_bytes, within HIVE_CONTEXT_MAX_BYTES whatever
+ * a stored policy says. */
+static size_t max_bytes_of(const ctx_state *c)
+{
+	size_t m = (size_t)c->policy.context.max_bytes;
+	return m < HIVE_CONTEXT_BYTES_MIN ? HIVE_CONTEXT_BYTES_MIN : m > HIVE_CONTEXT_MAX_BYTES ? HIVE_CONTEXT_MAX_BYTES : m;
+}
+
 static void fit(ctx_state *c, hive_buf *b)
 {
+	size_t max = max_bytes_of(c);
 	for (;;) {
 		render(c, b);
-		if (b->len <= HIVE_CONTEXT_MAX_BYTES)
+		if (b->len <= max)
 			return;
-		if (!shrink(c, b->len - HIVE_CONTEXT_MAX_BYTES))
+		if (!shrink(c, b->len - max))
 			break;
 	}
-	hard_cut(b);
+	hard_cut(b, max);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1139,6 +1197,7 @@ static json_t *check_failure_json(const ctx_check *c)
 	json_object_set_new(o, "timed_out", json_boolean(json_is_true(jget(c->ev, "timed_out"))));
 	json_object_set_new(o, "output_excerpt", json_string(c->excerpt ? c->excerpt : ""));
 	json_object_set_new(o, "omitted_lines", json_integer((json_int_t)c->omitted));
+	json_object_set_new(o, "identical_to_attempt", c->same_as ? json_integer(c->same_as) : json_null());
 	return o;
 }
 

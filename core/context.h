@@ -15,8 +15,9 @@
 
 #include "events/store.h"
 
-/* Hard limit on the rendered context text (context_bytes never exceeds it).
- * When the text would be longer it is shrunk in this order: the diff, the
+/* Hard limit on the rendered context text (context_bytes never exceeds it);
+ * the policy's context.max_bytes (default 16 KiB) is the budget used, and
+ * is at most this.  When the text would be longer it is shrunk in this order: the diff, the
  * detail of older attempts (they become one-line summaries), the check
  * output excerpts (to 1 KiB each), the oldest one-line summaries, the
  * excerpts again (to 128 bytes); as a last resort the text is cut at a line

@@ -96,7 +96,10 @@ static const char *const backoff_canon_keys[] = {"initial_ms", "max_ms", "coeffi
                                                  NULL};
 static const char *const budget_keys[] = {"on", "max_attempts", "backoff", NULL};
 static const char *const context_keys[] = {"max_prior_attempts", "max_check_output_lines",
-                                           "max_diff_lines", NULL};
+                                           "max_diff_lines", "max_bytes", NULL};
+/* Canonical forms written before max_bytes existed lack it: it is the one
+ * context key a canonical form may leave out (the default applies). */
+#define CONTEXT_CANON_REQUIRED 3
 
 /* Object field `key` of `obj` parsed by `fn` at path "<path>.<key>". */
 typedef int (*sub_parser)(const json_t *v, const char *path, int canon, void *out);
@@ -133,15 +136,22 @@ static int parse_context(const json_t *v, const char *path, int canon, void *out
 {
 	hive_retry_policy *p = out;
 	int a = p->context.max_prior_attempts, b = p->context.max_check_output_lines;
-	int c = p->context.max_diff_lines, rc;
-	if ((rc = hive_jsoncheck_keys(v, path, context_keys, canon)) ||
-	    (rc = hive_jsoncheck_int(v, path, context_keys[0], 0, HIVE_CONTEXT_LIMIT, &a)) ||
+	int c = p->context.max_diff_lines, d = p->context.max_bytes, rc;
+	if ((rc = hive_jsoncheck_keys(v, path, context_keys, 0)))
+		return rc;
+	for (int k = 0; canon && k < CONTEXT_CANON_REQUIRED; k++)
+		if (!json_object_get(v, context_keys[k]))
+			return hive_jsoncheck_fail(path, context_keys[k], "missing (the canonical form lists every field)");
+	if ((rc = hive_jsoncheck_int(v, path, context_keys[0], 0, HIVE_CONTEXT_LIMIT, &a)) ||
 	    (rc = hive_jsoncheck_int(v, path, context_keys[1], 0, HIVE_CONTEXT_LIMIT, &b)) ||
-	    (rc = hive_jsoncheck_int(v, path, context_keys[2], 0, HIVE_CONTEXT_LIMIT, &c)))
+	    (rc = hive_jsoncheck_int(v, path, context_keys[2], 0, HIVE_CONTEXT_LIMIT, &c)) ||
+	    (rc = hive_jsoncheck_int(v, path, context_keys[3], HIVE_CONTEXT_BYTES_MIN,
+	                             HIVE_CONTEXT_BYTES_MAX, &d)))
 		return rc;
 	p->context.max_prior_attempts = a;
 	p->context.max_check_output_lines = b;
 	p->context.max_diff_lines = c;
+	p->context.max_bytes = d;
 	return 0;
 }
 
@@ -215,6 +225,7 @@ void hive_retry_policy_default(hive_retry_policy *p)
 	p->context.max_prior_attempts = 3;
 	p->context.max_check_output_lines = 50;
 	p->context.max_diff_lines = 500;
+	p->context.max_bytes = HIVE_CONTEXT_BYTES_DEFAULT;
 }
 
 int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
@@ -287,7 +298,7 @@ static json_t *budgets_json(const hive_retry_policy *p)
 
 json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 {
-	return json_pack("{s:i, s:o, s:o, s:o, s:s, s:s, s:{s:i, s:i, s:i}}",
+	return json_pack("{s:i, s:o, s:o, s:o, s:s, s:s, s:{s:i, s:i, s:i, s:i}}",
 	                 "max_attempts", p->max_attempts,
 	                 "retry_on", outcomes_json(p->retry_on),
 	                 "backoff", backoff_json(&p->backoff),
@@ -297,7 +308,8 @@ json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 	                 "context",
 	                 "max_prior_attempts", p->context.max_prior_attempts,
 	                 "max_check_output_lines", p->context.max_check_output_lines,
-	                 "max_diff_lines", p->context.max_diff_lines);
+	                 "max_diff_lines", p->context.max_diff_lines,
+	                 "max_bytes", p->context.max_bytes);
 }
 
 int hive_retry_policy_budget_for(const hive_retry_policy *p, hive_outcome o)

@@ -31,6 +31,11 @@ typedef struct {
 /* Upper bounds the parser enforces, so counts always fit an int. */
 #define HIVE_MAX_ATTEMPTS_LIMIT 10000
 #define HIVE_CONTEXT_LIMIT 1000000
+/* context.max_bytes: default and range (issue 10: a budget an agent's
+ * prompt can afford; 1 KiB still holds a header and a verdict). */
+#define HIVE_CONTEXT_BYTES_DEFAULT (16 * 1024)
+#define HIVE_CONTEXT_BYTES_MIN     1024
+#define HIVE_CONTEXT_BYTES_MAX     (64 * 1024)
 
 typedef struct {
 	int max_attempts;          /* default 3, 1..HIVE_MAX_ATTEMPTS_LIMIT */
@@ -42,7 +47,9 @@ typedef struct {
 	int on_exhausted_escalate; /* "fail" (default, 0) | "escalate" (1) */
 	struct {
 		int max_prior_attempts, max_check_output_lines, max_diff_lines;
-	} context;                 /* defaults 3, 50, 500; each 0..HIVE_CONTEXT_LIMIT */
+		int max_bytes;     /* the rendered text's byte budget */
+	} context;                 /* defaults 3, 50, 500 (each 0..HIVE_CONTEXT_LIMIT),
+	                            * 16 KiB (HIVE_CONTEXT_BYTES_MIN..._MAX) */
 } hive_retry_policy;
 
 /* Fill *p with the built-in defaults (SPEC section 4). */
@@ -83,7 +90,8 @@ int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
  *    "backoff":{"initial_ms":0,"max_ms":60000,"coefficient":2.0,"jitter":"none"},
  *    "budgets":[{"on":[...],"max_attempts":5,"backoff":{...}}],
  *    "mode":"clean", "on_exhausted":"fail",
- *    "context":{"max_prior_attempts":3,"max_check_output_lines":50,"max_diff_lines":500}}
+ *    "context":{"max_prior_attempts":3,"max_check_output_lines":50,"max_diff_lines":500,
+ *               "max_bytes":16384}}
  * Returns a new reference; NULL only when out of memory.
  */
 json_t *hive_retry_policy_to_json(const hive_retry_policy *p);

@@ -278,6 +278,33 @@ EOF
 	verify
 }
 
+# 1d the same check output twice is shown once; context.max_bytes bounds the text
+test_01d_identical_output_once() {
+	sandbox
+	value_check
+	script agent.sh <<'EOF'
+#!/bin/sh
+cat > /dev/null
+echo "attempt $HIVE_ATTEMPT_NUMBER: no idea" >> notes.txt
+EOF
+	mkrepo
+	flowspec f '[{"key": "fix", "title": "Fix the value",
+	  "checks": [{"name": "unit", "command": "sh check.sh"}],
+	  "retry": {"max_attempts": 3, "backoff": {"initial": "0s"}, "context": {"max_bytes": 4096}}}]'
+	create_start f
+	expect_exit 1 flow tick f
+	expect_exit 1 flow tick f
+	expect_exit 1 flow tick f
+	local a3
+	a3=$(attempt_id 3)
+	expect_exit 0 --json attempt inspect "$a3" --context && cp "$OUT" "$S/ctx3.json"
+	pa "attempt 2's identical check output points back to attempt 1's" \
+		"J('ctx3.json')['context'].count('FAIL: value is 1, expected 2') == 1 and
+		 'Required check \"unit\" failed (exit 1): identical to attempt 1'\"'\"'s output.' in J('ctx3.json')['context'] and
+		 J('ctx3.json')['required_check_failures'][0]['identical_to_attempt'] == 1 and J('ctx3.json')['context_bytes'] <= 4096"
+	verify
+}
+
 # ---- 2. budget exhaustion, task retry ------------------------------------------------
 
 # 2 budget exhaustion: task retry refuses, --reset-count revives

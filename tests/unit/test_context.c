@@ -520,7 +520,7 @@ static void test_byte_budget_huge_diff(void **state)
 	failed_attempt(&sc, 1, DIFF_AUTH, AUTH_ONLY, 1);
 	failed_attempt(&sc, 2, diff.data, AUTH_ONLY, 1);
 	commit(f, &sc);
-	json_t *task = make_task("{\"context\": {\"max_diff_lines\": 1000000}}", NULL);
+	json_t *task = make_task("{\"context\": {\"max_diff_lines\": 1000000, \"max_bytes\": 65536}}", NULL);
 	json_t *p = assemble(f, task, 3, 3);
 	const char *t = ctx_text(p);
 
@@ -765,6 +765,43 @@ static void test_missing_blob_and_fence(void **state)
 	sc_dispose(&sc);
 }
 
+/* Attempts 1 and 2 failed with byte-identical check output (the same blob):
+ * attempt 3's context shows it once and says so for attempt 2; the
+ * payload tells which attempt it repeats.  A lower context.max_bytes is
+ * honoured. */
+static void test_identical_output_said_once(void **state)
+{
+	fixture *f = *state;
+	script sc;
+	sc_init(&sc);
+	two_failed_attempts(&sc);
+	commit(f, &sc);
+	json_t *task = make_task(NULL, NULL);
+	json_t *p = assemble(f, task, 3, 3);
+	const char *t = ctx_text(p);
+	const char *a2 = strstr(t, "### Attempt 2 failed");
+	assert_non_null(a2);
+	assert_has(a2, "Required check \"unit\" failed (exit 1): identical to attempt 1's output.\n");
+	assert_has(t, "### Attempt 1 failed: check_failed\n");
+	char *a1 = strndup(t, (size_t)(a2 - t));
+	assert_has(a1, "Required check \"unit\" failed (exit 1):\n    ");
+	free(a1);
+	json_t *unit = json_array_get(json_object_get(p, "required_check_failures"), 0);
+	assert_int_equal(json_integer_value(json_object_get(unit, "identical_to_attempt")), 1);
+	/* the optional lint check of attempt 1 differs from nothing shown before */
+	json_decref(p);
+
+	/* context.max_bytes 2048: the same history fits 2 KiB */
+	json_decref(task);
+	task = make_task("{\"context\": {\"max_bytes\": 2048}}", NULL);
+	p = assemble(f, task, 3, 3);
+	assert_true(strlen(ctx_text(p)) <= 2048);
+	assert_int_equal(json_integer_value(json_object_get(p, "context_bytes")), strlen(ctx_text(p)));
+	json_decref(p);
+	json_decref(task);
+	sc_dispose(&sc);
+}
+
 /* Hundreds of failing checks in the latest attempt: once nothing else
  * can shrink, the text is cut at a line end with a marker, and still
  * within its budget. */
@@ -789,7 +826,8 @@ static void test_byte_budget_last_resort(void **state)
 	json_t *p = assemble(f, task, 2, 3);
 	const char *t = ctx_text(p);
 	size_t len = strlen(t);
-	assert_true(len <= HIVE_CONTEXT_MAX_BYTES && len > HIVE_CONTEXT_MAX_BYTES - 1024);
+	/* the default budget, context.max_bytes 16 KiB */
+	assert_true(len <= HIVE_CONTEXT_BYTES_DEFAULT && len > HIVE_CONTEXT_BYTES_DEFAULT - 1024);
 	assert_has(t, "Required check \"check-000\" failed (exit 1):\n");
 	assert_true(strcmp(t + len - strlen("[... retry context cut to fit its byte budget]\n"),
 			   "[... retry context cut to fit its byte budget]\n") == 0);
@@ -864,6 +902,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prior_selection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_blob_and_fence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_byte_budget_last_resort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identical_output_said_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
 	};

@@ -50,6 +50,7 @@ static void assert_policy_eq(const hive_retry_policy *a, const hive_retry_policy
 	assert_int_equal(a->context.max_prior_attempts, b->context.max_prior_attempts);
 	assert_int_equal(a->context.max_check_output_lines, b->context.max_check_output_lines);
 	assert_int_equal(a->context.max_diff_lines, b->context.max_diff_lines);
+	assert_int_equal(a->context.max_bytes, b->context.max_bytes);
 }
 
 /* ------------------------------------------------------------------ */
@@ -92,6 +93,7 @@ static void test_policy_defaults(void **state)
 	assert_int_equal(p.context.max_prior_attempts, 3);
 	assert_int_equal(p.context.max_check_output_lines, 50);
 	assert_int_equal(p.context.max_diff_lines, 500);
+	assert_int_equal(p.context.max_bytes, 16384);
 
 	/* No `retry` key and no base: the built-in defaults. */
 	hive_retry_policy q;
@@ -215,6 +217,10 @@ static void test_parse_invalid(void **state)
 		{"{\"on_exhausted\": \"retry\"}", "tasks[0].retry.on_exhausted: must be one of fail, escalate"},
 		{"{\"context\": {\"max_diff_lines\": -1}}", "tasks[0].retry.context.max_diff_lines:"},
 		{"{\"context\": {\"lines\": 3}}", "tasks[0].retry.context.lines: unknown key"},
+		{"{\"context\": {\"max_bytes\": 65537}}",
+		 "tasks[0].retry.context.max_bytes: must be from 1024 to 65536, got 65537"},
+		{"{\"context\": {\"max_bytes\": 512}}", "tasks[0].retry.context.max_bytes: must be from 1024 to 65536"},
+		{"{\"context\": {\"max_bytes\": \"16KiB\"}}", "tasks[0].retry.context.max_bytes: must be an integer"},
 		{"{\"context\": []}", "tasks[0].retry.context: must be an object"},
 		{"{\"budgets\": {}}", "tasks[0].retry.budgets: must be an array"},
 		{"{\"budgets\": [1]}", "tasks[0].retry.budgets[0]: must be an object"},
@@ -284,7 +290,8 @@ static void test_canonical_round_trip(void **state)
 		" \"budgets\": [{\"on\": [\"timeout\"], \"max_attempts\": 2, \"backoff\": {\"jitter\": \"equal\"}},"
 		"               {\"on\": [\"check_failed\", \"runtime_failed\"]}],"
 		" \"mode\": \"continue\", \"on_exhausted\": \"escalate\","
-		" \"context\": {\"max_prior_attempts\": 0, \"max_check_output_lines\": 10, \"max_diff_lines\": 7}}",
+		" \"context\": {\"max_prior_attempts\": 0, \"max_check_output_lines\": 10, \"max_diff_lines\": 7,"
+		"              \"max_bytes\": 65536}}",
 		NULL, &p), 0);
 	json_t *j = hive_retry_policy_to_json(&p);
 	assert_non_null(j);
@@ -298,7 +305,14 @@ static void test_canonical_round_trip(void **state)
 	assert_non_null(strstr(text, "\"max_ms\":7200000"));
 	assert_non_null(strstr(text, "\"retry_on\":[\"check_failed\",\"crashed\"]"));
 	assert_non_null(strstr(text, "\"mode\":\"continue\""));
+	assert_int_equal(back.context.max_bytes, 65536);
 	free(text);
+
+	/* A canonical form stored before context.max_bytes existed still reads,
+	 * with the default budget. */
+	json_object_del(json_object_get(again, "context"), "max_bytes");
+	assert_int_equal(hive_retry_policy_from_json(again, &back), 0);
+	assert_int_equal(back.context.max_bytes, 16384);
 
 	/* Strict: a missing field or a user-form key is rejected, naming it. */
 	json_object_del(json_object_get(again, "backoff"), "max_ms");
