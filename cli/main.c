@@ -2,12 +2,10 @@
  * main.c - hive's entry point: global flags, the command table, help,
  * and turning an error code into its one-line message and exit code.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,22 +26,6 @@ static const hive_command *const groups[] = {
 	NULL,
 };
 
-/* Only the commands that add the first things to a store may create one:
- * a read-only or rejected command, or a typo in --dir, must not leave an
- * empty store behind. */
-static int store_missing(const hive_cli *cli)
-{
-	hive_buf mdb = {0};
-	struct stat st;
-	hive_buf_printf(&mdb, "%s/data.mdb", cli->dir);
-	int missing = stat(mdb.data, &st) != 0 && errno == ENOENT;
-	hive_buf_dispose(&mdb);
-	if (!missing)
-		return 0;
-	return hive_error_set(HIVE_ENOTFOUND, "no hive data in %s; check --dir or HIVE_DIR (a typo?), or "
-			      "start one with hive project create or hive flow create", cli->dir);
-}
-
 hive_store *cli_store(hive_cli *cli, int *rc)
 {
 	if (!cli->store) {
@@ -59,8 +41,11 @@ hive_store *cli_store(hive_cli *cli, int *rc)
 			*rc = hive_error_set(HIVE_EINVALID, "HIVE_DURABILITY=%s is not a mode; use durable or relaxed", d);
 			return NULL;
 		}
-		if ((!cli->may_create && (*rc = store_missing(cli))) ||
-		    (*rc = hive_store_open(cli->dir, &o, &cli->store)))
+		/* Only the commands that add the first things to a store may
+		 * create one: a read-only or rejected command, or a typo in
+		 * --dir, must not leave an empty store behind. */
+		o.must_exist = !cli->may_create;
+		if ((*rc = hive_store_open(cli->dir, &o, &cli->store)))
 			return NULL;
 	}
 	*rc = 0;
@@ -200,6 +185,10 @@ static void put_hint(hive_buf *b)
 	case HIVE_HINT_DISTINCT_KEYS: hive_buf_puts(b, "; give them distinct --key"); break;
 	case HIVE_HINT_GIVE_TASK: hive_buf_puts(b, "; give at least one --task"); break;
 	case HIVE_HINT_NEW_FLOW: hive_buf_printf(b, ": hive flow create PROJECT --task %s", arg); break;
+	case HIVE_HINT_NO_STORE:
+		hive_buf_puts(b, "; check --dir or HIVE_DIR (a typo?), or start one with hive project create or "
+				 "hive flow create");
+		break;
 	default: break;
 	}
 }

@@ -49,6 +49,7 @@ typedef enum {
 	HIVE_HINT_DISTINCT_KEYS, /* tasks of one flow need distinct keys */
 	HIVE_HINT_GIVE_TASK,     /* a flow needs at least one task */
 	HIVE_HINT_NEW_FLOW,      /* arg: a task to put in a new flow */
+	HIVE_HINT_NO_STORE,      /* the data dir holds no store (a typo?) */
 } hive_error_hint;
 
 /* Attach hint (arg may be NULL; copied) to the current error; returns the

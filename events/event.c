@@ -74,7 +74,7 @@ void hive_event_init(hive_event *ev, hive_event_type type, json_t *payload)
 	memset(ev, 0, sizeof *ev);
 	ev->type = type;
 	snprintf(ev->type_name, sizeof ev->type_name, "%s", hive_event_type_name(type));
-	ev->payload = payload ? payload : json_object();
+	ev->payload = payload; /* NULL stays NULL: hive_store_append refuses it */
 }
 
 static void set_id(char *dst, const char *src)

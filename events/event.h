@@ -89,7 +89,9 @@ typedef struct {
 	json_t *payload;         /* object; owned */
 } hive_event;
 
-/* Start an event of a known type with `payload` (stolen; NULL = {}). */
+/* Start an event of a known type with `payload` (stolen).  A NULL payload
+ * is kept NULL, and hive_store_append refuses the event (HIVE_EINVALID):
+ * a payload that could not be built never becomes an empty event. */
 void hive_event_init(hive_event *ev, hive_event_type type, json_t *payload);
 /* Set correlation ids (NULL or "" leaves the field absent). */
 void hive_event_correlate(hive_event *ev, const char *project_id, const char *flow_id,

@@ -315,6 +315,16 @@ static int open_env(hive_store *s, const hive_store_opts *o)
 	return mdb_env_open(s->env, s->dir, MDB_NOTLS | durability_flags(o->durability), 0600);
 }
 
+/* No data.mdb in dir (nothing else counts: a store is its LMDB file). */
+static int store_missing(const char *dir)
+{
+	char *path = hive_fs_join(dir, "data.mdb");
+	struct stat st;
+	int missing = lstat(path, &st) != 0 && errno == ENOENT;
+	free(path);
+	return missing;
+}
+
 int hive_store_open(const char *dir, const hive_store_opts *opts, hive_store **out)
 {
 	*out = NULL;
@@ -323,6 +333,10 @@ int hive_store_open(const char *dir, const hive_store_opts *opts, hive_store **o
 	if (o->version != HIVE_STORE_OPTS_VERSION)
 		return hive_error_set(HIVE_EINVALID, "store options of version %u (this hive knows %d)", o->version,
 				      HIVE_STORE_OPTS_VERSION);
+	if (o->must_exist && store_missing(dir)) {
+		hive_error_set(HIVE_ENOTFOUND, "no hive data in %s", dir);
+		return hive_error_hint_set(HIVE_HINT_NO_STORE, NULL);
+	}
 	int rc = mkdir_p(dir);
 	if (rc)
 		return rc;
@@ -507,9 +521,11 @@ static int check_appendable(const hive_event *ev)
 	if (ev->type != HIVE_EV_UNKNOWN && ev->type != t)
 		return hive_error_set(HIVE_EINVALID, "cannot append event: type %d does not match its name \"%s\"",
 				      (int)ev->type, ev->type_name);
-	if (ev->payload && !json_is_object(ev->payload))
-		return hive_error_set(HIVE_EINVALID, "cannot append %s: field \"payload\" must be an object",
-				      ev->type_name);
+	/* A missing payload is refused, never stored as {}: it means building
+	 * it failed (json_pack returns NULL for one NULL string argument). */
+	if (!json_is_object(ev->payload))
+		return hive_error_set(HIVE_EINVALID, "cannot append %s: field \"payload\" must be an object%s",
+				      ev->type_name, ev->payload ? "" : " (it could not be built)");
 	const hive_event_kind *k = hive_event_kind_of(t);
 	static const struct { unsigned bit; const char *field; size_t off; } corr[] = {
 		{HIVE_CORR_PROJECT, "project_id", offsetof(hive_event, project_id)},

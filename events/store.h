@@ -74,9 +74,15 @@ typedef struct {
 	 * program that owns its signals (the command line) should ask.
 	 */
 	int trap_damage;
+	/*
+	 * 1: open only a store that exists; a dir without one is HIVE_ENOTFOUND
+	 * ("no hive data in DIR") and nothing is created.  For readers, so a
+	 * mistyped dir never leaves an empty store behind.
+	 */
+	int must_exist;
 } hive_store_opts;
 
-#define HIVE_STORE_OPTS_INIT {HIVE_STORE_OPTS_VERSION, HIVE_DURABLE, 0, 0, NULL, NULL, 0}
+#define HIVE_STORE_OPTS_INIT {HIVE_STORE_OPTS_VERSION, HIVE_DURABLE, 0, 0, NULL, NULL, 0, 0}
 
 /* "durable" or "relaxed" -> *out; HIVE_EINVALID (message names s) otherwise. */
 int hive_store_durability_parse(const char *s, hive_durability *out);

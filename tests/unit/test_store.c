@@ -27,6 +27,7 @@
 #include "events/error.h"
 #include "events/event.h"
 #include "events/sha256.h"
+#include "events/fs.h"
 #include "events/store.h"
 
 #define PID "0194a1b2-0000-7000-8000-0000000000aa"
@@ -58,7 +59,7 @@ static int append_spec(hive_txn *txn, const ev_spec *e)
 {
 	hive_event ev;
 	hive_event_type t = hive_event_type_from_name(e->type);
-	hive_event_init(&ev, t, e->payload ? json_incref(e->payload) : NULL);
+	hive_event_init(&ev, t, e->payload ? json_incref(e->payload) : json_object());
 	if (t == HIVE_EV_UNKNOWN)
 		snprintf(ev.type_name, sizeof ev.type_name, "%s", e->type);
 	hive_event_correlate(&ev, PID, e->flow, e->task, e->attempt);
@@ -258,6 +259,56 @@ static int teardown(void **state)
 	free(fx);
 	test_opts = (hive_store_opts)HIVE_STORE_OPTS_INIT;
 	return 0;
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+/* must_exist: a reader's open of a dir without a store (a mistyped --dir)
+ * is "not found" with the hint the front end words, and creates nothing,
+ * not even the dir; once a store exists the same options open it. */
+static void test_must_exist_creates_nothing(void **state)
+{
+	fixture *fx = *state;
+	char *typo = hive_fs_join(fx->dir, "typo");
+	test_opts.must_exist = 1;
+	hive_store *s = NULL;
+	assert_int_equal(test_open(typo, &s), HIVE_ENOTFOUND);
+	assert_null(s);
+	assert_int_equal(hive_error_last_hint(), HIVE_HINT_NO_STORE);
+	assert_non_null(strstr(hive_error_last(), typo));
+	struct stat st;
+	assert_int_not_equal(stat(typo, &st), 0);
+	test_opts.must_exist = 0;
+	hive_store_close(open_store(typo));
+	test_opts.must_exist = 1;
+	hive_store_close(open_store(typo));
+	free(typo);
+}
+
+/* A NULL payload (json_pack's answer to one NULL string) is refused at
+ * append, naming the event, and nothing is written: it is never stored as
+ * an empty {} event. */
+static int append_null_payload(hive_txn *txn, void *ctx)
+{
+	(void)ctx;
+	hive_event ev;
+	hive_event_init(&ev, HIVE_EV_PROJECT_CREATED, NULL);
+	hive_event_correlate(&ev, PID, NULL, NULL, NULL);
+	int rc = hive_txn_append(txn, &ev);
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+static void test_null_payload_refused(void **state)
+{
+	fixture *fx = *state;
+	hive_store *s = open_store(fx->dir);
+	assert_int_equal(hive_store_write(s, append_null_payload, NULL), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "cannot append project_created"));
+	uint64_t last = 99;
+	assert_int_equal(hive_store_last_seq(s, &last), 0);
+	assert_int_equal(last, 0);
+	hive_store_close(s);
 }
 
 /* ---- seq ------------------------------------------------------------------ */
@@ -1595,6 +1646,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_must_exist_creates_nothing),
+		T(test_null_payload_refused),
 		T(test_seq_gapless_across_reopen),
 		T(test_append_fills_envelope),
 		T(test_batch_is_atomic),
