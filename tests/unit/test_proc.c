@@ -666,6 +666,29 @@ static void test_group_kill_stops_a_detached_group(void **state)
 /* Killing by tag finds a group through its members' environment and
  * leaves an untagged group alone, whatever group numbers were recorded:
  * what keeps an abort from hitting a reused process-group id. */
+/* Wait (up to 10 s) until pid's environment shows name=value: a process
+ * started as `env NAME=VALUE prog &` carries the tag only once env has
+ * exec'd prog, and on a loaded machine that can come after its pid file. */
+static void wait_for_env_tag(pid_t pid, const char *name, const char *value)
+{
+	char path[64], want[128];
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	int wlen = snprintf(want, sizeof want, "%s=%s", name, value);
+	for (int i = 0; i < 1000; i++) {
+		char buf[8192];
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+		if (f)
+			fclose(f);
+		for (size_t off = 0; off < n; off += strnlen(buf + off, n - off) + 1)
+			if (n - off >= (size_t)wlen && memcmp(buf + off, want, (size_t)wlen) == 0 &&
+			    (off + (size_t)wlen == n || buf[off + (size_t)wlen] == '\0'))
+				return;
+		usleep(10000);
+	}
+	fail_msg("process %d never showed %s in its environment", (int)pid, want);
+}
+
 static void test_kill_tagged_spares_untagged_groups(void **state)
 {
 	char a[PATH_MAX], b[PATH_MAX], cmd[160], tag[64];
@@ -677,6 +700,7 @@ static void test_kill_tagged_spares_untagged_groups(void **state)
 	pid_t other_group = detached_group(*state, "sleep 100 & echo $! > other.pid");
 	pid_t tagged = read_pid(pj(a, *state, "tagged.pid"));
 	pid_t other = read_pid(pj(b, *state, "other.pid"));
+	wait_for_env_tag(tagged, "HIVE_ATTEMPT_ID", tag);
 
 	assert_int_equal(hive_proc_kill_tagged("HIVE_ATTEMPT_ID", tag, 2000), 1);
 	assert_true(pid_dead(tagged));
