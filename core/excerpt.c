@@ -673,14 +673,20 @@ static void sel_hunk(selection *s, const hunk *h)
 		sel_add(s, &ln);
 }
 
+/* Lines a hunk that does not fit must still get to be shown in part. */
+#define MIN_HUNK_PART 8
+
 /* The first hunks that fit whole in the budget (the very first one even if
  * only part of it fits: its first lines are the best there is); with
  * whole == false, every hunk, as far as the budget lasts. */
 static void sel_hunks(selection *s, bool whole)
 {
 	for (size_t i = 0; i < s->hunks.n && s->budget > 0; i++) {
-		if (whole && i > 0 && hunk_cost(s, &s->hunks.v[i]) > s->budget)
+		size_t cost = i > 0 ? hunk_cost(s, &s->hunks.v[i]) : 0;
+		if (whole && cost > s->budget)
 			break;
+		if (cost > s->budget && s->budget < MIN_HUNK_PART)
+			break; /* a header with no changed line after it says nothing */
 		sel_hunk(s, &s->hunks.v[i]);
 	}
 }
