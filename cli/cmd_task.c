@@ -5,6 +5,7 @@
 
 #include "adapters/registry.h"
 #include "cli/cli.h"
+#include "core/jsoncheck.h"
 #include "events/buf.h"
 #include "events/error.h"
 
@@ -73,9 +74,13 @@ static int build_raw(const char *title, task_flags *f, json_t **raw_out)
 	if (!rc && f->retry) {
 		json_error_t je;
 		retry = json_loads(f->retry, 0, &je);
-		if (!retry || !json_is_object(retry))
-			rc = hive_error_set(HIVE_EINVALID, "task create: --retry is not a JSON object (column %d: %s)",
-					    je.column, retry ? "not an object" : je.text);
+		if (!retry)
+			rc = hive_error_set(HIVE_EINVALID, "task create: --retry is not valid JSON (column %d: %s)",
+					    je.column, je.text);
+		else if (!json_is_object(retry))
+			rc = hive_error_set(HIVE_EINVALID,
+					    "task create: --retry must be a JSON object (a retry policy, SPEC section 4), got %s",
+					    hive_json_type_name(retry));
 	}
 	if (!retry && f->max_attempts)
 		retry = json_object();

@@ -124,6 +124,24 @@ static int group_exists(const char *group)
 	return 0;
 }
 
+/* "GROUP needs a command: a, b, c; see ...", one line, so a bare group
+ * says what it can do without a second run with --help. */
+static int group_needs_command(const char *group)
+{
+	hive_buf m = {0};
+	const char *sep = "";
+	for (int g = 0; groups[g]; g++)
+		for (const hive_command *c = groups[g]; c->group; c++)
+			if (strcmp(c->group, group) == 0 && c->name) {
+				hive_buf_printf(&m, "%s%s", sep, c->name);
+				sep = ", ";
+			}
+	int rc = hive_error_set(HIVE_EINVALID, "%s needs a command: %s; see hive %s --help", group,
+	                        m.data ? m.data : "", group);
+	hive_buf_dispose(&m);
+	return rc;
+}
+
 static const hive_command *find_command(const char *group, const char *name)
 {
 	for (int g = 0; groups[g]; g++)
@@ -269,7 +287,7 @@ static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
 			return 0;
 		}
 		if (!name)
-			return hive_error_set(HIVE_EINVALID, "hive %s: which command? see hive %s --help", group, group);
+			return group_needs_command(group);
 		return hive_error_set(HIVE_EINVALID, "unknown command \"%s %s\"; see hive %s --help", group, name, group);
 	}
 	if (g->help)

@@ -65,9 +65,29 @@ bad:
 	return hive_error_set(HIVE_EINVALID, "%s: --%s needs a non-negative integer, got \"%s\"", p->cmd, flag, s);
 }
 
+/* 1 when s is UTF-8 (jansson's own check: what it refuses could never be
+ * recorded, and would otherwise fail later with an unclear error). */
+static int is_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
+
+/* Every value but a file to read becomes part of an event or a lookup of
+ * recorded text, so it must be UTF-8; said once here, naming the input. */
+static int check_utf8(const parser *p, const char *dashes, const char *what, const char *val)
+{
+	if (is_utf8(val))
+		return 0;
+	return hive_error_set(HIVE_EINVALID, "%s: %s%s must be UTF-8 text", p->cmd, dashes, what);
+}
+
 static int store_value(const parser *p, int i, const char *val)
 {
 	const cli_opt *o = &p->def->opts[i];
+	if (!(o->arg && strcmp(o->arg, "SPEC.json") == 0) && check_utf8(p, "--", o->name, val))
+		return HIVE_EINVALID;
 	switch (o->kind) {
 	case CLI_STR:
 		if (p->a->v[i].seen > 1)
@@ -129,6 +149,8 @@ static int parse_words(const parser *p, int argc, char **argv)
 		if (a->npos >= max)
 			return hive_error_set(HIVE_EINVALID, "%s: unexpected argument \"%s\"; see hive %s --help",
 					      p->cmd, w, p->cmd);
+		if ((rc = check_utf8(p, "", p->def->args[a->npos], w)))
+			return rc;
 		a->pos[a->npos++] = w;
 	}
 	if (a->npos < p->def->min_args)

@@ -16,6 +16,7 @@
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/fs.h"
+#include "events/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -760,6 +761,57 @@ static int syntax_error(const char *label, const json_error_t *err)
 	return hive_jsoncheck_fail_buf(&m);
 }
 
+#define REPLACEMENT_CHAR "\xEF\xBF\xBD" /* U+FFFD, what hive_utf8_sanitize puts */
+
+/* The path of the first key or string in v holding U+FFFD, appended to b;
+ * 1 when found. */
+static int find_replaced(const json_t *v, const char *path, hive_buf *b)
+{
+	if (json_is_string(v) && strstr(json_string_value(v), REPLACEMENT_CHAR)) {
+		hive_buf_puts(b, *path ? path : "(top level)");
+		return 1;
+	}
+	int found = 0;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *m;
+		json_object_foreach((json_t *)v, k, m) {
+			char *sub = hive_jsoncheck_path(path, k, -1);
+			if (strstr(k, REPLACEMENT_CHAR))
+				found = (hive_buf_printf(b, "a key in %s", *path ? path : "the top level"), 1);
+			else
+				found = find_replaced(m, sub, b);
+			free(sub);
+			if (found)
+				return 1;
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v) && !found; i++) {
+			char *sub = hive_jsoncheck_path(path, NULL, (long)i);
+			found = find_replaced(json_array_get(v, i), sub, b);
+			free(sub);
+		}
+	}
+	return found;
+}
+
+/* A spec that is not UTF-8: name the field holding the bad bytes (found by
+ * parsing a repaired copy) rather than only jansson's byte position. */
+static int not_utf8_error(const char *label, const char *text, size_t len, const json_error_t *err)
+{
+	hive_buf m = {0};
+	hive_buf_printf(&m, "%s:%d:%d: ", label, err->line, err->column);
+	size_t fixed_len;
+	char *fixed = hive_utf8_sanitize(text, len, &fixed_len);
+	json_t *doc = memmem(text, len, REPLACEMENT_CHAR, 3) ? NULL : json_loadb(fixed, fixed_len, 0, NULL);
+	if (!find_replaced(doc, "", &m))
+		hive_buf_puts(&m, "the spec");
+	json_decref(doc);
+	free(fixed);
+	hive_buf_puts(&m, " must be UTF-8 text");
+	return hive_jsoncheck_fail_buf(&m);
+}
+
 int hive_spec_parse(const char *text, size_t len, const char *label, const char *base_dir,
                     const hive_spec_opts *o, json_t **out)
 {
@@ -767,6 +819,8 @@ int hive_spec_parse(const char *text, size_t len, const char *label, const char 
 	json_error_t err;
 	const char *lbl = label ? label : "spec";
 	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (!doc && json_error_code(&err) == json_error_invalid_utf8)
+		return not_utf8_error(lbl, text, len, &err);
 	if (!doc)
 		return syntax_error(lbl, &err);
 	int rc = spec_normalize(doc, base_dir, o, out);

@@ -14,6 +14,7 @@
  *   spec.json: tasks[1].depends_on[0]: unknown task key "fixx" (keys: fix, docs)
  *   spec.json: tasks: dependency cycle: a -> b -> a; remove one of these dependencies
  *   spec.json:3:14: invalid JSON: unexpected token near ','
+ *   spec.json:3:38: tasks[0].title must be UTF-8 text   (bytes that are not UTF-8)
  * Values quoted from the input are cut at 64 bytes, control bytes shown as '?'.
  * On error *out is left untouched.
  *

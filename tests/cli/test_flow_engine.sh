@@ -300,6 +300,9 @@ sleep 300
 	[ "$(json_py '[a["outcome"] for a in d]')" = '["timeout"]' ] || fail "outcomes $(json_py '[a["outcome"] for a in d]'), want [timeout]"
 	[ "$(json_py 'd[0]["runtime_exited"]["termination_reason"]')" = timeout ] ||
 		fail "termination_reason $(json_py 'd[0]["runtime_exited"]["termination_reason"]')"
+	# documented in docs/events.md: a runtime hive ended has no exit code of its own
+	[ "$(json_py '"exit_code" in d[0]["runtime_exited"] and d[0]["runtime_exited"]["exit_code"] is None')" = True ] ||
+		fail "runtime_exited.exit_code on timeout is not null: $(json_py 'd[0]["runtime_exited"]')"
 	if [ -s "$S/grandchild.pid" ]; then
 		pid_gone "$(cat "$S/grandchild.pid")" 10 || fail "grandchild sleep $(cat "$S/grandchild.pid") still alive after the timeout"
 		pid_gone "$(cat "$S/agent.pid")" 10 || fail "agent $(cat "$S/agent.pid") still alive after the timeout"

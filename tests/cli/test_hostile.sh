@@ -540,4 +540,62 @@ test_check_that_cannot_start_records_why() {
 	h_run 30 0 events verify
 }
 
+# A title (or any other value) that is not UTF-8: one line naming the input,
+# exit 2, nothing written; it used to say "task: must be an object, got
+# nothing", and a bad --check value gave an empty "hive: " line.
+test_non_utf8_task_title_is_named() {
+	h_agent 'true'
+	h_repo
+	h_run 30 0 project create p --repo repo
+	h_run 30 0 events list
+	cp "$OUT" "$T/before"
+	h_run 30 2 task create p $'\xff\xfe' --runtime-command true
+	expect_stderr_line '^hive: task create: TITLE must be UTF-8 text$'
+	h_run 30 2 task create p t --runtime-command true --check $'unit=\xff'
+	expect_stderr_line '^hive: task create: --check must be UTF-8 text$'
+	h_run 30 2 project create q --repo repo --description $'\xff'
+	expect_stderr_line '^hive: project create: --description must be UTF-8 text$'
+	h_run 30 0 events list
+	cmp -s "$OUT" "$T/before" || fail "a refused command wrote events: $(diff "$T/before" "$OUT")"
+}
+
+# A spec file with a title that is not UTF-8 names the field (it used to
+# be jansson's "unable to decode byte 0xff" only).
+test_non_utf8_title_in_a_spec_names_the_field() {
+	h_agent 'true'
+	h_repo
+	printf '{"name": "f", "project": {"name": "p", "repo": "repo"},\n "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"]}},\n "tasks": [{"key": "t", "title": "bad \xff\xfe"}]}\n' >"$T/spec.json"
+	h_run 30 2 flow create --file "$T/spec.json"
+	expect_stderr_line '^hive: .*/spec.json:3:[0-9]+: tasks\[0\]\.title must be UTF-8 text$'
+	[ ! -e "$HIVE_DIR/data.mdb" ] || { h_run 30 0 events list; assert_empty "$OUT"; }
+}
+
+# --retry '[]' said "column -1: not an object": say what the flag needs.
+test_retry_flag_that_is_not_an_object() {
+	h_agent 'true'
+	h_repo
+	h_run 30 0 project create p --repo repo
+	h_run 30 2 task create p t --runtime-command true --retry '[]'
+	expect_stderr_line '^hive: task create: --retry must be a JSON object \(a retry policy, SPEC section 4\), got an array$'
+	h_run 30 2 task create p t --runtime-command true --retry '{'
+	expect_stderr_line '^hive: task create: --retry is not valid JSON \(column [0-9]+: '
+	h_run 30 0 task list
+	assert_not_contains "$OUT" " t "
+}
+
+# A bare group lists its commands on one line (it used to say only
+# "hive project: which command?").
+test_bare_group_lists_its_commands() {
+	h_run 30 2 project
+	expect_stderr_line '^hive: project needs a command: create, list, show; see hive project --help$'
+	local g
+	for g in task flow attempt events; do
+		h_run 30 2 "$g"
+		expect_stderr_line "^hive: $g needs a command: [a-z]+(, [a-z]+)+; see hive $g --help\$"
+	done
+	h_run 30 2 task
+	assert_contains "$ERR" "create, list, show, retry, abort"
+	[ ! -e "$HIVE_DIR" ] || fail "a bare group created a data dir"
+}
+
 run_tests "$@"
