@@ -5,7 +5,6 @@
 
 #include "adapters/registry.h"
 #include "cli/cli.h"
-#include "core/jsoncheck.h"
 #include "events/buf.h"
 #include "events/error.h"
 
@@ -79,8 +78,7 @@ static int build_raw(const char *title, task_flags *f, json_t **raw_out)
 					    je.column, je.text);
 		else if (!json_is_object(retry))
 			rc = hive_error_set(HIVE_EINVALID,
-					    "task create: --retry must be a JSON object (a retry policy, SPEC section 4), got %s",
-					    hive_json_type_name(retry));
+					    "task create: --retry must be a JSON object (a retry policy, SPEC section 4)");
 	}
 	if (!retry && f->max_attempts)
 		retry = json_object();
