@@ -29,6 +29,7 @@ CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rn
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c core/markdown.c
 CORE_SRC   += core/query.c core/upgrade.c
 CORE_SRC   += core/kill_list.c
+CORE_SRC   += core/wake.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c

@@ -34,6 +34,7 @@
 #include "core/resolve.h"
 #include "core/schedule.h"
 #include "core/state.h"
+#include "core/wake.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
@@ -585,26 +586,19 @@ int hive_flow_tick(hive_store *s, const char *ref, const hive_run_opts *o, hive_
 	return rc;
 }
 
-static void sleep_until(int64_t due_ms, volatile int *stop)
-{
-	while (!(stop && *stop)) {
-		int64_t left = due_ms - hive_time_now_ms();
-		if (left <= 0)
-			return;
-		struct timespec ts = {0, (left > 100 ? 100 : left) * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-}
-
 int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_run_result *r)
 {
 	memset(r, 0, sizeof *r);
 	flow_info fi = {0};
 	int fd = -1;
 	int rc = with_lock(s, ref, "run", &fi, &fd);
+	int64_t said_due = 0;
 	while (!rc && strcmp(fi.state, "running") == 0 && !(o->stop && *o->stop)) {
 		hive_run_result step = {0};
-		rc = tick_locked(s, &fi, o, &step);
+		uint64_t seen = 0; /* before the tick: a steering event during it still wakes the wait */
+		rc = hive_wake_mark(s, &seen);
+		if (!rc)
+			rc = tick_locked(s, &fi, o, &step);
 		r->attempts_started += step.attempts_started;
 		r->attempts_failed += step.attempts_failed;
 		r->tasks_changed += step.tasks_changed;
@@ -616,8 +610,12 @@ int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_r
 		} else if (step.attempts_started == 0 && step.next_due_ms) {
 			char when[40];
 			hive_time_format_ms(step.next_due_ms, when, sizeof when);
-			say(o, "waiting until %s for the next retry", when);
-			sleep_until(step.next_due_ms, o->stop);
+			if (step.next_due_ms != said_due)
+				say(o, "waiting until %s for the next retry", when);
+			said_due = step.next_due_ms;
+			/* any event for the flow (abort, pause, task retry) ends the wait: tick again */
+			int woke = hive_wake_wait(s, fi.id.s, seen, step.next_due_ms, o->stop);
+			rc = woke < 0 ? woke : 0;
 		} else if (step.attempts_started == 0) {
 			rc = hive_error_set(HIVE_ESYSTEM, "flow %s is running but nothing can start or wait; run hive flow status %s",
 					    fi.name, fi.name);
