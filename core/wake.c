@@ -42,7 +42,7 @@ static int concern_txn(hive_txn *txn, void *vctx)
 	c->last = hive_txn_last_seq(txn);
 	hive_event_filter f = {.flow_id = c->flow_id, .after = c->after, .limit = 1};
 	int rc = any_after(txn, &f);
-	json_t *flow = rc ? NULL : hive_proj_get(txn, "flow/%s", c->flow_id), *id;
+	json_t *flow = rc ? NULL : hive_proj_flow(txn, c->flow_id), *id;
 	size_t i;
 	json_array_foreach(json_object_get(flow, "task_ids"), i, id) {
 		hive_event_filter tf = {.task_id = json_string_value(id), .after = c->after, .limit = 1};
