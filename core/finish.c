@@ -61,6 +61,10 @@ static int schedule_retry(hive_txn *txn, const json_t *task, const hive_retry_po
 			      hive_outcome_name((hive_outcome)outcome), "delay_ms", (json_int_t)d->delay_ms,
 			      "not_before", nb, "not_before_ms", (json_int_t)(now_ms + d->delay_ms), "budget",
 			      budget_json(pol, d));
+	if (p && d->retry_after_capped) {
+		json_object_set_new(p, "retry_after_capped", json_true());
+		json_object_set_new(p, "retry_after_requested_ms", json_integer((json_int_t)d->retry_after_requested_ms));
+	}
 	return hive_emit_for_task(txn, task, HIVE_EV_TASK_RETRY_SCHEDULED, p, NULL);
 }
 

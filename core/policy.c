@@ -90,7 +90,13 @@ static int get_outcomes(const json_t *obj, const char *path, const char *key, in
 /* ------------------------------------------------------------------ */
 
 static const char *const retry_keys[] = {"max_attempts", "retry_on", "backoff", "budgets",
-                                         "mode", "on_exhausted", "context", NULL};
+                                         "mode", "on_exhausted", "context", "max_retry_after", NULL};
+/* The canonical form lists every field; one stored before max_retry_after
+ * existed lacks it (and gets the default). */
+static const char *const retry_canon_keys[] = {"max_attempts", "retry_on", "backoff", "budgets", "mode",
+                                               "on_exhausted", "context", "max_retry_after_ms", NULL};
+static const char *const retry_canon_v1_keys[] = {"max_attempts", "retry_on", "backoff", "budgets",
+                                                  "mode", "on_exhausted", "context", NULL};
 static const char *const backoff_keys[] = {"initial", "max", "coefficient", "jitter", NULL};
 static const char *const backoff_canon_keys[] = {"initial_ms", "max_ms", "coefficient", "jitter",
                                                  NULL};
@@ -201,13 +207,17 @@ static int parse_budgets(const json_t *v, const char *path, int canon, void *out
 static int parse_policy(const json_t *obj, const char *path, int canon, hive_retry_policy *p)
 {
 	int mode = p->mode_continue, exh = p->on_exhausted_escalate, rc;
-	if ((rc = hive_jsoncheck_keys(obj, path, retry_keys, canon)) ||
+	const char *const *keys = !canon ? retry_keys
+	                        : json_object_get(obj, "max_retry_after_ms") ? retry_canon_keys : retry_canon_v1_keys;
+	if ((rc = hive_jsoncheck_keys(obj, path, keys, canon)) ||
 	    (rc = hive_jsoncheck_int(obj, path, "max_attempts", 1, HIVE_MAX_ATTEMPTS_LIMIT, &p->max_attempts)) ||
 	    (rc = get_outcomes(obj, path, "retry_on", 1, &p->retry_on)) ||
 	    (rc = get_sub(obj, path, "backoff", canon, parse_backoff, &p->backoff)) ||
 	    (rc = hive_jsoncheck_enum(obj, path, "mode", mode_names, &mode)) ||
 	    (rc = hive_jsoncheck_enum(obj, path, "on_exhausted", exhausted_names, &exh)) ||
 	    (rc = get_sub(obj, path, "context", canon, parse_context, p)) ||
+	    (rc = hive_jsoncheck_ms(obj, path, canon ? "max_retry_after_ms" : "max_retry_after", canon,
+	                            &p->max_retry_after_ms)) ||
 	    (rc = get_sub(obj, path, "budgets", canon, parse_budgets, p)))
 		return rc;
 	p->mode_continue = mode;
@@ -226,6 +236,7 @@ void hive_retry_policy_default(hive_retry_policy *p)
 	p->context.max_check_output_lines = 50;
 	p->context.max_diff_lines = 500;
 	p->context.max_bytes = HIVE_CONTEXT_BYTES_DEFAULT;
+	p->max_retry_after_ms = 3600000;
 }
 
 int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
@@ -298,7 +309,7 @@ static json_t *budgets_json(const hive_retry_policy *p)
 
 json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 {
-	return json_pack("{s:i, s:o, s:o, s:o, s:s, s:s, s:{s:i, s:i, s:i, s:i}}",
+	return json_pack("{s:i, s:o, s:o, s:o, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:I}",
 	                 "max_attempts", p->max_attempts,
 	                 "retry_on", outcomes_json(p->retry_on),
 	                 "backoff", backoff_json(&p->backoff),
@@ -309,7 +320,8 @@ json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 	                 "max_prior_attempts", p->context.max_prior_attempts,
 	                 "max_check_output_lines", p->context.max_check_output_lines,
 	                 "max_diff_lines", p->context.max_diff_lines,
-	                 "max_bytes", p->context.max_bytes);
+	                 "max_bytes", p->context.max_bytes,
+	                 "max_retry_after_ms", (json_int_t)p->max_retry_after_ms);
 }
 
 int hive_retry_policy_budget_for(const hive_retry_policy *p, hive_outcome o)

@@ -50,6 +50,7 @@ typedef struct {
 		int max_bytes;     /* the rendered text's byte budget */
 	} context;                 /* defaults 3, 50, 500 (each 0..HIVE_CONTEXT_LIMIT),
 	                            * 16 KiB (HIVE_CONTEXT_BYTES_MIN..._MAX) */
+	int64_t max_retry_after_ms; /* default 1h: the cap on a verdict's retry_after (SPEC 12) */
 } hive_retry_policy;
 
 /* Fill *p with the built-in defaults (SPEC section 4). */
@@ -69,6 +70,9 @@ void hive_retry_policy_default(hive_retry_policy *p);
  *    max_attempts and its backoff field by field.  A budget list inherited
  *    unchanged from `base` keeps the values it was resolved with there.
  *  - `context` overrides field by field.
+ *
+ *  - `max_retry_after` (a duration) bounds a runtime verdict's retry_after,
+ *    which may exceed backoff.max up to it (SPEC section 12).
  *
  * Validation (each failure → HIVE_EINVALID naming the field under `where`,
  * e.g. "tasks[0].retry.budgets[1].on[0]"; `where` NULL means "retry"):
@@ -91,14 +95,17 @@ int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
  *    "budgets":[{"on":[...],"max_attempts":5,"backoff":{...}}],
  *    "mode":"clean", "on_exhausted":"fail",
  *    "context":{"max_prior_attempts":3,"max_check_output_lines":50,"max_diff_lines":500,
- *               "max_bytes":16384}}
+ *               "max_bytes":16384},
+ *    "max_retry_after_ms":3600000}
  * Returns a new reference; NULL only when out of memory.
  */
 json_t *hive_retry_policy_to_json(const hive_retry_policy *p);
 
 /* Parse the canonical form (borrowed) into *out.  Strict: every field is
  * required, unknown keys and out-of-range values are rejected exactly as in
- * hive_retry_policy_parse; error paths start with "retry". */
+ * hive_retry_policy_parse; error paths start with "retry".  The one exception:
+ * max_retry_after_ms may be absent (policies stored before it existed) and
+ * then takes its default. */
 int hive_retry_policy_from_json(const json_t *canonical, hive_retry_policy *out);
 
 /* The policy of a task projection document (borrowed): its canonical

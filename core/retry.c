@@ -69,8 +69,14 @@ void hive_retry_decide(const hive_retry_policy *p, const hive_retry_input *in,
 	} else {
 		out->retry = 1;
 		out->delay_ms = hive_backoff_delay(&bud->backoff, out->used, rng);
-		if (in->verdict_retry_after_ms > out->delay_ms)
-			out->delay_ms = in->verdict_retry_after_ms;
+		int64_t after = in->verdict_retry_after_ms;
+		if (after > p->max_retry_after_ms) { /* a runtime must not park a task for ever */
+			out->retry_after_capped = 1;
+			out->retry_after_requested_ms = after;
+			after = p->max_retry_after_ms;
+		}
+		if (after > out->delay_ms)
+			out->delay_ms = after;
 		say(out, "retrying: %d of %d attempts used", out->used, out->max);
 	}
 }

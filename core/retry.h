@@ -27,6 +27,8 @@ typedef struct {
 	int budget;         /* budget that applied (n_budgets = implicit one), -1 if none */
 	int used, max;      /* that budget's usage INCLUDING this attempt, and its max; 0, 0 if none */
 	int64_t delay_ms;   /* backoff after jitter, raised to retry_after; 0 unless retry */
+	int retry_after_capped;           /* 1 = the verdict's retry_after exceeded max_retry_after */
+	int64_t retry_after_requested_ms; /* the verdict's retry_after when capped, else 0 */
 	char reason[160];   /* short human text, e.g. "budget exhausted: 3 of 3 attempts used" */
 } hive_retry_decision;
 
@@ -51,7 +53,9 @@ typedef struct {
  *     ("budget exhausted: 3 of 3 attempts used", or "budgets[1] exhausted: ...").
  *  6. Otherwise retry, delay = hive_backoff_delay(budget's backoff, used, rng),
  *     raised to verdict_retry_after_ms when that is larger (retry_after is not
- *     capped by backoff.max) ("retrying: 1 of 3 attempts used").
+ *     capped by backoff.max but by max_retry_after: a larger one counts as
+ *     max_retry_after and sets retry_after_capped) ("retrying: 1 of 3
+ *     attempts used").
  *
  * The caller counts this attempt against out->budget (when >= 0) before the
  * next decision, and records delay_ms and budget in task_retry_scheduled.

@@ -148,4 +148,62 @@ test_other_flows_do_not_wake_it_and_sigterm_does() {
 	assert_contains "$T/run.err" "stopped by a signal"
 }
 
+# ---- retry_after is bounded (issue 8 item 2b, SPEC 12) -------------------------
+
+# verdict_flow VERDICT [RETRY_EXTRA]: a task whose runtime reports VERDICT
+# and exits 1; one tick runs attempt 1 and schedules the retry.
+verdict_flow() {
+	script agent.sh <<SH
+#!/bin/sh
+cat >/dev/null
+printf '%s' '$1' > "\$HIVE_RESULT_FILE"
+exit 1
+SH
+	mkrepo
+	flowspec f "[{\"key\": \"fix\", \"title\": \"Rate limited\",
+	  \"retry\": {\"max_attempts\": 3, \"backoff\": {\"initial\": \"0s\", \"max\": \"1s\"}${2:+, $2}}}]"
+	create_start f
+	expect_exit 1 flow tick f
+	events_dump --type task_retry_scheduled
+}
+
+test_retry_after_capped_at_one_hour_by_default() {
+	sandbox
+	verdict_flow '{"retry_after": "2000000000h", "summary": "come back in 228000 years"}'
+	pa "the delay is the default max_retry_after, 1h" 'P(one("task_retry_scheduled"))["delay_ms"] == 3600000'
+	pa "the event says it was capped, and what was asked" \
+		'P(one("task_retry_scheduled"))["retry_after_capped"] is True and P(one("task_retry_scheduled"))["retry_after_requested_ms"] == 2000000000 * 3600000'
+	expect_exit 0 --json task show fix
+	pa "the due time is within the hour" \
+		'J("stdout")["next_attempt_at_ms"] - P(one("task_retry_scheduled"))["not_before_ms"] == 0 and J("stdout")["retry"]["max_retry_after_ms"] == 3600000'
+	expect_exit 0 events verify
+}
+
+test_retry_after_capped_by_the_policy() {
+	sandbox
+	verdict_flow '{"retry_after": "1m"}' '"max_retry_after": "5s"'
+	pa "capped at the policy's 5s" \
+		'P(one("task_retry_scheduled"))["delay_ms"] == 5000 and P(one("task_retry_scheduled"))["retry_after_capped"] is True and P(one("task_retry_scheduled"))["retry_after_requested_ms"] == 60000'
+}
+
+test_retry_after_under_the_cap_is_not_marked() {
+	sandbox
+	verdict_flow '{"retry_after": "2s"}'
+	pa "2s beyond backoff.max 1s, not capped, no mark" \
+		'P(one("task_retry_scheduled"))["delay_ms"] == 2000 and "retry_after_capped" not in P(one("task_retry_scheduled")) and "retry_after_requested_ms" not in P(one("task_retry_scheduled"))'
+}
+
+test_max_retry_after_invalid_is_refused() {
+	sandbox
+	script agent.sh <<'SH'
+#!/bin/sh
+SH
+	mkrepo
+	flowspec f '[{"key": "fix", "title": "t", "retry": {"max_retry_after": "forever"}}]'
+	expect_exit 2 flow create --file "$S/flow.json"
+	expect_stderr_line "max_retry_after"
+	expect_exit 0 events list
+	assert_empty "$OUT"
+}
+
 run_tests "$@"

@@ -51,6 +51,7 @@ static void assert_policy_eq(const hive_retry_policy *a, const hive_retry_policy
 	assert_int_equal(a->context.max_check_output_lines, b->context.max_check_output_lines);
 	assert_int_equal(a->context.max_diff_lines, b->context.max_diff_lines);
 	assert_int_equal(a->context.max_bytes, b->context.max_bytes);
+	assert_int_equal(a->max_retry_after_ms, b->max_retry_after_ms);
 }
 
 /* ------------------------------------------------------------------ */
@@ -583,9 +584,64 @@ static void test_decide_retry_after(void **state)
 	hive_retry_decide(&p, &in, NULL, &d);
 	assert_int_equal(d.retry, 1);
 	assert_int_equal(d.delay_ms, 30000);
+	assert_int_equal(d.retry_after_capped, 0);
 	in.verdict_retry_after_ms = 500; /* below the backoff: backoff wins */
 	hive_retry_decide(&p, &in, NULL, &d);
 	assert_int_equal(d.delay_ms, 1000);
+	assert_int_equal(d.retry_after_capped, 0);
+}
+
+/* retry_after is bounded by max_retry_after (default 1h, SPEC 12): a
+ * runtime cannot park a task for years; the decision says it was capped. */
+static void test_decide_retry_after_capped(void **state)
+{
+	hive_retry_policy p;
+	hive_retry_decision d;
+	hive_retry_policy_default(&p);
+	assert_int_equal(p.max_retry_after_ms, 3600000);
+	hive_retry_input in = input(HIVE_OUTCOME_RUNTIME_FAILED);
+	in.verdict_retry_after_ms = (int64_t)2000000000 * 3600000; /* "2000000000h" */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 1);
+	assert_int_equal(d.delay_ms, 3600000);
+	assert_int_equal(d.retry_after_capped, 1);
+	assert_int_equal(d.retry_after_requested_ms, (int64_t)2000000000 * 3600000);
+	in.verdict_retry_after_ms = 3600000; /* exactly the cap: not capped */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.delay_ms, 3600000);
+	assert_int_equal(d.retry_after_capped, 0);
+
+	/* a policy's own bound; a backoff above it is not cut (it has backoff.max) */
+	assert_int_equal(parse_text("{\"max_retry_after\": \"5s\", \"backoff\": {\"initial\": \"10s\"}}", NULL, &p), 0);
+	assert_int_equal(p.max_retry_after_ms, 5000);
+	in.verdict_retry_after_ms = 60000;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.delay_ms, 10000);
+	assert_int_equal(d.retry_after_capped, 1);
+	assert_int_equal(d.retry_after_requested_ms, 60000);
+
+	assert_int_equal(parse_text("{\"max_retry_after\": \"soon\"}", NULL, &p), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "max_retry_after"));
+}
+
+/* A canonical policy stored before max_retry_after existed still reads
+ * (with the default); a current one must carry it like every field. */
+static void test_canonical_without_max_retry_after(void **state)
+{
+	hive_retry_policy p, back;
+	hive_retry_policy_default(&p);
+	p.max_retry_after_ms = 5000;
+	json_t *j = hive_retry_policy_to_json(&p);
+	assert_int_equal(json_integer_value(json_object_get(j, "max_retry_after_ms")), 5000);
+	assert_int_equal(hive_retry_policy_from_json(j, &back), 0);
+	assert_int_equal(back.max_retry_after_ms, 5000);
+	json_object_del(j, "max_retry_after_ms");
+	assert_int_equal(hive_retry_policy_from_json(j, &back), 0);
+	assert_int_equal(back.max_retry_after_ms, 3600000);
+	json_object_set_new(j, "max_retry_after", json_string("1s"));
+	assert_int_equal(hive_retry_policy_from_json(j, &back), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "retry.max_retry_after: unknown key"));
+	json_decref(j);
 }
 
 static void test_decide_jitter_is_seeded(void **state)
@@ -695,6 +751,8 @@ int main(void)
 		cmocka_unit_test(test_decide_per_outcome_budgets),
 		cmocka_unit_test(test_decide_unmatched_outcome),
 		cmocka_unit_test(test_decide_retry_after),
+		cmocka_unit_test(test_decide_retry_after_capped),
+		cmocka_unit_test(test_canonical_without_max_retry_after),
 		cmocka_unit_test(test_decide_jitter_is_seeded),
 		cmocka_unit_test(test_decide_verdict_not_retryable),
 		cmocka_unit_test(test_decide_never_retried),
