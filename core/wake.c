@@ -25,6 +25,9 @@ typedef struct {
 
 static int stop_at_first(uint64_t seq, hive_slice raw, void *ctx)
 {
+	(void)seq;
+	(void)raw;
+	(void)ctx;
 	return 1;
 }
 

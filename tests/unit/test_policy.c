@@ -595,6 +595,7 @@ static void test_decide_retry_after(void **state)
  * runtime cannot park a task for years; the decision says it was capped. */
 static void test_decide_retry_after_capped(void **state)
 {
+	(void)state;
 	hive_retry_policy p;
 	hive_retry_decision d;
 	hive_retry_policy_default(&p);
@@ -628,6 +629,7 @@ static void test_decide_retry_after_capped(void **state)
  * (with the default); a current one must carry it like every field. */
 static void test_canonical_without_max_retry_after(void **state)
 {
+	(void)state;
 	hive_retry_policy p, back;
 	hive_retry_policy_default(&p);
 	p.max_retry_after_ms = 5000;
