@@ -30,6 +30,7 @@ CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rn
 CORE_SRC   += core/query.c core/upgrade.c
 CORE_SRC   += core/kill_list.c
 CORE_SRC   += core/wake.c
+CORE_SRC   += core/redact.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
@@ -45,6 +46,7 @@ UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_pr
               test_duration test_circuit test_fs test_sha256 test_strv test_utf8 test_markdown \
               test_context_quality
 UNIT_TESTS += test_cli_opts
+UNIT_TESTS += test_redact
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c

@@ -24,6 +24,7 @@
 #include "core/policy.h"
 #include "core/proc.h"
 #include "core/projection.h"
+#include "core/redact.h"
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
@@ -175,7 +176,18 @@ static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
 		json_object_set_new(pl, "error", json_string(res->error));
 	hive_exec_result *r = (hive_exec_result *)res; /* the blobs are borrowed for the write */
 	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_RUNTIME_EXITED, .payload = pl};
+	hive_redact rd; /* env_passthrough values never reach the log nor stay in the attempt dir */
+	hive_redact_init(&rd, json_object_get(p->task, "runtime"));
+	hive_redact_json(&rd, res->verdict); /* before it is stored, summarised or put in a context */
 	if (res->started) {
+		hive_redact_buf(&rd, &r->stdout_kept.text);
+		hive_redact_buf(&rd, &r->stderr_kept.text);
+		hive_redact_file(&rd, res->stdout_path);
+		hive_redact_file(&rd, res->stderr_path);
+		hive_buf verdict_file = {0};
+		hive_buf_printf(&verdict_file, "%s/result.json", p->attempt_dir);
+		hive_redact_file(&rd, verdict_file.data);
+		hive_buf_dispose(&verdict_file);
 		c.blob_field[0] = "stdout_blob";
 		c.blob[0] = &r->stdout_kept.text;
 		c.blob_field[1] = "stderr_blob";
@@ -185,6 +197,7 @@ static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
 	}
 	int rc = hive_store_write(s, step_txn, &c);
 	json_decref(pl);
+	hive_redact_dispose(&rd);
 	return rc;
 }
 
@@ -319,6 +332,11 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	hive_output out = {0};
 	hive_capture_finish(&cap, &out);
 	hive_capture_dispose(&cap);
+	hive_redact rd; /* a check may print a secret too (it read it from a file, say) */
+	hive_redact_init(&rd, json_object_get(p->task, "runtime"));
+	hive_redact_buf(&rd, &out.text);
+	hive_redact_file(&rd, path.data);
+	hive_redact_dispose(&rd);
 	hive_buf_dispose(&path);
 	hive_excerpt ex;
 	hive_excerpt_opts eo = {.max_lines = (size_t)check_lines_limit(p->task)};
