@@ -11,5 +11,6 @@ extern const hive_command hive_cmds_flow[];
 extern const hive_command hive_cmds_attempt[];
 extern const hive_command hive_cmds_events[];
 extern const hive_command hive_cmds_demo[];
+extern const hive_command hive_cmds_backup[];
 
 #endif

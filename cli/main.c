@@ -23,6 +23,7 @@ static const hive_command *const groups[] = {
 	hive_cmds_attempt,
 	hive_cmds_events,
 	hive_cmds_demo,
+	hive_cmds_backup,
 	NULL,
 };
 

@@ -218,4 +218,26 @@ int hive_git_init_commit(const char *path, const char *message);
 char *hive_attempt_dir(const hive_store *s, const char *attempt_id);
 char *hive_worktree_dir(const hive_store *s, const char *flow_name, const char *task_key);
 
+/* ---- backups ------------------------------------------------------------------ */
+
+typedef struct {
+	uint64_t events; /* the last seq in the copy */
+	uint64_t bytes;  /* size of the copy's data.mdb */
+} hive_backup_info;
+
+/*
+ * `hive backup DIR`: write a consistent, compacted copy of the store into
+ * DIR, which must not exist (it is created 0700; its parent must) or be an
+ * empty directory, while runners in other processes go on writing.  The
+ * copy is one snapshot: every event committed before it began, none after.
+ * DIR then holds data.mdb alone (0600, fsynced): hive's whole state (see
+ * core/backup.c for why attempts/, worktrees/ and locks/ are not copied).
+ * Restore: use DIR as a data dir (--dir, HIVE_DIR), or copy its data.mdb
+ * into an empty one.  The copy is opened once to check it.
+ * Errors: HIVE_EINVALID (DIR not empty or not a directory; nothing
+ * written), HIVE_ESYSTEM (cannot create or write; a DIR this call created
+ * is removed again).
+ */
+int hive_backup_write(hive_store *s, const char *dir, hive_backup_info *out);
+
 #endif

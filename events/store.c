@@ -5,6 +5,7 @@
 #include "events/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -388,6 +389,48 @@ size_t hive_store_mapsize(hive_store *s)
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	return info.me_mapsize;
+}
+
+/* ---- backup ------------------------------------------------------------ */
+
+/* Write the compacted copy into fd, from scratch on each try: another
+ * process may grow the map while we copy (MDB_MAP_RESIZED), and then we
+ * adopt its size and start again. */
+static int copy_compact(hive_store *s, int fd)
+{
+	int rc = MDB_MAP_RESIZED;
+	for (int tries = 0; rc == MDB_MAP_RESIZED && tries < 5; tries++) {
+		mdb_env_set_mapsize(s->env, 0);
+		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+			return errno;
+		rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	}
+	return rc;
+}
+
+int hive_store_backup(hive_store *s, const char *dir)
+{
+	hive_buf path = {0};
+	hive_buf_printf(&path, "%s/data.mdb", dir);
+	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc = fd < 0 ? errno : 0;
+	if (!rc) {
+		/* exclusive: no transaction of this process may run while the map
+		 * size is re-read (see resize_lock) */
+		pthread_rwlock_wrlock(&s->resize_lock);
+		rc = copy_compact(s, fd);
+		pthread_rwlock_unlock(&s->resize_lock);
+	}
+	if (!rc && fsync(fd) != 0)
+		rc = errno;
+	if (fd >= 0 && close(fd) != 0 && !rc)
+		rc = errno;
+	if (rc && fd >= 0)
+		unlink(path.data);
+	if (rc)
+		rc = hive_error_set(HIVE_ESYSTEM, "cannot write the backup %s: %s", path.data, mdb_strerror(rc));
+	hive_buf_dispose(&path);
+	return rc;
 }
 
 /* ---- transactions ------------------------------------------------------ */

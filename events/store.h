@@ -206,6 +206,18 @@ typedef struct {
 } hive_verify_opts;
 int hive_txn_verify_with(hive_txn *txn, const hive_verify_opts *o, uint64_t *events_out, uint64_t *problems);
 
+/*
+ * Backup: write a consistent, compacted copy of the log to <dir>/data.mdb
+ * (dir must exist; the file must not).  It is one read snapshot (LMDB's
+ * mdb_env_copyfd2 with MDB_CP_COMPACT), so writers in other processes go
+ * on meanwhile and the copy holds exactly the events committed before it
+ * began; free pages are left out.  The file is 0600 and fsynced.  No
+ * lock.mdb is written: opening the copy creates one.  Errors: HIVE_ESYSTEM
+ * (the partial file is removed).  Blocks this process's other
+ * transactions while it copies.
+ */
+int hive_store_backup(hive_store *s, const char *dir);
+
 /* The last committed seq (a fresh read). */
 int hive_store_last_seq(hive_store *s, uint64_t *out);
 
