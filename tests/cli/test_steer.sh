@@ -144,7 +144,7 @@ test_other_flows_do_not_wake_it_and_sigterm_does() {
 	pid_alive "$RUNNER" || fail "flow run ended on another flow's events: $(cat "$T/run.err")"
 	assert_eq "$(grep -c "waiting until" "$T/run.out")" 1 "'waiting until' lines"
 	kill -TERM "$RUNNER"
-	runner_exits 1
+	runner_exits 143 # 128 + SIGTERM (SPEC 12)
 	assert_contains "$T/run.err" "stopped by a signal"
 }
 
@@ -202,8 +202,11 @@ SH
 	flowspec f '[{"key": "fix", "title": "t", "retry": {"max_retry_after": "forever"}}]'
 	expect_exit 2 flow create --file "$S/flow.json"
 	expect_stderr_line "max_retry_after"
-	expect_exit 0 events list
-	assert_empty "$OUT"
+	# nothing written: no data dir, or an empty log
+	if [ -d "$HIVE_DIR" ]; then
+		expect_exit 0 events list
+		assert_empty "$OUT"
+	fi
 }
 
 run_tests "$@"
