@@ -67,7 +67,7 @@ static int prepare_dir(const char *dir, int *made)
 static int check_copy(const char *dir, hive_backup_info *out)
 {
 	hive_store *copy = NULL;
-	int rc = hive_store_open(dir, &copy);
+	int rc = hive_store_open(dir, NULL, &copy);
 	if (!rc)
 		rc = hive_store_last_seq(copy, &out->events);
 	hive_store_close(copy);
