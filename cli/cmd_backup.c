@@ -31,7 +31,7 @@ const hive_command hive_cmds_backup[] = {
 			"runners go on writing.  PATH then holds data.mdb: hive's whole state.  To restore, use PATH as\n"
 			"the data dir (--dir PATH or HIVE_DIR=PATH), or copy PATH/data.mdb into an empty data dir; see\n"
 			"docs/reliability.md, \"Backups\".\n",
-		.exit = "0 ok, 2 PATH exists and is not an empty directory, 5 cannot write.",
+		.exit = "0 ok, 2 PATH exists and is not an empty directory, 3 no hive data in the data dir, 5 cannot write.",
 		.run = cmd_backup,
 	},
 	{0},
