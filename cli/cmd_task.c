@@ -266,8 +266,8 @@ const hive_command hive_cmds_task[] = {
 		.opts = {
 			{.name = "reset-count", .kind = CLI_FLAG, .arg = NULL,
 			 .help = "give the task a fresh budget"},
-			{.name = "mode", .kind = CLI_STR, .arg = "clean|continue",
-			 .help = "start from the task's base or from the last checkpoint"},
+			{.name = "mode", .kind = CLI_STR, .arg = "clean|continue|pristine",
+			 .help = "start from the task's base (pristine: also wipe ignored files) or from the last checkpoint"},
 		},
 		.help = "Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
 			"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"

@@ -848,14 +848,16 @@ int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
 
 /* ----------------------------------------------------- reset, commit */
 
-/* Branch, index and files to `c`; then delete untracked and ignored files,
- * which git_reset's own checkout leaves alone. */
-static int gw_hard_reset(git_repository *repo, git_commit *c, const char *path, const char *spec)
+/* Branch, index and files to `c`; then delete untracked files (and ignored
+ * ones when wipe_ignored), which git_reset's own checkout leaves alone.
+ * REMOVE_UNTRACKED alone skips ignored files, as `git clean -fd` does. */
+static int gw_hard_reset(git_repository *repo, git_commit *c, const char *path, const char *spec,
+			 int wipe_ignored)
 {
 	git_checkout_options co;
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED |
-			       GIT_CHECKOUT_REMOVE_IGNORED;
+			       (wipe_ignored ? GIT_CHECKOUT_REMOVE_IGNORED : 0);
 	int rc = git_reset(repo, (const git_object *)c, GIT_RESET_HARD, NULL);
 	if (rc == 0)
 		rc = git_checkout_head(repo, &co);
@@ -926,7 +928,8 @@ int hive_git_worktree_drop_debris(const char *worktree_path)
 	return 1;
 }
 
-int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit)
+int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit,
+			    int wipe_ignored)
 {
 	git_repository *repo;
 	git_commit *c = NULL;
@@ -939,7 +942,7 @@ int hive_git_worktree_reset(const char *worktree_path, const char *branch, const
 	if (rc == 0)
 		rc = gw_commit(&c, repo, commit, worktree_path);
 	if (rc == 0)
-		rc = gw_hard_reset(repo, c, worktree_path, commit);
+		rc = gw_hard_reset(repo, c, worktree_path, commit, wipe_ignored);
 	git_commit_free(c);
 	git_repository_free(repo);
 	return rc;

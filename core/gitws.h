@@ -95,8 +95,11 @@ int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
 
 /*
  * Hard-reset a linked worktree to `commit`: its branch, index and files, and
- * delete every untracked *and ignored* file, so the worktree looks exactly
- * like a fresh checkout of `commit` (retry mode "clean").  `branch` is the
+ * delete every untracked file that .gitignore does not ignore, as
+ * `git reset --hard && git clean -fd` (retry modes "clean" and "continue":
+ * build caches such as an ignored build/ survive).  With wipe_ignored != 0
+ * ignored files are deleted too, so the worktree looks exactly like a fresh
+ * checkout of `commit` (`git clean -fdx`, retry mode "pristine").  `branch` is the
  * worktree's own branch ("hive/<flow>/<key>"): if something switched the
  * worktree's HEAD to another branch or detached it, HEAD is first put back
  * on `branch`, so only `branch` moves, never the branch it was switched to.
@@ -104,7 +107,8 @@ int hive_git_worktree_create(const char *repo_path, const char *worktree_path,
  * worktree (the user's main checkout is refused), HIVE_ENOTFOUND (commit),
  * HIVE_ESYSTEM.
  */
-int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit);
+int hive_git_worktree_reset(const char *worktree_path, const char *branch, const char *commit,
+			    int wipe_ignored);
 
 /*
  * Delete worktree_path when it is a directory that git cannot open as a

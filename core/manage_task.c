@@ -131,8 +131,9 @@ static int retry_txn(hive_txn *txn, void *vctx)
 
 int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode)
 {
-	if (mode && strcmp(mode, "clean") != 0 && strcmp(mode, "continue") != 0)
-		return hive_error_set(HIVE_EINVALID, "retry mode \"%s\": use clean or continue", mode);
+	hive_retry_mode m;
+	if (mode && hive_retry_policy_mode_parse(mode, &m) != 0)
+		return hive_error_set(HIVE_EINVALID, "retry mode \"%s\": use clean, continue or pristine", mode);
 	task_op_ctx c = {.ref = task_ref, .reset_count = reset_count, .mode = mode};
 	return hive_store_write(s, retry_txn, &c);
 }

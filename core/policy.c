@@ -18,7 +18,7 @@
 /* ------------------------------------------------------------------ */
 
 static const char *const jitter_names[] = {"none", "full", "equal", NULL};
-static const char *const mode_names[] = {"clean", "continue", NULL};
+static const char *const mode_names[] = {"clean", "continue", "pristine", NULL};
 static const char *const exhausted_names[] = {"fail", "escalate", NULL};
 
 #define RETRYABLE_LIST "check_failed, runtime_failed, timeout, crashed"
@@ -206,7 +206,7 @@ static int parse_budgets(const json_t *v, const char *path, int canon, void *out
  * resolved max_attempts and backoff. */
 static int parse_policy(const json_t *obj, const char *path, int canon, hive_retry_policy *p)
 {
-	int mode = p->mode_continue, exh = p->on_exhausted_escalate, rc;
+	int mode = (int)p->mode, exh = p->on_exhausted_escalate, rc;
 	const char *const *keys = !canon ? retry_keys
 	                        : json_object_get(obj, "max_retry_after_ms") ? retry_canon_keys : retry_canon_v1_keys;
 	if ((rc = hive_jsoncheck_keys(obj, path, keys, canon)) ||
@@ -220,7 +220,7 @@ static int parse_policy(const json_t *obj, const char *path, int canon, hive_ret
 	                            &p->max_retry_after_ms)) ||
 	    (rc = get_sub(obj, path, "budgets", canon, parse_budgets, p)))
 		return rc;
-	p->mode_continue = mode;
+	p->mode = (hive_retry_mode)mode;
 	p->on_exhausted_escalate = exh;
 	return 0;
 }
@@ -314,7 +314,7 @@ json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 	                 "retry_on", outcomes_json(p->retry_on),
 	                 "backoff", backoff_json(&p->backoff),
 	                 "budgets", budgets_json(p),
-	                 "mode", name_at(mode_names, 2, p->mode_continue),
+	                 "mode", hive_retry_policy_mode_name(p->mode),
 	                 "on_exhausted", name_at(exhausted_names, 2, p->on_exhausted_escalate),
 	                 "context",
 	                 "max_prior_attempts", p->context.max_prior_attempts,
@@ -344,17 +344,27 @@ void hive_retry_policy_of(const json_t *task, hive_retry_policy *out)
 	}
 }
 
-int hive_retry_policy_mode_of(const json_t *task)
+hive_retry_mode hive_retry_policy_mode_of(const json_t *task)
 {
-	const char *m = hive_json_str(task, "mode");
-	if (m)
-		return strcmp(m, "continue") == 0;
+	hive_retry_mode m;
+	if (hive_retry_policy_mode_parse(hive_json_str(task, "mode"), &m) == 0)
+		return m;
 	hive_retry_policy p;
 	hive_retry_policy_of(task, &p);
-	return p.mode_continue;
+	return p.mode;
 }
 
-const char *hive_retry_policy_mode_name(int mode_continue)
+const char *hive_retry_policy_mode_name(hive_retry_mode mode)
 {
-	return name_at(mode_names, 2, mode_continue ? 1 : 0);
+	return name_at(mode_names, 3, (int)mode);
+}
+
+int hive_retry_policy_mode_parse(const char *name, hive_retry_mode *out)
+{
+	for (int i = 0; name && mode_names[i]; i++)
+		if (strcmp(name, mode_names[i]) == 0) {
+			*out = (hive_retry_mode)i;
+			return 0;
+		}
+	return HIVE_EINVALID;
 }

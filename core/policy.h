@@ -37,13 +37,25 @@ typedef struct {
 #define HIVE_CONTEXT_BYTES_MIN     1024
 #define HIVE_CONTEXT_BYTES_MAX     (64 * 1024)
 
+/* How a retry's worktree starts (docs/lifecycle.md).  clean: the task's
+ * base with tracked files reset and untracked files removed, ignored files
+ * (build caches) kept, as `git clean -fd`; continue: the previous attempt's
+ * checkpoint, ignored files kept; pristine: like clean and ignored files
+ * removed too, as `git clean -fdx`.  The values are stored nowhere: the
+ * names are. */
+typedef enum {
+	HIVE_RETRY_MODE_CLEAN = 0,
+	HIVE_RETRY_MODE_CONTINUE = 1,
+	HIVE_RETRY_MODE_PRISTINE = 2,
+} hive_retry_mode;
+
 typedef struct {
 	int max_attempts;          /* default 3, 1..HIVE_MAX_ATTEMPTS_LIMIT */
 	unsigned retry_on;         /* default check_failed|runtime_failed|timeout|crashed; may be empty */
 	hive_backoff backoff;      /* defaults initial 0, max 60s, coefficient 2.0, jitter none */
 	int n_budgets;             /* 0 = no explicit budgets */
 	hive_budget budgets[HIVE_MAX_BUDGETS];
-	int mode_continue;         /* "clean" (default, 0) | "continue" (1) */
+	hive_retry_mode mode;      /* "clean" (default) | "continue" | "pristine" */
 	int on_exhausted_escalate; /* "fail" (default, 0) | "escalate" (1) */
 	struct {
 		int max_prior_attempts, max_check_output_lines, max_diff_lines;
@@ -78,7 +90,7 @@ void hive_retry_policy_default(hive_retry_policy *p);
  * e.g. "tasks[0].retry.budgets[1].on[0]"; `where` NULL means "retry"):
  * unknown keys, wrong JSON types, max_attempts outside 1..10000, durations
  * (see hive_duration_parse), coefficient < 1, jitter other than
- * none|full|equal, mode other than clean|continue, on_exhausted other than
+ * none|full|equal, mode other than clean|continue|pristine, on_exhausted other than
  * fail|escalate, context limits outside 0..1000000, outcome names that are
  * unknown or never retried (success, runtime_unavailable, aborted), a budget
  * without `on` or with an empty one, more than HIVE_MAX_BUDGETS budgets.
@@ -115,11 +127,15 @@ void hive_retry_policy_of(const json_t *task, hive_retry_policy *out);
 
 /* The effective retry mode of a task projection document (borrowed): the
  * mode its next attempt uses.  An override recorded by `task retry --mode`
- * (the document's "mode") wins, else the policy's.  1 = continue, 0 = clean. */
-int hive_retry_policy_mode_of(const json_t *task);
+ * (the document's "mode") wins, else the policy's. */
+hive_retry_mode hive_retry_policy_mode_of(const json_t *task);
 
-/* "clean" or "continue" (static string) for a mode_continue value. */
-const char *hive_retry_policy_mode_name(int mode_continue);
+/* "clean", "continue" or "pristine" (static string) for a mode. */
+const char *hive_retry_policy_mode_name(hive_retry_mode mode);
+
+/* The mode named `name`: 0 with *out set, or HIVE_EINVALID (nothing set,
+ * no message: the caller names its input). */
+int hive_retry_policy_mode_parse(const char *name, hive_retry_mode *out);
 
 /* The budget an attempt with outcome `o` is counted against: with budgets,
  * the first whose `on` holds o; without, the implicit budget (index

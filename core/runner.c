@@ -253,7 +253,7 @@ static int display_max(const json_t *task, int number)
 static void choose_start(hive_txn *txn, hive_pick *p, const json_t *flow)
 {
 	const char *base = hive_json_str(p->task, "base_commit"), *last = hive_json_str(p->task, "last_commit");
-	if (base && last && p->number > 1 && hive_retry_policy_mode_of(p->task))
+	if (base && last && p->number > 1 && hive_retry_policy_mode_of(p->task) == HIVE_RETRY_MODE_CONTINUE)
 		snprintf(p->start_commit, sizeof p->start_commit, "%s", last);
 	else if (base)
 		snprintf(p->start_commit, sizeof p->start_commit, "%s", base);
@@ -380,7 +380,8 @@ static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
 	if (!rc)
 		hive_git_worktree_drop_debris(p->worktree);
 	if (!rc && stat(p->worktree, &st) == 0) {
-		rc = hive_git_worktree_reset(p->worktree, p->branch, p->start_commit);
+		rc = hive_git_worktree_reset(p->worktree, p->branch, p->start_commit,
+					     hive_retry_policy_mode_of(p->task) == HIVE_RETRY_MODE_PRISTINE);
 	} else if (!rc) {
 		rc = hive_git_worktree_create(p->repo, p->worktree, p->branch, p->start_commit);
 	}

@@ -645,7 +645,7 @@ static void test_worktree_reset(void **state)
 	assert_int_equal(unlink(keep), 0);
 	free(keep);
 
-	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t3", f->base), 0);
+	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t3", f->base, 1), 0);
 	assert_file(wt, "a.txt", "line1\nline2\nline3\n");
 	assert_file(wt, "b.txt", "bye\n");
 	assert_file(wt, "sub/keep.txt", "keep\n");
@@ -662,12 +662,37 @@ static void test_worktree_reset(void **state)
 	assert_user_untouched(f);
 
 	/* never the user's checkout, nor a directory inside a worktree */
-	assert_int_equal(hive_git_worktree_reset(f->repo, "hive/f/t3", f->base), HIVE_EINVALID);
+	assert_int_equal(hive_git_worktree_reset(f->repo, "hive/f/t3", f->base, 1), HIVE_EINVALID);
 	assert_non_null(strstr(hive_error_last(), "not a linked worktree"));
 	assert_int_equal(hive_git_checkpoint(f->repo, "hive/f/t3", "no", out, NULL), HIVE_EINVALID);
 	char *sub = path_join(wt, "sub");
-	assert_int_equal(hive_git_worktree_reset(sub, "hive/f/t3", f->base), HIVE_EINVALID);
+	assert_int_equal(hive_git_worktree_reset(sub, "hive/f/t3", f->base, 1), HIVE_EINVALID);
 	free(sub);
+	assert_user_untouched(f);
+	free(wt);
+}
+
+/* Without wipe_ignored (retry modes clean and continue) the reset works as
+ * `git clean -fd`: ignored files and directories (build caches) stay,
+ * untracked ones go. */
+static void test_worktree_reset_keeps_ignored(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "t3k");
+
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/t3k", f->base), 0);
+	write_at(wt, "a.txt", "changed\n");
+	write_at(wt, "untracked.txt", "x\n");
+	write_at(wt, "out.log", "ignored\n");
+	write_at(wt, "newdir/cache.log", "ignored in an untracked dir\n");
+	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t3k", f->base, 0), 0);
+	assert_file(wt, "a.txt", "line1\nline2\nline3\n");
+	assert_false(exists_at(wt, "untracked.txt"));
+	assert_file(wt, "out.log", "ignored\n");
+	assert_file(wt, "newdir/cache.log", "ignored in an untracked dir\n");
+	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t3k", f->base, 1), 0);
+	assert_false(exists_at(wt, "out.log"));
+	assert_false(exists_at(wt, "newdir"));
 	assert_user_untouched(f);
 	free(wt);
 }
@@ -688,7 +713,7 @@ static void test_reset_after_stale_branch_lock(void **state)
 	write_at(f->repo, ".git/refs/heads/hive/f/t4.lock", "");
 	write_at(f->repo, ".git/refs/heads/user-branch.lock", "");
 
-	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t4", f->base), 0);
+	assert_int_equal(hive_git_worktree_reset(wt, "hive/f/t4", f->base, 1), 0);
 	assert_wt_head(wt, "refs/heads/hive/f/t4", f->base);
 	assert_false(exists_at(f->repo, ".git/refs/heads/hive/f/t4.lock"));
 	assert_true(exists_at(f->repo, ".git/refs/heads/user-branch.lock"));
@@ -1110,6 +1135,7 @@ int main(void)
 
 		cmocka_unit_test_setup_teardown(test_diff_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_worktree_reset_keeps_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_rerun, setup, teardown),

@@ -89,7 +89,7 @@ static void test_policy_defaults(void **state)
 	assert_true(p.backoff.coefficient == 2.0);
 	assert_int_equal(p.backoff.jitter, HIVE_JITTER_NONE);
 	assert_int_equal(p.n_budgets, 0);
-	assert_int_equal(p.mode_continue, 0);
+	assert_int_equal(p.mode, 0);
 	assert_int_equal(p.on_exhausted_escalate, 0);
 	assert_int_equal(p.context.max_prior_attempts, 3);
 	assert_int_equal(p.context.max_check_output_lines, 50);
@@ -127,7 +127,7 @@ static void test_parse_overrides_base(void **state)
 	assert_int_equal(task.backoff.max_ms, 300000);     /* from the flow */
 	assert_true(task.backoff.coefficient == 1.5);
 	assert_int_equal(task.backoff.jitter, HIVE_JITTER_FULL); /* from the flow */
-	assert_int_equal(task.mode_continue, 1);
+	assert_int_equal(task.mode, 1);
 	assert_int_equal(task.on_exhausted_escalate, 1);
 	assert_int_equal(task.context.max_prior_attempts, 1);
 	assert_int_equal(task.context.max_check_output_lines, 50); /* built-in */
@@ -140,7 +140,7 @@ static void test_parse_overrides_base(void **state)
 	/* out may alias base. */
 	assert_int_equal(parse_text("{\"max_attempts\": 9}", &flow, &flow), 0);
 	assert_int_equal(flow.max_attempts, 9);
-	assert_int_equal(flow.mode_continue, 1);
+	assert_int_equal(flow.mode, 1);
 }
 
 /* Missing budget fields inherit the resolved policy's values, field by field. */
@@ -719,7 +719,7 @@ static void test_effective_mode(void **state)
 	(void)state;
 	hive_retry_policy p;
 	hive_retry_policy_default(&p);
-	p.mode_continue = 1;
+	p.mode = HIVE_RETRY_MODE_CONTINUE;
 	json_t *task = json_pack("{s:o}", "retry", hive_retry_policy_to_json(&p));
 	assert_int_equal(hive_retry_policy_mode_of(task), 1);
 	json_object_set_new(task, "mode", json_string("clean"));
