@@ -45,7 +45,7 @@ static void assert_policy_eq(const hive_retry_policy *a, const hive_retry_policy
 		assert_int_equal(a->budgets[i].max_attempts, b->budgets[i].max_attempts);
 		assert_backoff_eq(&a->budgets[i].backoff, &b->budgets[i].backoff);
 	}
-	assert_int_equal(a->mode_continue, b->mode_continue);
+	assert_int_equal(a->mode, b->mode);
 	assert_int_equal(a->on_exhausted_escalate, b->on_exhausted_escalate);
 	assert_int_equal(a->context.max_prior_attempts, b->context.max_prior_attempts);
 	assert_int_equal(a->context.max_check_output_lines, b->context.max_check_output_lines);
