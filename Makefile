@@ -32,10 +32,12 @@ CORE_SRC   += core/kill_list.c
 CORE_SRC   += core/wake.c
 CORE_SRC   += core/redact.c
 CORE_SRC   += core/backup.c
+CORE_SRC   += core/lifecycle.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
 CLI_SRC    += cli/cmd_backup.c
+CLI_SRC    += cli/cmd_gc.c
 
 LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -167,6 +167,10 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 		printf("%-16s %-10s %-8lld %-20s %s\n", hive_safe(cli_jstr(t, "key")), cli_jstr(t, "state"),
 		       (long long)json_integer_value(json_object_get(t, "attempts")),
 		       *cli_jstr(t, "last_outcome") ? cli_jstr(t, "last_outcome") : "-", hive_safe(cli_jstr(t, "note")));
+	json_array_foreach(json_object_get(st, "tasks"), i, t)
+		if (*cli_jstr(t, "result_branch"))
+			printf("result of %s: branch %s, commit %s\n", hive_safe(cli_jstr(t, "key")),
+			       hive_safe(cli_jstr(t, "result_branch")), cli_jstr(t, "result_commit"));
 	json_decref(st);
 	return 0;
 }

@@ -175,6 +175,9 @@ static int cmd_show(hive_cli *cli, const cli_args *a)
 			printf("blocked:  %s\n", hive_safe(cli_jstr(d, "blocked_reason")));
 		if (*cli_jstr(d, "next_attempt_at"))
 			printf("next:     attempt due at %s\n", cli_jstr(d, "next_attempt_at"));
+		if (*cli_jstr(d, "result_branch"))
+			printf("result:   branch %s, commit %s\n", hive_safe(cli_jstr(d, "result_branch")),
+			       cli_jstr(d, "result_commit"));
 		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(d, "checks"), i, c)

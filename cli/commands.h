@@ -12,5 +12,6 @@ extern const hive_command hive_cmds_attempt[];
 extern const hive_command hive_cmds_events[];
 extern const hive_command hive_cmds_demo[];
 extern const hive_command hive_cmds_backup[];
+extern const hive_command hive_cmds_gc[];
 
 #endif

@@ -24,6 +24,7 @@ static const hive_command *const groups[] = {
 	hive_cmds_events,
 	hive_cmds_demo,
 	hive_cmds_backup,
+	hive_cmds_gc,
 	NULL,
 };
 

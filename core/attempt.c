@@ -553,6 +553,8 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	rc = hive_store_write(s, finish_txn, &fc);
 	if (rc)
 		p->error = hive_xstrdup(hive_error_last());
+	else if (!failure && !res.started && res.error)
+		p->error = hive_xstrdup(res.error); /* flow run says why it could not start */
 	p->outcome = rc ? -1 : fc.recorded;
 	json_decref(failed);
 	free(failure);

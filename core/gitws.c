@@ -1380,3 +1380,29 @@ int hive_git_worktree_remove(const char *repo_path, const char *worktree_path)
 	gw_close(repo);
 	return rc;
 }
+
+/* ----------------------------------------------------- branches */
+
+int hive_git_branch_delete(const char *repo_path, const char *branch, char out[GW_HEXSZ])
+{
+	git_repository *repo;
+	git_reference *ref = NULL;
+	out[0] = '\0';
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open(&repo, repo_path)))
+		return rc;
+	int grc = git_branch_lookup(&ref, repo, branch, GIT_BRANCH_LOCAL);
+	if (grc == GIT_ENOTFOUND)
+		rc = hive_error_set(HIVE_ENOTFOUND, "no branch %s in %s", branch, repo_path);
+	else if (grc < 0)
+		rc = gw_fail(grc, "cannot look up branch %s", branch);
+	else if (git_branch_is_checked_out(ref) == 1)
+		rc = hive_error_set(HIVE_ECONFLICT, "branch %s is checked out; not deleting it", branch);
+	if (rc == 0 && git_reference_target(ref))
+		gw_hex(out, git_reference_target(ref));
+	if (rc == 0 && (grc = git_branch_delete(ref)) < 0)
+		rc = gw_fail(grc, "cannot delete branch %s", branch);
+	git_reference_free(ref);
+	git_repository_free(repo);
+	return rc;
+}

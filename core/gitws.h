@@ -208,4 +208,15 @@ void hive_diff_stats_dispose(hive_diff_stats *s);
  */
 int hive_git_worktree_remove(const char *repo_path, const char *worktree_path);
 
+/*
+ * Delete the local branch `branch` (short name, e.g. "hive/f/fix"); `out`
+ * gets the commit it pointed at, so the event recording the deletion can
+ * name it.  A branch checked out anywhere (the user's checkout or a linked
+ * worktree) is never deleted.
+ * Errors: HIVE_EINVALID (bad branch name, not a repository),
+ *         HIVE_ENOTFOUND (no such branch), HIVE_ECONFLICT (checked out),
+ *         HIVE_ESYSTEM.
+ */
+int hive_git_branch_delete(const char *repo_path, const char *branch, char out[HIVE_GIT_OID_HEXSZ + 1]);
+
 #endif

@@ -75,6 +75,31 @@ int hive_task_abort(hive_store *s, const char *task_ref, const char *reason);
  * refuses a spent budget (HIVE_ECONFLICT).  mode: NULL, "clean" or "continue". */
 int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode);
 
+/* ---- housekeeping (core/lifecycle.c, docs/lifecycle.md) ------------------------ */
+
+/* What hive_gc removed. */
+typedef struct {
+	int flows;          /* ended flows that had something left */
+	int worktrees;
+	int attempt_dirs;
+	int branches;
+	uint64_t bytes;     /* disk space of the removed worktrees and attempt dirs */
+} hive_gc_result;
+
+/*
+ * `hive gc`: for every ended flow (completed or aborted) whose name no flow
+ * that has not ended holds now, remove its remaining worktrees and its
+ * attempts' directories (<data dir>/attempts/<id>: the runtime's exchange
+ * files; everything hive recorded is in the log), and with branches != 0
+ * its result branches hive/<flow>/<key> (a branch checked out somewhere is
+ * kept and reported).  Failed, paused and running flows are never touched.
+ * Each removal is an event (worktree_released, branch_deleted,
+ * flow_collected).  Idempotent: a second call finds nothing.
+ * Errors: storage errors; the first git or file system error (the rest is
+ * still collected and recorded, *out counts it).
+ */
+int hive_gc(hive_store *s, int branches, hive_gc_result *out);
+
 /* ---- running ----------------------------------------------------------------- */
 
 typedef struct {

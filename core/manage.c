@@ -13,6 +13,8 @@
 #include "core/emit.h"
 #include "core/gitws.h"
 #include "core/hive.h"
+#include "core/lifecycle.h"
+#include "core/lock.h"
 #include "core/projection.h"
 #include "core/resolve.h"
 #include "core/schedule.h"
@@ -334,6 +336,8 @@ typedef struct {
 	hive_event_type type;
 	char base_commit[64];
 	hive_kill_list kill;   /* running attempts' process groups (abort) */
+	hive_id flow_id;
+	char flow_name[128];
 } steer_ctx;
 
 static int load_flow(hive_txn *txn, const char *ref, hive_id *id, json_t **flow, hive_flow_state *st)
@@ -358,6 +362,8 @@ static int steer_txn(hive_txn *txn, void *vctx)
 	int rc = load_flow(txn, c->ref, &id, &flow, &st);
 	if (rc)
 		return rc;
+	c->flow_id = id;
+	snprintf(c->flow_name, sizeof c->flow_name, "%s", json_string_value(json_object_get(flow, "name")));
 	const char *project = json_string_value(json_object_get(flow, "project_id"));
 	static const char *const verbs[] = {[HIVE_EV_FLOW_STARTED] = "start", [HIVE_EV_FLOW_PAUSED] = "pause",
 		[HIVE_EV_FLOW_RESUMED] = "resume", [HIVE_EV_FLOW_ABORTED] = "abort"};
@@ -392,6 +398,19 @@ static int steer_txn(hive_txn *txn, void *vctx)
 /* The base commit is read before the transaction (a git lookup). */
 static int flow_base_commit(hive_store *s, const char *ref, char out[64]);
 
+/* An aborted flow has ended: its worktrees go.  Not while a runner holds
+ * the flow's lock (it may still be recording an attempt in a worktree):
+ * that runner releases them after its tick.  A worktree git cannot remove
+ * is left for hive gc; the abort stands either way. */
+static void release_aborted(hive_store *s, const steer_ctx *c)
+{
+	int fd = -1;
+	if (hive_lock_acquire(s, c->flow_id.s, c->flow_name, "abort", &fd) == 0)
+		hive_lifecycle_release(s, c->flow_id.s, NULL, 0, NULL);
+	hive_lock_release(fd);
+	hive_error_clear();
+}
+
 static int steer(hive_store *s, const char *ref, hive_event_type type, const char *reason)
 {
 	steer_ctx c = {.ref = ref, .reason = reason, .type = type};
@@ -404,6 +423,8 @@ static int steer(hive_store *s, const char *ref, hive_event_type type, const cha
 	if (!rc)
 		hive_kill_list_run(&c.kill); /* after the commit: the attempts are recorded aborted */
 	hive_kill_list_dispose(&c.kill);
+	if (!rc && type == HIVE_EV_FLOW_ABORTED)
+		release_aborted(s, &c);
 	return rc;
 }
 

@@ -404,8 +404,12 @@ static int start_error(const struct launch *l, const struct child_report *r)
 	if (r->stage == STAGE_FDS)
 		return hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\" in %s: redirecting "
 		                      "its standard streams: %s", l->argv[0], l->cwd, why);
-	return hive_error_set(HIVE_ENOTFOUND, "cannot start \"%s\" in %s: %s",
-	                      l->argv[0], l->cwd, why);
+	/* a relative program missing from a worktree was not committed at
+	 * the commit the worktree was made from */
+	int uncommitted = r->err == ENOENT && l->argv[0][0] != '/' && strchr(l->argv[0], '/');
+	return hive_error_set(HIVE_ENOTFOUND, "cannot start \"%s\" in %s: %s%s",
+	                      l->argv[0], l->cwd, why,
+	                      uncommitted ? " \xe2\x80\x94 is it committed at the flow's base?" : "");
 }
 
 /* Block until the child has exec'd (EOF) or reported why it could not.

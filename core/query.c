@@ -119,10 +119,33 @@ typedef struct {
 	const char *ref;
 } show_args;
 
+/* A task document gets "result_branch" next to its "result_commit": the
+ * branch hive/<flow>/<key> of the flow its succeeding attempt ran in (the
+ * task's last attempt; docs/lifecycle.md). */
+static void add_result_branch(hive_txn *txn, json_t *t)
+{
+	if (!hive_json_str(t, "result_commit"))
+		return;
+	json_t *a = hive_proj_attempt(txn, str_of(t, "last_attempt_id"));
+	const char *fid = hive_json_str(a, "flow_id") ? hive_json_str(a, "flow_id") : hive_json_str(t, "flow_id");
+	json_t *f = fid ? hive_proj_flow(txn, fid) : NULL;
+	if (hive_json_str(f, "name")) {
+		hive_buf b = {0};
+		hive_buf_printf(&b, "hive/%s/%s", hive_json_str(f, "name"), str_of(t, "key"));
+		json_object_set_new(t, "result_branch", json_string(b.data));
+		hive_buf_dispose(&b);
+	}
+	json_decref(f);
+	json_decref(a);
+}
+
 static int show_q(hive_txn *txn, const void *args, json_t **out)
 {
 	const show_args *a = args;
-	return load_ref(txn, a->kind, a->ref, out);
+	int rc = load_ref(txn, a->kind, a->ref, out);
+	if (!rc && a->kind == HIVE_REF_TASK)
+		add_result_branch(txn, *out);
+	return rc;
 }
 
 static int show(hive_store *s, hive_ref_kind kind, const char *ref, json_t **out)
@@ -200,6 +223,17 @@ static int64_t circuit_open_until(hive_txn *txn, const char *flow_id, const char
 	return c.state == HIVE_CIRCUIT_OPEN ? c.opened_at_ms + cfg.reset_timeout_ms : 0;
 }
 
+/* Why the runtime could not start (the last attempt's summary: "cannot
+ * start "./agent.sh" in ...: No such file or directory — is it committed
+ * at the flow's base?"), so flow status says it, not only attempt inspect. */
+static void unavailable_note(hive_txn *txn, const json_t *t, hive_buf *b)
+{
+	json_t *a = hive_proj_attempt(txn, str_of(t, "last_attempt_id"));
+	if (*str_of(a, "summary"))
+		hive_buf_printf(b, "%s%s", b->len ? ": " : "", str_of(a, "summary"));
+	json_decref(a);
+}
+
 static void task_note(hive_txn *txn, const json_t *flow, const json_t *t, json_t *seen, hive_buf *b)
 {
 	hive_task_state st = hive_proj_task_state(t);
@@ -211,6 +245,8 @@ static void task_note(hive_txn *txn, const json_t *flow, const json_t *t, json_t
 		hive_buf_printf(b, "next attempt due %s", str_of(t, "next_attempt_at"));
 	else if (json_is_string(json_object_get(t, "reason")))
 		hive_buf_puts(b, str_of(t, "reason"));
+	if (hive_proj_task_last_outcome(t) == HIVE_OUTCOME_RUNTIME_UNAVAILABLE && st != HIVE_TASK_SUCCESS)
+		unavailable_note(txn, t, b);
 	if (st != HIVE_TASK_READY && st != HIVE_TASK_RETRY)
 		return;
 	const char *adapter = str_of(json_object_get(t, "runtime"), "adapter");
@@ -237,6 +273,7 @@ static int flow_status_q(hive_txn *txn, const void *flow_ref, json_t **out)
 		hive_buf note = {0};
 		task_note(txn, f, t, seen, &note);
 		json_object_set_new(t, "note", json_string(hive_buf_str(&note)));
+		add_result_branch(txn, t);
 		hive_buf_dispose(&note);
 		json_array_append_new(tasks, t);
 	}

@@ -26,6 +26,7 @@
 #include "core/emit.h"
 #include "core/finish.h"
 #include "core/gitws.h"
+#include "core/lifecycle.h"
 #include "core/lock.h"
 #include "core/outcome.h"
 #include "core/policy.h"
@@ -527,6 +528,22 @@ static int pass_txn(hive_txn *txn, void *vctx)
 	return hive_schedule_pass(txn, ((pass_ctx *)vctx)->flow_id, NULL);
 }
 
+/* Worktrees of the tick's tasks that succeeded, or all when the flow
+ * ended (core/lifecycle.h).  A worktree git cannot remove stays for a
+ * later tick or `hive gc`: that is said, not a failed run. */
+static void release_worktrees(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_run_opts *o)
+{
+	const char **ids = hive_xcalloc((size_t)pc->n + 1, sizeof *ids);
+	for (int i = 0; i < pc->n; i++)
+		ids[i] = pc->picks[i].task_id.s;
+	int released = 0;
+	if (hive_lifecycle_release(s, fi->id.s, ids, (size_t)pc->n, &released))
+		say(o, "flow %s: a worktree was kept: %s", fi->name, hive_error_last());
+	else if (released)
+		say(o, "flow %s: %d worktree%s released", fi->name, released, released == 1 ? "" : "s");
+	free(ids);
+}
+
 static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hive_run_result *r)
 {
 	int rc = recover(s, fi->id.s, o, r);
@@ -542,6 +559,8 @@ static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hiv
 		rc = start_and_run(s, fi, &pc, o, r);
 	if (!rc)
 		rc = hive_store_write(s, pass_txn, &pass);
+	if (!rc)
+		release_worktrees(s, fi, &pc, o);
 	r->next_due_ms = pc.next_due_ms;
 	for (int i = 0; i < pc.n; i++)
 		hive_pick_dispose(&pc.picks[i]);

@@ -140,7 +140,8 @@ i = next(k for k, e in enumerate(E) if e["type"] == "task_state_changed" and e["
 	local prompt="$D/attempts/$a2/prompt.md"
 	grep -q 'FAIL: fixed.txt missing' "$prompt" 2>/dev/null || fail "prompt.md of attempt 2 lacks the context"
 	# mode clean: attempt 2 started from the task base, so notes.txt of attempt 1 is gone
-	[ ! -e "$D/worktrees/f2/fix/notes.txt" ] || fail "mode clean kept attempt 1's notes.txt"
+	# (the worktree was released when the task succeeded: read its result branch)
+	! git -C "$R" cat-file -e hive/f2/fix:notes.txt 2>/dev/null || fail "mode clean kept attempt 1's notes.txt"
 	expect_exit 0 events verify
 }
 
@@ -174,7 +175,7 @@ tid = {e["task_id"]: e["payload"]["key"] for e in E if e["type"] == "task_create
 sa = [e["seq"] for e in E if e["type"] == "task_state_changed" and tid[e["task_id"]] == "a" and e["payload"]["to"] == "success"][0]
 sb = [e["seq"] for e in E if e["type"] == "attempt_started" and tid[e["task_id"]] == "b"][0]
 sa < sb')" = True ] || fail "b's attempt started before a succeeded"
-	[ -f "$D/worktrees/f3/b/a.txt" ] || fail "a.txt missing from b's worktree"
+	git -C "$R" cat-file -e hive/f3/b:a.txt || fail "a.txt missing from b's result"
 	[ "$(git -C "$R" branch --list 'hive/f3/*' | wc -l)" = 2 ] || fail "want branches hive/f3/a and hive/f3/b"
 	expect_exit 0 events verify
 }
@@ -203,7 +204,7 @@ line three
 	expect_exit 0 flow run f4 --max-parallel 2
 	expect_exit 0 --json flow status f4
 	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "merge flow state $(json_py 'd["flow"]["state"]')"
-	[ -f "$D/worktrees/f4/c/a.txt" ] && [ -f "$D/worktrees/f4/c/b.txt" ] || fail "c's worktree lacks a.txt or b.txt"
+	git -C "$R" cat-file -e hive/f4/c:a.txt && git -C "$R" cat-file -e hive/f4/c:b.txt || fail "c's result lacks a.txt or b.txt"
 
 	# the conflict: a and b both rewrite shared.txt differently (same project, new flow)
 	spec bad '{"name": "f4x", "project": "p",
@@ -659,7 +660,7 @@ test_12_tasks_and_flow_from_flags() {
 	expect_exit 0 --json attempt list --task out
 	[ "$(json_py '[(c["name"], c["passed"]) for c in d[0]["checks"]]')" = '[["exists", true], ["lint", false]]' ] ||
 		fail "out's checks: $(json_py '[(c["name"], c["passed"]) for c in d[0]["checks"]]')"
-	[ "$(cat "$D/worktrees/f12/rd/rd.txt" 2>/dev/null)" = "hello 1" ] || fail "rd did not see out's result"
+	[ "$(git -C "$R" show hive/f12/rd:rd.txt 2>/dev/null)" = "hello 1" ] || fail "rd did not see out's result"
 	expect_exit 0 events verify
 }
 

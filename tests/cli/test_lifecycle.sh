@@ -114,4 +114,155 @@ test_retry_mode_pristine_flag() {
 scratch=gone" "what attempt 2 found after --mode pristine"
 }
 
+# ---- worktree lifecycle ------------------------------------------------------------
+
+# events_of TYPE: the payloads of every event of TYPE, one JSON object a line.
+events_of()
+{
+	"$HIVE_BIN" --json events list --type "$1" 2>/dev/null |
+		python3 -c 'import json,sys
+for l in sys.stdin:
+    l = l.strip()
+    if l: print(json.dumps(json.loads(l)["payload"], sort_keys=True))'
+}
+
+# wt_list: the linked worktrees git knows, one path a line (git's view).
+wt_list() { git -C "$R" worktree list --porcelain | sed -n 's/^worktree //p' | tail -n +2; }
+
+# An agent that writes KEY.txt; a task named "bad*" fails its check.
+writer_agent()
+{
+	script agent.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+key=$(basename "$PWD")
+echo "made by $key" > "$key.txt"
+ls > "$OUT/ls-$key.txt"
+EOF
+	script check.sh <<'EOF'
+#!/bin/sh
+case $(basename "$PWD") in bad*) echo "bad task"; exit 1 ;; esac
+EOF
+	mkrepo
+}
+
+TASK_CHECK='"checks": [{"name": "c", "command": "sh check.sh", "timeout": "30s"}], "retry": {"max_attempts": 1}'
+
+# a succeeded task's worktree goes at once; its dependant starts from the result commit
+test_success_releases_worktree() {
+	sandbox
+	writer_agent
+	flowspec f '[{"key": "a", "title": "a", "description": "d", '"$TASK_CHECK"'},
+	             {"key": "b", "title": "b", "description": "d", "depends_on": ["a"], '"$TASK_CHECK"'}]'
+	create_start f
+	expect_exit 0 flow tick f
+	[ ! -e "$D/worktrees/f/a" ] || fail "task a succeeded but its worktree is still there"
+	assert_eq "$(wt_list)" "" "git's worktrees after a succeeded"
+	git -C "$R" show hive/f/a:a.txt >"$S/a.txt" 2>&1 || fail "result branch hive/f/a lacks a.txt"
+	assert_eq "$(events_of worktree_released)" '{"branch": "hive/f/a", "path": "'"$D"'/worktrees/f/a", "reason": "task_succeeded"}'
+	expect_exit 0 flow tick f
+	# b started from a's result commit: it saw a.txt
+	assert_contains "$O/ls-b.txt" "a.txt"
+	git -C "$R" merge-base --is-ancestor hive/f/a hive/f/b || fail "hive/f/b does not descend from hive/f/a"
+	[ ! -e "$D/worktrees/f/b" ] || fail "task b's worktree is still there"
+	assert_eq "$(git -C "$R" worktree list | wc -l)" 1 "worktrees left (the user's checkout only)"
+	expect_exit 0 events verify
+}
+
+# a failed task keeps its worktree while the flow can be revived; abort releases it
+test_failed_keeps_until_flow_ends() {
+	sandbox
+	writer_agent
+	flowspec f '[{"key": "bad", "title": "b", "description": "d", '"$TASK_CHECK"'},
+	             {"key": "ok", "title": "o", "description": "d", '"$TASK_CHECK"'}]'
+	create_start f
+	expect_exit 1 flow run f
+	expect_exit 0 --json flow status f
+	assert_contains "$OUT" '"state":"failed"'
+	[ -f "$D/worktrees/f/bad/bad.txt" ] || fail "the failed task's worktree is gone while its flow can be revived"
+	[ ! -e "$D/worktrees/f/ok" ] || fail "the succeeded task's worktree is still there"
+	expect_exit 0 flow abort f
+	[ ! -e "$D/worktrees/f/bad" ] || fail "flow aborted but the failed task's worktree is still there"
+	assert_eq "$(wt_list)" "" "git's worktrees after the abort"
+	events_of worktree_released >"$S/rel.txt"
+	assert_contains "$S/rel.txt" '"reason": "flow_aborted"'
+	assert_contains "$S/rel.txt" '"reason": "task_succeeded"'
+	assert_lines "$S/rel.txt" 2
+	git -C "$R" rev-parse -q --verify hive/f/bad >/dev/null || fail "the failed task's branch went with its worktree"
+}
+
+# gc removes what ended flows left (attempt dirs, branches with --branches) and says how much
+test_gc() {
+	sandbox
+	writer_agent
+	flowspec f '[{"key": "a", "title": "a", "description": "d", '"$TASK_CHECK"'}]'
+	create_start f
+	expect_exit 0 flow run f
+	flowspec g '[{"key": "bad", "title": "b", "description": "d", '"$TASK_CHECK"'}]'
+	create_start g
+	expect_exit 1 flow run g
+	assert_eq "$(ls "$D/attempts" | wc -l)" 2 "attempt dirs before gc"
+	expect_exit 0 gc
+	assert_contains "$OUT" "freed "
+	assert_contains "$OUT" "0 worktrees, 1 attempt dir of 1 ended flow"
+	assert_eq "$(ls "$D/attempts" | wc -l)" 1 "attempt dirs after gc (the failed flow's stays)"
+	[ -d "$D/worktrees/g/bad" ] || fail "gc touched the failed flow's worktree"
+	git -C "$R" rev-parse -q --verify hive/f/a >/dev/null || fail "gc without --branches deleted a branch"
+	expect_exit 0 --json gc --branches
+	assert_contains "$OUT" '"branches":1'
+	git -C "$R" rev-parse -q --verify hive/f/a >/dev/null && fail "gc --branches kept hive/f/a"
+	git -C "$R" rev-parse -q --verify hive/g/bad >/dev/null || fail "gc --branches deleted the failed flow's branch"
+	expect_exit 0 --json gc --branches
+	assert_contains "$OUT" '"flows":0'
+	events_of branch_deleted >"$S/del.txt"
+	assert_lines "$S/del.txt" 1
+	assert_contains "$S/del.txt" '"branch": "hive/f/a"'
+	events_of flow_collected >"$S/col.txt"
+	assert_lines "$S/col.txt" 2
+	expect_exit 0 events verify
+}
+
+# ---- clear stops -------------------------------------------------------------------
+
+# a runtime that cannot start: flow run and flow status say why, with the likely cause
+test_runtime_unavailable_says_why() {
+	sandbox
+	echo x >"$R/a.txt"
+	mkrepo
+	# agent.sh exists in the user's checkout but was never committed
+	script agent.sh <<'EOF'
+#!/bin/sh
+exit 0
+EOF
+	flowspec f '[{"key": "t", "title": "t", "description": "d"}]'
+	create_start f
+	"$HIVE_BIN" flow run f >"$S/run.txt" 2>&1 && fail "flow run succeeded without a runtime"
+	assert_contains "$S/run.txt" 'attempt 1 ended runtime_unavailable: cannot start "./agent.sh"'
+	assert_contains "$S/run.txt" "No such file or directory — is it committed at the flow's base?"
+	expect_exit 0 flow status f
+	assert_contains "$OUT" "runtime_unavailable is never retried: cannot start \"./agent.sh\""
+	assert_contains "$OUT" "is it committed at the flow's base?"
+}
+
+# flow status and task show print each task's result branch and commit
+test_result_branch_and_commit_shown() {
+	sandbox
+	writer_agent
+	flowspec f '[{"key": "a", "title": "a", "description": "d", '"$TASK_CHECK"'},
+	             {"key": "bad", "title": "b", "description": "d", '"$TASK_CHECK"'}]'
+	create_start f
+	expect_exit 1 flow run f
+	local commit
+	commit=$(git -C "$R" rev-parse hive/f/a)
+	expect_exit 0 flow status f
+	assert_contains "$OUT" "result of a: branch hive/f/a, commit $commit"
+	assert_not_contains "$OUT" "result of bad"
+	expect_exit 0 task show a
+	assert_contains "$OUT" "result:   branch hive/f/a, commit $commit"
+	expect_exit 0 --json task show a
+	assert_contains "$OUT" '"result_branch":"hive/f/a"'
+	expect_exit 0 task show bad
+	assert_not_contains "$OUT" "result:"
+}
+
 run_tests "$@"

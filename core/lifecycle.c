@@ -1,0 +1,374 @@
+/*
+ * lifecycle.c - worktrees released when tasks succeed and flows end, and
+ * `hive gc` (core/lifecycle.h, docs/lifecycle.md).
+ *
+ * Each call reads what to remove in one read transaction, removes it with
+ * git / the file system outside any transaction, and records what is gone
+ * in one write transaction.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/datadir.h"
+#include "core/emit.h"
+#include "core/gitws.h"
+#include "core/hive.h"
+#include "core/lifecycle.h"
+#include "core/projection.h"
+#include "core/state.h"
+#include "events/buf.h"
+#include "events/error.h"
+#include "events/json.h"
+#include "events/strv.h"
+
+/* One thing to remove, and then the event saying it is gone. */
+typedef struct {
+	char task_id[HIVE_ID_LEN + 1];
+	char *path;       /* worktree or attempt dir; NULL for a branch */
+	char *branch;
+	const char *reason;
+	int is_attempt;   /* an attempt dir (no event of its own) */
+	int done;
+	char commit[HIVE_GIT_OID_HEXSZ + 1]; /* a deleted branch's commit */
+	uint64_t bytes;
+} lc_item;
+
+typedef struct {
+	const hive_store *s;
+	const char *flow_id;
+	int gc, branches;       /* gc: every worktree, attempt dirs, and branches if asked */
+	const char *const *only; /* while the flow runs: look only at these tasks (NULL = all) */
+	size_t n_only;
+	char project_id[HIVE_ID_LEN + 1];
+	char name[128];
+	char *repo;
+	lc_item *items;
+	size_t n, cap;
+} lc_flow;
+
+static void lc_flow_dispose(lc_flow *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->items[i].path);
+		free(f->items[i].branch);
+	}
+	free(f->items);
+	free(f->repo);
+	memset(f, 0, sizeof *f);
+}
+
+static lc_item *lc_add(lc_flow *f, const char *task_id, char *path, char *branch, const char *reason)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->items = hive_xrealloc(f->items, f->cap * sizeof *f->items);
+	}
+	lc_item *it = &f->items[f->n++];
+	memset(it, 0, sizeof *it);
+	snprintf(it->task_id, sizeof it->task_id, "%s", task_id);
+	it->path = path;
+	it->branch = branch;
+	it->reason = reason;
+	return it;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ---- disk usage ------------------------------------------------------------ */
+
+static _Thread_local uint64_t du_sum;
+
+static int du_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	du_sum += (uint64_t)sb->st_blocks * 512u;
+	return 0;
+}
+
+/* The disk space under path (allocated blocks, symlinks not followed). */
+static uint64_t disk_usage(const char *path)
+{
+	du_sum = 0;
+	nftw(path, du_cb, 32, FTW_PHYS);
+	return du_sum;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* ---- what to remove (one read transaction) ----------------------------------- */
+
+static const char *end_reason(hive_flow_state st)
+{
+	return st == HIVE_FLOW_COMPLETED ? "flow_completed" : "flow_aborted";
+}
+
+/* The attempt dirs of this flow's attempts of task t. */
+static void add_attempt_dirs(hive_txn *txn, lc_flow *f, const json_t *t)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(t, "attempt_ids"), i, a) {
+		json_t *doc = hive_proj_attempt(txn, json_string_value(a));
+		const char *fid = hive_json_str(doc, "flow_id");
+		if (fid && strcmp(fid, f->flow_id) == 0) {
+			char *dir = hive_attempt_dir(f->s, json_string_value(a));
+			if (is_dir(dir))
+				lc_add(f, hive_json_str(t, "id"), dir, NULL, "gc")->is_attempt = 1;
+			else
+				free(dir);
+		}
+		json_decref(doc);
+	}
+}
+
+static void add_task(hive_txn *txn, lc_flow *f, const json_t *t, hive_flow_state fst)
+{
+	const char *key = hive_json_str(t, "key"), *id = hive_json_str(t, "id");
+	const char *reason = f->gc ? "gc" : hive_flow_state_ended(fst) ? end_reason(fst)
+			   : hive_proj_task_state(t) == HIVE_TASK_SUCCESS ? "task_succeeded" : NULL;
+	if (!reason || !key || !id)
+		return;
+	hive_buf branch = {0};
+	hive_buf_printf(&branch, "hive/%s/%s", f->name, key);
+	char *wt = hive_worktree_dir(f->s, f->name, key);
+	if (is_dir(wt))
+		lc_add(f, id, wt, hive_xstrdup(branch.data), reason);
+	else
+		free(wt);
+	if (f->gc && f->branches)
+		lc_add(f, id, NULL, hive_xstrdup(branch.data), reason);
+	hive_buf_dispose(&branch);
+	if (f->gc)
+		add_attempt_dirs(txn, f, t);
+}
+
+static int plan_txn(hive_txn *txn, void *vctx)
+{
+	lc_flow *f = vctx;
+	json_t *flow = hive_proj_flow(txn, f->flow_id), *id;
+	if (!flow)
+		return hive_error_set(HIVE_ENOTFOUND, "flow %s has no projection; run hive events verify", f->flow_id);
+	hive_flow_state fst = hive_proj_flow_state(flow);
+	json_t *p = hive_proj_project(txn, hive_json_str(flow, "project_id"));
+	snprintf(f->project_id, sizeof f->project_id, "%s", hive_json_str(flow, "project_id") ? hive_json_str(flow, "project_id") : "");
+	snprintf(f->name, sizeof f->name, "%s", hive_json_str(flow, "name") ? hive_json_str(flow, "name") : "");
+	free(f->repo);
+	f->repo = hive_json_str(p, "repo") ? hive_xstrdup(hive_json_str(p, "repo")) : NULL;
+	size_t i;
+	if (f->repo && !f->gc && !hive_flow_state_ended(fst) && f->only) {
+		for (i = 0; i < f->n_only; i++) {
+			json_t *t = hive_proj_task(txn, f->only[i]);
+			const char *tf = hive_json_str(t, "flow_id");
+			if (tf && strcmp(tf, f->flow_id) == 0)
+				add_task(txn, f, t, fst);
+			json_decref(t);
+		}
+	} else if (f->repo && (f->gc ? hive_flow_state_ended(fst) : 1)) {
+		json_array_foreach(json_object_get(flow, "task_ids"), i, id) {
+			json_t *t = hive_proj_task(txn, json_string_value(id));
+			if (t)
+				add_task(txn, f, t, fst);
+			json_decref(t);
+		}
+	}
+	json_decref(p);
+	json_decref(flow);
+	return 0;
+}
+
+/* ---- removing (no transaction) ---------------------------------------------- */
+
+/* Remove every item; the first error is kept in *first (message set). */
+static void remove_items(lc_flow *f, int *first)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		lc_item *it = &f->items[i];
+		int rc = 0;
+		if (it->path && f->gc)
+			it->bytes = disk_usage(it->path);
+		if (it->is_attempt)
+			rc = nftw(it->path, rm_cb, 32, FTW_DEPTH | FTW_PHYS) == 0 ? 0
+			     : hive_error_set(HIVE_ESYSTEM, "cannot remove %s: %s", it->path, strerror(errno));
+		else if (it->path)
+			rc = hive_git_worktree_remove(f->repo, it->path);
+		else
+			rc = hive_git_branch_delete(f->repo, it->branch, it->commit);
+		if (rc == HIVE_ENOTFOUND && !it->path) /* already gone: nothing to record */
+			continue;
+		it->done = rc == 0;
+		if (rc && !*first)
+			*first = rc;
+	}
+}
+
+/* ---- recording (one write transaction) ---------------------------------------- */
+
+static int record_item(hive_txn *txn, const lc_flow *f, const lc_item *it)
+{
+	json_t *pl;
+	hive_event_type type = HIVE_EV_WORKTREE_RELEASED;
+	if (it->path) {
+		pl = hive_json_pack("{s:s,s:s,s:s}", "path", it->path, "branch", it->branch, "reason", it->reason);
+		if (pl && f->gc)
+			json_object_set_new(pl, "bytes", json_integer((json_int_t)it->bytes));
+	} else {
+		type = HIVE_EV_BRANCH_DELETED;
+		pl = hive_json_pack("{s:s,s:s,s:s}", "branch", it->branch, "commit", it->commit, "reason", it->reason);
+	}
+	return hive_emit_new(txn, type, pl, f->project_id, f->flow_id, it->task_id, NULL);
+}
+
+static int record_txn(hive_txn *txn, void *vctx)
+{
+	lc_flow *f = vctx;
+	int worktrees = 0, dirs = 0, branches = 0, rc = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < f->n && !rc; i++) {
+		const lc_item *it = &f->items[i];
+		if (!it->done)
+			continue;
+		bytes += it->bytes;
+		if (it->is_attempt)
+			dirs++;
+		else if (it->path)
+			worktrees++;
+		else
+			branches++;
+		if (!it->is_attempt)
+			rc = record_item(txn, f, it);
+	}
+	if (!rc && f->gc && worktrees + dirs + branches > 0)
+		rc = hive_emit_new(txn, HIVE_EV_FLOW_COLLECTED,
+				   hive_json_pack("{s:i,s:i,s:i,s:I}", "worktrees", worktrees, "attempt_dirs", dirs,
+						  "branches", branches, "bytes", (json_int_t)bytes),
+				   f->project_id, f->flow_id, NULL, NULL);
+	return rc;
+}
+
+static int any_done(const lc_flow *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->items[i].done)
+			return 1;
+	return 0;
+}
+
+/* Plan, remove, record for one flow. */
+static int collect_flow(lc_flow *f)
+{
+	int rc = hive_store_read((hive_store *)f->s, plan_txn, f), first = 0;
+	if (rc || f->n == 0)
+		return rc;
+	remove_items(f, &first);
+	char *err = first ? hive_xstrdup(hive_error_last()) : NULL;
+	if (any_done(f))
+		rc = hive_store_write((hive_store *)f->s, record_txn, f);
+	if (!rc && first)
+		rc = hive_error_set(first, "%s", err);
+	free(err);
+	return rc;
+}
+
+int hive_lifecycle_release(hive_store *s, const char *flow_id, const char *const *task_ids, size_t n,
+			   int *released_out)
+{
+	lc_flow f = {.s = s, .flow_id = flow_id, .only = task_ids, .n_only = n};
+	int rc = collect_flow(&f);
+	if (released_out) {
+		*released_out = 0;
+		for (size_t i = 0; i < f.n; i++)
+			*released_out += f.items[i].done;
+	}
+	lc_flow_dispose(&f);
+	return rc;
+}
+
+/* ---- gc ------------------------------------------------------------------------- */
+
+/* The ids of the ended flows whose name no live flow holds. */
+static int ended_flows(const char *key, size_t klen, hive_slice val, void *vctx)
+{
+	(void)key;
+	(void)klen;
+	json_t *d = json_loadb(val.data, val.len, 0, NULL);
+	if (d)
+		json_array_append_new(vctx, d);
+	return 0;
+}
+
+static int gc_plan_txn(hive_txn *txn, void *vctx)
+{
+	json_t *out = vctx, *all = json_array(), *f, *g;
+	int rc = hive_txn_scan_prefix(txn, "flow/", ended_flows, all);
+	size_t i, j;
+	json_array_foreach(all, i, f) {
+		if (!hive_flow_state_ended(hive_proj_flow_state(f)) || !hive_json_str(f, "id"))
+			continue;
+		int shadowed = 0;
+		json_array_foreach(all, j, g)
+			shadowed |= !hive_flow_state_ended(hive_proj_flow_state(g)) &&
+				    hive_json_str(g, "name") && hive_json_str(f, "name") &&
+				    strcmp(hive_json_str(g, "name"), hive_json_str(f, "name")) == 0;
+		if (!shadowed)
+			json_array_append_new(out, json_string(hive_json_str(f, "id")));
+	}
+	json_decref(all);
+	return rc;
+}
+
+int hive_gc(hive_store *s, int branches, hive_gc_result *out)
+{
+	memset(out, 0, sizeof *out);
+	json_t *ids = json_array(), *id;
+	int rc = hive_store_read(s, gc_plan_txn, ids), first = 0;
+	char *first_msg = NULL;
+	size_t i;
+	json_array_foreach(ids, i, id) {
+		if (rc)
+			break;
+		lc_flow f = {.s = s, .flow_id = json_string_value(id), .gc = 1, .branches = branches};
+		int frc = collect_flow(&f);
+		int any = 0;
+		for (size_t k = 0; k < f.n; k++) {
+			const lc_item *it = &f.items[k];
+			if (!it->done)
+				continue;
+			any = 1;
+			out->bytes += it->bytes;
+			if (it->is_attempt)
+				out->attempt_dirs++;
+			else if (it->path)
+				out->worktrees++;
+			else
+				out->branches++;
+		}
+		out->flows += any;
+		lc_flow_dispose(&f);
+		if (frc && frc != HIVE_ESYSTEM && frc != HIVE_ECONFLICT && frc != HIVE_ENOTFOUND)
+			rc = frc; /* storage: stop */
+		else if (frc && !first) {
+			first = frc;
+			first_msg = hive_xstrdup(hive_error_last());
+		}
+	}
+	json_decref(ids);
+	if (!rc && first)
+		rc = hive_error_set(first, "%s", first_msg);
+	free(first_msg);
+	return rc;
+}
