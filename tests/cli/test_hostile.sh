@@ -459,7 +459,7 @@ EOF
 	grep -q 'merge conflict in: x\\e\[31mRED\\nline' "$OUT" || fail "no escaped conflict line in: $(cat "$OUT")"
 	h_run 30 0 flow status f
 	h_no_escape "$OUT"
-	assert_lines "$OUT" 6
+	assert_lines "$OUT" 8 # 6 + the result lines of a and b
 }
 
 # ---- item 12: no data dir made by reading, rejecting or guessing ------------------------------
