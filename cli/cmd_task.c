@@ -275,8 +275,8 @@ const hive_command hive_cmds_task[] = {
 		.help = "Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
 			"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
 			"context).  A flow that had ended failed runs again.  A task whose flow was aborted is refused\n"
-			"(an aborted flow never runs again): put it in a new flow (hive flow create PROJECT --task T)\n"
-			"and retry it there.\n",
+			"(an aborted flow never runs again): put it in a new flow (hive flow create PROJECT --task T),\n"
+			"where it becomes pending with a fresh budget, keeping its attempts and retry context.\n",
 		.exit = "0 ok, 3 not found, 4 wrong state, retry limit exceeded or flow aborted.",
 		.run = cmd_retry,
 	},

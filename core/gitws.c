@@ -1406,3 +1406,17 @@ int hive_git_branch_delete(const char *repo_path, const char *branch, char out[G
 	git_repository_free(repo);
 	return rc;
 }
+
+int hive_git_branch_exists(const char *repo_path, const char *branch)
+{
+	git_repository *repo;
+	git_reference *ref = NULL;
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open(&repo, repo_path)))
+		return rc;
+	int grc = git_branch_lookup(&ref, repo, branch, GIT_BRANCH_LOCAL);
+	rc = grc == 0 ? 1 : grc == GIT_ENOTFOUND ? 0 : gw_fail(grc, "cannot look up branch %s", branch);
+	git_reference_free(ref);
+	git_repository_free(repo);
+	return rc;
+}

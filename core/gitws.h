@@ -219,4 +219,8 @@ int hive_git_worktree_remove(const char *repo_path, const char *worktree_path);
  */
 int hive_git_branch_delete(const char *repo_path, const char *branch, char out[HIVE_GIT_OID_HEXSZ + 1]);
 
+/* 1 when the local branch `branch` (short name) exists, 0 when not.
+ * Errors: HIVE_EINVALID (bad branch name, not a repository), HIVE_ESYSTEM. */
+int hive_git_branch_exists(const char *repo_path, const char *branch);
+
 #endif

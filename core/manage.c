@@ -15,6 +15,7 @@
 #include "core/hive.h"
 #include "core/lifecycle.h"
 #include "core/lock.h"
+#include "core/policy.h"
 #include "core/projection.h"
 #include "core/resolve.h"
 #include "core/schedule.h"
@@ -205,11 +206,88 @@ static int spec_txn(hive_txn *txn, void *vctx)
 			c->project_id.s, c->flow_id.s, NULL, NULL);
 }
 
+/* ---- reusing a flow name (SPEC section 12) --------------------------------------- */
+
+typedef struct {
+	const char *name;
+	json_t *holder; /* the flow holding the name, or NULL */
+	char *repo;
+} name_ctx;
+
+static int name_txn(hive_txn *txn, void *vctx)
+{
+	name_ctx *c = vctx;
+	json_t *ref = hive_proj_get(txn, "name/flow/%s", c->name);
+	json_decref(c->holder);
+	c->holder = hive_json_str(ref, "id") ? hive_proj_flow(txn, hive_json_str(ref, "id")) : NULL;
+	json_t *p = c->holder ? hive_proj_project(txn, hive_json_str(c->holder, "project_id")) : NULL;
+	free(c->repo);
+	c->repo = hive_json_str(p, "repo") ? hive_xstrdup(hive_json_str(p, "repo")) : NULL;
+	json_t *keys = json_array(), *id;
+	size_t i;
+	json_array_foreach(json_object_get(c->holder, "task_ids"), i, id) {
+		json_t *t = hive_proj_task(txn, json_string_value(id));
+		if (hive_json_str(t, "key"))
+			json_array_append_new(keys, json_string(hive_json_str(t, "key")));
+		json_decref(t);
+	}
+	if (c->holder)
+		json_object_set_new(c->holder, "keys", keys);
+	else
+		json_decref(keys);
+	json_decref(p);
+	json_decref(ref);
+	return 0;
+}
+
+/* The result branches hive/<name>/<key> of the holder that still exist. */
+static int remaining_branches(const name_ctx *c, hive_buf *list, int *n)
+{
+	json_t *k;
+	size_t i;
+	*n = 0;
+	json_array_foreach(json_object_get(c->holder, "keys"), i, k) {
+		hive_buf b = {0};
+		hive_buf_printf(&b, "hive/%s/%s", c->name, json_string_value(k));
+		int rc = c->repo ? hive_git_branch_exists(c->repo, b.data) : 0;
+		if (rc == 1)
+			hive_buf_printf(list, "%s%s", (*n)++ ? ", " : "", b.data);
+		hive_buf_dispose(&b);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A flow name is free when no flow holds it, or the flow holding it has
+ * ended and its result branches are gone (hive gc --branches), so a new
+ * flow never moves another flow's result branch. */
+static int flow_name_free(hive_store *s, const char *name)
+{
+	name_ctx c = {.name = name};
+	int rc = hive_store_read(s, name_txn, &c), n = 0;
+	hive_buf list = {0};
+	hive_flow_state st = hive_proj_flow_state(c.holder);
+	if (!rc && c.holder && !hive_flow_state_ended(st))
+		rc = hive_error_set(HIVE_ECONFLICT, "a flow named \"%s\" already exists and is %s; pick another name",
+				    name, hive_flow_state_name(st));
+	else if (!rc && c.holder && !(rc = remaining_branches(&c, &list, &n)) && n)
+		rc = hive_error_set(HIVE_ECONFLICT, "flow name \"%s\" belongs to a flow that has ended, but its result "
+				    "branches remain (%s); merge what you need, then run hive gc --branches to free the name",
+				    name, list.data);
+	hive_buf_dispose(&list);
+	json_decref(c.holder);
+	free(c.repo);
+	return rc;
+}
+
 int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out)
 {
 	spec_ctx c = {.spec = spec};
 	const char *repo = json_string_value(json_object_get(json_object_get(spec, "project"), "repo"));
 	int rc = valid_name("flow", json_string_value(json_object_get(spec, "name")));
+	if (!rc)
+		rc = flow_name_free(s, json_string_value(json_object_get(spec, "name")));
 	if (!rc && repo)
 		rc = hive_git_repo_check(repo, &c.repo);
 	if (rc)
@@ -271,6 +349,31 @@ static int check_outside_deps(hive_txn *txn, const json_t *ids)
 	return rc;
 }
 
+/* SPEC section 12: a task that joins a new flow and has not succeeded
+ * becomes pending there (from failed, escalated or aborted), keeping its
+ * attempt numbers and retry context, with a fresh budget: recorded as a
+ * task_retry_requested {reset_count, mode, reason} and the state change. */
+static int rejoin(hive_txn *txn, const char *task_id, const char *flow_name)
+{
+	json_t *t = hive_proj_task(txn, task_id);
+	hive_task_state st = hive_proj_task_state(t);
+	int rc = 0;
+	if (st == HIVE_TASK_FAILED || st == HIVE_TASK_ESCALATED || st == HIVE_TASK_ABORTED) {
+		hive_buf why = {0};
+		hive_buf_printf(&why, "joined flow %s", flow_name);
+		rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_RETRY_REQUESTED,
+					hive_json_pack("{s:b,s:s,s:s}", "reset_count", 1, "mode",
+						       hive_retry_policy_mode_name(hive_retry_policy_mode_of(t)),
+						       "reason", why.data),
+					NULL);
+		if (!rc)
+			rc = hive_emit_task_state(txn, t, HIVE_TASK_PENDING, why.data);
+		hive_buf_dispose(&why);
+	}
+	json_decref(t);
+	return rc;
+}
+
 static int flow_tasks_txn(hive_txn *txn, void *vctx)
 {
 	flow_tasks_ctx *c = vctx;
@@ -302,9 +405,17 @@ static int flow_tasks_txn(hive_txn *txn, void *vctx)
 		json_decref(ids);
 		return rc;
 	}
-	return hive_emit_new(txn, HIVE_EV_FLOW_CREATED,
-			hive_json_pack("{s:s,s:o,s:{}}", "name", c->name, "task_ids", ids, "defaults"),
-			project.s, c->flow_id.s, NULL, NULL);
+	rc = hive_emit_new(txn, HIVE_EV_FLOW_CREATED,
+			   hive_json_pack("{s:s,s:O,s:{}}", "name", c->name, "task_ids", ids, "defaults"),
+			   project.s, c->flow_id.s, NULL, NULL);
+	size_t i;
+	json_t *id;
+	json_array_foreach(ids, i, id) {
+		if (!rc)
+			rc = rejoin(txn, json_string_value(id), c->name);
+	}
+	json_decref(ids);
+	return rc;
 }
 
 int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
@@ -322,6 +433,8 @@ int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *n
 		hive_error_set(HIVE_EINVALID, "flow create: a flow needs at least one task");
 		rc = hive_error_hint_set(HIVE_HINT_GIVE_TASK, NULL);
 	}
+	if (!rc)
+		rc = flow_name_free(s, c.name);
 	if (!rc)
 		rc = hive_store_write(s, flow_tasks_txn, &c);
 	if (!rc && out)

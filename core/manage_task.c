@@ -102,8 +102,8 @@ static int retry_txn(hive_txn *txn, void *vctx)
 		json_t *last = hive_proj_flow(txn, hive_json_str(t, "flow_id"));
 		if (last && hive_proj_flow_state(last) == HIVE_FLOW_ABORTED) {
 			hive_error_set(HIVE_ECONFLICT,
-				       "task %s cannot be retried in flow %s, which was aborted; put it in a new flow "
-				       "and retry it there", hive_json_str(t, "key"), hive_json_str(last, "name"));
+				       "task %s cannot be retried in flow %s, which was aborted; put it in a new flow, "
+				       "where it runs again", hive_json_str(t, "key"), hive_json_str(last, "name"));
 			rc = hive_error_hint_set(HIVE_HINT_NEW_FLOW, hive_json_str(t, "key"));
 		}
 		json_decref(last);

@@ -211,11 +211,18 @@ static int apply_flow_created(hive_kv *kv, const hive_event *ev)
 	json_t *ids = json_object_get(P(ev), "task_ids");
 	if (!name || !json_is_array(ids))
 		return bad_event(ev, "payload needs name and task_ids");
+	/* SPEC section 12: a name can be reused once the flow holding it has
+	 * ended (the command also checks that its result branches are gone);
+	 * the index then names the newest flow */
 	json_t *existing = kv_getf(kv, "name/flow/%s", name);
-	if (existing) {
-		json_decref(existing);
-		return hive_error_set(HIVE_ECONFLICT, "a flow named \"%s\" already exists; pick another name", name);
-	}
+	const char *holder_id = hive_json_str(existing, "id");
+	json_t *holder = holder_id ? kv_getf(kv, "flow/%s", holder_id) : NULL;
+	int live = existing && !hive_flow_state_ended(hive_proj_flow_state(holder));
+	json_decref(holder);
+	json_decref(existing);
+	if (live)
+		return hive_error_set(HIVE_ECONFLICT, "a flow named \"%s\" already exists and has not ended; pick another name",
+				      name);
 	size_t i;
 	json_t *id;
 	int rc = 0;

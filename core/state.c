@@ -35,7 +35,7 @@ static const unsigned legal[HIVE_TASK__COUNT] = {
 	[HIVE_TASK_RETRY]     = B(RUNNING) | B(PENDING) | B(ABORTED),
 	[HIVE_TASK_FAILED]    = B(ESCALATED) | B(PENDING),
 	[HIVE_TASK_ESCALATED] = B(PENDING),
-	[HIVE_TASK_ABORTED]   = 0,
+	[HIVE_TASK_ABORTED]   = B(PENDING), /* only by joining a new flow (SPEC section 12) */
 };
 
 #undef B

@@ -265,4 +265,71 @@ test_result_branch_and_commit_shown() {
 	assert_not_contains "$OUT" "result:"
 }
 
+# ---- no dead ends ------------------------------------------------------------------
+
+# an aborted task joins a new flow: pending, history and retry context kept, fresh budget
+test_aborted_task_runs_again_in_new_flow() {
+	sandbox
+	echo 1 >"$R/value.txt"
+	script agent.sh <<'EOF'
+#!/bin/sh
+prompt=$(cat)
+if printf '%s\n' "$prompt" | grep -q 'FAIL: value is 1'; then echo 2 > value.txt; fi
+EOF
+	script check.sh <<'EOF'
+#!/bin/sh
+[ "$(cat value.txt)" = 2 ] && exit 0
+echo "FAIL: value is $(cat value.txt)"; exit 1
+EOF
+	mkrepo
+	flowspec f '[{"key": "fix", "title": "t", "description": "d",
+	  "checks": [{"name": "c", "command": "sh check.sh", "timeout": "30s"}],
+	  "retry": {"max_attempts": 2, "backoff": {"initial": "1h"}}}]'
+	create_start f
+	expect_exit 1 flow tick f
+	expect_exit 0 flow abort f
+	expect_exit 0 --json task show fix
+	assert_contains "$OUT" '"state":"aborted"'
+	expect_exit 0 flow create p --name g --task fix
+	expect_exit 0 --json task show fix
+	assert_contains "$OUT" '"state":"pending"'
+	assert_contains "$OUT" '"budget_used":[]'
+	expect_exit 0 flow start g
+	expect_exit 0 flow tick g
+	expect_exit 0 --json task show fix
+	assert_contains "$OUT" '"state":"success"'
+	assert_contains "$OUT" '"attempts":2'
+	# attempt 2 got attempt 1's failure from the aborted flow as its context
+	expect_exit 0 --json events list --type retry_context_assembled
+	assert_contains "$OUT" 'FAIL: value is 1'
+	expect_exit 0 --json events list --type task_retry_requested
+	assert_contains "$OUT" '"reason":"joined flow g"'
+	expect_exit 0 events verify
+}
+
+# a flow name is reused once its flow ended and its result branches are gone
+test_flow_name_reuse() {
+	sandbox
+	writer_agent
+	flowspec f '[{"key": "a", "title": "a", "description": "d", '"$TASK_CHECK"'}]'
+	create_start f
+	expect_exit 4 flow create --file "$S/flow.json"
+	expect_stderr_line 'a flow named "f" already exists and is running; pick another name'
+	expect_exit 0 flow run f
+	local first
+	first=$(git -C "$R" rev-parse hive/f/a)
+	expect_exit 4 flow create --file "$S/flow.json"
+	expect_stderr_line 'flow name "f" belongs to a flow that has ended, but its result branches remain \(hive/f/a\); .*hive gc --branches'
+	assert_eq "$(git -C "$R" rev-parse hive/f/a)" "$first" "hive/f/a after the refusal"
+	expect_exit 0 gc --branches
+	expect_exit 0 flow create --file "$S/flow.json"
+	expect_exit 0 flow start f
+	expect_exit 0 flow run f
+	expect_exit 0 flow list
+	assert_eq "$(grep -c '^f ' "$OUT")" 2 "flows named f"
+	expect_exit 0 --json flow status f
+	assert_contains "$OUT" '"state":"completed"'
+	expect_exit 0 events verify
+}
+
 run_tests "$@"

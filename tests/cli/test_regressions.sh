@@ -304,8 +304,7 @@ test_task_in_new_flow_starts_from_new_base() {
 	local head
 	head=$(git -C "$T/repo" rev-parse HEAD)
 	expect_exit 0 flow create p --name fb --task a
-	expect_exit 0 flow start fb
-	expect_exit 0 task retry fb/a --reset-count
+	expect_exit 0 flow start fb # a joined fb pending, with a fresh budget (SPEC 12)
 	expect_exit 0 flow tick fb
 	assert_eq "$(cat "$T/seen")" v2 "what the new flow's attempt saw"
 	assert_eq "$(task_field fb/a state)" success "a's state"

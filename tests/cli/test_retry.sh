@@ -148,7 +148,7 @@ one('retry_context_assembled', '$a2')['seq'] < one('attempt_started', '$a2')['se
 	pa "the whole event order of the retried attempt (SPEC section 6)" "
 (lambda seq: seq == ['task_state_changed', 'retry_context_assembled', 'attempt_started', 'runtime_started', 'runtime_exited',
                      'changes_recorded', 'task_state_changed', 'check_started', 'check_completed', 'attempt_completed',
-                     'task_state_changed', 'flow_completed'])(
+                     'task_state_changed', 'flow_completed', 'worktree_released'])(
  [e['type'] for e in EV if e['seq'] >= one('retry_context_assembled')['seq'] - 1])"
 	pa "exactly one retry context, for attempt 2" "len(of('retry_context_assembled')) == 1 and P(one('retry_context_assembled'))['attempt_number'] == 2"
 	pa "the agent saw the failing line on stdin in attempt 2, not in attempt 1" \
@@ -440,8 +440,10 @@ EOF
 	task_json fix
 	pa "the task stays failed (nothing written)" 'J("task.json")["state"] == "failed"'
 	expect_exit 0 flow create p --name g --task fix
+	task_json fix
+	pa "joining a new flow made the task pending with a fresh budget (SPEC 12)" \
+		'J("task.json")["state"] == "pending" and J("task.json")["budget_used"] == []'
 	expect_exit 0 flow start g
-	expect_exit 0 task retry fix --reset-count
 	expect_exit 0 flow tick g
 	task_json fix
 	pa "attempt 2 ran in the new flow with the context and succeeded" \

@@ -251,6 +251,9 @@ static const step refusals[] = {
 	{HIVE_EV_FLOW_ABORTED, F1, NULL, NULL, "{\"reason\":\"done testing\"}", 0, {{"flow/" F1, "state", "\"aborted\""}}},
 	{HIVE_EV_FLOW_ABORTED, F1, NULL, NULL, "{}", ECONF, {{"flow/" F1, "reason", "\"done testing\""}}},
 	{HIVE_EV_FLOW_COMPLETED, F1, NULL, NULL, "{}", ECONF, {{"flow/" F1, "state", "\"aborted\""}}},
+	/* SPEC 12: the name of a flow that has ended can be reused; it then names the newest */
+	{HIVE_EV_FLOW_CREATED, F2, NULL, NULL, "{\"name\":\"f1\",\"task_ids\":[],\"defaults\":{}}", 0,
+	 {{"name/flow/f1", "id", "\"" F2 "\""}, {"flow/" F2, "name", "\"f1\""}}},
 };
 
 static void test_refused_events_apply_nothing(void **state)
