@@ -909,6 +909,30 @@ static void test_worktree_rerun(void **state)
 	free(p3);
 }
 
+/* Branches of ended flows (hive gc --branches): deleted only when no
+ * checkout holds them; the commit they pointed at is returned. */
+static void test_branch_exists_and_delete(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "bd");
+	char out[41];
+
+	assert_int_equal(hive_git_branch_exists(f->repo, "hive/f/bd"), 0);
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/bd", f->base), 0);
+	assert_int_equal(hive_git_branch_exists(f->repo, "hive/f/bd"), 1);
+	assert_int_equal(hive_git_branch_delete(f->repo, "hive/f/bd", out), HIVE_ECONFLICT);
+	assert_non_null(strstr(hive_error_last(), "checked out"));
+	assert_int_equal(hive_git_branch_exists(f->repo, "hive/f/bd"), 1);
+	assert_int_equal(hive_git_worktree_remove(f->repo, wt), 0);
+	assert_int_equal(hive_git_branch_delete(f->repo, "hive/f/bd", out), 0);
+	assert_string_equal(out, f->base);
+	assert_int_equal(hive_git_branch_exists(f->repo, "hive/f/bd"), 0);
+	assert_int_equal(hive_git_branch_delete(f->repo, "hive/f/bd", out), HIVE_ENOTFOUND);
+	assert_int_equal(hive_git_branch_delete(f->repo, "bad..name", out), HIVE_EINVALID);
+	assert_user_untouched(f);
+	free(wt);
+}
+
 /* Remove deletes the directory and the entry, keeps the branch, is
  * idempotent, and never deletes a directory that is not a worktree. */
 static void test_worktree_remove(void **state)
@@ -1140,6 +1164,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_exists_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_debris, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_after_stale_branch_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_after_stale_branch_lock, setup, teardown),
