@@ -1405,7 +1405,7 @@ int hive_git_branch_delete(const char *repo_path, const char *branch, char out[G
 	if (rc == 0 && (grc = git_reference_delete(ref)) < 0)
 		rc = gw_fail(grc, "cannot delete branch %s", branch);
 	git_reference_free(ref);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
 
@@ -1419,6 +1419,6 @@ int hive_git_branch_exists(const char *repo_path, const char *branch)
 	int grc = git_branch_lookup(&ref, repo, branch, GIT_BRANCH_LOCAL);
 	rc = grc == 0 ? 1 : grc == GIT_ENOTFOUND ? 0 : gw_fail(grc, "cannot look up branch %s", branch);
 	git_reference_free(ref);
-	git_repository_free(repo);
+	gw_close(repo);
 	return rc;
 }
