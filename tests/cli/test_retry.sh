@@ -180,7 +180,7 @@ J('ctx.json')['required_check_failures'][0]['name'] == 'unit' and 'FAIL: value i
 	tid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$S/task.json")
 	pa "HIVE_* environment of attempt 2" "
 (lambda env: env['HIVE_TASK_ID'] == '$tid' and env['HIVE_ATTEMPT_ID'] == '$a2' and env['HIVE_ATTEMPT_NUMBER'] == '2' and
- env['HIVE_MAX_ATTEMPTS'] == '3' and os.path.isdir(env['HIVE_WORKTREE']) and
+ env['HIVE_MAX_ATTEMPTS'] == '3' and env['HIVE_WORKTREE'] == D + '/worktrees/f/fix' and
  env['HIVE_PROMPT_FILE'] == D + '/attempts/$a2/prompt.md' and env['HIVE_INPUT_FILE'] == D + '/attempts/$a2/input.json' and
  env['HIVE_RESULT_FILE'].startswith(D + '/attempts/$a2/') and env['OUT'] == O)(
  dict(l.split('=', 1) for l in T(O + '/env-2.txt').splitlines() if '=' in l))"
