@@ -202,6 +202,26 @@ append_events() {
 	"$APPEND" "$@"
 }
 
+# A suite's repo fixtures (a suite may define its own instead, after
+# sourcing this file).
+# sandbox: S (the test's dir), D (its data dir), R (the repo, made by
+# mkrepo from what the test writes into it), O (files the agents write).
+sandbox() {
+	S=$T D=$HIVE_DIR R=$T/repo O=$T/out
+	mkdir -p "$R" "$O"
+}
+
+# mkrepo: commit everything in $R as the repository's first commit.
+mkrepo() {
+	git -C "$R" init -q . &&
+		git -C "$R" add -A &&
+		git -C "$R" -c user.name=t -c user.email=t@t commit -qm init ||
+		fail "cannot create the test repository $R"
+}
+
+# script FILE: write stdin to $R/FILE, executable.
+script() { cat >"$R/$1" && chmod +x "$R/$1"; }
+
 # ---- python helpers (lib.py) -------------------------------------------------
 
 # json_py EXPR [FILE]: evaluate a python expression over the JSON document

@@ -14,24 +14,6 @@
 # CLI_KEEP=1 keeps each test's sandbox for inspection.
 source "$(dirname "$0")/lib.sh"
 
-# sandbox: S (the test's dir), D (its data dir), R (the repo, made by
-# mkrepo from what the test writes into it), O (files the agents write).
-sandbox() {
-	S=$T D=$HIVE_DIR R=$T/repo O=$T/out
-	mkdir -p "$R" "$O"
-}
-
-# mkrepo: commit everything in $R as the repository's first commit.
-mkrepo()
-{
-	git -C "$R" init -q . &&
-		git -C "$R" add -A &&
-		git -C "$R" -c user.name=t -c user.email=t@t commit -qm init ||
-		fail "cannot create the test repository $R"
-}
-
-# script FILE: write stdin to $R/FILE, executable.
-script() { cat >"$R/$1" && chmod +x "$R/$1"; }
 
 # task_json KEY, flow_json FLOW: `task show --json` into $S/task.json,
 # `flow status --json` into $S/flow.json (pa reads them as J("task.json")).

@@ -11,20 +11,6 @@
 #   HIVE_BIN=/abs/path/to/hive bash tests/cli/test_steer.sh
 source "$(dirname "$0")/lib.sh"
 
-sandbox() {
-	S=$T R=$T/repo O=$T/out
-	mkdir -p "$R" "$O"
-}
-
-mkrepo() {
-	git -C "$R" init -q . &&
-		git -C "$R" add -A &&
-		git -C "$R" -c user.name=t -c user.email=t@t commit -qm init ||
-		fail "cannot create the test repository $R"
-}
-
-script() { cat >"$R/$1" && chmod +x "$R/$1"; }
-
 # flowspec NAME TASKS_JSON: $S/flow.json for project p over $R.
 flowspec() {
 	cat >"$S/flow.json" <<JSON
