@@ -18,6 +18,7 @@
 #include "core/gitws.h"
 #include "core/hive.h"
 #include "core/lifecycle.h"
+#include "core/lock.h"
 #include "core/projection.h"
 #include "core/state.h"
 #include "events/buf.h"
@@ -342,7 +343,15 @@ int hive_gc(hive_store *s, int branches, hive_gc_result *out)
 		if (rc)
 			break;
 		lc_flow f = {.s = s, .flow_id = json_string_value(id), .gc = 1, .branches = branches};
-		int frc = collect_flow(&f);
+		/* A runner may still be recording an attempt in an aborted flow's
+		 * worktree (its checkpoint stages deletions): as release_aborted in
+		 * manage.c does, never collect a flow whose lock is held; the
+		 * refusal is reported and the other flows are collected. */
+		int lock_fd = -1;
+		int frc = hive_lock_acquire(s, f.flow_id, f.flow_id, "gc", &lock_fd);
+		if (!frc)
+			frc = collect_flow(&f);
+		hive_lock_release(lock_fd);
 		int any = 0;
 		for (size_t k = 0; k < f.n; k++) {
 			const lc_item *it = &f.items[k];

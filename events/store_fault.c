@@ -27,8 +27,10 @@
 typedef struct {
 	hive_store *volatile s;
 	volatile uintptr_t base, size;
-	char msg[768];
+	char msg[768];          /* a fault inside the map: the file is damaged */
 	size_t len;
+	char msg_txn[768];      /* a fault elsewhere during a transaction */
+	size_t len_txn;
 } trapped_map;
 
 static trapped_map trapped[MAX_TRAPPED];
@@ -37,9 +39,9 @@ static _Thread_local volatile int in_txn;
 void hive_store_fault_enter(void) { in_txn++; }
 void hive_store_fault_leave(void) { in_txn--; }
 
-static void say_and_exit(const trapped_map *m)
+static void say_and_exit(const char *msg, size_t len)
 {
-	ssize_t n = write(STDERR_FILENO, m->msg, m->len);
+	ssize_t n = write(STDERR_FILENO, msg, len);
 	(void)n;
 	_exit(5);
 }
@@ -53,11 +55,14 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		if (!trapped[i].s)
 			continue;
 		if (a >= trapped[i].base && a - trapped[i].base < trapped[i].size)
-			say_and_exit(&trapped[i]);
+			say_and_exit(trapped[i].msg, trapped[i].len);
 		any = &trapped[i];
 	}
+	/* Outside the map but during a transaction: LMDB following a damaged
+	 * pointer, or a bug in hive's own code running in the transaction.
+	 * The message must not send a user to restore a backup for a bug. */
 	if (in_txn && any)
-		say_and_exit(any);
+		say_and_exit(any->msg_txn, any->len_txn);
 	/* not the store's: the default action when the instruction runs again */
 	signal(sig, SIG_DFL);
 }
@@ -68,7 +73,7 @@ static void on_assert(MDB_env *env, const char *what)
 	(void)what;
 	for (int i = 0; i < MAX_TRAPPED; i++)
 		if (trapped[i].s && trapped[i].s->env == env)
-			say_and_exit(&trapped[i]);
+			say_and_exit(trapped[i].msg, trapped[i].len);
 	static const char generic[] = "hive: an event log is damaged (LMDB found an inconsistent page)\n";
 	ssize_t n = write(STDERR_FILENO, generic, sizeof generic - 1);
 	(void)n;
@@ -133,6 +138,16 @@ void hive_store_fault_refresh(hive_store *s)
 	}
 }
 
+/* The length of a message snprintf wrote (n) into buf, cut to fit and
+ * always ending in a newline. */
+static size_t one_line_len(char *buf, size_t size, int n)
+{
+	size_t len = n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+	if (len && buf[len - 1] != '\n')
+		buf[len - 1] = '\n';
+	return len;
+}
+
 void hive_store_fault_trap(hive_store *s)
 {
 	for (int i = 0; i < MAX_TRAPPED; i++) {
@@ -143,9 +158,12 @@ void hive_store_fault_trap(hive_store *s)
 				 "hive: event log in %s is damaged: a read fell outside its pages (LMDB keeps no checksums); "
 				 "restore data.mdb from a backup\n",
 				 s->dir);
-		m->len = n < 0 ? 0 : (size_t)n < sizeof m->msg ? (size_t)n : sizeof m->msg - 1;
-		if (m->len && m->msg[m->len - 1] != '\n')
-			m->msg[m->len - 1] = '\n';
+		m->len = one_line_len(m->msg, sizeof m->msg, n);
+		n = snprintf(m->msg_txn, sizeof m->msg_txn,
+			     "hive: crashed while reading the event log in %s (a damaged data.mdb, or a bug in hive): run "
+			     "hive events verify; restore data.mdb from a backup only if it reports damage\n",
+			     s->dir);
+		m->len_txn = one_line_len(m->msg_txn, sizeof m->msg_txn, n);
 		m->s = s;
 		hive_store_fault_refresh(s);
 		mdb_env_set_assert(s->env, on_assert);

@@ -208,6 +208,32 @@ test_gc() {
 	expect_exit 0 events verify
 }
 
+# gc never collects a flow whose runner lock is held (a runner may still be
+# recording an attempt in its worktree): it says so, exits 4, and the
+# flow's attempt dirs and branches stay; once the lock is free gc collects it.
+test_gc_skips_a_locked_flow() {
+	sandbox
+	writer_agent
+	flowspec f '[{"key": "a", "title": "a", "description": "d", '"$TASK_CHECK"'}]'
+	create_start f
+	expect_exit 0 flow run f
+	expect_exit 0 --json flow status f
+	local id
+	id=$(json_py 'd["flow"]["id"]')
+	mkdir -p "$D/locks"
+	flock "$D/locks/$id.lock" sleep 30 &
+	local holder=$!
+	sleep 0.5
+	expect_exit 4 gc --branches
+	expect_stderr_line "locked"
+	assert_eq "$(ls "$D/attempts" | wc -l)" 1 "attempt dirs while locked"
+	git -C "$R" rev-parse -q --verify hive/f/a >/dev/null || fail "gc deleted the branch of a locked flow"
+	pkill -P "$holder" 2>/dev/null; kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+	expect_exit 0 gc --branches
+	assert_eq "$(ls "$D/attempts" | wc -l)" 0 "attempt dirs after the lock is free"
+	expect_exit 0 events verify
+}
+
 # ---- clear stops -------------------------------------------------------------------
 
 # a runtime that cannot start: flow run and flow status say why, with the likely cause
