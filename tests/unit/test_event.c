@@ -252,6 +252,139 @@ static void test_wrong_field_types(void **state)
 			"\"payload\":{}}", "\"task_id\"");
 }
 
+/* The reference: what jansson alone makes of an envelope, field by field. */
+static json_t *reference_envelope(const hive_event *ev)
+{
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)ev->seq, "id", ev->id.s, "time", ev->time,
+			      "type", ev->type_name);
+	const char *names[4] = {"project_id", "flow_id", "task_id", "attempt_id"};
+	const char *vals[4] = {ev->project_id, ev->flow_id, ev->task_id, ev->attempt_id};
+	for (int i = 0; i < 4; i++)
+		if (vals[i][0])
+			json_object_set_new(o, names[i], json_string(vals[i]));
+	json_object_set(o, "payload", ev->payload);
+	return o;
+}
+
+/* The encoder writes the envelope by hand (events/event.c encode_fast):
+ * byte for byte what jansson writes, including for strings that need an
+ * escape (they take jansson's path) and payloads over its small buffer. */
+static void test_encode_matches_jansson(void **state)
+{
+	(void)state;
+	char big[5000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	json_t *payloads[] = {
+		json_pack("{s:s,s:i,s:b,s:n,s:[i,i]}", "name", "unit", "exit_code", 3, "passed", 0, "signal", "x", 1, 2),
+		json_pack("{s:s}", "text", "caf\xc3\xa9 \"quoted\"\n\x1b[31m"),
+		json_pack("{s:s}", "big", big),
+		json_object(),
+	};
+	const char *flows[] = {FID, "weird\"flow", "tab\there", "caf\xc3\xa9"};
+	for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
+		for (size_t f = 0; f < sizeof flows / sizeof flows[0]; f++) {
+			hive_event ev;
+			hive_event_init(&ev, HIVE_EV_CHECK_COMPLETED, json_incref(payloads[i]));
+			hive_event_correlate(&ev, PID, flows[f], TID, f == 3 ? NULL : AID);
+			ev.seq = 1234567 + f;
+			snprintf(ev.id.s, sizeof ev.id.s, "%s", EID);
+			snprintf(ev.time, sizeof ev.time, "%s", TIME);
+			char *got = hive_event_encode(&ev);
+			json_t *ref = reference_envelope(&ev);
+			char *want = json_dumps(ref, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+			assert_string_equal(got, want);
+			free(want);
+			free(got);
+			json_decref(ref);
+			hive_event_dispose(&ev);
+		}
+		json_decref(payloads[i]);
+	}
+}
+
+/* The decoder reads hive's own layout by hand (decode_fast) and leaves
+ * everything else to jansson: for each text, the decoded event is the
+ * one a full parse gives (or both reject it). */
+static void expect_same_as_full_parse(const char *text)
+{
+	hive_event ev;
+	int rc = hive_event_decode(text, strlen(text), &ev);
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	json_t *payload = json_object_get(o, "payload");
+	int full_ok = json_is_object(payload) && json_integer_value(json_object_get(o, "seq")) >= 1;
+	if (!full_ok) {
+		if (rc == 0)
+			fail_msg("decode accepted what a full parse rejects: %s", text);
+		json_decref(o);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("decode rejected %s: %s", text, hive_error_last());
+	json_t *ref = reference_envelope(&ev);
+	/* every field the event carries is the full parse's, and no other */
+	const char *k;
+	json_t *v;
+	json_object_foreach(ref, k, v)
+		if (!json_equal(v, json_object_get(o, k)))
+			fail_msg("field %s differs from a full parse of %s", k, text);
+	json_object_foreach(o, k, v)
+		if (!json_object_get(ref, k) && strcmp(k, "extra") != 0)
+			fail_msg("field %s of %s was dropped", k, text);
+	json_decref(ref);
+	json_decref(o);
+	hive_event_dispose(&ev);
+}
+
+static void test_decode_fast_path_agrees(void **state)
+{
+	(void)state;
+	const char *base = "{\"seq\":7,\"id\":\"" EID "\",\"time\":\"" TIME "\",\"type\":\"check_completed\","
+			   "\"project_id\":\"" PID "\",\"flow_id\":\"" FID "\",\"task_id\":\"" TID "\",\"attempt_id\":\"" AID
+			   "\",\"payload\":";
+	char text[2048];
+	const char *tails[] = {
+		"{\"name\":\"unit\",\"passed\":true}}", /* the usual */
+		"{}}",
+		"{} }",                                 /* whitespace before the brace */
+		"{\"a\":{\"b\":[1,2,{\"c\":\"}\"}]}}}",  /* braces inside the payload */
+		"{\"a\":1},\"extra\":2}",               /* a field after the payload */
+		"{\"a\":1,\"a\":2}}",                   /* duplicate payload keys */
+		"{},\"payload\":{}}",                   /* duplicate payload field */
+		"[1]}",                                 /* not an object */
+		"{\"a\":1}}}",                          /* trailing garbage */
+		"{\"a\":\"\\u00e9\"}}",
+		"{\"a\":1}",                            /* truncated */
+	};
+	for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+		snprintf(text, sizeof text, "%s%s", base, tails[i]);
+		expect_same_as_full_parse(text);
+	}
+	const char *whole[] = {
+		"{\"seq\":07,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}}",
+		"{\"seq\":0,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}}",
+		"{\"seq\":1.5,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}}",
+		"{\"seq\":99999999999999999999,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}}",
+		"{\"seq\":1,\"id\":\"\\u0061\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}}",
+		"{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"flow_id\":\"f\",\"flow_id\":\"g\",\"payload\":{}}",
+		"{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"task_id\":\"t\",\"flow_id\":\"f\",\"payload\":{}}",
+		"{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}} ",
+		"{\"seq\":1, \"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{}}",
+		"{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":{\"k\":\"\xff\"}}",
+	};
+	for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++)
+		expect_same_as_full_parse(whole[i]);
+	/* the decoder's own rules hold on the fast path too */
+	expect_rejected("{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"flow_started\",\"project_id\":\"p\","
+			"\"payload\":{}}", "\"flow_id\" is required");
+	expect_rejected("{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"flow_id\":\"\",\"payload\":{}}", "flow_id");
+	expect_rejected("{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"flow_id\":null,\"payload\":{}}", "flow_id");
+	char long_id[200];
+	snprintf(long_id, sizeof long_id, "{\"seq\":1,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"flow_id\":\"%037d\","
+		 "\"payload\":{}}", 0);
+	expect_rejected(long_id, "flow_id");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +395,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_json_has_position),
 		cmocka_unit_test(test_missing_fields_are_named),
 		cmocka_unit_test(test_wrong_field_types),
+		cmocka_unit_test(test_encode_matches_jansson),
+		cmocka_unit_test(test_decode_fast_path_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
