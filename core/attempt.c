@@ -543,7 +543,15 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	finish_ctx fc = {.p = p, .outcome = outcome_of(&res, checks_ok), .duration_ms = hive_clock_monotonic_ms() - t0,
 			 .failed = failed, .verdict = res.verdict, .seed = o->seed,
 			 .summary = summary ? summary : res.error};
-	if (failure) {
+	/* SPEC section 12: a full or failing disk is the machine's failure,
+	 * not the work's: the attempt ends interrupted (never charged) and the
+	 * runner stops with exit 5 (returned below) */
+	int storage = failure && hive_error_is_storage_failure(failure);
+	if (storage) {
+		fc.outcome = HIVE_OUTCOME_INTERRUPTED;
+		fc.summary = failure;
+		p->error = hive_xstrdup(failure);
+	} else if (failure) {
 		/* SPEC section 12: hive's own failure ends the attempt crashed
 		 * with the real error, for attempt inspect and the next context */
 		fc.outcome = HIVE_OUTCOME_CRASHED;
@@ -551,11 +559,13 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 		p->error = hive_xstrdup(failure);
 	}
 	rc = hive_store_write(s, finish_txn, &fc);
+	if (!rc && storage)
+		rc = hive_error_set(HIVE_ESYSTEM, "%s", failure);
 	if (rc)
-		p->error = hive_xstrdup(hive_error_last());
+		p->error = (free(p->error), hive_xstrdup(hive_error_last()));
 	else if (!failure && !res.started && res.error)
 		p->error = hive_xstrdup(res.error); /* flow run says why it could not start */
-	p->outcome = rc ? -1 : fc.recorded;
+	p->outcome = rc && !storage ? -1 : fc.recorded;
 	json_decref(failed);
 	free(failure);
 	hive_exec_result_dispose(&res);

@@ -54,6 +54,10 @@ void hive_pick_dispose(hive_pick *p);
  * Errors: a storage error with no outcome recorded: the code, p->error =
  * the message (new string), p->outcome = -1; the attempt stays running in
  * the log and the next tick records it crashed and retries it.
+ * HIVE_ESYSTEM with an outcome recorded: hive's own failure was a full or
+ * failing disk (hive_error_is_storage_failure): the attempt ended
+ * interrupted, charged to no budget, and the runner should stop (SPEC
+ * section 12); p->error = the message.
  */
 int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o);
 

@@ -85,12 +85,15 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 
 /* SPEC section 12: an attempt a signal to the runner interrupted is retried
  * with no delay on the next run, charged to no budget. */
-static void interrupted_decision(hive_retry_decision *d)
+static void interrupted_decision(hive_retry_decision *d, const char *summary)
 {
 	memset(d, 0, sizeof *d);
 	d->retry = 1;
 	d->budget = -1;
-	snprintf(d->reason, sizeof d->reason, "interrupted by a signal to the runner; retried on the next run");
+	if (hive_error_is_storage_failure(summary)) /* a full disk stopped the runner (SPEC 12) */
+		snprintf(d->reason, sizeof d->reason, "stopped by a storage error (%s); retried on the next run", summary);
+	else
+		snprintf(d->reason, sizeof d->reason, "interrupted by a signal to the runner; retried on the next run");
 }
 
 int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_id, hive_outcome outcome,
@@ -126,7 +129,7 @@ int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_
 	hive_retry_decision d;
 	hive_retry_decide(&pol, &in, &rng, &d);
 	if (outcome == HIVE_OUTCOME_INTERRUPTED)
-		interrupted_decision(&d); /* whatever the policy says: no budget, no delay */
+		interrupted_decision(&d, summary); /* whatever the policy says: no budget, no delay */
 	if (outcome == HIVE_OUTCOME_SUCCESS)
 		rc = hive_emit_task_state(txn, task, HIVE_TASK_SUCCESS, "all required checks passed");
 	else if (d.retry)

@@ -456,17 +456,36 @@ out:
 	return rc;
 }
 
+typedef struct {
+	hive_store *s;
+	hive_pick *p;
+	const hive_run_opts *o;
+	int rc;
+} attempt_arg;
+
 static void *attempt_thread(void *arg)
 {
-	void **a = arg;
-	hive_attempt_run(a[0], a[1], a[2]);
+	attempt_arg *a = arg;
+	a->rc = hive_attempt_run(a->s, a->p, a->o);
 	return NULL;
+}
+
+/* SPEC section 12: an attempt a full or failing disk stopped (it ended
+ * interrupted, uncharged) stops the run with exit 5, saying why. */
+static int stop_on_storage_failure(const attempt_arg *args, pick_ctx *pc)
+{
+	for (int i = 0; i < pc->n; i++)
+		if (pc->picks[i].started && args[i].rc == HIVE_ESYSTEM && pc->picks[i].outcome >= 0)
+			return hive_error_set(HIVE_ESYSTEM, "task %s: %s; free space, then run the flow again (the "
+					      "attempt is retried uncharged)",
+					      hive_json_str(pc->picks[i].task, "key"), pc->picks[i].error);
+	return 0;
 }
 
 static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_run_opts *o, hive_run_result *r)
 {
 	pthread_t *th = hive_xcalloc((size_t)pc->n, sizeof *th);
-	void *(*args)[3] = hive_xcalloc((size_t)pc->n, sizeof *args);
+	attempt_arg *args = hive_xcalloc((size_t)pc->n, sizeof *args);
 	int rc = 0;
 	for (int i = 0; i < pc->n && !rc; i++) {
 		hive_pick *p = &pc->picks[i];
@@ -488,11 +507,9 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		r->attempts_started++;
 		say(o, "task %s: attempt %d of %d started%s", hive_json_str(p->task, "key"), p->number, p->max_attempts,
 		    p->context ? " with a retry context" : "");
-		args[i][0] = s;
-		args[i][1] = p;
-		args[i][2] = (void *)o;
-		if (pthread_create(&th[i], NULL, attempt_thread, args[i]) != 0) {
-			hive_attempt_run(s, p, o);
+		args[i] = (attempt_arg){s, p, o, 0};
+		if (pthread_create(&th[i], NULL, attempt_thread, &args[i]) != 0) {
+			attempt_thread(&args[i]);
 			p->started = 2; /* ran inline, nothing to join */
 		}
 	}
@@ -512,6 +529,8 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		if (p->outcome != HIVE_OUTCOME_SUCCESS && p->outcome != HIVE_OUTCOME_ABORTED)
 			r->attempts_failed++;
 	}
+	if (!rc)
+		rc = stop_on_storage_failure(args, pc);
 	free(th);
 	free(args);
 	return rc;

@@ -1,6 +1,7 @@
 #include "events/error.h"
 #include "events/buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +77,15 @@ void hive_error_clear(void)
 	last_code = 0;
 	last_hint = HIVE_HINT_NONE;
 	last_hint_arg[0] = '\0';
+}
+
+int hive_error_is_storage_failure(const char *msg)
+{
+	static const int errs[] = {ENOSPC, EDQUOT, EROFS, EIO};
+	for (size_t i = 0; msg && i < sizeof errs / sizeof errs[0]; i++)
+		if (strstr(msg, strerror(errs[i])))
+			return 1;
+	return 0;
 }
 
 int hive_error_exit_code(int code)

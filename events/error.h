@@ -65,6 +65,15 @@ const char *hive_error_last(void);
 int hive_error_last_code(void);
 void hive_error_clear(void);
 
+/*
+ * 1 when msg names a file system that is full or failing: the words of
+ * ENOSPC, EDQUOT, EROFS or EIO as strerror() gives them (libgit2 and hive
+ * quote strerror in their messages, so this works whichever layer failed).
+ * Such an error is the machine's, not the work's (SPEC section 12: it stops
+ * flow run with exit 5 instead of spending a budget).
+ */
+int hive_error_is_storage_failure(const char *msg);
+
 /* Process exit code for an error code (0..5, SPEC section 9). */
 int hive_error_exit_code(int code);
 /* Stable machine name for --json output: "failed", "invalid", ... */
