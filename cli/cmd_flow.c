@@ -1,4 +1,4 @@
-/* cmd_flow.c - hive flow create | start | pause | resume | abort | tick | run | status. */
+/* cmd_flow.c - hive flow create | start | pause | resume | abort | tick | run | status | land | rebase. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +175,71 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 	return 0;
 }
 
+/* ---- land / rebase (core/land.c, docs/lifecycle.md) ------------------------------ */
+
+/* path quoted for a POSIX shell when it needs it. */
+static void print_shell_word(const char *w)
+{
+	if (w[strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@")] == '\0') {
+		fputs(w, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *w; w++)
+		fputs(*w == '\'' ? "'\\''" : (char[2]){*w, 0}, stdout);
+	putchar('\'');
+}
+
+static int cmd_land(hive_cli *cli, const cli_args *a)
+{
+	json_t *d = NULL;
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
+	if (s)
+		rc = hive_flow_land(s, a->pos[0], &d);
+	if (rc || cli_json_out(cli, json_incref(d))) {
+		json_decref(d);
+		return rc;
+	}
+	printf("%s flow %s: branch %s, commit %s\n", json_is_true(json_object_get(d, "already_landed")) ?
+	       "already landed" : "landed", hive_safe(cli_jstr(d, "flow")), hive_safe(cli_jstr(d, "branch")),
+	       cli_jstr(d, "commit"));
+	printf("  %-16s %s\n", "(base)", cli_jstr(d, "base_commit"));
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(d, "leaves"), i, l)
+		printf("  %-16s %s\n", hive_safe(cli_jstr(l, "key")), *cli_jstr(l, "commit") ? cli_jstr(l, "commit") : "(no changes)");
+	printf("merge it into your branch with:\n  git -C ");
+	print_shell_word(cli_jstr(d, "repo"));
+	printf(" merge %s\n", hive_safe(cli_jstr(d, "branch")));
+	json_decref(d);
+	return 0;
+}
+
+static int cmd_rebase(hive_cli *cli, const cli_args *a)
+{
+	json_t *d = NULL;
+	int rc;
+	hive_store *s = cli_store(cli, &rc);
+	if (s)
+		rc = hive_flow_rebase(s, a->pos[0], cli_flag(a, "reset-count"), &d);
+	if (!rc && !cli_json_out(cli, json_incref(d))) {
+		printf("flow %s rebased onto the repository's HEAD %s\n", hive_safe(cli_jstr(d, "flow")), cli_jstr(d, "head"));
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(d, "tasks"), i, t) {
+			const char *from = *cli_jstr(t, "from") ? cli_jstr(t, "from") : "(none yet)";
+			if (*cli_jstr(t, "note"))
+				printf("  %-16s %s\n", hive_safe(cli_jstr(t, "key")), cli_jstr(t, "note"));
+			else
+				printf("  %-16s base %.12s -> %.12s%s\n", hive_safe(cli_jstr(t, "key")), from, cli_jstr(t, "to"),
+				       json_is_true(json_object_get(t, "retried")) ? ", back to pending" : "");
+		}
+	}
+	json_decref(d);
+	return rc;
+}
+
 #define FLOW_ARG .args = {"FLOW"}, .min_args = 1
 #define MAX_PARALLEL \
 	{.name = "max-parallel", .kind = CLI_U64, .arg = "N", .help = "attempts run at once (1..64, default 1)"}
@@ -254,6 +319,26 @@ const hive_command hive_cmds_flow[] = {
 		.help = "Every task's state, attempt count, last outcome, next retry time and blocked reason.\n",
 		.exit = "0 ok, 3 not found.",
 		.run = cmd_status,
+	},
+	{
+		.group = "flow", .name = "land", FLOW_ARG,
+		.help = "Merge the results of a completed flow's leaf tasks (those no other task depends on) on top of\n"
+			"its base commit into the branch hive/<flow>/landed, and print the git command that merges it\n"
+			"into your branch.  Never touches your checkout or any branch but that one.  Refused when the\n"
+			"flow is not completed or the results conflict (the message lists the paths; nothing changes).\n",
+		.exit = "0 ok, 3 not found, 4 not completed, results conflict or the branch is checked out.",
+		.run = cmd_land,
+	},
+	{
+		.group = "flow", .name = "rebase", FLOW_ARG,
+		.opts = {{.name = "reset-count", .kind = CLI_FLAG, .help = "give the retried tasks a fresh budget"}},
+		.help = "Move the flow's base and the base of every task that has not succeeded to the project\n"
+			"repository's current HEAD (merged with the task's dependencies' results), as task retry --rebase\n"
+			"does: failed, retry and escalated tasks go back to pending; tasks whose dependencies have not\n"
+			"succeeded take their base from them later.  Each move is recorded; the next retry context says it.\n",
+		.exit = "0 ok, 3 not found, 4 flow not running/paused/failed, locked, a conflict (the message lists\n"
+			"the paths) or a spent budget (pass --reset-count).",
+		.run = cmd_rebase,
 	},
 	{0},
 };

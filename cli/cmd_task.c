@@ -192,8 +192,18 @@ static int cmd_retry(hive_cli *cli, const cli_args *a)
 {
 	int reset = cli_flag(a, "reset-count"), rc;
 	hive_store *s = cli_store(cli, &rc);
-	if (s)
+	json_t *moved = NULL;
+	if (s && cli_flag(a, "rebase"))
+		rc = hive_task_retry_rebase(s, a->pos[0], reset, cli_str(a, "mode"), &moved);
+	else if (s)
 		rc = hive_task_retry(s, a->pos[0], reset, cli_str(a, "mode"));
+	json_t *mt = json_array_get(json_object_get(moved, "tasks"), 0);
+	if (!rc && !cli->json && json_is_true(json_object_get(mt, "moved")))
+		printf("base moved from %s to %s (the repository's HEAD %s)\n",
+		       *cli_jstr(mt, "from") ? cli_jstr(mt, "from") : "(none yet)", cli_jstr(mt, "to"), cli_jstr(moved, "head"));
+	else if (!rc && !cli->json && moved)
+		printf("base unchanged: already at the repository's HEAD %s\n", cli_jstr(moved, "head"));
+	json_decref(moved);
 	if (!rc) {
 		json_t *d = NULL;
 		hive_task_show(s, a->pos[0], &d);
@@ -271,13 +281,18 @@ const hive_command hive_cmds_task[] = {
 			 .help = "give the task a fresh budget"},
 			{.name = "mode", .kind = CLI_STR, .arg = "clean|continue|pristine",
 			 .help = "start from the task's base (pristine: also wipe ignored files) or from the last checkpoint"},
+			{.name = "rebase", .kind = CLI_FLAG, .arg = NULL,
+			 .help = "first move the task's base to the repository's HEAD (merged with its dependencies' results)"},
 		},
 		.help = "Send a failed, retry or escalated task back to pending.  Refuses a spent budget unless\n"
 			"--reset-count (attempt numbers keep increasing; the next attempt still gets the full retry\n"
 			"context).  A flow that had ended failed runs again.  A task whose flow was aborted is refused\n"
 			"(an aborted flow never runs again): put it in a new flow (hive flow create PROJECT --task T),\n"
-			"where it becomes pending with a fresh budget, keeping its attempts and retry context.\n",
-		.exit = "0 ok, 3 not found, 4 wrong state, retry limit exceeded or flow aborted.",
+			"where it becomes pending with a fresh budget, keeping its attempts and retry context.\n"
+			"--rebase moves its base to the repository's current HEAD (merged with its dependencies'\n"
+			"results; refused on a conflict, naming the paths): its next attempt starts there.\n",
+		.exit = "0 ok, 3 not found, 4 wrong state, retry limit exceeded, flow aborted or locked, or a\n"
+			"--rebase conflict.",
 		.run = cmd_retry,
 	},
 	{

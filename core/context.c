@@ -75,6 +75,8 @@ typedef struct {
 typedef struct {
 	ctx_attempt *v;
 	size_t n, cap;
+	json_t *rebased;      /* the last task_rebased payload (owned) or NULL */
+	uint64_t rebased_seq;
 } attempt_list;
 
 static ctx_attempt *attempt_for(attempt_list *l, const char *id)
@@ -130,8 +132,13 @@ static int collect_event(uint64_t seq, hive_slice raw, void *vctx)
 	int rc = hive_event_decode(raw.data, raw.len, &ev);
 	if (rc)
 		return hive_error_prefix("retry context: event seq %llu", (unsigned long long)seq);
-	if (ev.attempt_id[0])
+	if (ev.attempt_id[0]) {
 		file_event(attempt_for(vctx, ev.attempt_id), &ev, seq);
+	} else if (ev.type == HIVE_EV_TASK_REBASED) {
+		attempt_list *l = vctx;
+		keep(&l->rebased, ev.payload);
+		l->rebased_seq = seq;
+	}
 	hive_event_dispose(&ev);
 	return 0;
 }
@@ -141,6 +148,7 @@ static int collect(hive_txn *txn, const char *task_id, attempt_list *out)
 	static const char *const types[] = {
 		"attempt_started", "runtime_exited", "changes_recorded",
 		"check_completed", "attempt_completed", "attempt_crashed",
+		"task_rebased",
 	};
 	hive_event_filter f = {.task_id = task_id, .types = types, .n_types = sizeof types / sizeof *types};
 	return hive_txn_scan(txn, &f, collect_event, out);
@@ -1037,6 +1045,29 @@ static void mark_one(ctx_check *k, int number, shown_output *shown, size_t *n)
 	shown[(*n)++] = (shown_output){hex, number};
 }
 
+/* The task_rebased since the last prior attempt started, or NULL. */
+static const json_t *base_moved(const ctx_state *c)
+{
+	const ctx_attempt *last = c->n_prior ? c->prior[c->n_prior - 1] : NULL;
+	return c->all.rebased && (!last || c->all.rebased_seq > last->seq) ? c->all.rebased : NULL;
+}
+
+/* `task retry --rebase` / `flow rebase` (core/land.c): say where this
+ * attempt starts, since earlier attempts worked on another base. */
+static void put_base_moved(hive_buf *b, const ctx_state *c)
+{
+	const json_t *r = base_moved(c);
+	if (!r)
+		return;
+	const char *from = hive_json_str(r, "from");
+	hive_buf_printf(b, "\nThe task's base moved from %s to %s (%s): this attempt starts from the "
+			"repository's HEAD %s", from ? from : "(none yet)", hive_json_str(r, "to"),
+			hive_json_str(r, "reason") ? hive_json_str(r, "reason") : "rebased", hive_json_str(r, "head"));
+	if (json_array_size(jget(r, "dependencies")))
+		hive_buf_puts(b, ", merged with the results of its dependencies");
+	hive_buf_puts(b, ".  Earlier attempts worked on the old base.\n");
+}
+
 static void mark_repeats(ctx_state *c)
 {
 	size_t cap = 0, n = 0;
@@ -1057,6 +1088,7 @@ static void render(ctx_state *c, hive_buf *b)
 {
 	hive_buf_reset(b);
 	put_header(b, c);
+	put_base_moved(b, c);
 	if (c->n_prior == 0) {
 		hive_buf_puts(b, "\nNo earlier attempt of this task has finished.\n");
 		return;
@@ -1286,6 +1318,10 @@ static json_t *build_payload(const ctx_state *c, const hive_buf *text)
 	add_latest_json(p, c);
 	json_object_set(p, "patterns", c->patterns);
 	add_diff_json(p, c);
+	const json_t *moved = base_moved(c);
+	if (moved)
+		json_object_set_new(p, "base_moved", json_pack("{s:O,s:O,s:O}", "from", jget(moved, "from"), "to",
+							      jget(moved, "to"), "head", jget(moved, "head")));
 	add_text_json(p, text);
 	return p;
 }
@@ -1324,6 +1360,7 @@ static void state_dispose(ctx_state *c)
 	for (size_t i = 0; i < c->all.n; i++)
 		attempt_dispose(&c->all.v[i]);
 	free(c->all.v);
+	json_decref(c->all.rebased);
 	free(c->prior);
 	free(c->diff.text);
 	free(c->diff.ends);

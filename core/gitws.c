@@ -1122,8 +1122,8 @@ static char *gw_merge_message(const git_commit **cs, size_t k)
 /* Merge cs[0..k) left to right.  Between steps the partial result becomes
  * an unreferenced two-parent commit, so the next step's merge base is
  * computed from the real history. */
-static int gw_merge_all(git_repository *repo, const git_commit **cs, size_t k, git_oid *out,
-			char ***conflicts_out, const char *where)
+static int gw_merge_all(git_repository *repo, const git_commit **cs, size_t k, const char *message,
+			git_oid *out, char ***conflicts_out, const char *where)
 {
 	git_commit *step = NULL;
 	const git_commit *acc = cs[0];
@@ -1142,7 +1142,7 @@ static int gw_merge_all(git_repository *repo, const git_commit **cs, size_t k, g
 		acc = step;
 	}
 	if (rc == 0) {
-		char *msg = gw_merge_message(cs, k);
+		char *msg = message && *message ? hive_xstrdup(message) : gw_merge_message(cs, k);
 		rc = gw_make_commit(out, repo, NULL, msg, &tree, cs, k);
 		free(msg);
 	}
@@ -1168,7 +1168,63 @@ int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
 	rc = gw_lookup_distinct(repo, commits, n, cs, &k, repo_path);
 	if (rc == 0 && k == 1)
 		gw_hex(out, git_commit_id(cs[0]));
-	else if (rc == 0 && (rc = gw_merge_all(repo, (const git_commit **)cs, k, &oid,
+	else if (rc == 0 && (rc = gw_merge_all(repo, (const git_commit **)cs, k, NULL, &oid,
+					       conflicts_out, repo_path)) == 0)
+		gw_hex(out, &oid);
+	for (size_t i = 0; i < k; i++)
+		git_commit_free(cs[i]);
+	free(cs);
+	gw_close(repo);
+	return rc;
+}
+
+/* Drop from cs[0..*k) every commit that another one descends from (it
+ * adds nothing to the merge); the order of the rest is kept. */
+static int gw_drop_ancestors(git_repository *repo, git_commit **cs, size_t *k, const char *where)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < *k; i++) {
+		int covered = 0;
+		for (size_t j = 0; j < *k && !covered; j++) {
+			if (j == i || !cs[j])
+				continue;
+			int d = git_graph_descendant_of(repo, git_commit_id(cs[j]), git_commit_id(cs[i]));
+			if (d < 0)
+				return gw_fail(d, "cannot compare the history of two commits in repository %s", where);
+			covered = d == 1;
+		}
+		if (covered) {
+			git_commit_free(cs[i]);
+			cs[i] = NULL;
+		} else {
+			cs[w++] = cs[i];
+		}
+	}
+	*k = w;
+	return 0;
+}
+
+int hive_git_merge_reduced(const char *repo_path, const char *const *commits, size_t n, const char *message,
+			   char out[GW_HEXSZ], char ***conflicts_out)
+{
+	git_repository *repo;
+	git_oid oid;
+	size_t k = 0;
+	out[0] = '\0';
+	if (conflicts_out)
+		*conflicts_out = NULL;
+	if (n == 0 || !commits)
+		return hive_error_set(HIVE_EINVALID, "nothing to merge: no commits given");
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	git_commit **cs = hive_xcalloc(n, sizeof *cs);
+	rc = gw_lookup_distinct(repo, commits, n, cs, &k, repo_path);
+	if (rc == 0)
+		rc = gw_drop_ancestors(repo, cs, &k, repo_path);
+	if (rc == 0 && k == 1)
+		gw_hex(out, git_commit_id(cs[0]));
+	else if (rc == 0 && (rc = gw_merge_all(repo, (const git_commit **)cs, k, message, &oid,
 					       conflicts_out, repo_path)) == 0)
 		gw_hex(out, &oid);
 	for (size_t i = 0; i < k; i++)
@@ -1419,6 +1475,50 @@ int hive_git_branch_exists(const char *repo_path, const char *branch)
 	int grc = git_branch_lookup(&ref, repo, branch, GIT_BRANCH_LOCAL);
 	rc = grc == 0 ? 1 : grc == GIT_ENOTFOUND ? 0 : gw_fail(grc, "cannot look up branch %s", branch);
 	git_reference_free(ref);
+	gw_close(repo);
+	return rc;
+}
+
+int hive_git_branch_set(const char *repo_path, const char *branch, const char *commit)
+{
+	git_repository *repo;
+	git_reference *ref = NULL, *moved = NULL;
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open(&repo, repo_path)))
+		return rc;
+	int grc = git_branch_lookup(&ref, repo, branch, GIT_BRANCH_LOCAL);
+	if (grc < 0 && grc != GIT_ENOTFOUND)
+		rc = gw_fail(grc, "cannot look up branch %s", branch);
+	else if (grc == 0 && git_branch_is_checked_out(ref) == 1)
+		rc = hive_error_set(HIVE_ECONFLICT, "branch %s is checked out in repository %s or one of its "
+				    "worktrees; hive will not move it: switch that checkout to another branch first",
+				    branch, repo_path);
+	if (rc == 0)
+		rc = gw_set_branch(&moved, repo, branch, commit, repo_path);
+	git_reference_free(moved);
+	git_reference_free(ref);
+	gw_close(repo);
+	return rc;
+}
+
+int hive_git_branch_commit(const char *repo_path, const char *branch, char out[GW_HEXSZ])
+{
+	git_repository *repo;
+	git_object *obj = NULL;
+	out[0] = '\0';
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open(&repo, repo_path)))
+		return rc;
+	char *ref = hive_fs_join("refs/heads", branch);
+	int grc = git_revparse_single(&obj, repo, ref);
+	if (grc == GIT_ENOTFOUND)
+		rc = hive_error_set(HIVE_ENOTFOUND, "no branch %s in %s", branch, repo_path);
+	else if (grc < 0)
+		rc = gw_fail(grc, "cannot read branch %s", branch);
+	else
+		gw_hex(out, git_object_id(obj));
+	git_object_free(obj);
+	free(ref);
 	gw_close(repo);
 	return rc;
 }

@@ -160,7 +160,19 @@ int hive_git_checkpoint(const char *worktree_path, const char *branch, const cha
 int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
 		   char out[HIVE_GIT_OID_HEXSZ + 1], char ***conflicts_out);
 
-/* Free a NULL-terminated string array from this module (NULL is fine). */
+/*
+ * As hive_git_merge, but first every commit that another given commit
+ * descends from is dropped: it adds nothing.  So merging a base with
+ * results built on it gives the one result that holds them all (a
+ * fast-forward: `out` is that commit and nothing is written), and a merge
+ * commit is made only for what diverged.  message (NULL = hive_git_merge's)
+ * is the merge commit's message.  Used by `hive flow land` and the rebase
+ * commands (core/land.c).
+ * Errors: as hive_git_merge.
+ */
+int hive_git_merge_reduced(const char *repo_path, const char *const *commits, size_t n, const char *message,
+			   char out[HIVE_GIT_OID_HEXSZ + 1], char ***conflicts_out);
+
 
 /* Diff statistics between two commits; filled by hive_git_diff, released
  * with hive_diff_stats_dispose.  Binary files count as created/modified/
@@ -222,5 +234,22 @@ int hive_git_branch_delete(const char *repo_path, const char *branch, char out[H
 /* 1 when the local branch `branch` (short name) exists, 0 when not.
  * Errors: HIVE_EINVALID (bad branch name, not a repository), HIVE_ESYSTEM. */
 int hive_git_branch_exists(const char *repo_path, const char *branch);
+
+/*
+ * Point the local branch `branch` (short name) at `commit`: create it or
+ * force-move it.  A branch checked out anywhere -- the user's current
+ * branch, or in any worktree (this call looks at every worktree, so it is
+ * for one-off commands such as `hive flow land`, not for per-task work) --
+ * is never moved.
+ * Errors: HIVE_EINVALID (bad branch name, not a repository),
+ *         HIVE_ENOTFOUND (commit), HIVE_ECONFLICT (checked out),
+ *         HIVE_ESYSTEM.
+ */
+int hive_git_branch_set(const char *repo_path, const char *branch, const char *commit);
+
+/* The commit the local branch `branch` (short name) points at.
+ * Errors: HIVE_EINVALID (bad branch name, not a repository),
+ *         HIVE_ENOTFOUND (no such branch), HIVE_ESYSTEM. */
+int hive_git_branch_commit(const char *repo_path, const char *branch, char out[HIVE_GIT_OID_HEXSZ + 1]);
 
 #endif

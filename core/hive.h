@@ -75,6 +75,57 @@ int hive_task_abort(hive_store *s, const char *task_ref, const char *reason);
  * refuses a spent budget (HIVE_ECONFLICT).  mode: NULL, "clean" or "continue". */
 int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode);
 
+/* ---- getting results out, moving bases (core/land.c, docs/lifecycle.md) ------ */
+
+/*
+ * `hive flow land`: merge the results of the flow's leaf tasks (those no
+ * other task of the flow depends on) on top of its base commit into the
+ * branch hive/<flow>/landed, in memory (the user's checkout and every
+ * other branch are untouched), and record flow_landed.  A leaf's result is
+ * its result commit (else its last checkpoint; a leaf with neither adds
+ * nothing).  Results built on each other are not merged again, so one leaf
+ * lands as its own result commit.  Landing a flow again while its branch
+ * still points at the landed commit changes nothing (already_landed).
+ * *out = new {"flow", "branch", "commit", "base_commit", "repo",
+ * "leaves": [{task_id, key, commit}], "already_landed"}.
+ * Errors: HIVE_ENOTFOUND/HIVE_EAMBIGUOUS (flow), HIVE_ECONFLICT (the flow
+ * is not completed; the results conflict -- the message lists the paths;
+ * the branch is checked out somewhere; a task keyed "landed"), HIVE_ESYSTEM.
+ * Nothing is written when it is refused.
+ */
+int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out);
+
+/*
+ * `hive task retry --rebase`: hive_task_retry, and in the same write
+ * transaction the task's base moves to the project repository's current
+ * HEAD -- merged with its dependencies' results when it has any -- with a
+ * task_rebased event {from, to, head, dependencies}; its next attempt
+ * starts there whatever its retry mode, and its retry context says the base
+ * moved.  Takes the flow's runner lock (no runner may pick the task while
+ * its base moves).
+ * *out (may be NULL) = new {"flow", "head", "tasks": [{task_id, key, from,
+ * to, moved, retried, note?}]}.
+ * Errors: those of hive_task_retry; HIVE_ECONFLICT when HEAD and the
+ * dependencies' results conflict (the message lists the paths) or the
+ * flow is locked.  Nothing is written when it is refused.
+ */
+int hive_task_retry_rebase(hive_store *s, const char *task_ref, int reset_count, const char *mode, json_t **out);
+
+/*
+ * `hive flow rebase`: for every task of the flow that has not succeeded,
+ * what hive_task_retry_rebase does -- failed, retry and escalated tasks
+ * are also sent back to pending (refused, like task retry, when a budget
+ * is spent and reset_count is 0); pending, ready or running tasks only get
+ * their new base; a task whose dependencies have not all succeeded is
+ * left to take its base from their results, an aborted task is left
+ * alone -- and the flow's base commit moves to HEAD (flow_rebased {from,
+ * to, tasks}).  All in one write transaction, under the flow's lock.
+ * Only a running, paused or failed flow can be rebased.  *out as above.
+ * Errors: HIVE_ENOTFOUND/HIVE_EAMBIGUOUS (flow), HIVE_ECONFLICT (flow
+ * state, locked, a conflict, a spent budget), HIVE_ESYSTEM.
+ */
+int hive_flow_rebase(hive_store *s, const char *flow_ref, int reset_count, json_t **out);
+
 /* ---- housekeeping (core/lifecycle.c, docs/lifecycle.md) ------------------------ */
 
 /* What hive_gc removed. */

@@ -186,6 +186,11 @@ static int plan_txn(hive_txn *txn, void *vctx)
 				add_task(txn, f, t, fst);
 			json_decref(t);
 		}
+		if (f->gc && f->branches) { /* `hive flow land`'s branch (core/land.c): no task's */
+			hive_buf landed = {0};
+			hive_buf_printf(&landed, "hive/%s/landed", f->name);
+			lc_add(f, "", NULL, hive_buf_detach(&landed), "gc");
+		}
 	}
 	json_decref(p);
 	json_decref(flow);

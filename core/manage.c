@@ -231,6 +231,7 @@ static int name_txn(hive_txn *txn, void *vctx)
 			json_array_append_new(keys, json_string(hive_json_str(t, "key")));
 		json_decref(t);
 	}
+	json_array_append_new(keys, json_string("landed")); /* hive flow land's branch (core/land.c) */
 	if (c->holder)
 		json_object_set_new(c->holder, "keys", keys);
 	else

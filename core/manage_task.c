@@ -6,6 +6,7 @@
 
 #include "core/emit.h"
 #include "core/hive.h"
+#include "core/manage_task.h"
 #include "core/outcome.h"
 #include "core/policy.h"
 #include "core/proc.h"
@@ -20,6 +21,8 @@ typedef struct {
 	const char *ref, *reason, *mode;
 	int reset_count;
 	hive_kill_list kill; /* a running attempt's groups, killed after commit */
+	hive_retry_prelude before; /* task retry --rebase: core/land.c */
+	void *before_ctx;
 } task_op_ctx;
 
 static json_t *load_task(hive_txn *txn, const char *ref, int *rc)
@@ -110,6 +113,8 @@ static int retry_txn(hive_txn *txn, void *vctx)
 	}
 	if (!rc && !c->reset_count && st != HIVE_TASK_RETRY)
 		rc = check_budget(t);
+	if (!rc && c->before)
+		rc = c->before(txn, t, c->before_ctx);
 	json_t *p = hive_json_pack("{s:b}", "reset_count", c->reset_count);
 	json_object_set_new(p, "mode", json_string(c->mode ? c->mode : hive_retry_policy_mode_name(hive_retry_policy_mode_of(t))));
 	if (!rc)
@@ -136,4 +141,12 @@ int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const 
 		return hive_error_set(HIVE_EINVALID, "retry mode \"%s\": use clean, continue or pristine", mode);
 	task_op_ctx c = {.ref = task_ref, .reset_count = reset_count, .mode = mode};
 	return hive_store_write(s, retry_txn, &c);
+}
+
+int hive_task_retry_txn(hive_txn *txn, const char *task_ref, int reset_count, const char *mode,
+			hive_retry_prelude before, void *before_ctx)
+{
+	task_op_ctx c = {.ref = task_ref, .reset_count = reset_count, .mode = mode, .before = before,
+			 .before_ctx = before_ctx};
+	return retry_txn(txn, &c);
 }

@@ -354,6 +354,37 @@ static int apply_retry_requested(hive_kv *kv, const hive_event *ev)
 	return put_doc(kv, "task", ev->task_id, task);
 }
 
+/* task_rebased (core/land.c): the task's next attempts start from the new
+ * base, in every retry mode, so the old line of checkpoints is forgotten. */
+static int apply_task_rebased(hive_kv *kv, const hive_event *ev)
+{
+	const char *to = PSTR(ev, "to");
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	if (!to) {
+		json_decref(task);
+		return bad_event(ev, "payload needs to");
+	}
+	json_object_set_new(task, "base_commit", json_string(to));
+	json_object_del(task, "last_commit");
+	json_object_set(task, "rebased", P(ev));
+	return put_doc(kv, "task", ev->task_id, task);
+}
+
+/* flow_rebased moves the flow's base; flow_landed records its landed branch. */
+static int apply_flow_note(hive_kv *kv, const hive_event *ev, const char *field)
+{
+	json_t *flow = must_get(kv, ev, "flow", ev->flow_id);
+	if (!flow)
+		return HIVE_ECONFLICT;
+	json_object_set(flow, field, P(ev));
+	const char *to = PSTR(ev, "to");
+	if (ev->type == HIVE_EV_FLOW_REBASED && to)
+		json_object_set_new(flow, "base_commit", json_string(to));
+	return put_doc(kv, "flow", ev->flow_id, flow);
+}
+
 /* ---- attempts ---------------------------------------------------------------- */
 
 static json_t *attempt_doc(hive_kv *kv, const hive_event *ev)
@@ -549,6 +580,9 @@ int hive_apply(hive_kv *kv, const hive_event *ev)
 	case HIVE_EV_CIRCUIT_OPENED:          return apply_circuit(kv, ev, "open");
 	case HIVE_EV_CIRCUIT_HALF_OPENED:     return apply_circuit(kv, ev, "half_open");
 	case HIVE_EV_CIRCUIT_CLOSED:          return apply_circuit(kv, ev, "closed");
+	case HIVE_EV_TASK_REBASED:            return apply_task_rebased(kv, ev);
+	case HIVE_EV_FLOW_REBASED:            return apply_flow_note(kv, ev, "rebased");
+	case HIVE_EV_FLOW_LANDED:             return apply_flow_note(kv, ev, "landed");
 	default:                              return 0; /* unknown: kept in the log only */
 	}
 }

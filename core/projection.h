@@ -39,7 +39,9 @@
  *   last_outcome       a hive_outcome name (<- attempt_completed)
  *   base_commit        where its attempts start in its current flow
  *                      (<- attempt_started.task_base_commit; cleared when it
- *                      joins a new flow unless it succeeded)
+ *                      joins a new flow unless it succeeded; <- task_rebased.to,
+ *                      which also drops last_commit)
+ *   rebased            the payload of the last task_rebased
  *   last_commit, result_commit   the last checkpoint; the successful one
  *   next_attempt_at, next_attempt_at_ms   when a scheduled retry is due
  *                      (<- task_retry_scheduled; cleared on -> running/pending)
@@ -51,7 +53,8 @@
  * flow/<id>      id, project_id, name, task_ids [ids], defaults {...}, created_at
  *   state              a hive_flow_state name; state_since; reason (of the
  *                      state it explains, else absent) (<- flow_* events)
- *   base_commit        the repo's HEAD at flow_started
+ *   base_commit        the repo's HEAD at flow_started (<- flow_rebased.to)
+ *   rebased, landed    the payload of the last flow_rebased, flow_landed
  *
  * attempt/<id>   id, task_id, flow_id, project_id, and the attempt_started
  *                payload (attempt_number, runtime = adapter name, worktree,

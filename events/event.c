@@ -43,8 +43,11 @@ static const hive_event_kind catalog[HIVE_EV__COUNT] = {
 	[HIVE_EV_CIRCUIT_HALF_OPENED]     = {HIVE_EV_CIRCUIT_HALF_OPENED, "circuit_half_opened", P | F},
 	[HIVE_EV_CIRCUIT_CLOSED]          = {HIVE_EV_CIRCUIT_CLOSED, "circuit_closed", P | F},
 	[HIVE_EV_WORKTREE_RELEASED]       = {HIVE_EV_WORKTREE_RELEASED, "worktree_released", P | F | T},
-	[HIVE_EV_BRANCH_DELETED]          = {HIVE_EV_BRANCH_DELETED, "branch_deleted", P | F | T},
+	[HIVE_EV_BRANCH_DELETED]          = {HIVE_EV_BRANCH_DELETED, "branch_deleted", P | F},
 	[HIVE_EV_FLOW_COLLECTED]          = {HIVE_EV_FLOW_COLLECTED, "flow_collected", P | F},
+	[HIVE_EV_FLOW_LANDED]             = {HIVE_EV_FLOW_LANDED, "flow_landed", P | F},
+	[HIVE_EV_TASK_REBASED]            = {HIVE_EV_TASK_REBASED, "task_rebased", P | F | T},
+	[HIVE_EV_FLOW_REBASED]            = {HIVE_EV_FLOW_REBASED, "flow_rebased", P | F},
 };
 
 #undef P
