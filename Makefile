@@ -40,6 +40,12 @@ CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_projec
 CLI_SRC    += cli/cmd_backup.c
 CLI_SRC    += cli/cmd_gc.c
 
+# The web timeline of `hive serve` (web/), embedded in the binary: the
+# generated C file holds hive_web_files[] (web/web.h).
+WEB_FILES := web/index.html web/app.js web/app.css web/favicon.svg
+WEB_SRC   := $(BUILD)/web/web_files.c
+WEB_OBJ   := $(WEB_SRC:.c=.o)
+
 LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -57,7 +63,7 @@ CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install clean valgrind \
+.PHONY: all deps test test-web unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install clean valgrind \
         fuzz fuzz-bins fuzz-replay crash crash-test
 
 # Fuzz targets (tests/fuzz/fuzz_<name>.c).  `make fuzz` builds them with
@@ -85,8 +91,16 @@ all: deps
 deps:
 	@./.ci/deps.sh
 
-$(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
+$(BIN): $(CLI_OBJ) $(WEB_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(WEB_OBJ) $(LIB) $(LIBS)
+
+# sh + od + sed, no xxd and no download: tests/tools/gen_web_files.sh.
+$(WEB_SRC): $(WEB_FILES) tests/tools/gen_web_files.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/gen_web_files.sh $@ $(WEB_FILES)
+
+$(WEB_OBJ): $(WEB_SRC) web/web.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -117,6 +131,11 @@ $(BUILD)/bench/bench_sqlite: tests/bench/bench_sqlite.c $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 	@$(MAKE) --no-print-directory layers-check cli-doc-check unit-test fuzz-replay cli-test crash-test
+
+# The web timeline in headless Chromium against a real `hive serve`
+# (tests/web/test_web.py; needs `apt-get install chromium`; .ci/run runs it).
+test-web: all
+	@HIVE_BIN=$(CURDIR)/$(BIN) WEB_SCREENSHOT=$(CURDIR)/$(BUILD)/web/timeline.png python3 tests/web/test_web.py
 
 # docs/cli.md is generated from the command table (cli/cmd_*.c): `make
 # cli-doc` writes it, and `make test` fails when the committed copy drifted.
