@@ -4,7 +4,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-PKGS     := lmdb jansson libgit2 libcrypto
+PKGS     := lmdb jansson libgit2 libcrypto libmicrohttpd
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
 BUILD    ?= build
@@ -39,6 +39,10 @@ CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_projec
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
 CLI_SRC    += cli/cmd_backup.c
 CLI_SRC    += cli/cmd_gc.c
+CLI_SRC    += cli/cmd_serve.c
+# hive serve: serve/, a front end beside cli/.
+SERVE_SRC  := serve/serve.c serve/http.c serve/token.c serve/sse.c serve/api.c serve/metrics.c
+CLI_SRC    += $(SERVE_SRC)
 
 # The web timeline of `hive serve` (web/), embedded in the binary: the
 # generated C file holds hive_web_files[] (web/web.h).

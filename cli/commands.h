@@ -13,5 +13,6 @@ extern const hive_command hive_cmds_events[];
 extern const hive_command hive_cmds_demo[];
 extern const hive_command hive_cmds_backup[];
 extern const hive_command hive_cmds_gc[];
+extern const hive_command hive_cmds_serve[];
 
 #endif

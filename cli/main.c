@@ -25,6 +25,7 @@ static const hive_command *const groups[] = {
 	hive_cmds_demo,
 	hive_cmds_backup,
 	hive_cmds_gc,
+	hive_cmds_serve,
 	NULL,
 };
 

@@ -1,0 +1,395 @@
+/* api.c - /api/v1: documents, logs, steering (see api.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "events/error.h"
+#include "events/json.h"
+#include "serve/api.h"
+
+static int is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* The HTTP shape of a --json document (stolen): "schema": 2 first. */
+static json_t *doc2(json_t *doc)
+{
+	if (!json_is_object(doc) || json_object_get(doc, "schema"))
+		return doc;
+	json_t *out = json_pack("{s:i}", "schema", 2);
+	json_object_update(out, doc);
+	json_decref(doc);
+	return out;
+}
+
+/* 0 or a query's result: the document, or the library's error. */
+static enum MHD_Result answer(hive_http_req *r, int rc, json_t *doc)
+{
+	if (rc) {
+		json_decref(doc);
+		return hive_http_hive_error(r, rc);
+	}
+	return hive_http_json(r, 200, doc2(doc));
+}
+
+/* Refuse a query argument the endpoint does not take. */
+#define REFUSE_ARGS(r, ...)                                                     \
+	do {                                                                    \
+		static const char *const allowed_[] = {__VA_ARGS__, NULL};      \
+		enum MHD_Result ret_;                                           \
+		if (hive_http_refuse_args(r, allowed_, &ret_))                  \
+			return ret_;                                            \
+	} while (0)
+
+#define NO_ARGS(r)                                                              \
+	do {                                                                    \
+		static const char *const none_[] = {NULL};                      \
+		enum MHD_Result ret_;                                           \
+		if (hive_http_refuse_args(r, none_, &ret_))                     \
+			return ret_;                                            \
+	} while (0)
+
+/* ---- documents ------------------------------------------------------------------ */
+
+static enum MHD_Result projects(hive_store *s, hive_http_req *r)
+{
+	NO_ARGS(r);
+	json_t *d = NULL;
+	int rc = hive_project_list(s, &d);
+	return answer(r, rc, d);
+}
+
+static enum MHD_Result flows(hive_store *s, hive_http_req *r, char **seg, size_t n)
+{
+	json_t *d = NULL;
+	int rc;
+	if (n == 1) {
+		REFUSE_ARGS(r, "project");
+		rc = hive_flow_list(s, hive_http_arg(r, "project"), &d);
+	} else if (n == 2) {
+		NO_ARGS(r);
+		rc = hive_flow_show(s, seg[1], &d);
+	} else if (n == 3 && is(seg[2], "status")) {
+		NO_ARGS(r);
+		rc = hive_flow_status(s, seg[1], &d);
+	} else {
+		return hive_http_error(r, 404, "not_found", "no such endpoint: %s", r->raw_uri);
+	}
+	return answer(r, rc, d);
+}
+
+static enum MHD_Result tasks_get(hive_store *s, hive_http_req *r, char **seg, size_t n)
+{
+	json_t *d = NULL;
+	int rc;
+	if (n == 1) {
+		REFUSE_ARGS(r, "flow", "project");
+		hive_task_filter f = {.project_ref = hive_http_arg(r, "project"), .flow_ref = hive_http_arg(r, "flow")};
+		rc = hive_task_list(s, &f, &d);
+	} else {
+		NO_ARGS(r);
+		rc = hive_task_show(s, seg[1], &d);
+	}
+	return answer(r, rc, d);
+}
+
+static enum MHD_Result attempt_list(hive_store *s, hive_http_req *r)
+{
+	REFUSE_ARGS(r, "flow", "task");
+	hive_attempt_filter f = {.task_ref = hive_http_arg(r, "task"), .flow_ref = hive_http_arg(r, "flow")};
+	json_t *d = NULL;
+	int rc = hive_attempt_list(s, &f, &d);
+	return answer(r, rc, d);
+}
+
+static enum MHD_Result text(hive_http_req *r, const char *ctype, const hive_bytes *b, const char *missing,
+			    const char *ref)
+{
+	if (!b->data)
+		return hive_http_error(r, 404, "not_found", "attempt %s has no %s", ref, missing);
+	return hive_http_reply(r, 200, ctype, b->data, b->len);
+}
+
+/* Without ?check=: the runtime's stdout and stderr, as `attempt inspect
+ * --output` prints them. */
+static enum MHD_Result runtime_output(hive_http_req *r, const hive_attempt_detail *d)
+{
+	hive_buf b = {0};
+	const hive_bytes *parts[2] = {&d->runtime_stdout, &d->runtime_stderr};
+	const char *titles[2] = {"runtime stdout", "runtime stderr"};
+	for (int i = 0; i < 2; i++) {
+		hive_buf_printf(&b, "--- %s%s\n", titles[i], parts[i]->data ? "" : " (none)");
+		if (parts[i]->data) {
+			hive_buf_append(&b, parts[i]->data, parts[i]->len);
+			if (parts[i]->len && parts[i]->data[parts[i]->len - 1] != '\n')
+				hive_buf_putc(&b, '\n');
+		}
+	}
+	enum MHD_Result ret = hive_http_reply(r, 200, "text/plain; charset=utf-8", b.data, b.len);
+	hive_buf_dispose(&b);
+	return ret;
+}
+
+static enum MHD_Result check_output(hive_http_req *r, const hive_attempt_detail *d, const char *name,
+				    const char *ref)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(d->attempt, "checks"), i, c)
+		if (i < d->n_checks && is(hive_json_str(c, "name") ? hive_json_str(c, "name") : "", name))
+			return text(r, "text/plain; charset=utf-8", &d->check_output[i], "stored output of that check",
+				    ref);
+	return hive_http_error(r, 404, "not_found", "attempt %s ran no check named \"%s\"", ref, name);
+}
+
+static enum MHD_Result attempt_part(hive_http_req *r, const hive_attempt_detail *d, const char *part,
+				    const char *ref)
+{
+	if (is(part, "context")) {
+		const char *md = hive_json_str(json_object_get(d->attempt, "context"), "context");
+		hive_bytes b = {(char *)md, md ? strlen(md) : 0};
+		return text(r, "text/markdown; charset=utf-8", &b,
+			    "retry context: it was the task's first attempt", ref);
+	}
+	if (is(part, "diff"))
+		return text(r, "text/plain; charset=utf-8", &d->diff, "stored diff", ref);
+	const char *check = hive_http_arg(r, "check");
+	return check ? check_output(r, d, check, ref) : runtime_output(r, d);
+}
+
+static enum MHD_Result attempts(hive_store *s, hive_http_req *r, char **seg, size_t n)
+{
+	if (n == 1)
+		return attempt_list(s, r);
+	const char *part = n == 3 ? seg[2] : NULL;
+	if (n > 3 || (part && !is(part, "context") && !is(part, "diff") && !is(part, "output")))
+		return hive_http_error(r, 404, "not_found", "no such endpoint: %s", r->raw_uri);
+	if (part && is(part, "output"))
+		REFUSE_ARGS(r, "check");
+	else
+		NO_ARGS(r);
+	unsigned what = !part ? 0 : is(part, "diff") ? HIVE_INSPECT_DIFF : is(part, "output") ? HIVE_INSPECT_OUTPUT : 0;
+	hive_attempt_detail d;
+	int rc = hive_attempt_inspect(s, seg[1], what, &d);
+	if (rc)
+		return hive_http_hive_error(r, rc);
+	enum MHD_Result ret = part ? attempt_part(r, &d, part, seg[1])
+				   : hive_http_json(r, 200, doc2(json_incref(d.attempt)));
+	hive_attempt_detail_dispose(&d);
+	return ret;
+}
+
+/* ---- the log as NDJSON ------------------------------------------------------------ */
+
+/* GET /api/v1/events reads in batches while MHD sends, so a long log is
+ * never held in memory; it ends at the last seq of the first snapshot
+ * (like `events list`, one answer, not a follow). */
+typedef struct {
+	hive_store *s;
+	char *flow, *task, *attempt, *type;
+	uint64_t after, end, left; /* left: events still allowed (UINT64_MAX = no limit) */
+	hive_buf out;
+	size_t off;
+	int done;
+} ndjson;
+
+static void ndjson_free(void *cls)
+{
+	ndjson *nj = cls;
+	free(nj->flow);
+	free(nj->task);
+	free(nj->attempt);
+	free(nj->type);
+	hive_buf_dispose(&nj->out);
+	free(nj);
+}
+
+static int put_line(uint64_t seq, hive_slice raw, void *ctx)
+{
+	ndjson *nj = ctx;
+	if (seq > nj->end || !nj->left) {
+		nj->done = 1;
+		return 1;
+	}
+	hive_buf_append(&nj->out, raw.data, raw.len);
+	hive_buf_putc(&nj->out, '\n');
+	nj->after = seq;
+	nj->left--;
+	return 0;
+}
+
+static int ndjson_fill(ndjson *nj)
+{
+	const char *types[1] = {nj->type};
+	hive_events_query q = {.flow_ref = nj->flow, .task_ref = nj->task, .attempt_ref = nj->attempt,
+			       .types = types, .n_types = nj->type ? 1 : 0, .after = nj->after, .limit = 1000};
+	size_t before = nj->out.len;
+	uint64_t last = 0;
+	int rc = hive_events_list(nj->s, &q, put_line, nj, &last);
+	if (nj->end == UINT64_MAX)
+		nj->end = last; /* the first batch fixes the snapshot's end */
+	if (!rc && (nj->out.len == before || nj->after >= nj->end || !nj->left))
+		nj->done = 1;
+	return rc;
+}
+
+static ssize_t ndjson_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	ndjson *nj = cls;
+	while (nj->off >= nj->out.len) {
+		if (nj->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		hive_buf_reset(&nj->out);
+		nj->off = 0;
+		if (ndjson_fill(nj) != 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR; /* the status is sent: cut the answer short */
+	}
+	size_t n = nj->out.len - nj->off < max ? nj->out.len - nj->off : max;
+	memcpy(buf, nj->out.data + nj->off, n);
+	nj->off += n;
+	return (ssize_t)n;
+}
+
+static char *dup_arg(hive_http_req *r, const char *name)
+{
+	const char *v = hive_http_arg(r, name);
+	return v ? hive_xstrdup(v) : NULL;
+}
+
+static enum MHD_Result events(hive_store *s, hive_http_req *r)
+{
+	REFUSE_ARGS(r, "after", "flow", "task", "attempt", "type", "limit");
+	uint64_t after = 0, limit = 0;
+	const char *a = hive_http_arg(r, "after"), *l = hive_http_arg(r, "limit");
+	if (a && hive_http_parse_u64(a, &after))
+		return hive_http_error(r, 400, "invalid", "after=%s is not a seq (a non-negative integer)", a);
+	if (l && hive_http_parse_u64(l, &limit))
+		return hive_http_error(r, 400, "invalid", "limit=%s is not a non-negative integer", l);
+	ndjson *nj = calloc(1, sizeof *nj);
+	if (!nj)
+		abort();
+	*nj = (ndjson){.s = s, .flow = dup_arg(r, "flow"), .task = dup_arg(r, "task"), .attempt = dup_arg(r, "attempt"),
+		       .type = dup_arg(r, "type"), .after = after, .end = UINT64_MAX,
+		       .left = limit ? limit : UINT64_MAX};
+	int rc = ndjson_fill(nj); /* now: a bad reference is a 4xx, not a cut answer */
+	if (rc) {
+		ndjson_free(nj);
+		return hive_http_hive_error(r, rc);
+	}
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, ndjson_read, nj,
+								      ndjson_free);
+	if (!resp) {
+		ndjson_free(nj);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- steering ----------------------------------------------------------------------- */
+
+/* The POST body: a JSON object whose members are all in allowed, each a
+ * string (or, for the names in bools, true/false).  *out = new reference. */
+static int body_of(hive_http_req *r, const char *const *allowed, const char *bools, json_t **out)
+{
+	*out = NULL;
+	if (r->body.len == 0) {
+		*out = json_object();
+		return 0;
+	}
+	json_error_t je;
+	json_t *b = json_loadb(r->body.data, r->body.len, 0, &je);
+	if (!json_is_object(b)) {
+		json_decref(b);
+		return hive_error_set(HIVE_EINVALID, "the request body is not a JSON object%s%s", b ? "" : ": ",
+				      b ? "" : je.text);
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(b, k, v) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= is(*a, k);
+		int want_bool = strstr(bools, k) != NULL;
+		if (!ok || (want_bool ? !json_is_boolean(v) : !json_is_string(v))) {
+			int rc = !ok ? hive_error_set(HIVE_EINVALID, "body member \"%s\" is not one this endpoint takes", k)
+				     : hive_error_set(HIVE_EINVALID, "body member \"%s\" must be a %s", k,
+						      want_bool ? "boolean" : "string");
+			json_decref(b);
+			return rc;
+		}
+	}
+	*out = b;
+	return 0;
+}
+
+static enum MHD_Result retry(hive_store *s, hive_http_req *r, const char *task)
+{
+	static const char *const allowed[] = {"actor", "mode", "reset_count", NULL};
+	json_t *b;
+	int rc = body_of(r, allowed, "reset_count", &b);
+	if (!rc)
+		rc = hive_task_retry(s, task, json_is_true(json_object_get(b, "reset_count")),
+				     hive_json_str(b, "mode"));
+	json_t *d = NULL;
+	if (!rc)
+		rc = hive_task_show(s, task, &d);
+	json_decref(b);
+	return answer(r, rc, d);
+}
+
+static enum MHD_Result abort_task(hive_store *s, hive_http_req *r, const char *task)
+{
+	static const char *const allowed[] = {"actor", "reason", NULL};
+	json_t *b;
+	int rc = body_of(r, allowed, "", &b);
+	if (!rc)
+		rc = hive_task_abort(s, task, hive_json_str(b, "reason"));
+	json_decref(b);
+	return answer(r, rc, rc ? NULL : json_pack("{s:s,s:s}", "task", task, "state", "aborted"));
+}
+
+static enum MHD_Result tasks(hive_store *s, hive_http_req *r, char **seg, size_t n)
+{
+	int post = is(r->method, "POST");
+	if (n <= 2 && !post)
+		return tasks_get(s, r, seg, n);
+	if (n == 3 && post) {
+		NO_ARGS(r);
+		const char *ct = hive_http_header(r, "Content-Type");
+		if (r->body.len && (!ct || strncmp(ct, "application/json", 16) != 0))
+			return hive_http_error(r, 415, "invalid", "POST bodies must be Content-Type: application/json");
+		if (is(seg[2], "retry"))
+			return retry(s, r, seg[1]);
+		if (is(seg[2], "abort"))
+			return abort_task(s, r, seg[1]);
+	}
+	if (n == 3 && !post && (is(seg[2], "retry") || is(seg[2], "abort")))
+		return hive_http_error(r, 405, "invalid", "%s takes POST", r->raw_uri);
+	if (n <= 2 && post)
+		return hive_http_error(r, 405, "invalid", "%s takes GET", r->raw_uri);
+	return hive_http_error(r, 404, "not_found", "no such endpoint: %s", r->raw_uri);
+}
+
+enum MHD_Result hive_api_handle(hive_store *s, hive_http_req *r, char **seg, size_t n)
+{
+	const char *top = seg[0];
+	if (is(top, "tasks"))
+		return tasks(s, r, seg, n);
+	if (!is(r->method, "GET") && !is(r->method, "HEAD"))
+		return hive_http_error(r, 405, "invalid", "%s takes GET", r->raw_uri);
+	if (is(top, "projects") && n == 1)
+		return projects(s, r);
+	if (is(top, "flows") && n <= 3)
+		return flows(s, r, seg, n);
+	if (is(top, "attempts"))
+		return attempts(s, r, seg, n);
+	if (is(top, "events") && n == 1)
+		return events(s, r);
+	return hive_http_error(r, 404, "not_found", "no such endpoint: %s", r->raw_uri);
+}
