@@ -212,6 +212,7 @@ static int run_demo(hive_cli *cli, const char *root)
 		printf("== Explore it:  hive --dir %s events list\n", cli->dir);
 		printf("                hive --dir %s flow status %s\n", cli->dir, name);
 		printf("                hive --dir %s attempt list --flow %s\n", cli->dir, name);
+		printf("                hive --dir %s serve      (the web timeline and the API)\n", cli->dir);
 	}
 	if (!rc && strcmp(r.flow_state, "completed") != 0)
 		rc = hive_error_set(HIVE_EFAILED, "demo: the flow ended %s, not completed", r.flow_state);

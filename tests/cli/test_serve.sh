@@ -1,0 +1,118 @@
+#!/bin/bash
+# test_serve.sh - `hive serve` end to end (issue 12): a real server on
+# 127.0.0.1 (a free port), driven by tests/cli/serve_test.py over HTTP:
+# the token and the Host check, 4xx JSON on bad input, documents equal to
+# the CLI's --json, steering POSTs, the SSE stream (resume across a
+# reconnect and across a server restart, live delivery, heartbeats), 100
+# streams with one client that stopped reading while a flow runs.
+#
+#   HIVE_BIN=/abs/path/to/hive bash tests/cli/test_serve.sh
+source "$(dirname "$0")/lib.sh"
+
+serve_py() { # SCENARIO: run it; its output is the failure message
+	local out
+	out=$(APPEND=$APPEND python3 "$CLI_DIR/serve_test.py" "$1" 2>&1) || fail "$1: $out"
+	san_check "$T/serve.err"
+}
+
+# demo_store: the demo's flow (attempt 1 fails its check, attempt 2 fixes
+# it): FLOW and TASK name it.
+demo_store() {
+	expect_exit 0 demo
+	export FLOW=demo-fix-add TASK=demo-fix-add/fix-add
+}
+
+# quick_flow NAME AGENT_EXIT [MAX_ATTEMPTS]: a one-task flow over a fresh
+# repo whose agent exits AGENT_EXIT; created and started, not run.
+quick_flow() {
+	sandbox
+	R=$T/repo-$1
+	mkdir -p "$R"
+	script agent.sh <<SH
+#!/bin/sh
+cat >/dev/null
+exit $2
+SH
+	mkrepo
+	cat >"$S/$1.json" <<JSON
+{"name": "$1", "project": {"name": "p-$1", "repo": "repo-$1"},
+ "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"], "timeout": "60s"},
+              "retry": {"max_attempts": ${3:-1}}},
+ "tasks": [{"key": "t", "title": "t"}]}
+JSON
+	expect_exit 0 flow create --file "$S/$1.json"
+	expect_exit 0 flow start "$1"
+	export FLOW=$1 TASK=$1/t
+}
+
+test_token_host_and_cookie() {
+	demo_store
+	serve_py auth
+}
+
+test_bad_requests_get_4xx_json() {
+	demo_store
+	serve_py bad_input
+}
+
+test_documents_equal_the_cli_json() {
+	demo_store
+	serve_py documents
+}
+
+test_abort_and_retry_as_posts() {
+	quick_flow f 0
+	serve_py steer
+	quick_flow g 1
+	expect_exit 1 flow run g
+	serve_py retry_post
+}
+
+test_sse_resume_across_a_reconnect() {
+	demo_store
+	serve_py sse_resume
+}
+
+test_sse_delivers_new_events_and_heartbeats() {
+	demo_store
+	HIVE_SERVE_HEARTBEAT_MS=200 serve_py sse_live
+}
+
+test_100_streams_and_a_stuck_client_while_a_flow_runs() {
+	quick_flow f 0
+	serve_py many_clients
+}
+
+test_sse_resume_across_a_server_restart() {
+	demo_store
+	serve_py restart_resume
+}
+
+test_sigterm_ends_open_streams() {
+	demo_store
+	serve_py stop_with_open_streams
+}
+
+test_refusals_at_start() {
+	demo_store
+	expect_exit 2 serve --listen 0.0.0.0:0
+	expect_stderr_line "not a loopback address; pass --allow-remote"
+	expect_exit 2 serve --listen nonsense
+	expect_stderr_line -- "--listen nonsense: give HOST:PORT"
+	expect_exit 2 serve --listen 127.0.0.1:70000
+	# serve.token: never through a symlink, never readable by others
+	ln -s "$T/elsewhere" "$HIVE_DIR/serve.token"
+	expect_exit 2 serve --listen 127.0.0.1:0
+	expect_stderr_line "serve.token.*symlink"
+	[ ! -e "$T/elsewhere" ] || fail "serve wrote through the symlink"
+	rm "$HIVE_DIR/serve.token"
+	echo 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef >"$HIVE_DIR/serve.token"
+	chmod 644 "$HIVE_DIR/serve.token"
+	expect_exit 2 serve --listen 127.0.0.1:0
+	expect_stderr_line "accessible to other users.*chmod 600"
+	# no store: the usual refusal, nothing created
+	expect_exit 3 --dir "$T/none" serve --listen 127.0.0.1:0
+	[ ! -e "$T/none" ] || fail "serve created a data dir"
+}
+
+run_tests "$@"
