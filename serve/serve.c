@@ -207,8 +207,13 @@ static enum MHD_Result route(struct hive_serve *srv, hive_http_req *r)
 	}
 	if (n == 0)
 		return static_file(r, "/");
-	if (n == 1)
-		return static_file(r, r->raw_uri);
+	if (n == 1) {
+		hive_buf p = {0};
+		hive_buf_printf(&p, "/%s", seg[0]);
+		enum MHD_Result ret = static_file(r, hive_buf_str(&p));
+		hive_buf_dispose(&p);
+		return ret;
+	}
 	return hive_http_error(r, 404, "not_found", "no such endpoint: %s", r->raw_uri);
 }
 
