@@ -28,7 +28,7 @@
 		"runtime_started", "runtime_exited", "changes_recorded", "check_started",
 		"check_completed", "attempt_completed", "attempt_crashed", "circuit_opened",
 		"circuit_half_opened", "circuit_closed", "worktree_released", "branch_deleted",
-		"flow_collected", "task_edited", "task_accepted", "task_note_added", "flow_landed",
+		"flow_collected", "task_edited", "task_accepted", "flow_landed",
 		"flow_rebased", "task_rebased",
 	];
 

@@ -14,7 +14,7 @@ asserts, without ever reloading the page:
   - attempt 2's retry context, diff and check output side by side;
   - log data stays text: a task titled with HTML creates no element;
   - no JavaScript error, console error or CSP violation, from the first
-    load to the end;
+    load to the end; app.js has no innerHTML or other HTML-parsing sink;
   - web/app.js knows every event type of docs/events.md's catalog.
 It saves a screenshot (build/web/timeline.png unless WEB_SCREENSHOT says).
 
@@ -167,6 +167,16 @@ def catalog_types():
     return types
 
 
+def check_no_markup_sinks():
+    """Log data reaches the DOM as text only: app.js has no HTML-parsing sink."""
+    js = open(os.path.join(REPO, "web", "app.js")).read()
+    code = re.sub(r"/\*.*?\*/|//[^\n]*", "", js, flags=re.S)  # the comments may name them
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "createContextualFragment", "DOMParser"):
+        assert sink not in code, f"web/app.js uses {sink}: log data must reach the DOM as text"
+    log("app.js has no HTML-parsing sink")
+
+
 def check_catalog():
     js = open(os.path.join(REPO, "web", "app.js")).read()
     known = set(re.findall(r'"([a-z_]+)"', js.split("EVENT_TYPES = [", 1)[1].split("];", 1)[0]))
@@ -198,6 +208,7 @@ def dag_states(page):
 
 def main():
     check_catalog()
+    check_no_markup_sinks()
     shot = os.environ.get("WEB_SCREENSHOT") or os.path.join(REPO, "build", "web", "timeline.png")
     root = tempfile.mkdtemp(prefix="hive-web-")
     env = dict(os.environ, HIVE_DIR=os.path.join(root, "data"))
