@@ -139,6 +139,8 @@ test: deps
 # The web timeline in headless Chromium against a real `hive serve`
 # (tests/web/test_web.py; needs `apt-get install chromium`; .ci/run runs it).
 test-web: all
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; true; }
 	@HIVE_BIN=$(CURDIR)/$(BIN) WEB_SCREENSHOT=$(CURDIR)/$(BUILD)/web/timeline.png python3 tests/web/test_web.py
 
 # docs/cli.md is generated from the command table (cli/cmd_*.c): `make
