@@ -229,6 +229,8 @@ bench: deps
 		$(BUILD)/bench/bench_sqlite; else echo "bench: SQLite comparison skipped (apt-get install libsqlite3-dev)"; fi
 	@if [ -f tests/bench/flow_bench.sh ]; then HIVE_BIN=$(CURDIR)/hive bash tests/bench/flow_bench.sh; fi
 	@HIVE_BIN=$(CURDIR)/hive HISTORY_BENCH_TASKS=$(BENCH_TASKS) bash tests/bench/history_bench.sh
+	@$(MAKE) --no-print-directory OPT="-O2" $(BUILD)/tests/append_events
+	@HIVE_BIN=$(CURDIR)/hive APPEND=$(CURDIR)/$(BUILD)/tests/append_events python3 tests/bench/serve_bench.py
 
 demo: deps
 	@$(MAKE) --no-print-directory hive
