@@ -43,6 +43,8 @@ class Server:
             self.proc.send_signal(sig)
         rc = self.proc.wait(timeout)
         self.stderr = self.proc.stderr.read().decode()
+        if "Sanitizer" in self.stderr or "runtime error:" in self.stderr:
+            raise RuntimeError("sanitizer report from hive serve:\n" + self.stderr[:3000])
         return rc
 
     def headers(self, token=True, extra=None):
