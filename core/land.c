@@ -460,7 +460,8 @@ static int rb_apply_one(hive_txn *txn, rb_plan *p, rb_task *r)
 	void *a[2] = {p, r};
 	if (!p->whole_flow || retryable(r->state)) {
 		p->retried++;
-		return hive_task_retry_txn(txn, r->task_id, p->reset_count, p->mode, rb_before_retry, a);
+		int rc = hive_task_retry_txn(txn, r->task_id, p->reset_count, p->mode, rb_before_retry, a);
+		return rc && p->whole_flow ? hive_error_prefix("task %s", r->key) : rc;
 	}
 	json_t *t = hive_proj_task(txn, r->task_id);
 	int rc = t ? rb_emit(txn, p, r, t) : hive_error_set(HIVE_ESYSTEM, "task %s has no projection", r->task_id);

@@ -294,7 +294,7 @@ test_flow_rebase_skips_succeeded() {
 	local head
 	head=$(git -C "$R" rev-parse HEAD)
 	expect_exit 4 flow rebase f
-	expect_stderr_line "retry limit exceeded"
+	expect_stderr_line "task b: retry limit exceeded: 1 of 1 attempts used; pass --reset-count"
 	expect_exit 0 flow rebase f --reset-count
 	assert_contains "$OUT" "flow f rebased onto the repository's HEAD $head"
 	assert_contains "$OUT" "back to pending"

@@ -818,6 +818,86 @@ static void test_merge_clean(void **state)
 	assert_user_untouched(f);
 }
 
+/* hive_git_merge_reduced (flow land, rebase): a commit another one contains
+ * is dropped, so a base with one result built on it is a fast-forward (no
+ * new commit); diverged results get one merge commit with the message. */
+static void test_merge_reduced(void **state)
+{
+	fixture *f = *state;
+	char c1[41], c2[41], m[41];
+	char **conflicts = (char **)1;
+
+	branch_with_change(f, "r1", "hive/f/r1", "x.txt", "from r1\n", c1);
+	branch_with_change(f, "r2", "hive/f/r2", "y.txt", "from r2\n", c2);
+	const char *base_one[] = {f->base, c1};
+	assert_int_equal(hive_git_merge_reduced(f->repo, base_one, 2, NULL, m, &conflicts), 0);
+	assert_null(conflicts);
+	assert_string_equal(m, c1);
+	const char *one_base[] = {c1, f->base};
+	assert_int_equal(hive_git_merge_reduced(f->repo, one_base, 2, NULL, m, NULL), 0);
+	assert_string_equal(m, c1);
+
+	const char *three[] = {f->base, c1, c2};
+	assert_int_equal(hive_git_merge_reduced(f->repo, three, 3, "hive: land flow f", m, NULL), 0);
+	char want[83];
+	snprintf(want, sizeof want, "%s %s", c1, c2);
+	char *parents = commit_parents(f->repo, m);
+	assert_string_equal(parents, want);
+	free(parents);
+	assert_commit_file(f->repo, m, "x.txt", "from r1\n");
+	assert_commit_file(f->repo, m, "y.txt", "from r2\n");
+	git_repository *repo;
+	git_oid oid;
+	git_commit *c;
+	assert_int_equal(git_repository_open(&repo, f->repo), 0);
+	assert_int_equal(git_oid_fromstr(&oid, m), 0);
+	assert_int_equal(git_commit_lookup(&c, repo, &oid), 0);
+	assert_string_equal(git_commit_message(c), "hive: land flow f");
+	git_commit_free(c);
+	git_repository_free(repo);
+	assert_int_equal(hive_git_merge_reduced(f->repo, three, 0, NULL, m, NULL), HIVE_EINVALID);
+	assert_user_untouched(f);
+}
+
+/* hive_git_branch_set / _commit: create, force-move, read; a branch checked
+ * out anywhere (a worktree, the user's current branch) is never moved. */
+static void test_branch_set(void **state)
+{
+	fixture *f = *state;
+	char c1[41], out[41];
+	char *wt = wt_path(f, "bs");
+
+	assert_int_equal(hive_git_branch_commit(f->repo, "hive/f/landed", out), HIVE_ENOTFOUND);
+	branch_with_change(f, "s1", "hive/f/s1", "x.txt", "s1\n", c1);
+	assert_int_equal(hive_git_branch_set(f->repo, "hive/f/landed", f->base), 0);
+	assert_int_equal(hive_git_branch_commit(f->repo, "hive/f/landed", out), 0);
+	assert_string_equal(out, f->base);
+	assert_int_equal(hive_git_branch_set(f->repo, "hive/f/landed", c1), 0);
+	assert_int_equal(hive_git_branch_commit(f->repo, "hive/f/landed", out), 0);
+	assert_string_equal(out, c1);
+
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/busy", f->base), 0);
+	assert_int_equal(hive_git_branch_set(f->repo, "hive/f/busy", c1), HIVE_ECONFLICT);
+	assert_non_null(strstr(hive_error_last(), "checked out"));
+	assert_int_equal(hive_git_branch_commit(f->repo, "hive/f/busy", out), 0);
+	assert_string_equal(out, f->base);
+
+	git_repository *repo;
+	git_reference *head;
+	assert_int_equal(git_repository_open(&repo, f->repo), 0);
+	assert_int_equal(git_repository_head(&head, repo), 0);
+	char *user_branch = strdup(git_reference_shorthand(head));
+	git_reference_free(head);
+	git_repository_free(repo);
+	assert_int_equal(hive_git_branch_set(f->repo, user_branch, c1), HIVE_ECONFLICT);
+	assert_int_equal(hive_git_branch_set(f->repo, "bad..name", c1), HIVE_EINVALID);
+	assert_int_equal(hive_git_branch_set(f->repo, "hive/f/x", "0123456789012345678901234567890123456789"),
+			 HIVE_ENOTFOUND);
+	free(user_branch);
+	assert_user_untouched(f);
+	free(wt);
+}
+
 /* Both sides change the same lines: HIVE_ECONFLICT with the paths, sorted. */
 static void test_merge_conflict(void **state)
 {
@@ -1162,6 +1242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_worktree_reset_keeps_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_reduced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worktree_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_branch_exists_and_delete, setup, teardown),
