@@ -326,7 +326,8 @@ const hive_command hive_cmds_flow[] = {
 			"its base commit into the branch hive/<flow>/landed, and print the git command that merges it\n"
 			"into your branch.  Never touches your checkout or any branch but that one.  Refused when the\n"
 			"flow is not completed or the results conflict (the message lists the paths; nothing changes).\n",
-		.exit = "0 ok, 3 not found, 4 not completed, results conflict or the branch is checked out.",
+		.exit = "0 ok, 3 not found, 4 not completed, results conflict, or hive/<flow>/landed exists and is\n"
+			"not where hive landed the flow (it is never moved).",
 		.run = cmd_land,
 	},
 	{

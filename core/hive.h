@@ -84,13 +84,16 @@ int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const 
  * other branch are untouched), and record flow_landed.  A leaf's result is
  * its result commit (else its last checkpoint; a leaf with neither adds
  * nothing).  Results built on each other are not merged again, so one leaf
- * lands as its own result commit.  Landing a flow again while its branch
- * still points at the landed commit changes nothing (already_landed).
+ * lands as its own result commit.  The branch is only ever created: landing
+ * again while it points at the landed commit changes nothing
+ * (already_landed); a branch hive did not put there (or that was moved
+ * since) is refused, never moved.
  * *out = new {"flow", "branch", "commit", "base_commit", "repo",
  * "leaves": [{task_id, key, commit}], "already_landed"}.
  * Errors: HIVE_ENOTFOUND/HIVE_EAMBIGUOUS (flow), HIVE_ECONFLICT (the flow
  * is not completed; the results conflict -- the message lists the paths;
- * the branch is checked out somewhere; a task keyed "landed"), HIVE_ESYSTEM.
+ * the branch exists elsewhere or is checked out; a task keyed "landed"),
+ * HIVE_ESYSTEM.
  * Nothing is written when it is refused.
  */
 int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out);

@@ -199,16 +199,26 @@ static int land_record_txn(hive_txn *txn, void *vctx)
 	return rc;
 }
 
-/* Landed before, and the branch still points where it was put: nothing to do. */
-static int already_landed(const land_plan *p, const char *branch)
+/* What is at the landed branch now: 0 nothing (it is made), 1 this flow's
+ * landed commit (nothing to do), else refused -- a branch hive did not put
+ * there, or one a person moved since, is never moved (it may hold their
+ * commits). */
+static int landed_branch_state(const land_plan *p, const char *branch)
 {
 	const char *was = hive_json_str(json_object_get(p->flow, "landed"), "commit");
 	char now[HIVE_GIT_OID_HEXSZ + 1];
-	if (!was || hive_git_branch_commit(p->repo, branch, now) != 0) {
+	int rc = hive_git_branch_commit(p->repo, branch, now);
+	if (rc == HIVE_ENOTFOUND) {
 		hive_error_clear();
 		return 0;
 	}
-	return strcmp(was, now) == 0;
+	if (rc)
+		return rc;
+	if (was && strcmp(was, now) == 0)
+		return 1;
+	return hive_error_set(HIVE_ECONFLICT, "branch %s exists at %.12s, which is not where hive landed flow %s; "
+			      "hive will not move it: merge or rename it (git branch -m), then land again",
+			      branch, now, hive_json_str(p->flow, "name"));
 }
 
 static json_t *land_doc(const land_plan *p, const char *branch, const char *commit, int again)
@@ -227,11 +237,14 @@ int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out)
 	char commit[HIVE_GIT_OID_HEXSZ + 1] = "";
 	if (!rc)
 		hive_buf_printf(&branch, "hive/%s/%s", hive_json_str(p.flow, "name"), LAND_KEY);
-	if (!rc && already_landed(&p, branch.data)) {
+	int there = rc ? 0 : landed_branch_state(&p, branch.data);
+	if (there == 1) {
 		snprintf(commit, sizeof commit, "%s", hive_json_str(json_object_get(p.flow, "landed"), "commit"));
 		*out = land_doc(&p, branch.data, commit, 1);
 		goto done;
 	}
+	if (!rc)
+		rc = there;
 	if (!rc)
 		rc = land_merge(&p, commit);
 	if (!rc)

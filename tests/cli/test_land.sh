@@ -140,16 +140,32 @@ test_land_conflict_names_paths() {
 	assert_user_untouched
 }
 
-# the landed branch is never moved while someone has it checked out
-test_land_refuses_checked_out_branch() {
+# a landed branch hive did not leave there (made by a person, or moved
+# since with their commits) is never moved; deleted, it is made again
+test_land_never_moves_a_foreign_branch() {
 	land_repo
 	flowspec f "[$(task a a.txt A), $(task b b.txt B)]"
 	run_flow f
 	git -C "$R" branch hive/f/landed HEAD
-	git -C "$R" worktree add -q "$S/wt" hive/f/landed || fail "cannot check the branch out"
+	local before
+	before=$(nevents)
 	expect_exit 4 flow land f
-	expect_stderr_line "branch hive/f/landed is checked out"
-	assert_eq "$(git -C "$R" rev-parse hive/f/landed)" "$(git -C "$R" rev-parse HEAD)" "landed branch"
+	expect_stderr_line "branch hive/f/landed exists at [0-9a-f]{12}, which is not where hive landed flow f"
+	assert_eq "$(git -C "$R" rev-parse hive/f/landed)" "$(git -C "$R" rev-parse HEAD)" "the user's branch"
+	assert_eq "$(nevents)" "$before" "events after the refusal"
+	git -C "$R" branch -q -D hive/f/landed
+	expect_exit 0 flow land f
+	local landed
+	landed=$(git -C "$R" rev-parse hive/f/landed)
+	# a person commits on it: the next land refuses instead of dropping that commit
+	git -C "$R" worktree add -q "$S/wt" hive/f/landed && echo mine >"$S/wt/mine.txt" &&
+		git -C "$S/wt" add mine.txt && git -C "$S/wt" -c user.name=u -c user.email=u@u commit -qm mine ||
+		fail "cannot commit on the landed branch"
+	expect_exit 4 flow land f
+	expect_stderr_line "is not where hive landed flow f"
+	git -C "$R" merge-base --is-ancestor "$landed" hive/f/landed || fail "the landed commit is gone"
+	assert_eq "$(git -C "$R" show hive/f/landed:mine.txt)" mine "the person's commit"
+	assert_user_untouched
 }
 
 # unknown flow, flow not complete: one clear line, exit 3 / 4, nothing written
