@@ -296,6 +296,31 @@ test_retry_rebase_conflict_refused() {
 	assert_user_untouched
 }
 
+# while a runner holds the flow (here waiting out an hour's backoff) no base
+# moves: it could start the task from the old one; the refusal names it
+test_rebase_refused_while_runner_holds_flow() {
+	land_repo
+	flowspec f "[$(task t t.txt T "[]" "test -f config.txt")]"
+	sed -i 's/"initial": "0s"/"initial": "1h", "jitter": "none"/' "$S/flow.json"
+	expect_exit 0 flow create --file "$S/flow.json"
+	expect_exit 0 flow start f
+	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
+	wait_until 60 grep -q "waiting until" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out" "$T/run.err")"
+	user_commit config.txt x
+	local before
+	before=$(nevents)
+	expect_exit 4 task retry t --rebase
+	expect_stderr_line "flow f is locked by another runner"
+	expect_exit 4 flow rebase f
+	expect_stderr_line "flow f is locked by another runner"
+	assert_eq "$(nevents)" "$before" "events after the refusals"
+	kill -INT "$BG_PID"
+	pid_gone "$BG_PID" 20 || fail "flow run did not stop on SIGINT"
+	expect_exit 0 task retry t --rebase
+	expect_exit 0 flow run f
+	assert_user_untouched
+}
+
 # ---- flow rebase -------------------------------------------------------------------
 
 # succeeded tasks keep their base; failed ones move and go back to pending;
