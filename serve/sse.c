@@ -371,6 +371,15 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 	uint64_t after;
 	if (hive_http_refuse_args(r, stream_args, &ret) || resume_point(r, &after, &ret))
 		return ret;
+	uint64_t last = 0;
+	int rc = hive_store_last_seq(h->store, &last);
+	if (rc)
+		return hive_http_hive_error(r, rc);
+	if (after > last) /* it would wait forever: a seq this log never had */
+		return hive_http_error(r, 400, "invalid",
+				       "resume point %llu is after this log's last event (seq %llu): the client read "
+				       "another data dir, or a restored backup; reconnect with ?after=0",
+				       (unsigned long long)after, (unsigned long long)last);
 	sse_stream *st = calloc(1, sizeof *st);
 	if (!st)
 		abort();
@@ -383,7 +392,7 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_type, &tc);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	st->fd = ci ? ci->connect_fd : -1;
-	int rc = tc.too_many ? hive_error_set(HIVE_EINVALID, "too many types (at most 64)") : 0;
+	rc = tc.too_many ? hive_error_set(HIVE_EINVALID, "too many types (at most 64)") : 0;
 	/* The first batch now: an unknown flow or type is a 4xx, not a stream. */
 	hive_buf_printf(&st->out, "retry: 1000\n: events after %llu\n\n", (unsigned long long)after);
 	if (!rc)

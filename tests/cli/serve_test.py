@@ -97,6 +97,9 @@ def bad_input(srv):
         check(st == want, "%s %s: %d, expected %d (%r)" % (m, path, st, want, body[:200]))
         check(h.get("content-type") == "application/json", "%s %s: not JSON: %r" % (m, path, h))
         error_of(body)
+    st, _, body = srv.request("GET", "/api/v1/events/stream", headers={"Last-Event-ID": "999999"})
+    check(st == 400 and "after this log's last event" in error_of(body)["message"],
+          "a resume point past the log: %d %r" % (st, body))
     st, _, body = srv.request("GET", "/api/v1/events/stream", headers={"Last-Event-ID": "nope"})
     check(st == 400 and "Last-Event-ID" in error_of(body)["message"], "Last-Event-ID nope: %d" % st)
     for body in (b"{not json", b"[1]", b'{"mode": 3}', b'{"bogus": "x"}'):
