@@ -54,6 +54,8 @@ typedef struct {
 	json_t *payload;        /* stolen by the transaction */
 	const char *blob_field[3];
 	hive_buf *blob[3];      /* stored as blobs; their hashes go under blob_field */
+	hive_write_fn then;     /* NULL, or the next step, sharing the transaction */
+	void *then_ctx;
 } step_ctx;
 
 static int step_txn(hive_txn *txn, void *vctx)
@@ -69,8 +71,11 @@ static int step_txn(hive_txn *txn, void *vctx)
 		}
 		json_object_set_new(p, c->blob_field[i], json_string(hex));
 	}
-	return hive_emit_for_task(txn, c->task, c->type, p, c->attempt_id);
+	int rc = hive_emit_for_task(txn, c->task, c->type, p, c->attempt_id);
+	return rc || !c->then ? rc : c->then(txn, c->then_ctx);
 }
+
+static int state_txn(hive_txn *txn, void *vctx);
 
 static int emit_step(hive_store *s, hive_pick *p, int type, json_t *payload)
 {
@@ -224,8 +229,11 @@ static char *own_failure(const char *what)
 
 /* The checkpoint commit and its diff.  A git failure (a runtime that broke
  * or switched its worktree, a full disk) is hive's own: it goes into
- * *failure and the function returns 0; errors returned are the store's. */
-static int record_changes(hive_store *s, hive_pick *p, char **failure)
+ * *failure and the function returns 0; errors returned are the store's.
+ * then(txn, then_ctx), when not NULL, runs in the transaction that records
+ * the changes (the next step: one commit, one fsync, fewer for followers to
+ * wait on). */
+static int record_changes(hive_store *s, hive_pick *p, hive_write_fn then, void *then_ctx, char **failure)
 {
 	char commit[41];
 	char msg[256];
@@ -250,7 +258,8 @@ static int record_changes(hive_store *s, hive_pick *p, char **failure)
 	json_object_set_new(pl, "diff_truncated", json_boolean(st.patch_truncated));
 	hive_buf diff = {0};
 	hive_buf_puts(&diff, patch ? patch : "");
-	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHANGES_RECORDED, .payload = pl};
+	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHANGES_RECORDED, .payload = pl,
+		      .then = then, .then_ctx = then_ctx};
 	if (diff.len) {
 		c.blob_field[0] = "diff_blob";
 		c.blob[0] = &diff;
@@ -521,14 +530,13 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	}
 	if (!rc)
 		rc = record_exit(s, p, &res);
+	int verify = res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled;
+	state_ctx sc = {p->task_id.s, HIVE_TASK_VERIFYING, "runtime exited 0; running checks"};
+	/* changes_recorded and the move to verifying share one transaction */
 	if (!rc && res.started && !failure)
-		rc = record_changes(s, p, &failure);
-	if (!rc && !failure && res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled) {
-		state_ctx sc = {p->task_id.s, HIVE_TASK_VERIFYING, "runtime exited 0; running checks"};
-		rc = hive_store_write(s, state_txn, &sc);
-		if (!rc)
-			checks_ok = run_checks(s, p, o, failed, &rc);
-	}
+		rc = record_changes(s, p, verify ? state_txn : NULL, &sc, &failure);
+	if (!rc && !failure && verify)
+		checks_ok = run_checks(s, p, o, failed, &rc);
 	if (rc) {
 		/* the store failed mid-attempt or a person ended the attempt:
 		 * leave it as the log has it; a running one is recorded as
