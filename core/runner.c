@@ -587,6 +587,9 @@ static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hiv
 	if (!rc)
 		rc = hive_store_read(s, flow_info_txn, fi);
 	snprintf(r->flow_state, sizeof r->flow_state, "%s", fi->state);
+	/* a long run would otherwise keep every page of the log it ever read
+	 * resident (peak RSS grew with the log: 23 MB at 1000 tasks) */
+	hive_store_trim(s);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -389,6 +390,44 @@ size_t hive_store_mapsize(hive_store *s)
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	return info.me_mapsize;
+}
+
+/* The address range LMDB mapped data.mdb at: LMDB does not say (its
+ * me_mapaddr is set only for MDB_FIXEDMAP), so find the mapping of the
+ * file's inode in /proc/self/maps.  0 when not found. */
+static int find_map(hive_store *s, void **addr, size_t *len)
+{
+	char *path = hive_fs_join(s->dir, "data.mdb");
+	struct stat st;
+	int ok = stat(path, &st) == 0;
+	free(path);
+	FILE *f = ok ? fopen("/proc/self/maps", "re") : NULL;
+	if (!f)
+		return 0;
+	char line[512];
+	int found = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long lo, hi, ino;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &ino) == 3 && ino == (unsigned long)st.st_ino &&
+		    strstr(line, "data.mdb")) {
+			*addr = (void *)lo;
+			*len = hi - lo;
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+void hive_store_trim(hive_store *s)
+{
+	/* under the resize lock (shared): the map cannot move meanwhile */
+	pthread_rwlock_rdlock(&s->resize_lock);
+	void *addr;
+	size_t len;
+	if (find_map(s, &addr, &len))
+		madvise(addr, len, MADV_DONTNEED);
+	pthread_rwlock_unlock(&s->resize_lock);
 }
 
 /* ---- backup ------------------------------------------------------------ */

@@ -108,6 +108,16 @@ const char *hive_store_dir(const hive_store *s);
 size_t hive_store_mapsize(hive_store *s);
 
 /*
+ * Drop the log's pages from this process's resident set.  LMDB reads the
+ * file through a shared memory map, so every page a long-lived process
+ * (flow run) ever touched stays counted in its RSS -- about the whole
+ * file after a few thousand events.  The pages stay in the kernel's page
+ * cache: a later read maps them again without I/O.  Safe at any time,
+ * also while other threads read (the map is read-only and file-backed).
+ */
+void hive_store_trim(hive_store *s);
+
+/*
  * Run fn(txn, ctx) in one write transaction.  fn returns 0 to commit or a
  * HIVE_E* code to abort (the code is returned, nothing is written).  When
  * the map is full, the transaction is aborted, the map grown and fn run
