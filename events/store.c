@@ -98,10 +98,15 @@ static int open_dbis(hive_store *s, MDB_txn *txn, unsigned flags)
 	return 0;
 }
 
+/* A new event's seq is the log's largest, so it goes after every entry
+ * its key already has: MDB_APPENDDUP skips the search among them and
+ * fills pages instead of splitting them in half. */
 static int index_put(hive_txn *t, hive_index idx, const char *key, const unsigned char seq[8])
 {
 	MDB_val k = {strlen(key), (void *)key}, v = {8, (void *)seq};
-	int rc = mdb_put(t->txn, t->s->idx[idx], &k, &v, 0);
+	int rc = mdb_put(t->txn, t->s->idx[idx], &k, &v, MDB_APPENDDUP);
+	if (rc == MDB_KEYEXIST) /* a stray larger entry (a damaged index): the slow way */
+		rc = mdb_put(t->txn, t->s->idx[idx], &k, &v, 0);
 	return rc ? hive_store_lmdb_error(t, rc, "index write") : 0;
 }
 

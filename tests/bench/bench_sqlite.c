@@ -7,6 +7,8 @@
  *   batched append, 1000 events per transaction    events/s
  *   single durable commit, 1 event per transaction median latency
  *
+ * Both run in one process, interleaved (see main), three rounds.
+ *
  * SQLite runs in WAL mode with synchronous=FULL (every commit durable, as
  * hive's "durable" mode).  Built and run by `make bench` only when SQLite's
  * headers are present; SQLite is never a dependency of hive itself.
@@ -36,6 +38,13 @@ static const char *const FLOWS[4] = {
 	"f0000000-0000-7000-8000-000000000000", "f1000000-0000-7000-8000-000000000001",
 	"f2000000-0000-7000-8000-000000000002", "f3000000-0000-7000-8000-000000000003",
 };
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static double now_ms(void)
 {
@@ -97,31 +106,26 @@ static int hive_append(hive_txn *txn, void *vctx)
 	return 0;
 }
 
-/* *eps = batched events/s, *median = single-commit median ms. */
-static void bench_hive(const char *dir, int batches, int singles, double *eps, double *median)
+/* Batched: n_batches transactions of BATCH events; events/s. */
+static double hive_batches(hive_store *s, hive_ctx *c, int n_batches, double *cpu)
 {
-	hive_store *s;
-	hive_store_opts o = HIVE_STORE_OPTS_INIT; /* durable */
-	if (hive_store_open(dir, &o, &s))
-		die(dir, hive_error_last());
-	hive_ctx c = {BATCH, 0};
-	double t0 = now_ms();
-	for (int i = 0; i < batches; i++)
-		if (hive_store_write(s, hive_append, &c))
+	c->n = BATCH;
+	double t0 = now_ms(), c0 = cpu_ms();
+	for (int i = 0; i < n_batches; i++)
+		if (hive_store_write(s, hive_append, c))
 			die("hive batch append", hive_error_last());
-	*eps = batches * (double)BATCH / ((now_ms() - t0) / 1e3);
-	double *lat = malloc(sizeof *lat * (size_t)singles);
-	c.n = 1;
-	for (int i = 0; i < singles; i++) {
-		double a = now_ms();
-		if (hive_store_write(s, hive_append, &c))
-			die("hive append", hive_error_last());
-		lat[i] = now_ms() - a;
-	}
-	qsort(lat, (size_t)singles, sizeof *lat, cmp_double);
-	*median = lat[singles / 2];
-	free(lat);
-	hive_store_close(s);
+	*cpu = cpu_ms() - c0;
+	return n_batches * (double)BATCH / ((now_ms() - t0) / 1e3);
+}
+
+/* One single-event durable commit; its latency in ms. */
+static double hive_single(hive_store *s, hive_ctx *c)
+{
+	c->n = 1;
+	double a = now_ms();
+	if (hive_store_write(s, hive_append, c))
+		die("hive append", hive_error_last());
+	return now_ms() - a;
 }
 
 /* -------------------------------------------------------------- sqlite */
@@ -140,7 +144,7 @@ static sqlite3 *sql_open(const char *path, sqlite3_stmt **ins)
 		die(path, sqlite3_errmsg(db));
 	sql_exec(db, "PRAGMA journal_mode=WAL");
 	sql_exec(db, "PRAGMA synchronous=FULL");
-	sql_exec(db, "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+	sql_exec(db, "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, "
 		     "type TEXT NOT NULL, flow_id TEXT, task_id TEXT, attempt_id TEXT, json TEXT NOT NULL)");
 	sql_exec(db, "CREATE INDEX idx_flow ON events (flow_id, seq)");
 	sql_exec(db, "CREATE INDEX idx_task ON events (task_id, seq)");
@@ -179,27 +183,35 @@ static void sql_append(sqlite3 *db, sqlite3_stmt *ins, int n, uint64_t *seq)
 	sql_exec(db, "COMMIT");
 }
 
-static void bench_sqlite(const char *path, int batches, int singles, double *eps, double *median)
+static double sql_batches(sqlite3 *db, sqlite3_stmt *ins, uint64_t *seq, int n_batches, double *cpu)
 {
-	sqlite3_stmt *ins;
-	sqlite3 *db = sql_open(path, &ins);
-	uint64_t seq = 0;
-	double t0 = now_ms();
-	for (int i = 0; i < batches; i++)
-		sql_append(db, ins, BATCH, &seq);
-	*eps = batches * (double)BATCH / ((now_ms() - t0) / 1e3);
-	double *lat = malloc(sizeof *lat * (size_t)singles);
-	for (int i = 0; i < singles; i++) {
-		double a = now_ms();
-		sql_append(db, ins, 1, &seq);
-		lat[i] = now_ms() - a;
-	}
-	qsort(lat, (size_t)singles, sizeof *lat, cmp_double);
-	*median = lat[singles / 2];
-	free(lat);
-	sqlite3_finalize(ins);
-	sqlite3_close(db);
+	double t0 = now_ms(), c0 = cpu_ms();
+	for (int i = 0; i < n_batches; i++)
+		sql_append(db, ins, BATCH, seq);
+	*cpu = cpu_ms() - c0;
+	return n_batches * (double)BATCH / ((now_ms() - t0) / 1e3);
 }
+
+static double sql_single(sqlite3 *db, sqlite3_stmt *ins, uint64_t *seq)
+{
+	double a = now_ms();
+	sql_append(db, ins, 1, seq);
+	return now_ms() - a;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return v[n / 2];
+}
+
+/*
+ * Side by side: ROUNDS rounds, each 20 hive batches then 20 SQLite
+ * batches, then 200 single commits alternating hive, SQLite, hive, ...
+ * (so both see the same disk and the same load).  Each round gives a
+ * ratio; the median of the rounds is reported with the spread.
+ */
+#define ROUNDS 3
 
 int main(void)
 {
@@ -210,15 +222,45 @@ int main(void)
 		die("mkdtemp", strerror(errno));
 	snprintf(dir, sizeof dir, "%s/hive", base);
 	snprintf(db, sizeof db, "%s/events.sqlite", base);
-	int batches = 20, singles = 200;
-	double h_eps, h_med, q_eps, q_med;
-	bench_hive(dir, batches, singles, &h_eps, &h_med);
-	bench_sqlite(db, batches, singles, &q_eps, &q_med);
-	printf("event log vs SQLite %s (WAL, synchronous=FULL), same events and indexes:\n", sqlite3_libversion());
-	printf("  batched append (%d events/txn): hive %.0f events/s, SQLite %.0f events/s: hive/SQLite = %.2fx (goal >= 2.5x)\n",
-	       BATCH, h_eps, q_eps, h_eps / q_eps);
-	printf("  single durable commit (1 event): hive median %.3f ms, SQLite median %.3f ms: hive/SQLite = %.2fx (goal <= 1.0x)\n",
-	       h_med, q_med, h_med / q_med);
+	hive_store *s;
+	hive_store_opts o = HIVE_STORE_OPTS_INIT; /* durable */
+	if (hive_store_open(dir, &o, &s))
+		die(dir, hive_error_last());
+	sqlite3_stmt *ins;
+	sqlite3 *q = sql_open(db, &ins);
+	hive_ctx hc = {0, 0};
+	uint64_t qseq = 0;
+	enum { BATCHES = 20, SINGLES = 200 };
+	double h_cpu[ROUNDS], q_cpu[ROUNDS], h_eps[ROUNDS], q_eps[ROUNDS], b_ratio[ROUNDS], h_med[ROUNDS], q_med[ROUNDS], s_ratio[ROUNDS];
+	double *hl = malloc(sizeof *hl * SINGLES), *ql = malloc(sizeof *ql * SINGLES);
+	for (int r = 0; r < ROUNDS; r++) {
+		h_eps[r] = hive_batches(s, &hc, BATCHES, &h_cpu[r]);
+		q_eps[r] = sql_batches(q, ins, &qseq, BATCHES, &q_cpu[r]);
+		b_ratio[r] = h_eps[r] / q_eps[r];
+		for (int i = 0; i < SINGLES; i++) {
+			hl[i] = hive_single(s, &hc);
+			ql[i] = sql_single(q, ins, &qseq);
+		}
+		h_med[r] = median(hl, SINGLES);
+		q_med[r] = median(ql, SINGLES);
+		s_ratio[r] = h_med[r] / q_med[r];
+	}
+	free(hl);
+	free(ql);
+	sqlite3_finalize(ins);
+	sqlite3_close(q);
+	hive_store_close(s);
+	printf("event log vs SQLite %s (WAL, synchronous=FULL), same events and indexes, %d rounds side by side:\n",
+	       sqlite3_libversion(), ROUNDS);
+	for (int r = 0; r < ROUNDS; r++)
+		printf("  round %d: batched hive %.0f / SQLite %.0f events/s = %.2fx (CPU %.0f / %.0f ms); "
+		       "single commit hive %.3f / SQLite %.3f ms = %.2fx\n",
+		       r + 1, h_eps[r], q_eps[r], b_ratio[r], h_cpu[r], q_cpu[r], h_med[r], q_med[r], s_ratio[r]);
+	double br = median(b_ratio, ROUNDS), sr = median(s_ratio, ROUNDS);
+	printf("  batched append (%d events/txn): hive/SQLite median %.2fx, range %.2f-%.2fx (goal >= 2.5x)\n", BATCH, br,
+	       b_ratio[0], b_ratio[ROUNDS - 1]);
+	printf("  single durable commit (1 event): hive/SQLite median %.2fx, range %.2f-%.2fx (goal <= 1.0x)\n", sr,
+	       s_ratio[0], s_ratio[ROUNDS - 1]);
 	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }
