@@ -27,7 +27,7 @@ EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/s
 CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \
               core/manage_task.c core/jsoncheck.c core/adapter.c core/gitws.c core/gitinit.c core/proc.c core/datadir.c core/capture.c core/excerpt.c core/lock.c core/attempt.c \
               core/finish.c core/runner.c core/context.c core/spec.c core/emit.c core/markdown.c
-CORE_SRC   += core/query.c core/upgrade.c
+CORE_SRC   += core/query.c core/upgrade.c core/doc.c
 CORE_SRC   += core/kill_list.c
 CORE_SRC   += core/wake.c
 CORE_SRC   += core/redact.c

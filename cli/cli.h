@@ -25,7 +25,7 @@ typedef struct {
 	const char *dir;   /* resolved data dir */
 	int dir_is_default; /* neither --dir nor $HIVE_DIR chose it */
 	int json;          /* --json */
-	int color;         /* stdout is a terminal and NO_COLOR is unset */
+	int color;         /* colour on (cli_color_wanted: --color, NO_COLOR, CLICOLOR_FORCE, TERM, a tty) */
 	hive_store *store; /* opened on first use by cli_store() */
 	int exit_status;   /* non-zero: main exits with it after reporting (128 + signal) */
 	int may_create;    /* the command may create the data dir (it adds the first things) */
@@ -92,6 +92,20 @@ struct cli_args {
 	} v[CLI_MAX_OPTS];
 };
 
+/* The global flags (--json, --dir, --color, --help, --version).  They are
+ * taken only where a flag stands, never as the value of another flag
+ * (`--reason --json` records "--json"). */
+typedef struct {
+	int help, version, json;
+	const char *dir;   /* --dir PATH (borrowed from argv) */
+	const char *color; /* --color auto|always|never (validated) */
+} cli_globals;
+
+/* Take the global flag at argv[*i] into g (advancing *i past its value):
+ * 1 when it was one, 0 when it is not a global flag, or HIVE_EINVALID
+ * (--dir or --color without a usable value). */
+int cli_global_take(int argc, char **argv, int *i, cli_globals *g);
+
 /*
  * Parse argv (the words after the command's name: flags anywhere, "--"
  * ends flags) against cmd's options and positionals into *a.  Errors
@@ -100,6 +114,10 @@ struct cli_args {
  * with cli_args_dispose, also after an error.
  */
 int cli_parse(const hive_command *cmd, int argc, char **argv, cli_args *a);
+/* cli_parse that also takes the global flags where a flag stands (the
+ * command's own flags first) into *g.  A --help stops the parse: nothing
+ * after it is checked, and a missing argument is not an error then. */
+int cli_parse_globals(const hive_command *cmd, int argc, char **argv, cli_args *a, cli_globals *g);
 void cli_args_dispose(cli_args *a);
 
 /* The parsed values by option name; the name must be in the command's
@@ -122,14 +140,26 @@ void cli_help(const hive_command *cmd, hive_buf *out);
 
 /* Write, treating a closed pipe as a quiet end: returns -1 on EPIPE. */
 int cli_write(const char *data, size_t len);
-/* Print a JSON document (stolen) on one line to stdout. */
+/* Print a JSON document (stolen) on one line to stdout, with "schema": 2
+ * first (hive_doc_wrap). */
 int cli_print_json(json_t *doc);
 /* Print with --json as one document (stolen), else nothing (doc released).
  * Returns 1 when printed. */
 int cli_json_out(hive_cli *cli, json_t *doc);
 /* A string member of a document, "" when absent or not a string. */
 const char *cli_jstr(const json_t *o, const char *k);
+/* How text output shows an id (SPEC section 12): the shortest prefix of at
+ * least 13 characters no other stored object of kind ("project", "flow",
+ * "task", "attempt") shares, so it can be typed back.  buf: CLI_ID_LEN
+ * bytes; returns buf.  The whole id when the store is not open. */
+#define CLI_ID_LEN (HIVE_ID_LEN + 1)
+const char *cli_id(hive_cli *cli, const char *kind, const char *id, char *buf);
 /* ANSI colour helpers: empty strings when colour is off. */
 const char *cli_color(const hive_cli *cli, const char *code);
+/* Whether output is coloured: --color always|never decides; else (auto)
+ * never with NO_COLOR (non-empty), always with CLICOLOR_FORCE (non-empty,
+ * not "0"), never with TERM=dumb, else when stdout is a terminal.  Never
+ * with --json. */
+int cli_color_wanted(const char *mode, int json);
 
 #endif

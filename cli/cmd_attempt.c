@@ -8,28 +8,40 @@
 #include "events/buf.h"
 #include "events/error.h"
 
+/* "fix-login/fix#2": how a person names an attempt (SPEC section 12); the
+ * bare "key#2" for a task in no flow. */
+static void attempt_ref(const json_t *at, hive_buf *b)
+{
+	if (*cli_jstr(at, "flow_name"))
+		hive_buf_printf(b, "%s/", hive_safe(cli_jstr(at, "flow_name")));
+	hive_buf_printf(b, "%s#%lld", hive_safe(cli_jstr(at, "task_key")),
+			(long long)json_integer_value(json_object_get(at, "attempt_number")));
+}
+
 static int cmd_list(hive_cli *cli, const cli_args *a)
 {
 	hive_attempt_filter af = {.task_ref = cli_str(a, "task"), .flow_ref = cli_str(a, "flow")};
-	json_t *out = NULL;
+	json_t *doc = NULL;
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_attempt_list(s, &af, &out);
-	if (!rc && !cli_json_out(cli, json_incref(out))) {
-		printf("%-36s %-36s %-3s %-10s %-20s %s\n", "ATTEMPT", "TASK", "#", "STATE", "OUTCOME", "DURATION");
+		rc = hive_doc_attempt_list(s, &af, &doc);
+	if (!rc && !cli_json_out(cli, json_incref(doc))) {
+		printf("%-18s %-32s %-10s %-20s %s\n", "ATTEMPT", "REFERENCE", "STATE", "OUTCOME", "DURATION");
 		size_t i;
 		json_t *at;
-		json_array_foreach(out, i, at) {
-			char d[32] = "-";
+		json_array_foreach(json_object_get(doc, "attempts"), i, at) {
+			char d[32] = "-", id[CLI_ID_LEN];
 			if (json_object_get(at, "duration_ms"))
 				hive_duration_format(json_integer_value(json_object_get(at, "duration_ms")), d, sizeof d);
-			printf("%-36s %-36s %-3lld %-10s %-20s %s\n", cli_jstr(at, "id"), cli_jstr(at, "task_id"),
-			       (long long)json_integer_value(json_object_get(at, "attempt_number")),
+			hive_buf ref = {0};
+			attempt_ref(at, &ref);
+			printf("%-18s %-32s %-10s %-20s %s\n", cli_id(cli, "attempt", cli_jstr(at, "id"), id), ref.data,
 			       cli_jstr(at, "state"), *cli_jstr(at, "outcome") ? cli_jstr(at, "outcome") : "-", d);
+			hive_buf_dispose(&ref);
 		}
 	}
-	json_decref(out);
+	json_decref(doc);
 	return rc;
 }
 
@@ -43,15 +55,33 @@ static void print_blob(const char *title, const hive_bytes *b)
 	}
 }
 
+/* "exit 1", "timed out after 1m0s", "could not start: ...": how a check ended. */
+static void check_end(const json_t *c, hive_buf *b)
+{
+	if (json_is_true(json_object_get(c, "timed_out"))) {
+		char d[32] = "?";
+		hive_duration_format(json_integer_value(json_object_get(c, "duration_ms")), d, sizeof d);
+		hive_buf_printf(b, "timed out after %s", d);
+	} else if (json_is_integer(json_object_get(c, "exit_code")) && !*cli_jstr(c, "error")) {
+		hive_buf_printf(b, "exit %lld", (long long)json_integer_value(json_object_get(c, "exit_code")));
+	} else if (*cli_jstr(c, "error")) {
+		hive_buf_printf(b, "could not run: %s", hive_safe(cli_jstr(c, "error")));
+	} else {
+		hive_buf_puts(b, "no exit code");
+	}
+}
+
 static void print_summary(const json_t *a)
 {
 	const json_t *ex = json_object_get(a, "runtime_exited"), *ch = json_object_get(a, "changes");
 	char d[32] = "-";
 	hive_duration_format(json_integer_value(json_object_get(a, "duration_ms")), d, sizeof d);
-	printf("attempt:  %s (#%lld of task %s)\nstate:    %s\noutcome:  %s\nduration: %s\nworktree: %s\n",
-	       cli_jstr(a, "id"), (long long)json_integer_value(json_object_get(a, "attempt_number")),
-	       cli_jstr(a, "task_id"), cli_jstr(a, "state"), *cli_jstr(a, "outcome") ? cli_jstr(a, "outcome") : "-",
-	       d, cli_jstr(a, "worktree"));
+	hive_buf ref = {0};
+	attempt_ref(a, &ref);
+	printf("attempt:  %s (%s)\nstate:    %s\noutcome:  %s\nduration: %s\nworktree: %s\n", cli_jstr(a, "id"),
+	       ref.data, cli_jstr(a, "state"), *cli_jstr(a, "outcome") ? cli_jstr(a, "outcome") : "-", d,
+	       cli_jstr(a, "worktree"));
+	hive_buf_dispose(&ref);
 	if (ex) {
 		const json_t *code = json_object_get(ex, "exit_code");
 		printf("runtime:  %s", cli_jstr(ex, "termination_reason"));
@@ -74,12 +104,14 @@ static void print_summary(const json_t *a)
 		       (long long)json_integer_value(json_object_get(ch, "deletions")), cli_jstr(ch, "commit"));
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(a, "checks"), i, c)
-		printf("check:    %s%s: %s (exit %lld%s)\n", cli_jstr(c, "name"),
+	json_array_foreach(json_object_get(a, "checks"), i, c) {
+		hive_buf end = {0};
+		check_end(c, &end);
+		printf("check:    %s%s: %s (%s)\n", hive_safe(cli_jstr(c, "name")),
 		       json_is_false(json_object_get(c, "required")) ? " (optional)" : "",
-		       json_is_true(json_object_get(c, "passed")) ? "passed" : "FAILED",
-		       (long long)json_integer_value(json_object_get(c, "exit_code")),
-		       json_is_true(json_object_get(c, "timed_out")) ? ", timed out" : "");
+		       json_is_true(json_object_get(c, "passed")) ? "passed" : "FAILED", end.data);
+		hive_buf_dispose(&end);
+	}
 }
 
 static json_t *blob_json(const hive_bytes *b)
@@ -109,8 +141,9 @@ static void print_output(const hive_attempt_detail *d)
 	json_t *c;
 	json_array_foreach(json_object_get(d->attempt, "checks"), i, c) {
 		hive_buf t = {0};
-		hive_buf_printf(&t, "check %s (exit %lld)", cli_jstr(c, "name"),
-				(long long)json_integer_value(json_object_get(c, "exit_code")));
+		hive_buf_printf(&t, "check %s (", hive_safe(cli_jstr(c, "name")));
+		check_end(c, &t);
+		hive_buf_putc(&t, ')');
 		print_blob(t.data, &d->check_output[i]);
 		hive_buf_dispose(&t);
 	}

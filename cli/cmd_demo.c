@@ -36,8 +36,9 @@ static const char test_c[] =
 	"\tprintf(\"%d passed, %d failed\\n\", passed, failed);\n\treturn failed != 0;\n}\n";
 
 static const char test_sh[] =
-	"#!/bin/sh\n# the unit check: build and run the tests\nset -e\n"
-	"cc -o /tmp/hive-demo-test-$$ calc.c test.c\n/tmp/hive-demo-test-$$; rc=$?\nrm -f /tmp/hive-demo-test-$$\nexit $rc\n";
+	"#!/bin/sh\n# the unit check: build and run the tests (the binary goes in $TMPDIR and never stays)\n"
+	"bin=$(mktemp \"${TMPDIR:-/tmp}/hive-demo-test-XXXXXX\") || exit 1\ntrap 'rm -f \"$bin\"' EXIT\n"
+	"cc -o \"$bin\" calc.c test.c || exit 1\n\"$bin\"\n";
 
 static const char agent_sh[] =
 	"#!/bin/sh\n"
@@ -234,7 +235,7 @@ static int cmd_demo(hive_cli *cli, const cli_args *a)
 	}
 	/* The demo's log lives with its repo unless --dir/HIVE_DIR chose one. */
 	char *dir = NULL;
-	if (!getenv("HIVE_DIR") && cli->dir_is_default) {
+	if (cli->dir_is_default) { /* HIVE_DIR= (empty) counts as unset */
 		hive_buf d = {0};
 		hive_buf_printf(&d, "%s/data", root.data);
 		dir = hive_buf_detach(&d);

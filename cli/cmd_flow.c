@@ -15,8 +15,10 @@ static int print_flow(hive_cli *cli, const char *ref, const char *verb)
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
 		rc = hive_flow_show(s, ref, &f);
+	char id[CLI_ID_LEN];
 	if (!rc && !cli_json_out(cli, json_incref(f)))
-		printf("flow %s (%s) %s; state %s\n", hive_safe(cli_jstr(f, "name")), cli_jstr(f, "id"), verb, cli_jstr(f, "state"));
+		printf("flow %s (%s) %s; state %s\n", hive_safe(cli_jstr(f, "name")), cli_id(cli, "flow", cli_jstr(f, "id"), id),
+		       verb, cli_jstr(f, "state"));
 	json_decref(f);
 	return rc;
 }
@@ -125,20 +127,22 @@ static int cmd_run(hive_cli *cli, const cli_args *a) { return run_cmd(cli, a, 1)
 
 static int cmd_list(hive_cli *cli, const cli_args *a)
 {
-	json_t *out = NULL;
+	json_t *doc = NULL;
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_list(s, cli_str(a, "project"), &out);
-	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		rc = hive_doc_flow_list(s, cli_str(a, "project"), &doc);
+	if (!rc && !cli_json_out(cli, json_incref(doc))) {
 		size_t i;
 		json_t *d;
 		printf("%-24s %-10s %-6s %s\n", "FLOW", "STATE", "TASKS", "ID");
-		json_array_foreach(out, i, d)
+		json_array_foreach(json_object_get(doc, "flows"), i, d) {
+			char id[CLI_ID_LEN];
 			printf("%-24s %-10s %-6zu %s\n", hive_safe(cli_jstr(d, "name")), cli_jstr(d, "state"),
-			       json_array_size(json_object_get(d, "task_ids")), cli_jstr(d, "id"));
+			       json_array_size(json_object_get(d, "task_ids")), cli_id(cli, "flow", cli_jstr(d, "id"), id));
+		}
 	}
-	json_decref(out);
+	json_decref(doc);
 	return rc;
 }
 
@@ -150,13 +154,15 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_status(s, a->pos[0], &st);
+		rc = hive_doc_flow_status(s, a->pos[0], &st);
 	if (rc || cli_json_out(cli, json_incref(st))) {
 		json_decref(st);
 		return rc;
 	}
 	const json_t *f = json_object_get(st, "flow");
-	printf("flow %s (%s): %s%s%s\n", hive_safe(cli_jstr(f, "name")), cli_jstr(f, "id"), cli_jstr(f, "state"),
+	char id[CLI_ID_LEN];
+	printf("flow %s (%s): %s%s%s\n", hive_safe(cli_jstr(f, "name")), cli_id(cli, "flow", cli_jstr(f, "id"), id),
+	       cli_jstr(f, "state"),
 	       *cli_jstr(f, "reason") ? " — " : "", hive_safe(cli_jstr(f, "reason")));
 	if (*cli_jstr(f, "base_commit"))
 		printf("base commit %.12s\n", cli_jstr(f, "base_commit"));

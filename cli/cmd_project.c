@@ -17,8 +17,9 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 		return rc;
 	json_t *doc = NULL;
 	hive_project_show(s, id.s, &doc);
+	char shown[CLI_ID_LEN];
 	if (!cli_json_out(cli, json_incref(doc)))
-		printf("created project %s (%s) for %s\n", name, id.s, cli_jstr(doc, "repo"));
+		printf("created project %s (%s) for %s\n", name, cli_id(cli, "project", id.s, shown), cli_jstr(doc, "repo"));
 	json_decref(doc);
 	return 0;
 }
@@ -30,13 +31,16 @@ static int cmd_list(hive_cli *cli, const cli_args *a)
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_project_list(s, &docs);
+		rc = hive_doc_project_list(s, &docs);
 	if (!rc && !cli_json_out(cli, json_incref(docs))) {
 		size_t i;
 		json_t *d;
-		printf("%-20s %-36s %s\n", "NAME", "ID", "REPO");
-		json_array_foreach(docs, i, d)
-			printf("%-20s %-36s %s\n", cli_jstr(d, "name"), cli_jstr(d, "id"), cli_jstr(d, "repo"));
+		printf("%-20s %-18s %s\n", "NAME", "ID", "REPO");
+		json_array_foreach(json_object_get(docs, "projects"), i, d) {
+			char id[CLI_ID_LEN];
+			printf("%-20s %-18s %s\n", hive_safe(cli_jstr(d, "name")), cli_id(cli, "project", cli_jstr(d, "id"), id),
+			       hive_safe(cli_jstr(d, "repo")));
+		}
 	}
 	json_decref(docs);
 	return rc;

@@ -129,8 +129,9 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 	if (!rc) {
 		json_t *doc = NULL;
 		hive_task_show(s, id.s, &doc);
+		char shown[CLI_ID_LEN];
 		if (!cli_json_out(cli, json_incref(doc)))
-			printf("created task %s (%s)\n", cli_jstr(doc, "key"), id.s);
+			printf("created task %s (%s)\n", cli_jstr(doc, "key"), cli_id(cli, "task", id.s, shown));
 		json_decref(doc);
 	}
 	json_decref(raw);
@@ -140,22 +141,26 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 
 static int cmd_list(hive_cli *cli, const cli_args *a)
 {
-	hive_task_filter tf = {.project_ref = cli_str(a, "project"), .flow_ref = cli_str(a, "flow")};
-	json_t *out = NULL;
+	hive_task_filter tf = {.project_ref = cli_str(a, "project"), .flow_ref = cli_str(a, "flow"),
+			       .state = cli_str(a, "state")};
+	json_t *doc = NULL;
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_task_list(s, &tf, &out);
-	if (!rc && !cli_json_out(cli, json_incref(out))) {
+		rc = hive_doc_task_list(s, &tf, &doc);
+	if (!rc && !cli_json_out(cli, json_incref(doc))) {
 		size_t i;
 		json_t *d;
-		printf("%-20s %-10s %-8s %-36s %s\n", "KEY", "STATE", "ATTEMPTS", "ID", "TITLE");
-		json_array_foreach(out, i, d)
-			printf("%-20s %-10s %-8lld %-36s %s\n", hive_safe(cli_jstr(d, "key")), cli_jstr(d, "state"),
-			       (long long)json_integer_value(json_object_get(d, "attempts")), cli_jstr(d, "id"),
-			       hive_safe(cli_jstr(d, "title")));
+		printf("%-20s %-20s %-10s %-8s %-18s %s\n", "KEY", "FLOW", "STATE", "ATTEMPTS", "ID", "TITLE");
+		json_array_foreach(json_object_get(doc, "tasks"), i, d) {
+			char id[CLI_ID_LEN];
+			printf("%-20s %-20s %-10s %-8lld %-18s %s\n", hive_safe(cli_jstr(d, "key")),
+			       *cli_jstr(d, "flow_name") ? hive_safe(cli_jstr(d, "flow_name")) : "-", cli_jstr(d, "state"),
+			       (long long)json_integer_value(json_object_get(d, "attempts")),
+			       cli_id(cli, "task", cli_jstr(d, "id"), id), hive_safe(cli_jstr(d, "title")));
+		}
 	}
-	json_decref(out);
+	json_decref(doc);
 	return rc;
 }
 
@@ -245,7 +250,7 @@ const hive_command hive_cmds_task[] = {
 			{.name = "depends-on", .kind = CLI_LIST, .arg = "TASK",
 			 .help = "a task that must succeed first"},
 			{.name = "runtime-command", .kind = CLI_STR, .arg = "CMD",
-			 .help = "the program that does the task (required)"},
+			 .help = "the program that does the task", .required = 1},
 			{.name = "max-attempts", .kind = CLI_U64, .arg = "N",
 			 .help = "attempts allowed (at least 1)"},
 			{.name = "retry", .kind = CLI_STR, .arg = "JSON",
@@ -263,9 +268,10 @@ const hive_command hive_cmds_task[] = {
 		.opts = {
 			{.name = "project", .kind = CLI_STR, .arg = "P", .help = "only this project's tasks"},
 			{.name = "flow", .kind = CLI_STR, .arg = "F", .help = "only this flow's tasks"},
+			{.name = "state", .kind = CLI_STR, .arg = "S", .help = "only tasks in state S (failed, retry, ...)"},
 		},
-		.help = "List tasks with state and attempt count.\n",
-		.exit = "0 ok, 3 unknown project or flow.",
+		.help = "List tasks with their flow, state and attempt count.\n",
+		.exit = "0 ok, 2 unknown state, 3 unknown project or flow.",
 		.run = cmd_list,
 	},
 	{

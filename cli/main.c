@@ -95,9 +95,10 @@ static void print_usage_all(FILE *out)
 			fprintf(out, "  %s\n", u.data);
 			hive_buf_dispose(&u);
 		}
-	fputs("\nglobal flags (before or after the command words):\n"
+	fputs("\nglobal flags (where a flag may stand; \"--\" ends flags):\n"
 	      "  --dir PATH   data directory (else $HIVE_DIR, $XDG_DATA_HOME/hive, ~/.local/share/hive)\n"
-	      "  --json       machine output\n"
+	      "  --json       machine output: one JSON document with \"schema\": 2 (events: NDJSON as stored)\n"
+	      "  --color WHEN auto (default), always or never; auto honours NO_COLOR, CLICOLOR_FORCE, TERM=dumb\n"
 	      "  --help       help for any command\n"
 	      "  --version    print the version\n"
 	      "\nexit codes: 0 ok, 1 work failed, 2 usage/invalid input, 3 not found/ambiguous,\n"
@@ -155,42 +156,21 @@ static const hive_command *find_command(const char *group, const char *name)
 	return NULL;
 }
 
-typedef struct {
-	int help, version;
-	const char *dir;
-	int json;
-} globals;
-
-/* Pull the global flags out of argv wherever they are (up to a "--"),
- * leaving the command words and the command's own flags in order. */
-static int extract_globals(int *argc, char **argv, globals *g)
+/* The global flags before the command's words (strict: only they may
+ * stand there) or between them (not strict: the first other flag is the
+ * command's, e.g. hive gc --branches). */
+static int leading_globals(int argc, char **argv, int *i, cli_globals *g, int strict)
 {
-	int out = 1, dashdash = 0;
-	for (int i = 1; i < *argc; i++) {
-		char *a = argv[i];
-		if (!dashdash && strcmp(a, "--") == 0)
-			dashdash = 1;
-		if (dashdash) {
-			argv[out++] = a;
-		} else if (strcmp(a, "--json") == 0) {
-			g->json = 1;
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			g->help = 1;
-		} else if (strcmp(a, "--version") == 0) {
-			g->version = 1;
-		} else if (strcmp(a, "--dir") == 0) {
-			if (i + 1 >= *argc)
-				return hive_error_set(HIVE_EINVALID, "--dir needs a path");
-			g->dir = argv[++i];
-		} else if (strncmp(a, "--dir=", 6) == 0) {
-			g->dir = a + 6;
-		} else {
-			argv[out++] = a;
-		}
+	while (*i < argc && argv[*i][0] == '-' && strcmp(argv[*i], "--") != 0) {
+		int rc = cli_global_take(argc, argv, i, g);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && !strict)
+			return 0;
+		if (rc == 0)
+			return hive_error_set(HIVE_EINVALID, "unknown flag %s; see hive --help", argv[*i]);
+		(*i)++;
 	}
-	if (g->dir && !*g->dir)
-		return hive_error_set(HIVE_EINVALID, "--dir needs a non-empty path");
-	*argc = out;
 	return 0;
 }
 
@@ -222,8 +202,7 @@ static int report(int rc, int json)
 	hive_buf_puts(&msg, hive_error_last());
 	put_hint(&msg);
 	if (json) {
-		json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", hive_error_name(rc),
-				      "message", hive_buf_str(&msg));
+		json_t *e = hive_doc_error(rc, hive_buf_str(&msg));
 		char *s = json_dumps(e, JSON_COMPACT);
 		fprintf(stderr, "%s\n", s);
 		free(s);
@@ -258,75 +237,109 @@ static int list_commands(void)
 	return 0;
 }
 
-static int dispatch(hive_cli *cli, globals *g, int argc, char **argv)
+/* The data dir, colour and --json the parsed globals chose; *dir is the
+ * data dir (new string: a command may point cli->dir elsewhere meanwhile). */
+static void cli_setup(hive_cli *cli, const cli_globals *g, char **dir)
 {
+	const char *env_dir = getenv("HIVE_DIR");
+	*dir = g->dir ? hive_xstrdup(g->dir) : default_dir(&cli->dir_error);
+	cli->dir = *dir;
+	/* HIVE_DIR= (set but empty) is unset, as everywhere */
+	cli->dir_is_default = !g->dir && !(env_dir && *env_dir);
+	cli->json = g->json;
+	cli->color = cli_color_wanted(g->color, g->json);
+}
+
+static int print_version(const cli_globals *g)
+{
+	if (g->json)
+		cli_print_json(json_pack("{s:i,s:s}", "schema", 2, "version", HIVE_VERSION));
+	else
+		printf("hive %s\n", HIVE_VERSION);
+	return 0;
+}
+
+/* The command named by the words at argv[*i] (globals may stand between
+ * them), advancing *i past them; NULL with the error set, or with *done
+ * when a help or version was printed instead. */
+static const hive_command *find_words(int argc, char **argv, int *i, cli_globals *g, int *done, int *rc)
+{
+	if ((*rc = leading_globals(argc, argv, i, g, 1)))
+		return NULL;
 	if (g->version) {
-		if (g->json)
-			cli_print_json(json_pack("{s:s}", "version", HIVE_VERSION));
+		*done = 1;
+		*rc = print_version(g);
+		return NULL;
+	}
+	if (*i >= argc || strcmp(argv[*i], "--") == 0) {
+		*done = g->help;
+		if (g->help)
+			print_usage_all(stdout);
 		else
-			printf("hive %s\n", HIVE_VERSION);
-		return 0;
+			*rc = hive_error_set(HIVE_EINVALID, "no command given; see hive --help");
+		return NULL;
 	}
-	if (argc < 2) {
-		if (!g->help)
-			return hive_error_set(HIVE_EINVALID, "no command given; see hive --help");
-		print_usage_all(stdout);
-		return 0;
+	const char *group = argv[(*i)++];
+	if (strcmp(group, "__commands") == 0) {
+		*done = 1;
+		*rc = list_commands();
+		return NULL;
 	}
-	const char *group = argv[1], *name = argc > 2 ? argv[2] : NULL;
-	if (strcmp(group, "__commands") == 0)
-		return list_commands();
+	if ((*rc = leading_globals(argc, argv, i, g, 0)))
+		return NULL;
+	const char *name = *i < argc ? argv[*i] : NULL;
 	const hive_command *cmd = find_command(group, name);
-	int skip = 3;
-	if (!cmd) {
-		cmd = find_command(group, NULL); /* single-word commands: hive demo */
-		skip = 2;
+	if (cmd) {
+		(*i)++;
+		return cmd;
 	}
-	if (!cmd) {
-		if (!group_exists(group))
-			return hive_error_set(HIVE_EINVALID, "unknown command \"%s\"; see hive --help", group);
-		if (g->help && !name) {
-			print_group_help(group);
-			return 0;
-		}
-		if (!name)
-			return group_needs_command(group);
-		return hive_error_set(HIVE_EINVALID, "unknown command \"%s %s\"; see hive %s --help", group, name, group);
+	if ((cmd = find_command(group, NULL))) /* single-word commands: hive demo */
+		return cmd;
+	if (!group_exists(group)) {
+		*rc = hive_error_set(HIVE_EINVALID, "unknown command \"%s\"; see hive --help", group);
+	} else if (g->help && !name) {
+		*done = 1;
+		print_group_help(group);
+	} else if (!name) {
+		*rc = group_needs_command(group);
+	} else {
+		*rc = hive_error_set(HIVE_EINVALID, "unknown command \"%s %s\"; see hive %s --help", group, name, group);
 	}
-	if (g->help)
-		return print_help(cmd);
+	return NULL;
+}
+
+static int dispatch(hive_cli *cli, cli_globals *g, int argc, char **argv, char **dir)
+{
+	int i = 1, done = 0, rc = 0;
+	const hive_command *cmd = find_words(argc, argv, &i, g, &done, &rc);
+	if (!cmd)
+		return rc;
 	cli_args a;
-	cli->may_create = cmd->creates_store;
-	int rc = cli_parse(cmd, argc - skip, argv + skip, &a);
-	if (!rc)
+	rc = cli_parse_globals(cmd, argc - i, argv + i, &a, g);
+	if (!rc && g->help)
+		rc = print_help(cmd);
+	else if (!rc && g->version)
+		rc = print_version(g);
+	else if (!rc) {
+		cli_setup(cli, g, dir);
+		cli->may_create = cmd->creates_store;
 		rc = cmd->run(cli, &a);
+	}
 	cli_args_dispose(&a);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	globals g = {0};
+	cli_globals g = {0};
+	hive_cli cli = {0};
+	char *dir = NULL;
 	signal(SIGPIPE, SIG_IGN);
-	int rc = extract_globals(&argc, argv, &g);
-	if (rc)
-		return report(rc, g.json);
-	char *dir_error = NULL;
-	char *dir = g.dir ? hive_xstrdup(g.dir) : default_dir(&dir_error);
-	const char *nc = getenv("NO_COLOR");
-	const char *env_dir = getenv("HIVE_DIR");
-	hive_cli cli = {
-		.dir = dir,
-		.dir_error = dir_error,
-		.dir_is_default = !g.dir && !(env_dir && *env_dir),
-		.json = g.json,
-		.color = !g.json && isatty(1) && !(nc && *nc),
-	};
-	rc = dispatch(&cli, &g, argc, argv);
+	int rc = dispatch(&cli, &g, argc, argv, &dir);
 	fflush(stdout); /* a failure here is a closed pipe: a quiet end, not an error */
 	hive_store_close(cli.store);
 	free(dir);
-	free(dir_error);
+	free(cli.dir_error);
 	rc = report(rc, g.json);
 	return cli.exit_status ? cli.exit_status : rc;
 }

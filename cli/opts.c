@@ -41,6 +41,7 @@ typedef struct {
 	const char *cmd; /* "flow create", for messages */
 	const hive_command *def;
 	cli_args *a;
+	cli_globals *g;  /* NULL: global flags are not taken here */
 } parser;
 
 static int find_opt(const hive_command *cmd, const char *name, size_t len)
@@ -129,31 +130,65 @@ static int parse_flag(const parser *p, char *arg, int argc, char **argv, int *i)
 	return store_value(p, k, val);
 }
 
+/* "--name" or "--name=..." names one of the command's own options. */
+static int own_flag(const parser *p, const char *w)
+{
+	const char *name = w + 2, *eq = strchr(name, '=');
+	return find_opt(p->def, name, eq ? (size_t)(eq - name) : strlen(name)) >= 0;
+}
+
+/* A --help or -h standing after word i: asking for help wins over a
+ * mistake before it (hive events list --bogus --help). */
+static int help_later(const parser *p, int argc, char **argv, int i)
+{
+	if (!p->g)
+		return 0;
+	for (int k = i + 1; k < argc && strcmp(argv[k], "--") != 0; k++)
+		if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+			return p->g->help = 1;
+	return 0;
+}
+
+/* One word (and a flag's value) at argv[*i]: 0, 1 (help wanted) or an error. */
+static int parse_word(const parser *p, int argc, char **argv, int *i, int *dashdash)
+{
+	char *w = argv[*i];
+	cli_args *a = p->a;
+	int rc;
+	if (!*dashdash && strcmp(w, "--") == 0) {
+		*dashdash = 1;
+		return 0;
+	}
+	/* a global flag where a flag stands (a flag's value never gets here) */
+	if (!*dashdash && p->g && w[0] == '-' && !(w[1] == '-' && own_flag(p, w)) &&
+	    (rc = cli_global_take(argc, argv, i, p->g)) != 0)
+		return rc < 0 ? rc : p->g->help;
+	if (!*dashdash && w[0] == '-' && w[1] == '-' && w[2])
+		return parse_flag(p, w, argc, argv, i);
+	if (!*dashdash && w[0] == '-' && w[1])
+		return hive_error_set(HIVE_EINVALID, "%s: unknown flag %s; see hive %s --help", p->cmd, w, p->cmd);
+	if (a->npos >= n_args(p->def))
+		return hive_error_set(HIVE_EINVALID, "%s: unexpected argument \"%s\"; see hive %s --help",
+				      p->cmd, w, p->cmd);
+	if ((rc = check_utf8(p, "", p->def->args[a->npos], w)))
+		return rc;
+	a->pos[a->npos++] = w;
+	return 0;
+}
+
 static int parse_words(const parser *p, int argc, char **argv)
 {
-	int rc, dashdash = 0, max = n_args(p->def);
-	cli_args *a = p->a;
+	int dashdash = 0;
 	for (int i = 0; i < argc; i++) {
-		char *w = argv[i];
-		if (!dashdash && strcmp(w, "--") == 0) {
-			dashdash = 1;
-			continue;
-		}
-		if (!dashdash && w[0] == '-' && w[1] == '-' && w[2]) {
-			if ((rc = parse_flag(p, w, argc, argv, &i)))
-				return rc;
-			continue;
-		}
-		if (!dashdash && w[0] == '-' && w[1])
-			return hive_error_set(HIVE_EINVALID, "%s: unknown flag %s; see hive %s --help", p->cmd, w, p->cmd);
-		if (a->npos >= max)
-			return hive_error_set(HIVE_EINVALID, "%s: unexpected argument \"%s\"; see hive %s --help",
-					      p->cmd, w, p->cmd);
-		if ((rc = check_utf8(p, "", p->def->args[a->npos], w)))
-			return rc;
-		a->pos[a->npos++] = w;
+		int rc = parse_word(p, argc, argv, &i, &dashdash);
+		if (rc > 0)
+			return rc; /* help wanted: the rest is not checked */
+		if (rc < 0)
+			return help_later(p, argc, argv, i) ? 1 : rc;
 	}
-	if (a->npos < p->def->min_args)
+	if (p->g && p->g->help)
+		return 1; /* help wanted (before the command's words): nothing is missing */
+	if (p->a->npos < p->def->min_args)
 		return hive_error_set(HIVE_EINVALID, "%s: missing argument; see hive %s --help", p->cmd, p->cmd);
 	return 0;
 }
@@ -169,18 +204,53 @@ static int check_required(const parser *p)
 	return 0;
 }
 
-int cli_parse(const hive_command *cmd, int argc, char **argv, cli_args *a)
+int cli_global_take(int argc, char **argv, int *i, cli_globals *g)
+{
+	const char *w = argv[*i];
+	if (strcmp(w, "--json") == 0) {
+		g->json = 1;
+	} else if (strcmp(w, "--help") == 0 || strcmp(w, "-h") == 0) {
+		g->help = 1;
+	} else if (strcmp(w, "--version") == 0) {
+		g->version = 1;
+	} else if (strcmp(w, "--dir") == 0 || strncmp(w, "--dir=", 6) == 0) {
+		if (!w[5] && *i + 1 >= argc)
+			return hive_error_set(HIVE_EINVALID, "--dir needs a path");
+		g->dir = w[5] ? w + 6 : argv[++*i];
+		if (!*g->dir)
+			return hive_error_set(HIVE_EINVALID, "--dir needs a non-empty path");
+	} else if (strcmp(w, "--color") == 0 || strncmp(w, "--color=", 8) == 0) {
+		if (!w[7] && *i + 1 >= argc)
+			return hive_error_set(HIVE_EINVALID, "--color needs a value: auto, always or never");
+		const char *v = w[7] ? w + 8 : argv[++*i];
+		if (strcmp(v, "auto") != 0 && strcmp(v, "always") != 0 && strcmp(v, "never") != 0)
+			return hive_error_set(HIVE_EINVALID, "--color %s: use auto, always or never", v);
+		g->color = v;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int cli_parse_globals(const hive_command *cmd, int argc, char **argv, cli_args *a, cli_globals *g)
 {
 	memset(a, 0, sizeof *a);
 	a->cmd = cmd;
 	hive_buf words = {0};
 	cli_command_words(cmd, &words);
-	parser p = {words.data, cmd, a};
+	parser p = {words.data, cmd, a, g};
 	int rc = parse_words(&p, argc, argv);
-	if (!rc)
+	if (rc == 1) /* --help */
+		rc = 0;
+	else if (!rc)
 		rc = check_required(&p);
 	hive_buf_dispose(&words);
 	return rc;
+}
+
+int cli_parse(const hive_command *cmd, int argc, char **argv, cli_args *a)
+{
+	return cli_parse_globals(cmd, argc, argv, a, NULL);
 }
 
 void cli_args_dispose(cli_args *a)

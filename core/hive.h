@@ -214,9 +214,12 @@ int hive_flow_status(hive_store *s, const char *flow_ref, json_t **out);
  * at the end; zero-initialise. */
 typedef struct {
 	const char *project_ref, *flow_ref;
+	const char *state;  /* a task state name ("failed"); HIVE_EINVALID for an unknown one */
 } hive_task_filter;
 
-/* The tasks that match f (NULL = every task), in id order. */
+/* The tasks that match f (NULL = every task), in id order.  Each document
+ * also carries "flow_name" (the name of its flow_id), as an attempt's (in
+ * hive_attempt_list and _show) carries "task_key" and "flow_name". */
 int hive_task_list(hive_store *s, const hive_task_filter *f, json_t **out);
 int hive_task_show(hive_store *s, const char *task_ref, json_t **out);
 
@@ -285,6 +288,42 @@ int hive_events_list(hive_store *s, const hive_events_query *q, hive_event_fn fn
  */
 int hive_events_verify(hive_store *s, void (*report)(const char *msg, void *ctx), void *ctx,
 		       uint64_t *events, uint64_t *problems);
+
+/* ---- documents (core/doc.c) ------------------------------------------------------
+ *
+ * What front ends print: every `--json` output of the CLI and every JSON
+ * body of `hive serve`, so both emit the same bytes (json_dumps with
+ * JSON_COMPACT | JSON_PRESERVE_ORDER).  A document is an object whose
+ * first member is "schema": HIVE_DOC_SCHEMA.  Lists are summaries
+ * {"schema": 2, "projects"|"flows"|"tasks"|"attempts": [...]}; a show
+ * document is the whole object plus "schema".  Field names are stable
+ * (docs/json.md).  Events are never documents: they are printed byte for
+ * byte as stored.  *out: a new reference; errors as the query's.
+ */
+#define HIVE_DOC_SCHEMA 2
+
+int hive_doc_project_list(hive_store *s, json_t **out);
+int hive_doc_project_show(hive_store *s, const char *project_ref, json_t **out);
+int hive_doc_flow_list(hive_store *s, const char *project_ref, json_t **out);
+int hive_doc_flow_show(hive_store *s, const char *flow_ref, json_t **out);
+int hive_doc_flow_status(hive_store *s, const char *flow_ref, json_t **out);
+int hive_doc_task_list(hive_store *s, const hive_task_filter *f, json_t **out);
+int hive_doc_task_show(hive_store *s, const char *task_ref, json_t **out);
+int hive_doc_attempt_list(hive_store *s, const hive_attempt_filter *f, json_t **out);
+/* The whole attempt (= `attempt inspect --json`). */
+int hive_doc_attempt_show(hive_store *s, const char *attempt_ref, json_t **out);
+/* Steals doc; returns a new object: "schema" first, then doc's members
+ * (an existing "schema" member is replaced).  A non-object is returned as is. */
+json_t *hive_doc_wrap(json_t *doc);
+/* {"schema": 2, "error": {"code": hive_error_name(rc), "message": message}}: new. */
+json_t *hive_doc_error(int rc, const char *message);
+
+/* Id display (SPEC section 12): the shortest prefix of id, at least 13
+ * characters, that no other object of its kind shares in the store, so the
+ * prefix printed resolves to it.  kind: "project", "flow", "task" or
+ * "attempt".  out: at least HIVE_ID_LEN + 1 bytes; the whole id on error
+ * (or when it is not a stored id). */
+void hive_id_display(hive_store *s, const char *kind, const char *id, char *out);
 
 /* ---- helpers for front ends ------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include "core/projection.h"
 #include "core/resolve.h"
 #include "core/spec.h"
+#include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
@@ -112,6 +113,39 @@ static json_t *where_eq(json_t *all, const char *field, const char *value)
 	return out;
 }
 
+/* ---- names next to ids ------------------------------------------------------- */
+
+/* doc[field] = the "name"/"key" member of the document at kind/<doc[id_field]>,
+ * when there is one (a task in no flow has no flow name). */
+static void add_name(hive_txn *txn, json_t *doc, const char *field, const char *kind, const char *id_field,
+		     const char *name_field)
+{
+	const char *id = hive_json_str(doc, id_field);
+	json_t *other = id ? hive_proj_get(txn, "%s/%s", kind, id) : NULL;
+	const char *name = hive_json_str(other, name_field);
+	if (name)
+		json_object_set_new(doc, field, json_string(name));
+	json_decref(other);
+}
+
+/* What a person types next to an id: a task's flow name; an attempt's
+ * task key and flow name (so FLOW/KEY#N can be shown). */
+static void add_names(hive_txn *txn, hive_ref_kind kind, json_t *doc)
+{
+	if (kind == HIVE_REF_TASK || kind == HIVE_REF_ATTEMPT)
+		add_name(txn, doc, "flow_name", "flow", "flow_id", "name");
+	if (kind == HIVE_REF_ATTEMPT)
+		add_name(txn, doc, "task_key", "task", "task_id", "key");
+}
+
+static void add_names_all(hive_txn *txn, hive_ref_kind kind, json_t *docs)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+		add_names(txn, kind, d);
+}
+
 /* ---- show: one document by reference ---------------------------------------- */
 
 typedef struct {
@@ -145,6 +179,8 @@ static int show_q(hive_txn *txn, const void *args, json_t **out)
 	int rc = load_ref(txn, a->kind, a->ref, out);
 	if (!rc && a->kind == HIVE_REF_TASK)
 		add_result_branch(txn, *out);
+	if (!rc)
+		add_names(txn, a->kind, *out);
 	return rc;
 }
 
@@ -328,15 +364,23 @@ static int task_list_q(hive_txn *txn, const void *args, json_t **out)
 {
 	const hive_task_filter *f = args;
 	json_t *p = NULL, *fl = NULL;
-	int rc = f->project_ref ? load_ref(txn, HIVE_REF_PROJECT, f->project_ref, &p) : 0;
+	int rc = 0;
+	if (f->state && hive_task_state_parse(f->state) == HIVE_TASK_UNKNOWN)
+		return hive_error_set(HIVE_EINVALID, "no task state \"%s\"; use pending, ready, running, verifying, "
+				      "success, retry, failed, escalated or aborted", f->state);
+	if (f->project_ref)
+		rc = load_ref(txn, HIVE_REF_PROJECT, f->project_ref, &p);
 	if (!rc && f->flow_ref)
 		rc = load_ref(txn, HIVE_REF_FLOW, f->flow_ref, &fl);
 	if (!rc && fl)
 		*out = flow_tasks(txn, fl);
 	else if (!rc)
 		rc = load_all(txn, "task/", out);
-	if (!rc)
+	if (!rc) {
 		*out = where_eq(*out, "project_id", p ? str_of(p, "id") : NULL);
+		*out = where_eq(*out, "state", f->state);
+		add_names_all(txn, HIVE_REF_TASK, *out);
+	}
 	json_decref(p);
 	json_decref(fl);
 	return rc;
@@ -403,8 +447,10 @@ static int attempt_list_q(hive_txn *txn, const void *args, json_t **out)
 		rc = indexed_attempts(txn, f->task_ref ? task.s : NULL, f->flow_ref ? flow.s : NULL, out);
 	else if (!rc)
 		rc = load_all(txn, "attempt/", out);
-	if (!rc)
+	if (!rc) {
 		*out = sorted(*out, by_number);
+		add_names_all(txn, HIVE_REF_ATTEMPT, *out);
+	}
 	return rc;
 }
 
@@ -412,6 +458,32 @@ int hive_attempt_list(hive_store *s, const hive_attempt_filter *f, json_t **out)
 {
 	hive_attempt_filter none = {0};
 	return run_query(s, attempt_list_q, f ? f : &none, out);
+}
+
+/* ---- id display ------------------------------------------------------------------ */
+
+typedef struct {
+	hive_ref_kind kind;
+	const char *id;
+	char *out;
+} display_ctx;
+
+static int display_txn(hive_txn *txn, void *vctx)
+{
+	display_ctx *c = vctx;
+	hive_resolve_display(txn, c->kind, c->id, c->out);
+	return 0;
+}
+
+void hive_id_display(hive_store *s, const char *kind, const char *id, char *out)
+{
+	static const char *const kinds[] = {"project", "flow", "task", "attempt"};
+	snprintf(out, HIVE_ID_LEN + 1, "%s", id ? id : "");
+	for (int k = 0; k < 4; k++)
+		if (kind && strcmp(kind, kinds[k]) == 0) {
+			display_ctx c = {(hive_ref_kind)k, id, out};
+			hive_store_read(s, display_txn, &c);
+		}
 }
 
 /* ---- attempt detail ------------------------------------------------------------ */
@@ -438,6 +510,7 @@ static int inspect_txn(hive_txn *txn, void *vctx)
 	int rc = load_ref(txn, HIVE_REF_ATTEMPT, c->ref, &d->attempt);
 	if (rc)
 		return rc;
+	add_names(txn, HIVE_REF_ATTEMPT, d->attempt);
 	if (c->what & HIVE_INSPECT_DIFF)
 		blob_copy(txn, str_of(json_object_get(d->attempt, "changes"), "diff_blob"), &d->diff);
 	if (!(c->what & HIVE_INSPECT_OUTPUT))

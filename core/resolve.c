@@ -166,8 +166,49 @@ static int by_exact_id(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_
 	return by_prefix(txn, kind, ref, out);
 }
 
+/* "TASK#N": the task's attempt numbered N, whatever flow it ran in (SPEC
+ * section 12).  TASK is any task reference (FLOW/KEY, a key, an id); a
+ * flow name means the flow holding it now (the newest; at most one that
+ * has not ended holds a name). */
+static int attempt_by_number(hive_txn *txn, const char *ref, const char *hash, hive_id *out)
+{
+	const char *num = hash + 1;
+	char *end = NULL;
+	long long n = strtoll(num, &end, 10);
+	if (!*num || *end || n < 1 || num[0] == '+' || num[0] == '-')
+		return hive_error_set(HIVE_EINVALID, "attempt \"%s\": after '#' give the attempt number (1, 2, ...)", ref);
+	char *task_ref = hive_xstrndup(ref, (size_t)(hash - ref));
+	hive_id task;
+	int rc = hive_resolve(txn, HIVE_REF_TASK, task_ref, &task);
+	free(task_ref);
+	if (rc)
+		return rc;
+	json_t *t = hive_proj_task(txn, task.s), *id;
+	size_t i;
+	rc = HIVE_ENOTFOUND;
+	json_array_foreach(json_object_get(t, "attempt_ids"), i, id) {
+		json_t *a = hive_proj_attempt(txn, json_string_value(id));
+		if (json_integer_value(json_object_get(a, "attempt_number")) == n) {
+			snprintf(out->s, sizeof out->s, "%s", json_string_value(id));
+			rc = 0;
+		}
+		json_decref(a);
+		if (!rc)
+			break;
+	}
+	long long made = json_integer_value(json_object_get(t, "attempts"));
+	json_decref(t);
+	if (rc)
+		return hive_error_set(HIVE_ENOTFOUND, "no attempt matches \"%s\": the task has %lld attempt%s; see hive "
+				      "attempt list --task %.*s", ref, made, made == 1 ? "" : "s", (int)(hash - ref), ref);
+	return 0;
+}
+
 static int resolve_any(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out)
 {
+	const char *hash = kind == HIVE_REF_ATTEMPT ? strrchr(ref, '#') : NULL;
+	if (hash)
+		return attempt_by_number(txn, ref, hash, out);
 	/* an exact id wins over everything: a name (kept from a store written
 	 * before names that look like ids were refused) never shadows it */
 	int rc = by_exact_id(txn, kind, ref, out);
@@ -193,6 +234,45 @@ static int resolve_any(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_
 	return by_prefix(txn, kind, ref, out);
 }
 
+/* How many stored objects of kind have an id starting with prefix (0, 1
+ * or 2 = "more than one"). */
+static size_t count_prefix(hive_txn *txn, hive_ref_kind kind, const char *prefix)
+{
+	char found[2][HIVE_ID_LEN + 1];
+	size_t n = 0;
+	if (kind == HIVE_REF_PROJECT) {
+		char key[64];
+		snprintf(key, sizeof key, "project/%s", prefix);
+		scan_ctx c = {.prefix = key, .skip = 8};
+		hive_txn_scan_prefix(txn, key, collect_suffix, &c);
+		return c.n > 2 ? 2 : c.n;
+	}
+	hive_index idx = kind == HIVE_REF_FLOW ? HIVE_IDX_FLOW : kind == HIVE_REF_TASK ? HIVE_IDX_TASK : HIVE_IDX_ATTEMPT;
+	if (hive_txn_index_prefix(txn, idx, prefix, found, 2, &n) != 0)
+		return 2;
+	return n;
+}
+
+void hive_resolve_display(hive_txn *txn, hive_ref_kind kind, const char *id, char *out)
+{
+	snprintf(out, HIVE_ID_LEN + 1, "%s", id ? id : "");
+	if (!hive_id_valid(out))
+		return;
+	/* 13 = the 48-bit millisecond time; lengths ending on a '-' or on the
+	 * version digit add nothing, so they are skipped */
+	for (size_t len = 13; len < HIVE_ID_LEN; len++) {
+		if (len == 14 || len == 15 || len == 19 || len == 24)
+			continue;
+		char prefix[HIVE_ID_LEN + 1];
+		memcpy(prefix, id, len);
+		prefix[len] = '\0';
+		if (count_prefix(txn, kind, prefix) <= 1) {
+			out[len] = '\0';
+			return;
+		}
+	}
+}
+
 int hive_resolve_name_check(const char *name, const char *where)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -209,7 +289,8 @@ int hive_resolve(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *ou
 	if (!ref || !*ref)
 		return hive_error_set(HIVE_EINVALID, "empty %s reference", hive_ref_kind_name(kind));
 	int rc = resolve_any(txn, kind, ref, out);
-	if (rc == HIVE_ENOTFOUND)
+	/* TASK#N said why itself (which task, how many attempts it has) */
+	if (rc == HIVE_ENOTFOUND && !(kind == HIVE_REF_ATTEMPT && strchr(ref, '#')))
 		return hive_error_set(HIVE_ENOTFOUND, "no %s matches \"%s\"; see hive %s list",
 				      hive_ref_kind_name(kind), ref, hive_ref_kind_name(kind));
 	return rc;

@@ -21,6 +21,14 @@ const char *hive_ref_kind_name(hive_ref_kind kind);
  * FLOW/KEY or a bare key; a unique id prefix of at least 4 characters. */
 int hive_resolve(hive_txn *txn, hive_ref_kind kind, const char *ref, hive_id *out);
 
+/* An attempt may also be named "TASK#N" (FLOW/KEY#N, KEY#N, TASK-ID#N):
+ * the task's attempt numbered N. */
+
+/* The shortest prefix of id (at least 13 characters) that no other stored
+ * object of kind shares, into out (HIVE_ID_LEN + 1 bytes); id itself when
+ * it is not a valid id. */
+void hive_resolve_display(hive_txn *txn, hive_ref_kind kind, const char *id, char *out);
+
 /* Names are not ids (SPEC section 12): a project or flow name or a task key
  * of 4 or more characters made only of hex digits and '-' could be read as
  * an id or an id prefix, so creating one is refused.  0, or HIVE_EINVALID

@@ -97,9 +97,9 @@ $(cat "$ERR")"
 	line=$(cat "$ERR")
 	if [ "$json" = 1 ]; then
 		json_ok "$line" || fail "stderr is not JSON: $line"
-		[ "$(printf '%s' "$line" | json_get - . keys)" = error ] &&
+		[ "$(printf '%s' "$line" | json_get - . keys)" = "error schema" ] &&
 			[ "$(printf '%s' "$line" | json_get - error keys)" = "code message" ] ||
-			fail "stderr is not {\"error\":{\"code\",\"message\"}}: $line"
+			fail "stderr is not {\"schema\":2,\"error\":{\"code\",\"message\"}}: $line"
 	else
 		case $line in "hive: "*) ;; *) fail "stderr does not start with 'hive: ': $line" ;; esac
 	fi

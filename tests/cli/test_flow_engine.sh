@@ -71,10 +71,10 @@ echo "made by the agent" > made.txt
 	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state: $(json_py 'd["flow"]["state"]')"
 	[ "$(json_py '[t["state"] for t in d["tasks"]]')" = '["success"]' ] || fail "task states: $(json_py '[t["state"] for t in d["tasks"]]')"
 	expect_exit 0 --json attempt list --flow f1
-	[ "$(json_py 'len(d)')" = 1 ] || fail "attempt list has $(json_py 'len(d)') attempts, want 1"
-	[ "$(json_py 'd[0]["outcome"]')" = success ] || fail "attempt outcome $(json_py 'd[0]["outcome"]')"
+	[ "$(json_py 'len(d["attempts"])')" = 1 ] || fail "attempt list has $(json_py 'len(d["attempts"])') attempts, want 1"
+	[ "$(json_py 'd["attempts"][0]["outcome"]')" = success ] || fail "attempt outcome $(json_py 'd["attempts"][0]["outcome"]')"
 	local aid
-	aid=$(json_py 'd[0]["id"]')
+	aid=$(json_py 'd["attempts"][0]["id"]')
 	expect_exit 0 attempt inspect "$aid" --diff
 	grep -q '^+++ b/made.txt' "$OUT" || fail "inspect --diff does not show made.txt: $(cat "$OUT")"
 	grep -q '^+made by the agent' "$OUT" || fail "inspect --diff lacks the new line"
@@ -131,7 +131,7 @@ i = next(k for k, e in enumerate(E) if e["type"] == "task_state_changed" and e["
 	# the context names the failed check and its output, and was delivered as shown
 	expect_exit 0 --json attempt list --task f2/fix
 	local a2
-	a2=$(json_py '[a["id"] for a in d if a["attempt_number"] == 2][0]')
+	a2=$(json_py '[a["id"] for a in d["attempts"] if a["attempt_number"] == 2][0]')
 	expect_exit 0 attempt inspect "$a2" --context
 	grep -q 'attempt 2 of 3' "$OUT" || fail "context lacks 'attempt 2 of 3': $(cat "$OUT")"
 	grep -q 'Attempt 1 failed: check_failed' "$OUT" || fail "context lacks the attempt 1 heading"
@@ -232,7 +232,7 @@ line three
 	grep -qi 'conflict' "$OUT" || fail "task show f4x/c does not say conflict: $(cat "$OUT")"
 	# a merge conflict is not something a retry can fix: c never started an attempt
 	expect_exit 0 --json attempt list --task f4x/c
-	[ "$(json_py 'len(d)')" = 0 ] || fail "c has $(json_py 'len(d)') attempts after a merge conflict, want 0"
+	[ "$(json_py 'len(d["attempts"])')" = 0 ] || fail "c has $(json_py 'len(d["attempts"])') attempts after a merge conflict, want 0"
 	expect_exit 0 events verify
 }
 
@@ -298,12 +298,14 @@ sleep 300
 	create_and_start f f6
 	expect_exit 1 flow run f6
 	expect_exit 0 --json attempt list --task f6/slow
-	[ "$(json_py '[a["outcome"] for a in d]')" = '["timeout"]' ] || fail "outcomes $(json_py '[a["outcome"] for a in d]'), want [timeout]"
-	[ "$(json_py 'd[0]["runtime_exited"]["termination_reason"]')" = timeout ] ||
-		fail "termination_reason $(json_py 'd[0]["runtime_exited"]["termination_reason"]')"
+	[ "$(json_py '[a["outcome"] for a in d["attempts"]]')" = '["timeout"]' ] ||
+		fail "outcomes $(json_py '[a["outcome"] for a in d["attempts"]]'), want [timeout]"
+	expect_exit 0 --json attempt inspect 'f6/slow#1'
+	[ "$(json_py 'd["runtime_exited"]["termination_reason"]')" = timeout ] ||
+		fail "termination_reason $(json_py 'd["runtime_exited"]["termination_reason"]')"
 	# documented in docs/events.md: a runtime hive ended has no exit code of its own
-	[ "$(json_py '"exit_code" in d[0]["runtime_exited"] and d[0]["runtime_exited"]["exit_code"] is None')" = True ] ||
-		fail "runtime_exited.exit_code on timeout is not null: $(json_py 'd[0]["runtime_exited"]')"
+	[ "$(json_py '"exit_code" in d["runtime_exited"] and d["runtime_exited"]["exit_code"] is None')" = True ] ||
+		fail "runtime_exited.exit_code on timeout is not null: $(json_py 'd["runtime_exited"]')"
 	if [ -s "$S/grandchild.pid" ]; then
 		pid_gone "$(cat "$S/grandchild.pid")" 10 || fail "grandchild sleep $(cat "$S/grandchild.pid") still alive after the timeout"
 		pid_gone "$(cat "$S/agent.pid")" 10 || fail "agent $(cat "$S/agent.pid") still alive after the timeout"
@@ -332,15 +334,15 @@ test_07_missing_runtime_binary() {
 	create_and_start f f7
 	expect_exit 1 flow run f7
 	expect_exit 0 --json attempt list --flow f7
-	[ "$(json_py 'sorted(a["outcome"] for a in d)')" = '["runtime_unavailable", "runtime_unavailable"]' ] ||
-		fail "outcomes $(json_py '[a["outcome"] for a in d]'), want one runtime_unavailable per task"
+	[ "$(json_py 'sorted(a["outcome"] for a in d["attempts"])')" = '["runtime_unavailable", "runtime_unavailable"]' ] ||
+		fail "outcomes $(json_py '[a["outcome"] for a in d["attempts"]]'), want one runtime_unavailable per task"
 	expect_exit 0 --json flow status f7
 	[ "$(json_py 'd["flow"]["state"]')" = failed ] || fail "flow state $(json_py 'd["flow"]["state"]')"
 	[ "$(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')" = '[["t", "failed", 1], ["u", "failed", 1]]' ] ||
 		fail "tasks $(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')"
 	# the attempt says why the runtime could not start
 	expect_exit 0 --json attempt list --task f7/t
-	expect_exit 0 attempt inspect "$(json_py 'd[0]["id"]')"
+	expect_exit 0 attempt inspect "$(json_py 'd["attempts"][0]["id"]')"
 	grep -q 'hive-test-no-such-agent-binary.*No such file' "$OUT" || fail "inspect does not say why: $(cat "$OUT")"
 	events_dump --flow f7 --type task_retry_scheduled
 	[ "$(events_py 'len(E)')" = 0 ] || fail "a retry was scheduled for runtime_unavailable"
@@ -388,8 +390,8 @@ echo done > done.txt
 	events_dump --task f8/t
 	[ "$(events_py 'sum(1 for e in E if e["type"] == "attempt_crashed")')" = 1 ] || fail "want exactly one attempt_crashed event"
 	expect_exit 0 --json attempt list --task f8/t
-	[ "$(json_py '[(a["attempt_number"], a["outcome"]) for a in d]')" = '[[1, "crashed"], [2, "success"]]' ] ||
-		fail "attempts $(json_py '[(a["attempt_number"], a["outcome"]) for a in d]')"
+	[ "$(json_py '[(a["attempt_number"], a["outcome"]) for a in d["attempts"]]')" = '[[1, "crashed"], [2, "success"]]' ] ||
+		fail "attempts $(json_py '[(a["attempt_number"], a["outcome"]) for a in d["attempts"]]')"
 	expect_exit 0 --json flow status f8
 	[ "$(json_py 'd["flow"]["state"]')" = completed ] || fail "flow state $(json_py 'd["flow"]["state"]')"
 	expect_exit 0 events verify
@@ -602,8 +604,8 @@ test_11_malformed_input_refused() {
 	bad 2 "unknown command" '' flow explode rdy
 	bad 2 "missing argument" '' flow start
 	bad 2 "too many arguments" '' flow start rdy extra
-	bad 2 "--check without =" 'check' task create p "Bad check" --check nocommand
-	bad 2 "--max-attempts 0" 'max-attempts' task create p "Bad" --max-attempts 0
+	bad 2 "--check without =" 'check' task create p "Bad check" --check nocommand --runtime-command true
+	bad 2 "--max-attempts 0" 'max-attempts' task create p "Bad" --max-attempts 0 --runtime-command true
 	bad 2 "--mode sideways" 'mode' task retry pend/t1 --mode sideways
 	expect_exit 0 task create p "A loose task" --key loose --runtime-command true
 	bad 3 "flow create: unknown project" 'nosuchproject' flow create nosuchproject --name y --task loose
@@ -657,9 +659,9 @@ test_12_tasks_and_flow_from_flags() {
 	[ "$(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')" = '[["out", "success", 1], ["rd", "success", 1]]' ] ||
 		fail "tasks $(json_py '[(t["key"], t["state"], t["attempts"]) for t in d["tasks"]]')"
 	# the optional check failed, was reported, and did not fail the attempt
-	expect_exit 0 --json attempt list --task out
-	[ "$(json_py '[(c["name"], c["passed"]) for c in d[0]["checks"]]')" = '[["exists", true], ["lint", false]]' ] ||
-		fail "out's checks: $(json_py '[(c["name"], c["passed"]) for c in d[0]["checks"]]')"
+	expect_exit 0 --json attempt inspect 'out#1'
+	[ "$(json_py '[(c["name"], c["passed"]) for c in d["checks"]]')" = '[["exists", true], ["lint", false]]' ] ||
+		fail "out's checks: $(json_py '[(c["name"], c["passed"]) for c in d["checks"]]')"
 	[ "$(git -C "$R" show hive/f12/rd:rd.txt 2>/dev/null)" = "hello 1" ] || fail "rd did not see out's result"
 	expect_exit 0 events verify
 }

@@ -43,14 +43,14 @@ test_attempt_list_by_flow() {
 	b=$(py 'd["tasks"][0]["id"]')
 
 	expect_exit 0 --json attempt list
-	assert_eq "$(py 'len(d)')" 6 "attempts in the store"
+	assert_eq "$(py "len(d['attempts'])")" 6 "attempts in the store"
 	expect_exit 0 --json attempt list --flow f2
-	assert_eq "$(py 'len(d)')" 3 "attempts of f2"
-	assert_eq "$(py "sorted(set(a['flow_id'] for a in d))")" "['$f2']" "flow ids listed for --flow f2"
-	assert_eq "$(py "[a['attempt_number'] for a in d]")" "[1, 2, 3]" "attempt numbers, in order"
+	assert_eq "$(py "len(d['attempts'])")" 3 "attempts of f2"
+	assert_eq "$(py "sorted(set(a['flow_id'] for a in d['attempts']))")" "['$f2']" "flow ids listed for --flow f2"
+	assert_eq "$(py "[a['attempt_number'] for a in d['attempts']]")" "[1, 2, 3]" "attempt numbers, in order"
 	expect_exit 0 attempt list --flow "$f2"
 	assert_lines "$OUT" 4 # header + 3
-	[ "$(grep -c " $b " "$OUT")" = 3 ] || fail "text list of f2 is not f2's 3 attempts: $(cat "$OUT")"
+	[ "$(grep -c " f2/b#[123] " "$OUT")" = 3 ] || fail "text list of f2 is not f2's 3 attempts: $(cat "$OUT")"
 
 	# task b leaves the aborted f2 for a new flow f4 and fails 3 more times there
 	expect_exit 0 flow abort f2
@@ -61,14 +61,14 @@ test_attempt_list_by_flow() {
 	local f4
 	f4=$(py 'd["flow"]["id"]')
 	expect_exit 0 --json attempt list --flow f4
-	assert_eq "$(py "[(a['flow_id'] == '$f4', a['task_id'] == '$b', a['attempt_number']) for a in d]")" \
+	assert_eq "$(py "[(a['flow_id'] == '$f4', a['task_id'] == '$b', a['attempt_number']) for a in d['attempts']]")" \
 		"[(True, True, 4), (True, True, 5), (True, True, 6)]" "attempts of f4"
 	expect_exit 0 --json attempt list --task "$b"
-	assert_eq "$(py "[a['attempt_number'] for a in d]")" "[1, 2, 3, 4, 5, 6]" "attempts of task b over both flows"
+	assert_eq "$(py "[a['attempt_number'] for a in d['attempts']]")" "[1, 2, 3, 4, 5, 6]" "attempts of task b over both flows"
 	expect_exit 0 --json attempt list --task "$b" --flow f2
-	assert_eq "$(py "sorted(set(a['flow_id'] for a in d)), len(d)")" "(['$f2'], 3)" "task b in f2"
+	assert_eq "$(py "sorted(set(a['flow_id'] for a in d['attempts'])), len(d['attempts'])")" "(['$f2'], 3)" "task b in f2"
 	expect_exit 0 --json attempt list --task "$b" --flow f1
-	assert_eq "$(py 'len(d)')" 0 "task b in f1"
+	assert_eq "$(py "len(d['attempts'])")" 0 "task b in f1"
 	expect_exit 3 attempt list --flow nope
 	expect_stderr_line 'no flow matches "nope"'
 }
@@ -80,9 +80,9 @@ test_task_list_by_flow() {
 	failing_flow f1 a 1
 	failing_flow f2 b 1
 	expect_exit 0 --json task list --flow f2 --project p
-	assert_eq "$(py "[t['key'] for t in d]")" "['b']" "tasks of f2"
+	assert_eq "$(py "[t['key'] for t in d['tasks']]")" "['b']" "tasks of f2"
 	expect_exit 0 --json task list
-	assert_eq "$(py "[t['key'] for t in d]")" "['a', 'b']" "every task"
+	assert_eq "$(py "[t['key'] for t in d['tasks']]")" "['a', 'b']" "every task"
 }
 
 run_tests "$@"

@@ -220,10 +220,10 @@ exit 0'
 	assert_eq "$(task_field f/a state)" aborted "a's state"
 	expect_exit 0 --json attempt list --task f/a
 	local a2
-	a2=$(pyq "$OUT" "[x['id'] for x in d if x['attempt_number'] == 2][0]")
+	a2=$(pyq "$OUT" "[x['id'] for x in d['attempts'] if x['attempt_number'] == 2][0]")
 	expect_exit 0 --json attempt list --task f/b
 	local b1
-	b1=$(pyq "$OUT" "d[0]['id']")
+	b1=$(pyq "$OUT" "d['attempts'][0]['id']")
 	expect_exit 0 --json events list --type circuit_half_opened
 	assert_lines "$OUT" 2
 	assert_eq "$(pyq "$OUT" "[e['payload'].get('probe_attempt') for e in evs]")" "[\"$a2\", \"$b1\"]" \
@@ -235,16 +235,18 @@ exit 0'
 
 # ---- 4. a dependency outside the flow that has not succeeded is refused -------
 
-# task create without --runtime-command says which flag to give, after
-# checking the project exists, and writes nothing.
+# task create without --runtime-command says which flag to give (it is
+# required: usage marks it so, SPEC section 12) and writes nothing.
 test_task_create_needs_a_runtime_command() {
 	mkrepo
 	expect_exit 0 project create p --repo "$T/repo"
-	expect_exit 3 task create nosuch A
+	expect_exit 3 task create nosuch A --runtime-command true
 	expect_exit 0 --json events list
 	cp "$OUT" "$T/log.before"
 	expect_exit 2 task create p A
-	expect_stderr_line "give --runtime-command CMD"
+	expect_stderr_line "task create: --runtime-command CMD is required"
+	expect_exit 0 task create --help
+	assert_contains "$OUT" " --runtime-command CMD [--max-attempts N]"
 	expect_exit 0 --json events list
 	cmp -s "$T/log.before" "$OUT" || fail "the refused task create changed the log"
 	verify
@@ -308,8 +310,8 @@ test_task_in_new_flow_starts_from_new_base() {
 	expect_exit 0 flow tick fb
 	assert_eq "$(cat "$T/seen")" v2 "what the new flow's attempt saw"
 	assert_eq "$(task_field fb/a state)" success "a's state"
-	expect_exit 0 --json attempt list --task fb/a
-	assert_eq "$(pyq "$OUT" "[x['base_commit'] for x in d if x['attempt_number'] == 2][0]")" "$head" \
+	expect_exit 0 --json attempt inspect 'fb/a#2'
+	assert_eq "$(pyq "$OUT" "d['base_commit']")" "$head" \
 		"base commit of the attempt in the new flow"
 	verify
 }
@@ -333,7 +335,7 @@ exit 0'
 	assert_eq "$(task_field f/a attempts)" 2 "attempts"
 	assert_eq "$(task_field f/a state)" success "a's state"
 	expect_exit 0 --json attempt list --task f/a
-	assert_eq "$(pyq "$OUT" "[x.get('outcome') for x in sorted(d, key=lambda x: x['attempt_number'])]")" \
+	assert_eq "$(pyq "$OUT" "[x.get('outcome') for x in sorted(d['attempts'], key=lambda x: x['attempt_number'])]")" \
 		'["runtime_failed", "success"]' "attempt outcomes"
 	verify
 }
@@ -400,7 +402,7 @@ test_json_single_documents() {
 	expect_exit 0 flow tick f
 	expect_exit 0 --json attempt list --task f/a
 	local id
-	id=$(pyq "$OUT" "d[0]['id']")
+	id=$(pyq "$OUT" "d['attempts'][0]['id']")
 	expect_exit 0 attempt inspect "$id" --context --json
 	assert_eq "$(pyq "$OUT" "isinstance(d, dict) and 'context' in d and d['context'] is None")" true \
 		"--context --json of a first attempt is one object with context null: $(head -c 300 "$OUT")"
@@ -409,7 +411,7 @@ test_json_single_documents() {
 		"--diff --json is one object with a diff string: $(head -c 300 "$OUT")"
 	assert_contains "$(pyq "$OUT" "d['diff']")" "+changed"
 	expect_exit 0 --version --json
-	assert_eq "$(pyq "$OUT" "isinstance(d, dict) and list(d) == ['version'] and isinstance(d['version'], str)")" true \
+	assert_eq "$(pyq "$OUT" "isinstance(d, dict) and list(d) == ['schema', 'version'] and isinstance(d['version'], str)")" true \
 		"--version --json: $(head -c 300 "$OUT")"
 	verify
 }
@@ -420,8 +422,8 @@ test_demo_twice_in_one_dir() {
 	expect_exit 0 --dir "$T/demo" demo
 	expect_exit 0 --dir "$T/demo" demo
 	expect_exit 0 --dir "$T/demo" --json flow list
-	assert_eq "$(pyq "$OUT" "sorted(f['name'] for f in d)")" '["demo-fix-add", "demo-fix-add-2"]' "demo flows"
-	assert_eq "$(pyq "$OUT" "[f['state'] for f in d]")" '["completed", "completed"]' "demo flow states"
+	assert_eq "$(pyq "$OUT" "sorted(f['name'] for f in d['flows'])")" '["demo-fix-add", "demo-fix-add-2"]' "demo flows"
+	assert_eq "$(pyq "$OUT" "[f['state'] for f in d['flows']]")" '["completed", "completed"]' "demo flow states"
 	expect_exit 0 --dir "$T/demo" events verify
 }
 
@@ -486,7 +488,7 @@ exit 0'
 		"retry": {"budgets": [{"on": ["timeout"], "max_attempts": 2}, {"on": ["check_failed"], "max_attempts": 2}]}}]'
 	expect_exit_to 40 1 flow run f
 	expect_exit 0 --json attempt list --task f/a
-	assert_eq "$(pyq "$OUT" "[x.get('outcome') for x in sorted(d, key=lambda x: x['attempt_number'])]")" \
+	assert_eq "$(pyq "$OUT" "[x.get('outcome') for x in sorted(d['attempts'], key=lambda x: x['attempt_number'])]")" \
 		'["timeout", "check_failed", "check_failed"]' "attempt outcomes"
 	assert_eq "$(tr '\n' ' ' <"$T/out/seen")" "1/4 2/4 3/4 " "HIVE_ATTEMPT_NUMBER/HIVE_MAX_ATTEMPTS per attempt"
 	verify

@@ -24,7 +24,7 @@ flow_json() { "$HIVE_BIN" --json flow status "$1" >"$S/flow.json" 2>/dev/null ||
 attempt_id()
 {
 	"$HIVE_BIN" --json attempt list --task "${2:-fix}" 2>/dev/null |
-		python3 -c "import json,sys; print(''.join(a['id'] for a in json.load(sys.stdin) if a['attempt_number'] == $1))"
+		python3 -c "import json,sys; print(''.join(a['id'] for a in json.load(sys.stdin)['attempts'] if a['attempt_number'] == $1))"
 }
 
 verify() { expect_exit 0 events verify; }

@@ -46,7 +46,7 @@ JSON
 
 attempt_id() {
 	"$HIVE_BIN" --json attempt list --task fix 2>/dev/null |
-		python3 -c "import json,sys; print(''.join(a['id'] for a in json.load(sys.stdin) if a['attempt_number'] == $1))"
+		python3 -c "import json,sys; print(''.join(a['id'] for a in json.load(sys.stdin)['attempts'] if a['attempt_number'] == $1))"
 }
 
 test_passthrough_value_never_stored() {
