@@ -22,20 +22,32 @@ echo '```'
 echo '```'
 cat <<'MID'
 
-- Global flags are accepted before or after the command words.
+- Global flags (`--json`, `--dir`, `--color`, `--help`, `--version`) are
+  taken wherever a flag may stand (before, between or after the command
+  words), never as another flag's value: `--reason --json` records
+  "--json".  `--` ends flags: what follows is positional.
 - References: a full id, a unique id prefix of at least 4 characters, a
   project or flow name, or a task key (`flow-name/task-key`, or a bare key
-  when it is unique).  Ids are UUIDv7: ids made in the same millisecond
-  share their first 13 characters, so a useful prefix usually starts after
-  that.  An ambiguous prefix is exit 3 and the message lists the candidates.
-  Names are not ids: an exact id resolves before any name, and a project
-  or flow name or a task key of 4 or more characters made only of hex
-  digits and `-` is refused when it is created (exit 2).
-- With `--json`, `events list` and `events stream` print NDJSON (one event
-  per line); every other command prints one JSON document.  Errors go to
-  stderr as one line `hive: <message>`, or with `--json`
-  `{"error": {"code": "...", "message": "..."}}`.
-- Colour only on a terminal, never with `NO_COLOR` or `--json`.
+  when it is unique).  An attempt is also `FLOW/TASK#N` (or `TASK#N`): the
+  task's attempt number N, whatever flow it ran in; a flow name means the
+  flow holding it now.  Text output shows an id as its shortest prefix of
+  at least 13 characters that no other id of its kind shares (UUIDv7 ids
+  made in the same millisecond share their first 13), so a printed prefix
+  can be typed back; `--json` keeps full ids.  An ambiguous prefix is
+  exit 3 and the message lists the candidates.  Names are not ids: an
+  exact id resolves before any name, and a project or flow name or a task
+  key of 4 or more characters made only of hex digits and `-` is refused
+  when it is created (exit 2).
+- With `--json`, every command prints one JSON document whose first member
+  is `"schema": 2`; lists are summaries (the whole document comes from
+  `show`/`inspect`/`status`).  `events list` and `events stream` print
+  NDJSON, each event byte for byte as stored.  Stable fields: docs/json.md.
+  Errors go to stderr as one line `hive: <message>`, or with `--json`
+  `{"schema": 2, "error": {"code": "...", "message": "..."}}`.
+- Colour: `--color always|never` decides; with `auto` (the default) there
+  is none with `NO_COLOR` set, always with `CLICOLOR_FORCE` set (not `0`),
+  none with `TERM=dumb`, else only on a terminal; never with `--json`.
+- `HIVE_DIR=` (set but empty) counts as unset.
 - Exit codes: 0 success · 1 the work failed (a flow ended failed; a tick in
   which an attempt failed, even if a retry was scheduled; `flow run` stopped
   by a signal) · 2 usage or invalid input · 3 not found or ambiguous ·

@@ -162,6 +162,56 @@ static void test_usage_and_help(void **state)
 	hive_buf_dispose(&b);
 }
 
+/* Parse with the global flags taken where a flag stands. */
+static int parse_g(cli_args *a, cli_globals *g, const char **words)
+{
+	char *argv[32];
+	int argc = 0;
+	while (words[argc]) {
+		argv[argc] = (char *)words[argc];
+		argc++;
+	}
+	memset(g, 0, sizeof *g);
+	return cli_parse_globals(&cmd, argc, argv, a, g);
+}
+
+/* Global flags are taken only where a flag stands: as another flag's
+ * value, or after "--", they are that value or a positional. */
+static void test_globals_only_where_flags_stand(void **state)
+{
+	(void)state;
+	cli_args a;
+	cli_globals g;
+	const char *w1[] = {"--repo", "/r", "--label", "--json", "n", "--dir=/d", "--color", "never", NULL};
+	assert_int_equal(parse_g(&a, &g, w1), 0);
+	assert_string_equal(cli_str(&a, "label"), "--json");
+	assert_int_equal(g.json, 0);
+	assert_string_equal(g.dir, "/d");
+	assert_string_equal(g.color, "never");
+	cli_args_dispose(&a);
+	const char *w2[] = {"--json", "--repo=/r", "--", "--help", "--dir", "x", NULL};
+	assert_int_equal(parse_g(&a, &g, w2), HIVE_EINVALID); /* two positionals, then one too many */
+	cli_args_dispose(&a);
+	const char *w3[] = {"--json", "--repo=/r", "--", "--help", NULL};
+	assert_int_equal(parse_g(&a, &g, w3), 0);
+	assert_int_equal(g.json, 1);
+	assert_int_equal(g.help, 0);
+	assert_string_equal(a.pos[0], "--help");
+	cli_args_dispose(&a);
+	/* help wins over what is missing or wrong before it */
+	const char *w4[] = {"--frobnicate", "-h", NULL};
+	assert_int_equal(parse_g(&a, &g, w4), 0);
+	assert_int_equal(g.help, 1);
+	cli_args_dispose(&a);
+	const char *w5[] = {"n", "--repo=/r", "--color=sometimes", NULL};
+	assert_int_equal(parse_g(&a, &g, w5), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "--color sometimes: use auto, always or never"));
+	cli_args_dispose(&a);
+	const char *w6[] = {"n", "--repo=/r", "--dir=", NULL};
+	assert_int_equal(parse_g(&a, &g, w6), HIVE_EINVALID);
+	cli_args_dispose(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_arity),
 		cmocka_unit_test(test_usage_and_help),
+		cmocka_unit_test(test_globals_only_where_flags_stand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

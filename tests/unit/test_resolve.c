@@ -7,7 +7,10 @@
  * right object; an ambiguous prefix or key is refused with a message that
  * lists the candidates the way a user can type them; shorter prefixes and
  * unknown references are "not found" with a hint; and a name never
- * shadows an id.
+ * shadows an id.  An attempt is also TASK#N (FLOW/KEY#N): the task's
+ * attempt number N.  Ids are displayed as the shortest prefix of at
+ * least 13 characters no other id of the kind shares, and that prefix
+ * resolves back to the id.
  *
  * The objects live in a real store; their ids are chosen to share
  * prefixes.
@@ -102,6 +105,19 @@ static const row rows[] = {
 	{HIVE_REF_ATTEMPT, "ffff", HIVE_ENOTFOUND, "no attempt matches \"ffff\"; see hive attempt list"},
 	/* a kind only resolves its own kind's ids */
 	{HIVE_REF_ATTEMPT, F1, HIVE_ENOTFOUND, "no attempt matches"},
+	/* attempts by task and number (SPEC section 12) */
+	{HIVE_REF_ATTEMPT, "alpha/build#1", 0, A1},
+	{HIVE_REF_ATTEMPT, "alpha/build#2", 0, A2},
+	{HIVE_REF_ATTEMPT, "c1a00/build#2", 0, A2},
+	{HIVE_REF_ATTEMPT, T1 "#1", 0, A1},
+	{HIVE_REF_ATTEMPT, "alpha/build#3", HIVE_ENOTFOUND, "no attempt matches \"alpha/build#3\": the task has 2 attempts"},
+	{HIVE_REF_ATTEMPT, "beta/build#1", HIVE_ENOTFOUND, "the task has 0 attempts"},
+	{HIVE_REF_ATTEMPT, "alpha/build#0", HIVE_EINVALID, "after '#' give the attempt number"},
+	{HIVE_REF_ATTEMPT, "alpha/build#", HIVE_EINVALID, "after '#' give the attempt number"},
+	{HIVE_REF_ATTEMPT, "alpha/build#1x", HIVE_EINVALID, "after '#' give the attempt number"},
+	{HIVE_REF_ATTEMPT, "alpha/build#-1", HIVE_EINVALID, "after '#' give the attempt number"},
+	{HIVE_REF_ATTEMPT, "build#1", HIVE_EAMBIGUOUS, "task key \"build\" is ambiguous"},
+	{HIVE_REF_ATTEMPT, "gamma/build#1", HIVE_ENOTFOUND, "no task matches \"gamma/build\""},
 	{HIVE_REF_FLOW, T1, HIVE_ENOTFOUND, "no flow matches"},
 };
 
@@ -166,6 +182,55 @@ static void test_exact_id_before_name(void **state)
 	resolve_row(e, &proj);
 }
 
+typedef struct {
+	hive_ref_kind kind;
+	const char *id;
+	char out[HIVE_ID_LEN + 1];
+} display_ctx;
+
+static int display_fn(hive_txn *txn, void *vctx)
+{
+	display_ctx *c = vctx;
+	hive_resolve_display(txn, c->kind, c->id, c->out);
+	return 0;
+}
+
+/* The displayed prefix is the shortest unique one of at least 13
+ * characters, and resolves back to the same id. */
+static void test_display_prefix(void **state)
+{
+	eng *e = *state;
+	build(e);
+	/* A3 shares its first 15 characters with A2 (the same millisecond and
+	 * version digit): both need 16 */
+	const char *a3 = "a1a0c000-0000-7100-8000-000000000003";
+	eng_move(e, F1, T3, "ready", "running", (const char *)NULL);
+	eng_attempt(e, F1, T3, a3, 1);
+	static const struct {
+		hive_ref_kind kind;
+		const char *id, *want;
+	} table[] = {
+		{HIVE_REF_ATTEMPT, A1, "a1a00000-0000"},
+		{HIVE_REF_ATTEMPT, A2, "a1a0c000-0000-70"},
+		{HIVE_REF_ATTEMPT, "a1a0c000-0000-7100-8000-000000000003", "a1a0c000-0000-71"},
+		{HIVE_REF_FLOW, F1, "c1a00000-0000"},
+		{HIVE_REF_TASK, T2, "d1a0b000-0000"},
+		{HIVE_REF_PROJECT, PA, "b1a00000-0000"},
+		{HIVE_REF_ATTEMPT, "not-an-id", "not-an-id"},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		display_ctx c = {table[i].kind, table[i].id, ""};
+		assert_int_equal(hive_store_read(e->s, display_fn, &c), 0);
+		if (strcmp(c.out, table[i].want) != 0)
+			fail_msg("%s %s shown as %s, expected %s", hive_ref_kind_name(table[i].kind), table[i].id, c.out,
+				 table[i].want);
+		if (!hive_id_valid(table[i].id))
+			continue;
+		row back = {table[i].kind, c.out, 0, table[i].id};
+		resolve_row(e, &back);
+	}
+}
+
 /* The rule applied to names being created. */
 static void test_name_check(void **state)
 {
@@ -204,6 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table, eng_setup, eng_teardown),
 		cmocka_unit_test_setup_teardown(test_exact_id_before_name, eng_setup, eng_teardown),
+		cmocka_unit_test_setup_teardown(test_display_prefix, eng_setup, eng_teardown),
 		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_kind_names),
 	};
