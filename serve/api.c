@@ -11,17 +11,6 @@ static int is(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* The HTTP shape of a --json document (stolen): "schema": 2 first. */
-static json_t *doc2(json_t *doc)
-{
-	if (!json_is_object(doc) || json_object_get(doc, "schema"))
-		return doc;
-	json_t *out = json_pack("{s:i}", "schema", 2);
-	json_object_update(out, doc);
-	json_decref(doc);
-	return out;
-}
-
 /* 0 or a query's result: the document, or the library's error. */
 static enum MHD_Result answer(hive_http_req *r, int rc, json_t *doc)
 {
@@ -29,7 +18,7 @@ static enum MHD_Result answer(hive_http_req *r, int rc, json_t *doc)
 		json_decref(doc);
 		return hive_http_hive_error(r, rc);
 	}
-	return hive_http_json(r, 200, doc2(doc));
+	return hive_http_json(r, 200, hive_doc_wrap(doc)); /* the CLI's --json bytes (hive.h, documents) */
 }
 
 /* Refuse a query argument the endpoint does not take. */
@@ -55,7 +44,7 @@ static enum MHD_Result projects(hive_store *s, hive_http_req *r)
 {
 	NO_ARGS(r);
 	json_t *d = NULL;
-	int rc = hive_project_list(s, &d);
+	int rc = hive_doc_project_list(s, &d);
 	return answer(r, rc, d);
 }
 
@@ -65,13 +54,13 @@ static enum MHD_Result flows(hive_store *s, hive_http_req *r, char **seg, size_t
 	int rc;
 	if (n == 1) {
 		REFUSE_ARGS(r, "project");
-		rc = hive_flow_list(s, hive_http_arg(r, "project"), &d);
+		rc = hive_doc_flow_list(s, hive_http_arg(r, "project"), &d);
 	} else if (n == 2) {
 		NO_ARGS(r);
-		rc = hive_flow_show(s, seg[1], &d);
+		rc = hive_doc_flow_show(s, seg[1], &d);
 	} else if (n == 3 && is(seg[2], "status")) {
 		NO_ARGS(r);
-		rc = hive_flow_status(s, seg[1], &d);
+		rc = hive_doc_flow_status(s, seg[1], &d);
 	} else {
 		return hive_http_error(r, 404, "not_found", "no such endpoint: %s", r->raw_uri);
 	}
@@ -85,10 +74,10 @@ static enum MHD_Result tasks_get(hive_store *s, hive_http_req *r, char **seg, si
 	if (n == 1) {
 		REFUSE_ARGS(r, "flow", "project");
 		hive_task_filter f = {.project_ref = hive_http_arg(r, "project"), .flow_ref = hive_http_arg(r, "flow")};
-		rc = hive_task_list(s, &f, &d);
+		rc = hive_doc_task_list(s, &f, &d);
 	} else {
 		NO_ARGS(r);
-		rc = hive_task_show(s, seg[1], &d);
+		rc = hive_doc_task_show(s, seg[1], &d);
 	}
 	return answer(r, rc, d);
 }
@@ -98,7 +87,7 @@ static enum MHD_Result attempt_list(hive_store *s, hive_http_req *r)
 	REFUSE_ARGS(r, "flow", "task");
 	hive_attempt_filter f = {.task_ref = hive_http_arg(r, "task"), .flow_ref = hive_http_arg(r, "flow")};
 	json_t *d = NULL;
-	int rc = hive_attempt_list(s, &f, &d);
+	int rc = hive_doc_attempt_list(s, &f, &d);
 	return answer(r, rc, d);
 }
 
@@ -174,7 +163,7 @@ static enum MHD_Result attempts(hive_store *s, hive_http_req *r, char **seg, siz
 	if (rc)
 		return hive_http_hive_error(r, rc);
 	enum MHD_Result ret = part ? attempt_part(r, &d, part, seg[1])
-				   : hive_http_json(r, 200, doc2(json_incref(d.attempt)));
+				   : hive_http_json(r, 200, hive_doc_wrap(json_incref(d.attempt)));
 	hive_attempt_detail_dispose(&d);
 	return ret;
 }
