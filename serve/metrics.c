@@ -11,7 +11,7 @@
 static const char *const task_states[] = {"pending", "ready", "running", "verifying", "success", "retry",
 					  "failed", "escalated", "aborted", NULL};
 static const char *const outcomes[] = {"success", "check_failed", "runtime_failed", "timeout", "crashed",
-				       "runtime_unavailable", "aborted", "none", NULL};
+				       "runtime_unavailable", "aborted", "interrupted", "none", NULL};
 static const char *const circuit_states[] = {"closed", "half_open", "open", NULL};
 
 static void bump(json_t *counts, const char *key)
@@ -76,7 +76,8 @@ static int count_event(uint64_t seq, hive_slice raw, void *ctx)
 }
 
 /* Each circuit's state is its last circuit_* event: keyed by flow and
- * adapter (and the payload's "key" where a newer hive records one). */
+ * the payload's "circuit" (adapter + command + model), or the adapter in
+ * events of an older hive. */
 static int circuit_event(uint64_t seq, hive_slice raw, void *ctx)
 {
 	(void)seq;
@@ -86,8 +87,8 @@ static int circuit_event(uint64_t seq, hive_slice raw, void *ctx)
 	if (type) {
 		hive_buf key = {0};
 		const char *flow = hive_json_str(ev, "flow_id"), *ad = hive_json_str(p, "adapter"),
-			   *k = hive_json_str(p, "key");
-		hive_buf_printf(&key, "%s|%s|%s", flow ? flow : "", ad ? ad : "", k ? k : "");
+			   *k = hive_json_str(p, "circuit");
+		hive_buf_printf(&key, "%s|%s", flow ? flow : "", k ? k : ad ? ad : "");
 		const char *state = strcmp(type, "circuit_opened") == 0 ? "open"
 				    : strcmp(type, "circuit_half_opened") == 0 ? "half_open" : "closed";
 		json_object_set_new(last, hive_buf_str(&key), json_string(state));
