@@ -346,9 +346,26 @@ def stop_with_open_streams(srv):
         s.close()
 
 
+def metrics(srv):
+    """A flow whose only attempt failed and opened its circuit (one tick)."""
+    st, h, body = srv.request("GET", "/metrics")
+    check(st == 200 and h["content-type"].startswith("text/plain; version=0.0.4"), "/metrics: %d %r" % (st, h))
+    text = body.decode()
+    for series in ('hive_attempts{outcome="runtime_failed"} 1', 'hive_attempts{outcome="success"} 0',
+                   'hive_tasks{state="retry"} 1', "hive_retries_scheduled_total 1",
+                   'hive_circuits{state="open"} 1', 'hive_circuits{state="closed"} 0',
+                   "hive_serve_sse_clients 0"):
+        check(series + "\n" in text, "/metrics lacks %r:\n%s" % (series, text))
+    check("# TYPE hive_tasks gauge\n" in text and "# TYPE hive_retries_scheduled_total counter\n" in text,
+          "/metrics without TYPE lines")
+    s = Stream(srv, query="?after=%d" % last_seq())
+    check(metric(srv, "hive_serve_sse_clients") == 1, "an open stream is not counted")
+    s.close()
+
+
 SCENARIOS = {
     "auth": auth, "bad_input": bad_input, "documents": documents, "steer": steer, "retry_post": retry_post,
-    "sse_resume": sse_resume, "sse_live": sse_live, "many_clients": many_clients,
+    "metrics": metrics, "sse_resume": sse_resume, "sse_live": sse_live, "many_clients": many_clients,
 }
 
 

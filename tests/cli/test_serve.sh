@@ -36,7 +36,7 @@ SH
 	cat >"$S/$1.json" <<JSON
 {"name": "$1", "project": {"name": "p-$1", "repo": "repo-$1"},
  "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"], "timeout": "60s"},
-              "retry": {"max_attempts": ${3:-1}}},
+              "retry": {"max_attempts": ${3:-1}, "backoff": {"initial": "1ms"}}${4:-}},
  "tasks": [{"key": "t", "title": "t"}]}
 JSON
 	expect_exit 0 flow create --file "$S/$1.json"
@@ -65,6 +65,12 @@ test_abort_and_retry_as_posts() {
 	quick_flow g 1
 	expect_exit 1 flow run g
 	serve_py retry_post
+}
+
+test_metrics_count_attempts_tasks_and_circuits() {
+	quick_flow cb 1 3 ', "circuit_breaker": {"failure_threshold": 1, "reset_timeout": "1h"}'
+	expect_exit 1 flow tick cb
+	serve_py metrics
 }
 
 test_sse_resume_across_a_reconnect() {
