@@ -335,6 +335,10 @@ def restart_resume(srv):
 
 
 def stop_with_open_streams(srv):
+    append(3000, payload_bytes=1500)  # ~4.5 MB: more than a stuck socket holds
+    stuck = stuck_client(srv)
+    time.sleep(0.5)
+    check(metric(srv, "hive_serve_follow_lag_events") > 0, "the stuck client is not behind")
     streams = [Stream(srv) for _ in range(5)]
     t0 = time.monotonic()
     rc = srv.stop(timeout=20)
@@ -344,6 +348,7 @@ def stop_with_open_streams(srv):
         while s.next_event() is not None:
             pass
         s.close()
+    stuck.close()
 
 
 def metrics(srv):
