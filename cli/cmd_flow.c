@@ -177,6 +177,9 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 		if (*cli_jstr(t, "result_branch"))
 			printf("result of %s: branch %s, commit %s\n", hive_safe(cli_jstr(t, "key")),
 			       hive_safe(cli_jstr(t, "result_branch")), cli_jstr(t, "result_commit"));
+	if (*cli_jstr(json_object_get(f, "landed"), "branch")) /* hive flow land */
+		printf("landed: branch %s, commit %s\n", hive_safe(cli_jstr(json_object_get(f, "landed"), "branch")),
+		       cli_jstr(json_object_get(f, "landed"), "commit"));
 	json_decref(st);
 	return 0;
 }

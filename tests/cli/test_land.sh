@@ -104,6 +104,8 @@ test_land_two_leaves() {
 	# the printed command is the one the user runs: it merges the results
 	local cmd
 	cmd=$(tail -n1 "$OUT")
+	expect_exit 0 flow status f
+	assert_contains "$OUT" "landed: branch hive/f/landed, commit $commit"
 	assert_contains "$cmd" "git -C $R merge hive/f/landed"
 	git -C "$R" stash -q && (cd "$S" && eval "$cmd -q -m land" >/dev/null) || fail "the printed command failed: $cmd"
 	[ -f "$R/a.txt" ] && [ -f "$R/c.txt" ] || fail "merging the landed branch did not bring the results"
