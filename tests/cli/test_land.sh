@@ -123,6 +123,7 @@ test_land_one_leaf_fast_forward() {
 	flowspec g "[$(task a a.txt A), $(task b b.txt B '["a"]')]"
 	run_flow g
 	expect_exit 0 flow land g --json
+	assert_eq "$(json_get "$OUT" schema)" 2 "schema of the --json document"
 	assert_eq "$(json_get "$OUT" commit)" "$(git -C "$R" rev-parse hive/g/b)" "landed commit"
 	assert_eq "$(git -C "$R" rev-parse hive/g/landed)" "$(git -C "$R" rev-parse hive/g/b)" "landed branch"
 	assert_user_untouched
