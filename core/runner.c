@@ -76,6 +76,16 @@ typedef struct {
 	char name[80];
 	char state[16];
 	char *repo;
+	/* orphans were looked for and none can have appeared since: the lock
+	 * keeps other runners out, so only an attempt of ours that ended
+	 * without an outcome (a store error) leaves one (start_and_run) */
+	int orphans_checked;
+	/* the last seq when a scheduling pass had nothing left to do: while
+	 * the log still ends there, another pass would find the same */
+	uint64_t passed_at;
+	/* this many tasks at the front of the flow's order have succeeded
+	 * (success is final within a running flow): picks start after them */
+	size_t done_prefix;
 } flow_info;
 
 static int flow_info_txn(hive_txn *txn, void *vctx)
@@ -191,6 +201,7 @@ typedef struct {
 	int64_t now_ms, next_due_ms;
 	char probe_taken[8][32];
 	int n_probes;
+	size_t *done_prefix; /* flow_info.done_prefix */
 } pick_ctx;
 
 static void note_due(pick_ctx *c, int64_t when)
@@ -290,12 +301,13 @@ static int pick_txn(hive_txn *txn, void *vctx)
 		json_decref(f);
 		return 0;
 	}
-	size_t i;
-	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
-		if (c->n >= c->max)
-			break;
+	json_t *ids = json_object_get(f, "task_ids");
+	for (size_t i = *c->done_prefix; i < json_array_size(ids) && c->n < c->max; i++) {
+		id = json_array_get(ids, i);
 		json_t *t = hive_proj_task(txn, json_string_value(id));
 		hive_task_state st = hive_proj_task_state(t);
+		if (st == HIVE_TASK_SUCCESS && i == *c->done_prefix)
+			(*c->done_prefix)++;
 		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
 		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
 		if (st == HIVE_TASK_RETRY && due > c->now_ms)
@@ -520,6 +532,8 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 		if (!p->started)
 			continue;
 		if (p->outcome < 0)
+			fi->orphans_checked = 0; /* still running in the log: the next tick records it */
+		if (p->outcome < 0)
 			say(o, "task %s: attempt %d stopped without an outcome: %s", hive_json_str(p->task, "key"), p->number,
 			    p->error ? p->error : "unknown error");
 		else
@@ -565,12 +579,19 @@ static void release_worktrees(hive_store *s, flow_info *fi, pick_ctx *pc, const 
 
 static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hive_run_result *r)
 {
-	int rc = recover(s, fi->id.s, o, r);
-	pass_ctx pass = {fi->id.s};
+	/* recovery reads every task of the flow: once per run, not per tick */
+	int rc = fi->orphans_checked ? 0 : recover(s, fi->id.s, o, r);
 	if (!rc)
+		fi->orphans_checked = 1;
+	pass_ctx pass = {fi->id.s};
+	uint64_t seq = 0;
+	if (!rc && fi->passed_at)
+		rc = hive_store_last_seq(s, &seq);
+	if (!rc && !(fi->passed_at && seq == fi->passed_at)) /* else nothing happened since the last pass */
 		rc = hive_store_write(s, pass_txn, &pass);
 	pick_ctx pc = {.flow_id = fi->id.s, .flow_name = fi->name, .repo = fi->repo ? fi->repo : "", .s = s,
-		       .max = o->max_parallel > 0 ? o->max_parallel : 1, .now_ms = hive_time_now_ms()};
+		       .max = o->max_parallel > 0 ? o->max_parallel : 1, .now_ms = hive_time_now_ms(),
+		       .done_prefix = &fi->done_prefix};
 	pc.picks = hive_xcalloc((size_t)pc.max, sizeof *pc.picks);
 	if (!rc)
 		rc = hive_store_read(s, pick_txn, &pc);
@@ -580,6 +601,9 @@ static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hiv
 		rc = hive_store_write(s, pass_txn, &pass);
 	if (!rc)
 		release_worktrees(s, fi, &pc, o);
+	/* release_worktrees changes no task's state, so the pass still holds */
+	if (!rc && hive_store_last_seq(s, &seq) == 0)
+		fi->passed_at = seq;
 	r->next_due_ms = pc.next_due_ms;
 	for (int i = 0; i < pc.n; i++)
 		hive_pick_dispose(&pc.picks[i]);
