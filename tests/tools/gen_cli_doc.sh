@@ -30,10 +30,11 @@ cat <<'MID'
   project or flow name, or a task key (`flow-name/task-key`, or a bare key
   when it is unique).  An attempt is also `FLOW/TASK#N` (or `TASK#N`): the
   task's attempt number N, whatever flow it ran in; a flow name means the
-  flow holding it now.  Text output shows an id as its shortest prefix of
-  at least 13 characters that no other id of its kind shares (UUIDv7 ids
-  made in the same millisecond share their first 13), so a printed prefix
-  can be typed back; `--json` keeps full ids.  An ambiguous prefix is
+  flow holding it now.  Lists and messages show an id as its shortest
+  prefix of at least 13 characters that no other id of its kind shares
+  (UUIDv7 ids made in the same millisecond share their first 13), so a
+  printed prefix can be typed back; `task show` and `attempt inspect`
+  print the whole id, and `--json` keeps full ids.  An ambiguous prefix is
   exit 3 and the message lists the candidates.  Names are not ids: an
   exact id resolves before any name, and a project or flow name or a task
   key of 4 or more characters made only of hex digits and `-` is refused
