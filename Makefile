@@ -34,11 +34,13 @@ CORE_SRC   += core/redact.c
 CORE_SRC   += core/backup.c
 CORE_SRC   += core/lifecycle.c
 CORE_SRC   += core/land.c
+CORE_SRC   += core/steer.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
 CLI_SRC    += cli/cmd_backup.c
 CLI_SRC    += cli/cmd_gc.c
+CLI_SRC    += cli/actor.c
 CLI_SRC    += cli/cmd_serve.c
 # hive serve: serve/, a front end beside cli/.
 SERVE_SRC  := serve/serve.c serve/http.c serve/token.c serve/sse.c serve/api.c serve/metrics.c

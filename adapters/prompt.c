@@ -141,6 +141,8 @@ void hive_input_render(const hive_exec_request *req, hive_buf *out)
 	json_object_set_new(in, "max_attempts", json_integer(req->max_attempts));
 	json_object_set_new(in, "context", context_value(req->context));
 	json_object_set_new(in, "prior_attempts", copy_or(req->prior_attempts, json_array()));
+	json_object_set_new(in, "guidance", req->guidance && json_is_object(req->guidance) ? copy_or(req->guidance, NULL)
+											    : json_null());
 
 	char *text = json_dumps(in, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text)

@@ -32,7 +32,8 @@
 void hive_prompt_render(const hive_exec_request *req, hive_buf *out);
 
 /* Append input.json's text to out: {task, attempt_number, max_attempts,
- * context (string or null), prior_attempts (array, [] when NULL)}, indented
+ * context (string or null), prior_attempts (array, [] when NULL),
+ * guidance (a person's note {note, actor, time, before_attempt}, or null)}, indented
  * by two spaces with sorted keys, and a final newline. */
 void hive_input_render(const hive_exec_request *req, hive_buf *out);
 

@@ -129,6 +129,15 @@ int cli_seen(const cli_args *a, const char *name);
 unsigned long long cli_u64(const cli_args *a, const char *name, unsigned long long dflt);
 const cli_list *cli_list_of(const cli_args *a, const char *name);
 
+/* The person a command acts for (cli/actor.c): --actor NAME, else
+ * $HIVE_ACTOR when set and not empty, else the login name (the passwd
+ * entry of our uid, else $LOGNAME); NULL when none is known.  Borrowed. */
+const char *cli_actor(const cli_args *a);
+/* The --actor option, for the table of every command a person steers with. */
+#define CLI_ACTOR_OPT                                                                                    \
+	{.name = "actor", .kind = CLI_STR, .arg = "NAME",                                                \
+	 .help = "who acts, recorded in its events (default: $HIVE_ACTOR, else your login name)"}
+
 /* "project create" / "demo": the words that name cmd, as messages use them. */
 void cli_command_words(const hive_command *cmd, hive_buf *out);
 /* The usage line, "hive flow abort FLOW [--reason TEXT]". */

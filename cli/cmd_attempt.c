@@ -71,6 +71,35 @@ static void check_end(const json_t *c, hive_buf *b)
 	}
 }
 
+/* What people did that this attempt was given (its retry context) or
+ * that ended it (a person's abort records the actor). */
+static void print_people(const json_t *a)
+{
+	const json_t *ctx = json_object_get(a, "context"), *g = json_object_get(ctx, "guidance"), *e;
+	if (json_is_object(g)) {
+		const char *note = cli_jstr(g, "note");
+		char *first = hive_xstrndup(note, strcspn(note, "\n")); /* the first line; --context shows it all */
+		printf("guidance: from %s at %s (given before attempt %lld): %s%s\n",
+		       *cli_jstr(g, "actor") ? hive_safe(cli_jstr(g, "actor")) : "a person", cli_jstr(g, "time"),
+		       (long long)json_integer_value(json_object_get(g, "before_attempt")), hive_safe(first),
+		       strchr(note, '\n') ? " ..." : "");
+		free(first);
+	}
+	size_t i;
+	json_array_foreach(json_object_get(ctx, "edits"), i, e) {
+		hive_buf fields = {0};
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(e, "changes"), k, v)
+			hive_buf_printf(&fields, "%s%s", fields.len ? ", " : "", k);
+		printf("edited:   by %s at %s: %s\n", *cli_jstr(e, "actor") ? hive_safe(cli_jstr(e, "actor")) : "a person",
+		       cli_jstr(e, "time"), hive_buf_str(&fields));
+		hive_buf_dispose(&fields);
+	}
+	if (*cli_jstr(a, "actor"))
+		printf("ended by: %s\n", hive_safe(cli_jstr(a, "actor")));
+}
+
 static void print_summary(const json_t *a)
 {
 	const json_t *ex = json_object_get(a, "runtime_exited"), *ch = json_object_get(a, "changes");
@@ -112,6 +141,7 @@ static void print_summary(const json_t *a)
 		       json_is_true(json_object_get(c, "passed")) ? "passed" : "FAILED", end.data);
 		hive_buf_dispose(&end);
 	}
+	print_people(a);
 }
 
 static json_t *blob_json(const hive_bytes *b)

@@ -4,8 +4,10 @@
  * A small C project with a bug and a failing unit check, and a scripted
  * agent that behaves like a coding agent: it reads its prompt and fixes
  * the bug only when the prompt shows the failing check's output.  Attempt
- * 1 therefore fails the check; attempt 2 receives the retry context (it is
- * printed here), fixes the bug, and the flow completes.
+ * 1 therefore fails the check; a person (the demo, acting for whoever runs
+ * it) leaves a note for the next attempt with `task retry --note`; attempt
+ * 2 receives the retry context with the note at its top (it is printed
+ * here), fixes the bug, and the flow completes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +50,8 @@ static const char agent_sh[] =
 	"prompt=$(cat)\n"
 	"echo \"agent: attempt $HIVE_ATTEMPT_NUMBER of $HIVE_MAX_ATTEMPTS, prompt of $(printf '%s\\n' \"$prompt\" | wc -l) lines\"\n"
 	"if printf '%s\\n' \"$prompt\" | grep -q 'add(2, 3) = -1, expected 5'; then\n"
+	"  note=$(printf '%s\\n' \"$prompt\" | sed -n '/^### Guidance from a person/,/^### Attempt/s/^> //p')\n"
+	"  [ -n \"$note\" ] && echo \"agent: a person's note in the retry context: $note\"\n"
 	"  echo 'agent: the retry context shows add(2, 3) returning -1; add() subtracts. Fixing it.'\n"
 	"  sed -i 's/return a - b;/return a + b;/' calc.c\n"
 	"  printf '{\"summary\": \"fixed add(): it subtracted instead of adding\"}' > \"$HIVE_RESULT_FILE\"\n"
@@ -168,7 +172,27 @@ static void report_json(hive_cli *cli, const char *root, const char *name, const
 	json_decref(a);
 }
 
-static int run_demo(hive_cli *cli, const char *root)
+/* What a person says after reading why attempt 1 failed. */
+static const char demo_note[] = "The tests are right; fix add() in calc.c, not the tests.";
+
+/* A person steers: `hive task retry fix-add --note ...` on the task
+ * waiting for its retry, so attempt 2 gets the note in its context. */
+static int leave_note(hive_cli *cli, hive_store *s, const char *flow_id, const char *actor)
+{
+	json_t *f = NULL;
+	int rc = hive_flow_show(s, flow_id, &f);
+	const char *task = rc ? NULL : json_string_value(json_array_get(json_object_get(f, "task_ids"), 0));
+	if (!cli->json)
+		printf("\n== A person reads why attempt 1 failed and leaves a note for the next attempt:\n"
+		       "== hive task retry fix-add --note \"%s\"\n", demo_note);
+	hive_task_retry_opts o = {.actor = actor, .note = demo_note};
+	if (task)
+		rc = hive_task_retry(s, task, &o);
+	json_decref(f);
+	return rc;
+}
+
+static int run_demo(hive_cli *cli, const char *root, const char *actor)
 {
 	int human = !cli->json;
 	if (human)
@@ -196,15 +220,23 @@ static int run_demo(hive_cli *cli, const char *root)
 	snprintf(name, sizeof name, "%s", spec ? json_string_value(json_object_get(spec, "name")) : "");
 	json_decref(spec);
 	if (!rc)
-		rc = hive_flow_start(s, flow.s);
+		rc = hive_flow_start(s, flow.s, NULL);
 	if (rc)
 		return rc;
 	if (human)
-		printf("== hive flow run %s\n", name);
+		printf("== hive flow tick %s\n", name);
 	hive_run_opts o = {.max_parallel = 1, .adapters = hive_registry_builtin(), .progress = narrate,
 			   .progress_ctx = cli, .seed = 1};
 	hive_run_result r;
-	rc = hive_flow_run(s, flow.s, &o, &r);
+	rc = hive_flow_tick(s, flow.s, &o, &r); /* attempt 1: its check fails (HIVE_EFAILED) */
+	if (rc == 0 || rc == HIVE_EFAILED)
+		rc = leave_note(cli, s, flow.s, actor);
+	if (human && !rc)
+		printf("== hive flow run %s\n", name);
+	int ticked = r.attempts_started;
+	if (!rc)
+		rc = hive_flow_run(s, flow.s, &o, &r);
+	r.attempts_started += ticked;
 	if (!human) {
 		report_json(cli, root, name, flow.s, &r);
 	} else {
@@ -222,7 +254,6 @@ static int run_demo(hive_cli *cli, const char *root)
 
 static int cmd_demo(hive_cli *cli, const cli_args *a)
 {
-	(void)a;
 	int rc;
 	const char *tmp = getenv("TMPDIR");
 	hive_buf root = {0};
@@ -241,7 +272,7 @@ static int cmd_demo(hive_cli *cli, const cli_args *a)
 		dir = hive_buf_detach(&d);
 		cli->dir = dir;
 	}
-	rc = run_demo(cli, root.data);
+	rc = run_demo(cli, root.data, cli_actor(a));
 	hive_buf_dispose(&root);
 	hive_store_close(cli->store);
 	cli->store = NULL;
@@ -253,9 +284,11 @@ static int cmd_demo(hive_cli *cli, const cli_args *a)
 const hive_command hive_cmds_demo[] = {
 	{
 		.group = "demo", .creates_store = 1,
+		.opts = {CLI_ACTOR_OPT},
 		.help = "Run hive's main job on a throwaway git repository: a task whose first attempt fails its check,\n"
-			"a retry that receives the retry context and fixes the bug, a completed flow.  Everything goes in\n"
-			"a new temp dir (its event log too, unless --dir or HIVE_DIR is given).\n",
+			"a person's note for the next attempt (task retry --note), a retry that receives the retry context\n"
+			"with the note and fixes the bug, a completed flow.  Everything goes in a new temp dir (its event\n"
+			"log too, unless --dir or HIVE_DIR is given).\n",
 		.exit = "0 when the flow completed.",
 		.run = cmd_demo,
 	},

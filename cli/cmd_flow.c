@@ -48,12 +48,14 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 	return rc;
 }
 
-static int steer(hive_cli *cli, const cli_args *a, int (*fn)(hive_store *, const char *), const char *verb)
+static int steer(hive_cli *cli, const cli_args *a, int (*fn)(hive_store *, const char *, const hive_act_opts *),
+		 const char *verb)
 {
+	hive_act_opts who = {.actor = cli_actor(a)};
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = fn(s, a->pos[0]);
+		rc = fn(s, a->pos[0], &who);
 	return rc ? rc : print_flow(cli, a->pos[0], verb);
 }
 
@@ -66,7 +68,7 @@ static int cmd_abort(hive_cli *cli, const cli_args *a)
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_abort(s, a->pos[0], cli_str(a, "reason"));
+		rc = hive_flow_abort(s, a->pos[0], &(hive_act_opts){.actor = cli_actor(a), .reason = cli_str(a, "reason")});
 	return rc ? rc : print_flow(cli, a->pos[0], "aborted");
 }
 
@@ -148,6 +150,38 @@ static int cmd_list(hive_cli *cli, const cli_args *a)
 
 /* ---- status ------------------------------------------------------------------ */
 
+/* A person's word on a task (SPEC section 12): its guidance, who accepted
+ * it, its last edit. */
+static void print_people(const json_t *t)
+{
+	const char *key = hive_safe(cli_jstr(t, "key"));
+	const json_t *g = json_object_get(t, "guidance"), *acc = json_object_get(t, "accepted");
+	const json_t *edits = json_object_get(t, "edits"), *e = json_array_get(edits, json_array_size(edits) - 1);
+	if (json_is_object(g)) {
+		const char *note = cli_jstr(g, "note");
+		char *first = hive_xstrndup(note, strcspn(note, "\n"));
+		printf("note for %s from %s at %s: %s%s\n", key, *cli_jstr(g, "actor") ? hive_safe(cli_jstr(g, "actor")) : "?",
+		       cli_jstr(g, "time"), hive_safe(first), strchr(note, '\n') ? " ..." : "");
+		free(first);
+	}
+	if (json_is_object(acc))
+		printf("%s accepted by %s at %s: attempt %lld (commit %.12s): %s\n", key,
+		       *cli_jstr(acc, "actor") ? hive_safe(cli_jstr(acc, "actor")) : "?", cli_jstr(acc, "time"),
+		       (long long)json_integer_value(json_object_get(acc, "attempt_number")), cli_jstr(acc, "commit"),
+		       hive_safe(cli_jstr(acc, "reason")));
+	if (json_is_object(e)) {
+		hive_buf fields = {0};
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(e, "changes"), k, v)
+			hive_buf_printf(&fields, "%s%s", fields.len ? ", " : "", k);
+		printf("%s edited by %s at %s: %s%s\n", key, *cli_jstr(e, "actor") ? hive_safe(cli_jstr(e, "actor")) : "?",
+		       cli_jstr(e, "time"), hive_buf_str(&fields),
+		       json_array_size(edits) > 1 ? " (its last of several edits)" : "");
+		hive_buf_dispose(&fields);
+	}
+}
+
 static int cmd_status(hive_cli *cli, const cli_args *a)
 {
 	json_t *st = NULL;
@@ -180,6 +214,8 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 	if (*cli_jstr(json_object_get(f, "landed"), "branch")) /* hive flow land */
 		printf("landed: branch %s, commit %s\n", hive_safe(cli_jstr(json_object_get(f, "landed"), "branch")),
 		       cli_jstr(json_object_get(f, "landed"), "commit"));
+	json_array_foreach(json_object_get(st, "tasks"), i, t)
+		print_people(t);
 	json_decref(st);
 	return 0;
 }
@@ -274,6 +310,7 @@ const hive_command hive_cmds_flow[] = {
 	},
 	{
 		.group = "flow", .name = "start", FLOW_ARG,
+		.opts = {CLI_ACTOR_OPT},
 		.help = "Start a created flow: records the repo's HEAD as the base commit and makes tasks without\n"
 			"dependencies ready.\n",
 		.exit = "0 ok, 3 not found, 4 not in state created.",
@@ -281,19 +318,22 @@ const hive_command hive_cmds_flow[] = {
 	},
 	{
 		.group = "flow", .name = "pause", FLOW_ARG,
+		.opts = {CLI_ACTOR_OPT},
 		.help = "Pause a running flow: no new attempt starts until it is resumed.\n",
 		.exit = "0, 3, 4.",
 		.run = cmd_pause,
 	},
 	{
 		.group = "flow", .name = "resume", FLOW_ARG,
+		.opts = {CLI_ACTOR_OPT},
 		.help = "Resume a paused flow.\n",
 		.exit = "0, 3, 4.",
 		.run = cmd_resume,
 	},
 	{
 		.group = "flow", .name = "abort", FLOW_ARG,
-		.opts = {{.name = "reason", .kind = CLI_STR, .arg = "TEXT", .help = "why, recorded with the abort"}},
+		.opts = {{.name = "reason", .kind = CLI_STR, .arg = "TEXT", .help = "why, recorded with the abort"},
+			 CLI_ACTOR_OPT},
 		.help = "Abort a flow: every task that has not ended becomes aborted.\n",
 		.exit = "0, 3, 4.",
 		.run = cmd_abort,

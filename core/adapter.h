@@ -48,6 +48,10 @@ typedef struct {
 	void (*on_started)(void *ctx, pid_t pid, pid_t pgid, const char *const *argv,
 			   const char *prompt_sha256);
 	void *on_started_ctx;
+	/* A person's guidance for this attempt ({note, actor, time,
+	 * before_attempt}, core/steer.h), also rendered in the context; NULL
+	 * = none.  Goes into input.json as "guidance". */
+	const json_t *guidance;
 } hive_exec_request;
 
 typedef struct {

@@ -163,6 +163,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 		.attempt_dir = p->attempt_dir, .cancel = (volatile int *)o->stop,
 		.max_output_bytes = output_limit(),
 		.on_started = on_started, .on_started_ctx = &sc,
+		.guidance = p->context ? json_object_get(p->context, "guidance") : NULL,
 	};
 	int rc = ad->execute(ad, &req, res);
 	json_decref(input);

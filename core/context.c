@@ -27,6 +27,7 @@
 #include "core/markdown.h"
 #include "core/outcome.h"
 #include "core/policy.h"
+#include "core/steer.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/event.h"
@@ -1088,6 +1089,7 @@ static void render(ctx_state *c, hive_buf *b)
 {
 	hive_buf_reset(b);
 	put_header(b, c);
+	hive_steer_context_put(b, c->task, c->attempt_number); /* a person's word first */
 	put_base_moved(b, c);
 	if (c->n_prior == 0) {
 		hive_buf_puts(b, "\nNo earlier attempt of this task has finished.\n");
@@ -1318,6 +1320,7 @@ static json_t *build_payload(const ctx_state *c, const hive_buf *text)
 	add_latest_json(p, c);
 	json_object_set(p, "patterns", c->patterns);
 	add_diff_json(p, c);
+	hive_steer_context_json(p, c->task, c->attempt_number);
 	const json_t *moved = base_moved(c);
 	if (moved)
 		json_object_set_new(p, "base_moved", json_pack("{s:O,s:O,s:O}", "from", jget(moved, "from"), "to",

@@ -7,12 +7,22 @@
 #include "events/error.h"
 #include "events/json.h"
 
+/* Thread-local: a runner thread and a person's command in the same
+ * process (hive serve) never mix their events' attribution. */
+static _Thread_local const char *emit_actor;
+
+void hive_emit_actor_begin(const char *actor) { emit_actor = actor && *actor ? actor : NULL; }
+
+void hive_emit_actor_end(void) { emit_actor = NULL; }
+
 int hive_emit_new(hive_txn *txn, hive_event_type type, json_t *payload, const char *project_id,
 		  const char *flow_id, const char *task_id, const char *attempt_id)
 {
 	if (!payload)
 		return hive_error_set(HIVE_EFAILED, "cannot record %s: its payload could not be built",
 				      hive_event_type_name(type));
+	if (emit_actor && !json_object_get(payload, "actor"))
+		json_object_set_new(payload, "actor", json_string(emit_actor));
 	hive_event ev;
 	hive_event_init(&ev, type, payload);
 	hive_event_correlate(&ev, project_id, flow_id, task_id, attempt_id);

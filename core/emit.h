@@ -20,6 +20,20 @@
 #include "events/event.h"
 #include "events/store.h"
 
+/*
+ * The person a command acts for (SPEC section 12, "People in the loop").
+ * A library call a person makes (task retry, edit, accept, abort, flow
+ * start/pause/resume/abort) sets its actor for the duration of the call;
+ * every event emitted through this header on the calling thread meanwhile
+ * carries it as the payload member "actor", whichever function builds the
+ * event (a scheduling pass, an abort of running attempts), so what one
+ * command caused is attributed as one.  Runners, on their own threads,
+ * never see it.  actor is borrowed until hive_emit_actor_end; NULL or ""
+ * records none.  Calls do not nest.
+ */
+void hive_emit_actor_begin(const char *actor);
+void hive_emit_actor_end(void);
+
 /* An event correlated by ids (each NULL or "" = absent). */
 int hive_emit_new(hive_txn *txn, hive_event_type type, json_t *payload, const char *project_id,
 		  const char *flow_id, const char *task_id, const char *attempt_id);

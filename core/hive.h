@@ -65,15 +65,118 @@ int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out);
 int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
 			   const char *const *task_refs, size_t n, hive_id *out);
 
-int hive_flow_start(hive_store *s, const char *flow_ref);
-int hive_flow_pause(hive_store *s, const char *flow_ref);
-int hive_flow_resume(hive_store *s, const char *flow_ref);
-int hive_flow_abort(hive_store *s, const char *flow_ref, const char *reason);
-int hive_task_abort(hive_store *s, const char *task_ref, const char *reason);
+/* ---- a person's commands (SPEC section 12, "People in the loop") -------------
+ *
+ * Every event such a call appends carries "actor" (core/emit.h): the
+ * front end resolves who acts (the command line: --actor, else
+ * $HIVE_ACTOR, else the login name; hive serve: a body field) and passes
+ * it in.  An actor is 1..64 bytes of printable UTF-8 (HIVE_EINVALID
+ * otherwise, nothing written); NULL records none.
+ */
+
+/* Who acts and why.  Zero-initialise: new fields are added at the end. */
+typedef struct {
+	const char *actor;   /* NULL = not recorded */
+	const char *reason;  /* why (abort); NULL = the command's default */
+} hive_act_opts;
+
+/* who may be NULL. */
+int hive_flow_start(hive_store *s, const char *flow_ref, const hive_act_opts *who);
+int hive_flow_pause(hive_store *s, const char *flow_ref, const hive_act_opts *who);
+int hive_flow_resume(hive_store *s, const char *flow_ref, const hive_act_opts *who);
+int hive_flow_abort(hive_store *s, const char *flow_ref, const hive_act_opts *who);
+int hive_task_abort(hive_store *s, const char *task_ref, const hive_act_opts *who);
+
+/* What `hive task retry` is given.  Zero-initialise. */
+typedef struct {
+	const char *actor;
+	int reset_count;     /* give the task a fresh budget */
+	const char *mode;    /* NULL, "clean", "continue" or "pristine" */
+	/* Guidance for the next attempt (NULL = keep the task's current one):
+	 * rendered at the top of its retry context under "Guidance from a
+	 * person" and in input.json, and kept for later attempts until a new
+	 * note replaces it.  UTF-8, not blank, at most 4096 bytes
+	 * (HIVE_EINVALID otherwise, nothing written). */
+	const char *note;
+} hive_task_retry_opts;
+
+/*
+ * A note's rules (hive_task_retry checks them too): UTF-8 text without
+ * control characters other than line breaks and tabs, not blank, at most
+ * 4096 bytes.  `what` names the note in the message ("--note-file
+ * notes.md", "the note").  Errors: HIVE_EINVALID ("<what> is empty; ...").
+ */
+int hive_steer_note_check(const char *note, const char *what);
 
 /* `hive task retry`: on failed/retry/escalated tasks.  Without reset_count it
- * refuses a spent budget (HIVE_ECONFLICT).  mode: NULL, "clean" or "continue". */
-int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const char *mode);
+ * refuses a spent budget (HIVE_ECONFLICT).  o may be NULL (no options). */
+int hive_task_retry(hive_store *s, const char *task_ref, const hive_task_retry_opts *o);
+
+/* What `hive task edit` changes; NULL / 0 = leave as it is.  Zero-initialise. */
+typedef struct {
+	const char *actor;
+	const char *reason;         /* why, recorded and shown in the next context */
+	const char *title, *description;
+	int clear_checks;           /* drop every check first */
+	const char *const *remove_checks; /* check names to remove (each must exist) */
+	size_t n_remove_checks;
+	/* Checks written as in a spec ({name, command, required?, timeout?}),
+	 * borrowed: one whose name the task has replaces it in place (fields
+	 * it leaves out keep their value), any other is added at the end. */
+	const json_t *set_checks;
+	/* A runtime object as in a spec, merged field by field over the
+	 * task's runtime (e.g. {"command": ["/bin/sh", "-c", "./agent.sh"]}). */
+	const json_t *runtime;
+	/* A retry policy as in a spec (SPEC section 4), merged over the
+	 * task's policy: {"max_attempts": 5} changes only that. */
+	const json_t *retry;
+	/* validates the merged runtime (borrowed; required when runtime is set) */
+	const struct hive_adapter_registry *adapters;
+} hive_task_edit_opts;
+
+/*
+ * `hive task edit`: change a task for its future attempts.  The result is
+ * validated whole as a task definition (the spec's rules, the runtime by
+ * its adapter) before anything is written; task_edited records every
+ * changed field's before and after, and the next attempt's retry context
+ * says what changed (steer.h).  Not while an attempt runs, nor once the
+ * task succeeded.  Errors: HIVE_EINVALID (a bad value, named; nothing to
+ * change), HIVE_ENOTFOUND (task; a check to remove), HIVE_ECONFLICT (state).
+ */
+int hive_task_edit(hive_store *s, const char *task_ref, const hive_task_edit_opts *o);
+
+/* What `hive task accept` is given.  Zero-initialise. */
+typedef struct {
+	const char *actor;
+	const char *reason;  /* required: why this attempt is good enough */
+	int attempt;         /* the task's attempt number; 0 = the latest with a checkpoint commit */
+} hive_task_accept_opts;
+
+/* What hive_task_accept did. */
+typedef struct {
+	int attempt;          /* the attempt number accepted */
+	char commit[41];      /* its checkpoint commit, now the task's result */
+	char branch[512];     /* the result branch, moved to commit */
+	int flow_resumed;     /* the task's flow had failed and runs again */
+} hive_task_accept_result;
+
+/*
+ * `hive task accept`: a person takes a completed attempt's checkpoint
+ * commit as the result of a failed, escalated or retry task, which becomes
+ * success (task_accepted, then task_state_changed, in one transaction).
+ * A failed flow resumes and its dependants become ready (they run on the
+ * next flow run); the result branch hive/<flow>/<key> is moved to the
+ * commit and the task's worktree is released, as for any success.
+ * A task in `retry` is refused while a runner holds its flow (it may be
+ * starting that task's next attempt).  out may be NULL.
+ * Errors: HIVE_EINVALID (no reason, bad actor), HIVE_ENOTFOUND (task, or
+ * no such attempt in its current flow), HIVE_ECONFLICT (wrong state, the
+ * attempt has no checkpoint commit, flow aborted or locked),
+ * HIVE_ESYSTEM (storage; or git after the acceptance was recorded: the
+ * message says the task is accepted and what is left to do).
+ */
+int hive_task_accept(hive_store *s, const char *task_ref, const hive_task_accept_opts *o,
+		     hive_task_accept_result *out);
 
 /* ---- getting results out, moving bases (core/land.c, docs/lifecycle.md) ------ */
 
@@ -99,7 +202,8 @@ int hive_task_retry(hive_store *s, const char *task_ref, int reset_count, const 
 int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out);
 
 /*
- * `hive task retry --rebase`: hive_task_retry, and in the same write
+ * `hive task retry --rebase`: hive_task_retry (o as there: note, actor,
+ * reset_count, mode), and in the same write
  * transaction the task's base moves to the project repository's current
  * HEAD -- merged with its dependencies' results when it has any -- with a
  * task_rebased event {from, to, head, dependencies}; its next attempt
@@ -112,7 +216,7 @@ int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out);
  * dependencies' results conflict (the message lists the paths) or the
  * flow is locked.  Nothing is written when it is refused.
  */
-int hive_task_retry_rebase(hive_store *s, const char *task_ref, int reset_count, const char *mode, json_t **out);
+int hive_task_retry_rebase(hive_store *s, const char *task_ref, const hive_task_retry_opts *o, json_t **out);
 
 /*
  * `hive flow rebase`: for every task of the flow that has not succeeded,

@@ -278,6 +278,7 @@ typedef struct {
 	const char *ref;         /* task (task retry) or flow (flow rebase) */
 	int whole_flow, reset_count;
 	const char *mode;
+	const hive_task_retry_opts *opts; /* task retry --rebase: its note and actor too */
 	json_t *flow;
 	char *repo;
 	char head[HIVE_GIT_OID_HEXSZ + 1];
@@ -473,7 +474,8 @@ static int rb_apply_one(hive_txn *txn, rb_plan *p, rb_task *r)
 	void *a[2] = {p, r};
 	if (!p->whole_flow || retryable(r->state)) {
 		p->retried++;
-		int rc = hive_task_retry_txn(txn, r->task_id, p->reset_count, p->mode, rb_before_retry, a);
+		hive_task_retry_opts o = {.reset_count = p->reset_count, .mode = p->mode};
+		int rc = hive_task_retry_txn(txn, r->task_id, p->opts ? p->opts : &o, rb_before_retry, a);
 		return rc && p->whole_flow ? hive_error_prefix("task %s", r->key) : rc;
 	}
 	json_t *t = hive_proj_task(txn, r->task_id);
@@ -545,13 +547,15 @@ static int rebase(hive_store *s, rb_plan *p, json_t **out)
 	return rc;
 }
 
-int hive_task_retry_rebase(hive_store *s, const char *task_ref, int reset_count, const char *mode, json_t **out)
+int hive_task_retry_rebase(hive_store *s, const char *task_ref, const hive_task_retry_opts *o, json_t **out)
 {
-	hive_retry_mode m;
-	if (mode && hive_retry_policy_mode_parse(mode, &m) != 0)
-		return hive_error_set(HIVE_EINVALID, "retry mode \"%s\": use clean, continue or pristine", mode);
-	rb_plan p = {.ref = task_ref, .reset_count = reset_count, .mode = mode};
-	int rc = rebase(s, &p, out);
+	int rc = hive_task_retry_opts_check(o);
+	if (rc)
+		return rc;
+	rb_plan p = {.ref = task_ref, .reset_count = o->reset_count, .mode = o->mode, .opts = o};
+	hive_emit_actor_begin(o->actor);
+	rc = rebase(s, &p, out);
+	hive_emit_actor_end();
 	rb_plan_dispose(&p);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "core/resolve.h"
 #include "core/schedule.h"
 #include "core/spec.h"
+#include "core/steer.h"
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
@@ -525,7 +526,7 @@ static void release_aborted(hive_store *s, const steer_ctx *c)
 	hive_error_clear();
 }
 
-static int steer(hive_store *s, const char *ref, hive_event_type type, const char *reason)
+static int steer_as(hive_store *s, const char *ref, hive_event_type type, const char *reason)
 {
 	steer_ctx c = {.ref = ref, .reason = reason, .type = type};
 	if (type == HIVE_EV_FLOW_STARTED) {
@@ -539,6 +540,19 @@ static int steer(hive_store *s, const char *ref, hive_event_type type, const cha
 	hive_kill_list_dispose(&c.kill);
 	if (!rc && type == HIVE_EV_FLOW_ABORTED)
 		release_aborted(s, &c);
+	return rc;
+}
+
+/* A person's flow command: every event it appends carries the actor. */
+static int steer(hive_store *s, const char *ref, hive_event_type type, const hive_act_opts *who)
+{
+	const char *actor = who ? who->actor : NULL;
+	int rc = hive_steer_actor_check(actor);
+	if (rc)
+		return rc;
+	hive_emit_actor_begin(actor);
+	rc = steer_as(s, ref, type, type == HIVE_EV_FLOW_ABORTED && who ? who->reason : NULL);
+	hive_emit_actor_end();
 	return rc;
 }
 
@@ -574,10 +588,22 @@ static int flow_base_commit(hive_store *s, const char *ref, char out[64])
 	return rc;
 }
 
-int hive_flow_start(hive_store *s, const char *ref) { return steer(s, ref, HIVE_EV_FLOW_STARTED, NULL); }
-int hive_flow_pause(hive_store *s, const char *ref) { return steer(s, ref, HIVE_EV_FLOW_PAUSED, NULL); }
-int hive_flow_resume(hive_store *s, const char *ref) { return steer(s, ref, HIVE_EV_FLOW_RESUMED, NULL); }
-int hive_flow_abort(hive_store *s, const char *ref, const char *reason)
+int hive_flow_start(hive_store *s, const char *ref, const hive_act_opts *who)
 {
-	return steer(s, ref, HIVE_EV_FLOW_ABORTED, reason);
+	return steer(s, ref, HIVE_EV_FLOW_STARTED, who);
+}
+
+int hive_flow_pause(hive_store *s, const char *ref, const hive_act_opts *who)
+{
+	return steer(s, ref, HIVE_EV_FLOW_PAUSED, who);
+}
+
+int hive_flow_resume(hive_store *s, const char *ref, const hive_act_opts *who)
+{
+	return steer(s, ref, HIVE_EV_FLOW_RESUMED, who);
+}
+
+int hive_flow_abort(hive_store *s, const char *ref, const hive_act_opts *who)
+{
+	return steer(s, ref, HIVE_EV_FLOW_ABORTED, who);
 }

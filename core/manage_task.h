@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "core/hive.h"
 #include "events/store.h"
 
 /* Called once the retry's own checks passed, before task_retry_requested;
@@ -16,13 +17,18 @@
  * retry (the caller's transaction then writes nothing). */
 typedef int (*hive_retry_prelude)(hive_txn *txn, const json_t *task, void *ctx);
 
+/* hive_task_retry's checks of its options (mode, actor, note), before any
+ * transaction.  Errors: HIVE_EINVALID. */
+int hive_task_retry_opts_check(const hive_task_retry_opts *o);
+
 /*
  * What hive_task_retry does, in txn: the same checks, events and
- * scheduling.  mode must already be valid (NULL = the task's policy).
+ * scheduling.  o (borrowed) must have passed hive_task_retry_opts_check;
+ * its actor is the caller's to set (hive_emit_actor_begin, core/emit.h).
  * before (may be NULL) runs as described above.
  * Errors: those of hive_task_retry, and before's.
  */
-int hive_task_retry_txn(hive_txn *txn, const char *task_ref, int reset_count, const char *mode,
+int hive_task_retry_txn(hive_txn *txn, const char *task_ref, const hive_task_retry_opts *o,
 			hive_retry_prelude before, void *before_ctx);
 
 #endif

@@ -306,12 +306,17 @@ static int apply_task_state_changed(hive_kv *kv, const hive_event *ev)
 	else if (!hive_task_transition_legal(f, t))
 		rc = hive_error_set(HIVE_ECONFLICT, "task %s: illegal transition %s -> %s (event %llu)",
 				    ev->task_id, from, to, (unsigned long long)ev->seq);
+	else if (t == HIVE_TASK_SUCCESS && f != HIVE_TASK_VERIFYING && !json_is_true(json_object_get(task, "accepting")))
+		/* only `task accept` makes a task succeed without its checks */
+		rc = hive_error_set(HIVE_ECONFLICT, "task %s: illegal transition %s -> %s without task_accepted (event %llu)",
+				    ev->task_id, from, to, (unsigned long long)ev->seq);
 	if (rc) {
 		json_decref(task);
 		return rc;
 	}
 	json_object_set_new(task, "state", json_string(to));
 	json_object_set_new(task, "state_since", json_string(ev->time));
+	json_object_del(task, "accepting");
 	json_t *reason = json_object_get(P(ev), "reason");
 	json_object_set(task, "reason", reason ? reason : json_null());
 	if (t == HIVE_TASK_RUNNING || t == HIVE_TASK_PENDING) {
@@ -351,6 +356,70 @@ static int apply_retry_requested(hive_kv *kv, const hive_event *ev)
 		json_object_set(task, "mode", mode);
 	json_object_set_new(task, "retry_requests",
 			    json_integer(json_integer_value(json_object_get(task, "retry_requests")) + 1));
+	/* a person's note stays the task's guidance until another replaces it */
+	const char *note = PSTR(ev, "note");
+	if (note) {
+		json_t *g = json_pack("{s:s,s:s,s:I}", "note", note, "time", ev->time, "before_attempt",
+				      json_integer_value(json_object_get(task, "attempts")) + 1);
+		const char *actor = PSTR(ev, "actor");
+		if (actor)
+			json_object_set_new(g, "actor", json_string(actor));
+		json_object_set_new(task, "guidance", g);
+	}
+	return put_doc(kv, "task", ev->task_id, task);
+}
+
+/* A person's `task edit`: each changed field takes its "after" value; the
+ * edit is kept (with its before/after) for the next retry context. */
+static int apply_task_edited(hive_kv *kv, const hive_event *ev)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	const char *field;
+	json_t *change, *changes = json_object_get(P(ev), "changes");
+	if (!json_is_object(changes)) {
+		json_decref(task);
+		return bad_event(ev, "payload has no changes object");
+	}
+	json_object_foreach(changes, field, change)
+		json_object_set(task, field, json_object_get(change, "after"));
+	json_t *edits = json_object_get(task, "edits");
+	if (!json_is_array(edits)) {
+		edits = json_array();
+		json_object_set_new(task, "edits", edits);
+	}
+	json_t *e = json_deep_copy(P(ev));
+	json_object_set_new(e, "time", json_string(ev->time));
+	json_array_append_new(edits, e);
+	return put_doc(kv, "task", ev->task_id, task);
+}
+
+/* A person's `task accept`: the accepted checkpoint is the task's result
+ * (the task_state_changed to success follows in the same transaction). */
+static int apply_task_accepted(hive_kv *kv, const hive_event *ev)
+{
+	json_t *task = must_get(kv, ev, "task", ev->task_id);
+	if (!task)
+		return HIVE_ECONFLICT;
+	hive_task_state st = hive_proj_task_state(task);
+	const char *commit = PSTR(ev, "commit");
+	int rc = 0;
+	if (st != HIVE_TASK_FAILED && st != HIVE_TASK_ESCALATED && st != HIVE_TASK_RETRY)
+		rc = bad_event(ev, "the task is not failed, escalated or retry");
+	else if (!commit)
+		rc = bad_event(ev, "payload has no commit");
+	if (rc) {
+		json_decref(task);
+		return rc;
+	}
+	json_object_set_new(task, "result_commit", json_string(commit));
+	json_object_del(task, "next_attempt_at"); /* a retry it waited for will not run */
+	json_object_del(task, "next_attempt_at_ms");
+	json_t *a = json_deep_copy(P(ev));
+	json_object_set_new(a, "time", json_string(ev->time));
+	json_object_set_new(task, "accepted", a);
+	json_object_set_new(task, "accepting", json_true()); /* the next change may be -> success */
 	return put_doc(kv, "task", ev->task_id, task);
 }
 
@@ -568,6 +637,8 @@ int hive_apply(hive_kv *kv, const hive_event *ev)
 	case HIVE_EV_TASK_ESCALATED:          return apply_task_note(kv, ev, "escalated");
 	case HIVE_EV_TASK_ABORTED:            return apply_task_note(kv, ev, "aborted");
 	case HIVE_EV_TASK_RETRY_REQUESTED:    return apply_retry_requested(kv, ev);
+	case HIVE_EV_TASK_EDITED:             return apply_task_edited(kv, ev);
+	case HIVE_EV_TASK_ACCEPTED:           return apply_task_accepted(kv, ev);
 	case HIVE_EV_RETRY_CONTEXT_ASSEMBLED: return apply_attempt_field(kv, ev, "context");
 	case HIVE_EV_ATTEMPT_STARTED:         return apply_attempt_started(kv, ev);
 	case HIVE_EV_RUNTIME_STARTED:         return apply_attempt_field(kv, ev, "runtime_started");

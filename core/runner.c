@@ -462,6 +462,10 @@ static int start_txn(hive_txn *txn, void *vctx)
 	if (!hive_json_str(t, "base_commit"))
 		json_object_set_new(pl, "task_base_commit", json_string(p->start_commit));
 	rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_STARTED, pl, p->attempt_id.s);
+	if (!rc) { /* the task as it starts: a person's `task edit` since the pick applies */
+		json_decref(p->task);
+		p->task = json_incref(t);
+	}
 out:
 	json_decref(t);
 	json_decref(f);

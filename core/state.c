@@ -32,9 +32,10 @@ static const unsigned legal[HIVE_TASK__COUNT] = {
 	[HIVE_TASK_RUNNING]   = B(VERIFYING) | B(RETRY) | B(FAILED) | B(ABORTED),
 	[HIVE_TASK_VERIFYING] = B(SUCCESS) | B(RETRY) | B(FAILED) | B(ABORTED),
 	[HIVE_TASK_SUCCESS]   = 0,
-	[HIVE_TASK_RETRY]     = B(RUNNING) | B(PENDING) | B(ABORTED),
-	[HIVE_TASK_FAILED]    = B(ESCALATED) | B(PENDING),
-	[HIVE_TASK_ESCALATED] = B(PENDING),
+	/* -> success from retry, failed, escalated: `hive task accept` (SPEC section 12) */
+	[HIVE_TASK_RETRY]     = B(RUNNING) | B(PENDING) | B(ABORTED) | B(SUCCESS),
+	[HIVE_TASK_FAILED]    = B(ESCALATED) | B(PENDING) | B(SUCCESS),
+	[HIVE_TASK_ESCALATED] = B(PENDING) | B(SUCCESS),
 	[HIVE_TASK_ABORTED]   = B(PENDING), /* only by joining a new flow (SPEC section 12) */
 };
 

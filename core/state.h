@@ -30,7 +30,10 @@ hive_task_state hive_task_state_parse(const char *name);
 
 /* 1 when from -> to is legal.  Besides SPEC section 2, any state that has
  * not ended may go to `aborted` (a person's `hive task abort` or
- * `hive flow abort`); docs/architecture.md records this choice. */
+ * `hive flow abort`); docs/architecture.md records this choice; and
+ * retry, failed and escalated may go to `success` (a person's `hive task
+ * accept`, SPEC section 12; the projection also requires the task_accepted
+ * event right before: core/projection.h). */
 int hive_task_transition_legal(hive_task_state from, hive_task_state to);
 
 /* success, failed, escalated, aborted: nothing more happens without a person. */

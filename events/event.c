@@ -48,6 +48,8 @@ static const hive_event_kind catalog[HIVE_EV__COUNT] = {
 	[HIVE_EV_FLOW_LANDED]             = {HIVE_EV_FLOW_LANDED, "flow_landed", P | F},
 	[HIVE_EV_TASK_REBASED]            = {HIVE_EV_TASK_REBASED, "task_rebased", P | F | T},
 	[HIVE_EV_FLOW_REBASED]            = {HIVE_EV_FLOW_REBASED, "flow_rebased", P | F},
+	[HIVE_EV_TASK_EDITED]             = {HIVE_EV_TASK_EDITED, "task_edited", P | T},
+	[HIVE_EV_TASK_ACCEPTED]           = {HIVE_EV_TASK_ACCEPTED, "task_accepted", P | T | A},
 };
 
 #undef P

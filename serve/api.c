@@ -319,12 +319,14 @@ static int body_of(hive_http_req *r, const char *const *allowed, const char *boo
 
 static enum MHD_Result retry(hive_store *s, hive_http_req *r, const char *task)
 {
-	static const char *const allowed[] = {"actor", "mode", "reset_count", NULL};
+	static const char *const allowed[] = {"actor", "mode", "reset_count", "note", NULL};
 	json_t *b;
 	int rc = body_of(r, allowed, "reset_count", &b);
+	hive_task_retry_opts o = {.actor = hive_json_str(b, "actor"), .mode = hive_json_str(b, "mode"),
+				  .reset_count = json_is_true(json_object_get(b, "reset_count")),
+				  .note = hive_json_str(b, "note")};
 	if (!rc)
-		rc = hive_task_retry(s, task, json_is_true(json_object_get(b, "reset_count")),
-				     hive_json_str(b, "mode"));
+		rc = hive_task_retry(s, task, &o);
 	json_t *d = NULL;
 	if (!rc)
 		rc = hive_task_show(s, task, &d);
@@ -338,7 +340,8 @@ static enum MHD_Result abort_task(hive_store *s, hive_http_req *r, const char *t
 	json_t *b;
 	int rc = body_of(r, allowed, "", &b);
 	if (!rc)
-		rc = hive_task_abort(s, task, hive_json_str(b, "reason"));
+		rc = hive_task_abort(s, task, &(hive_act_opts){.actor = hive_json_str(b, "actor"),
+							       .reason = hive_json_str(b, "reason")});
 	json_decref(b);
 	return answer(r, rc, rc ? NULL : json_pack("{s:s,s:s}", "task", task, "state", "aborted"));
 }

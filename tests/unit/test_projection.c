@@ -390,6 +390,43 @@ static void test_replay_reports_illegal_transition(void **state)
 	json_decref(t);
 }
 
+static int apply_mem(hive_kv *kv, hive_event_type type, json_t *payload, uint64_t seq)
+{
+	hive_event ev;
+	hive_event_init(&ev, type, payload);
+	hive_event_correlate(&ev, P_, F1, T1, NULL);
+	ev.seq = seq;
+	int rc = hive_apply(kv, &ev);
+	hive_event_dispose(&ev);
+	return rc;
+}
+
+/* `task accept` (SPEC 12): failed -> success only right after a
+ * task_accepted, which sets the result commit; a second such change
+ * without a new acceptance is refused again. */
+static void test_accept_allows_one_success(void **state)
+{
+	(void)state;
+	json_t *mem = json_object();
+	json_object_set_new(mem, "task/" T1, json_pack("{s:s,s:s}", "id", T1, "state", "escalated"));
+	hive_kv kv;
+	hive_kv_memory(&kv, mem);
+	assert_int_equal(apply_mem(&kv, HIVE_EV_TASK_STATE_CHANGED, json_pack("{s:s,s:s}", "from", "escalated", "to", "success"), 1),
+			 HIVE_ECONFLICT);
+	assert_int_equal(apply_mem(&kv, HIVE_EV_TASK_ACCEPTED, json_pack("{s:s,s:i,s:s}", "commit", "abc", "attempt_number", 1,
+									  "reason", "fine"), 2), 0);
+	assert_int_equal(apply_mem(&kv, HIVE_EV_TASK_STATE_CHANGED, json_pack("{s:s,s:s}", "from", "escalated", "to", "success"), 3),
+			 0);
+	json_t *t = json_object_get(mem, "task/" T1);
+	assert_string_equal(eng_str(t, "state"), "success");
+	assert_string_equal(eng_str(t, "result_commit"), "abc");
+	assert_null(json_object_get(t, "accepting"));
+	/* accepted again from success: refused by the event itself */
+	assert_int_equal(apply_mem(&kv, HIVE_EV_TASK_ACCEPTED, json_pack("{s:s,s:i,s:s}", "commit", "def", "attempt_number", 2,
+									  "reason", "x"), 4), HIVE_ECONFLICT);
+	json_decref(mem);
+}
+
 /* hive_apply on memory refuses the same event and leaves memory as it was. */
 static void test_apply_in_memory_refuses_without_change(void **state)
 {
@@ -486,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_compares_stored_documents, eng_setup, eng_teardown),
 		cmocka_unit_test_setup_teardown(test_typed_accessors, eng_setup, eng_teardown),
 		cmocka_unit_test(test_apply_in_memory_refuses_without_change),
+		cmocka_unit_test(test_accept_allows_one_success),
 		cmocka_unit_test(test_unknown_type_changes_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
