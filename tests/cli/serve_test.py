@@ -168,6 +168,9 @@ def documents(srv):
     ctx = json.loads(cli_json("attempt", "inspect", a2, "--context"))["context"]
     check(st == 200 and h["content-type"].startswith("text/markdown") and body.decode() == ctx,
           "context: %d %r" % (st, body[:200]))
+    # FLOW/KEY#N names the attempt too ("/" as %2F, "#" as %23)
+    st, _, by_ref = srv.request("GET", "/api/v1/attempts/" + task_enc + "%232/context")
+    check(st == 200 and by_ref.decode() == ctx, "context by %s#2: %d %r" % (task, st, by_ref[:200]))
     st, _, body = srv.request("GET", "/api/v1/attempts/" + a1 + "/context")
     check(st == 404 and "first attempt" in error_of(body)["message"], "first attempt's context: %d" % st)
     st, _, body = srv.request("GET", "/api/v1/attempts/" + a2 + "/diff")
