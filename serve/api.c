@@ -282,9 +282,25 @@ static enum MHD_Result events(hive_store *s, hive_http_req *r)
 
 /* ---- steering ----------------------------------------------------------------------- */
 
-/* The POST body: a JSON object whose members are all in allowed, each a
- * string (or, for the names in bools, true/false).  *out = new reference. */
-static int body_of(hive_http_req *r, const char *const *allowed, const char *bools, json_t **out)
+/* A member a POST body may have: 's' a string, 'b' a boolean, 'n' a
+ * whole number from 1. */
+typedef struct {
+	const char *name;
+	char type;
+} body_member;
+
+static int member_ok(const json_t *v, char type)
+{
+	switch (type) {
+	case 'b': return json_is_boolean(v);
+	case 'n': return json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 1000000;
+	default: return json_is_string(v);
+	}
+}
+
+/* The POST body: a JSON object of members in m (ended by a NULL name),
+ * each of its type.  *out = new reference ({} for an empty body). */
+static int body_of(hive_http_req *r, const body_member *m, json_t **out)
 {
 	*out = NULL;
 	if (r->body.len == 0) {
@@ -301,14 +317,16 @@ static int body_of(hive_http_req *r, const char *const *allowed, const char *boo
 	const char *k;
 	json_t *v;
 	json_object_foreach(b, k, v) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= is(*a, k);
-		int want_bool = strstr(bools, k) != NULL;
-		if (!ok || (want_bool ? !json_is_boolean(v) : !json_is_string(v))) {
-			int rc = !ok ? hive_error_set(HIVE_EINVALID, "body member \"%s\" is not one this endpoint takes", k)
-				     : hive_error_set(HIVE_EINVALID, "body member \"%s\" must be a %s", k,
-						      want_bool ? "boolean" : "string");
+		const body_member *e = m;
+		while (e->name && !is(e->name, k))
+			e++;
+		int rc = 0;
+		if (!e->name)
+			rc = hive_error_set(HIVE_EINVALID, "body member \"%s\" is not one this endpoint takes", k);
+		else if (!member_ok(v, e->type))
+			rc = hive_error_set(HIVE_EINVALID, "body member \"%s\" must be %s", k,
+					    e->type == 'b' ? "a boolean" : e->type == 'n' ? "a number from 1" : "a string");
+		if (rc) {
 			json_decref(b);
 			return rc;
 		}
@@ -317,28 +335,49 @@ static int body_of(hive_http_req *r, const char *const *allowed, const char *boo
 	return 0;
 }
 
+/* The task's document after a change, as the CLI prints it. */
+static enum MHD_Result task_after(hive_store *s, hive_http_req *r, int rc, const char *task)
+{
+	json_t *d = NULL;
+	if (!rc)
+		rc = hive_task_show(s, task, &d);
+	return answer(r, rc, d);
+}
+
 static enum MHD_Result retry(hive_store *s, hive_http_req *r, const char *task)
 {
-	static const char *const allowed[] = {"actor", "mode", "reset_count", "note", NULL};
+	static const body_member m[] = {{"actor", 's'}, {"mode", 's'}, {"reset_count", 'b'}, {"note", 's'}, {0}};
 	json_t *b;
-	int rc = body_of(r, allowed, "reset_count", &b);
+	int rc = body_of(r, m, &b);
 	hive_task_retry_opts o = {.actor = hive_json_str(b, "actor"), .mode = hive_json_str(b, "mode"),
 				  .reset_count = json_is_true(json_object_get(b, "reset_count")),
 				  .note = hive_json_str(b, "note")};
 	if (!rc)
 		rc = hive_task_retry(s, task, &o);
-	json_t *d = NULL;
-	if (!rc)
-		rc = hive_task_show(s, task, &d);
+	enum MHD_Result ret = task_after(s, r, rc, task);
 	json_decref(b);
-	return answer(r, rc, d);
+	return ret;
+}
+
+static enum MHD_Result accept_task(hive_store *s, hive_http_req *r, const char *task)
+{
+	static const body_member m[] = {{"actor", 's'}, {"reason", 's'}, {"attempt", 'n'}, {0}};
+	json_t *b;
+	int rc = body_of(r, m, &b);
+	hive_task_accept_opts o = {.actor = hive_json_str(b, "actor"), .reason = hive_json_str(b, "reason"),
+				   .attempt = (int)json_integer_value(json_object_get(b, "attempt"))};
+	if (!rc)
+		rc = hive_task_accept(s, task, &o, NULL);
+	enum MHD_Result ret = task_after(s, r, rc, task);
+	json_decref(b);
+	return ret;
 }
 
 static enum MHD_Result abort_task(hive_store *s, hive_http_req *r, const char *task)
 {
-	static const char *const allowed[] = {"actor", "reason", NULL};
+	static const body_member m[] = {{"actor", 's'}, {"reason", 's'}, {0}};
 	json_t *b;
-	int rc = body_of(r, allowed, "", &b);
+	int rc = body_of(r, m, &b);
 	if (!rc)
 		rc = hive_task_abort(s, task, &(hive_act_opts){.actor = hive_json_str(b, "actor"),
 							       .reason = hive_json_str(b, "reason")});
@@ -360,8 +399,10 @@ static enum MHD_Result tasks(hive_store *s, hive_http_req *r, char **seg, size_t
 			return retry(s, r, seg[1]);
 		if (is(seg[2], "abort"))
 			return abort_task(s, r, seg[1]);
+		if (is(seg[2], "accept"))
+			return accept_task(s, r, seg[1]);
 	}
-	if (n == 3 && !post && (is(seg[2], "retry") || is(seg[2], "abort")))
+	if (n == 3 && !post && (is(seg[2], "retry") || is(seg[2], "abort") || is(seg[2], "accept")))
 		return hive_http_error(r, 405, "invalid", "%s takes POST", r->raw_uri);
 	if (n <= 2 && post)
 		return hive_http_error(r, 405, "invalid", "%s takes GET", r->raw_uri);

@@ -214,21 +214,54 @@ def steer(srv):
     check(shown["state"] == "aborted", "the task is %s after the abort" % shown["state"])
     ev = subprocess.run([os.environ["HIVE_BIN"], "events", "list", "--json", "--type", "task_aborted"],
                         check=True, stdout=subprocess.PIPE).stdout.decode().splitlines()
-    check(len(ev) == 1 and json.loads(ev[0])["payload"].get("reason") == "enough", "task_aborted: %r" % ev)
+    check(len(ev) == 1 and json.loads(ev[0])["payload"].get("reason") == "enough"
+          and json.loads(ev[0])["payload"].get("actor") == "ana", "task_aborted: %r" % ev)
     st, _, body = srv.request("POST", "/api/v1/tasks/" + task + "/retry", body={"actor": "ana", "reset_count": True})
     check(st == 409, "retry of an aborted task: %d %r" % (st, body))
     st, _, body = srv.request("POST", "/api/v1/tasks/" + task + "/abort", body={})
     check(st == 409, "a second abort: %d %r" % (st, body))
 
 
+def events_of(typ):
+    out = subprocess.run([os.environ["HIVE_BIN"], "events", "list", "--json", "--type", typ], check=True,
+                         stdout=subprocess.PIPE).stdout.decode().splitlines()
+    return [json.loads(x) for x in out]
+
+
 def retry_post(srv):
     task = os.environ["TASK"]
+    for bad in ({"actor": "ana", "reset_count": "yes"}, {"actor": 7}, {"note": ["x"]}):
+        st, _, body = srv.request("POST", "/api/v1/tasks/" + task.replace("/", "%2F") + "/retry", body=bad)
+        check(st == 400, "retry body %r: %d %r" % (bad, st, body))
     st, _, body = srv.request("POST", "/api/v1/tasks/" + task.replace("/", "%2F") + "/retry",
-                              body={"actor": "ana", "reset_count": True})
+                              body={"actor": "ana", "reset_count": True, "note": "try the other file"})
     check(st == 200, "retry of a failed task: %d %r" % (st, body))
     d = json.loads(body)
     check(d["schema"] == 2 and d["state"] in ("pending", "ready"), "retry answer: state %r" % d["state"])
     same_doc(body, cli_json("task", "show", task), "retry answer")
+    req = events_of("task_retry_requested")
+    check(len(req) == 1 and req[0]["payload"].get("actor") == "ana"
+          and req[0]["payload"].get("note") == "try the other file", "task_retry_requested: %r" % req)
+
+
+def accept_post(srv):
+    """A failed task whose only attempt made a checkpoint commit."""
+    task = os.environ["TASK"].replace("/", "%2F")
+    for bad, want in (({"actor": "dave", "reason": "ok", "attempt": 0}, 400), ({"actor": "dave"}, 400),
+                      ({"actor": "dave", "reason": "ok", "attempt": 9}, 404)):
+        st, _, body = srv.request("POST", "/api/v1/tasks/" + task + "/accept", body=bad)
+        check(st == want, "accept %r: %d (expected %d) %r" % (bad, st, want, body))
+    st, _, _ = srv.request("GET", "/api/v1/tasks/" + task + "/accept")
+    check(st == 405, "GET accept: %d" % st)
+    st, _, body = srv.request("POST", "/api/v1/tasks/" + task + "/accept",
+                              body={"actor": "dave", "reason": "good enough", "attempt": 1})
+    check(st == 200, "accept: %d %r" % (st, body))
+    d = json.loads(body)
+    check(d["schema"] == 2 and d["state"] == "success", "accept answer: state %r" % d.get("state"))
+    same_doc(body, cli_json("task", "show", os.environ["TASK"]), "accept answer")
+    acc = events_of("task_accepted")
+    check(len(acc) == 1 and acc[0]["payload"].get("actor") == "dave"
+          and acc[0]["payload"].get("reason") == "good enough", "task_accepted: %r" % acc)
 
 
 # ---- the event stream -----------------------------------------------------------------------
@@ -372,7 +405,7 @@ def metrics(srv):
 
 
 SCENARIOS = {
-    "auth": auth, "bad_input": bad_input, "documents": documents, "steer": steer, "retry_post": retry_post,
+    "auth": auth, "bad_input": bad_input, "documents": documents, "steer": steer, "retry_post": retry_post, "accept_post": accept_post,
     "metrics": metrics, "sse_resume": sse_resume, "sse_live": sse_live, "many_clients": many_clients,
 }
 

@@ -21,8 +21,9 @@ demo_store() {
 	export FLOW=demo-fix-add TASK=demo-fix-add/fix-add
 }
 
-# quick_flow NAME AGENT_EXIT [MAX_ATTEMPTS]: a one-task flow over a fresh
-# repo whose agent exits AGENT_EXIT; created and started, not run.
+# quick_flow NAME AGENT_EXIT [MAX_ATTEMPTS [DEFAULTS_MEMBERS [TASK_MEMBERS]]]:
+# a one-task flow over a fresh repo whose agent runs $AGENT_BODY and exits
+# AGENT_EXIT; created and started, not run.
 quick_flow() {
 	sandbox
 	R=$T/repo-$1
@@ -30,6 +31,7 @@ quick_flow() {
 	script agent.sh <<SH
 #!/bin/sh
 cat >/dev/null
+${AGENT_BODY:-}
 exit $2
 SH
 	mkrepo
@@ -37,7 +39,7 @@ SH
 {"name": "$1", "project": {"name": "p-$1", "repo": "repo-$1"},
  "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"], "timeout": "60s"},
               "retry": {"max_attempts": ${3:-1}, "backoff": {"initial": "1ms"}}${4:-}},
- "tasks": [{"key": "t", "title": "t"}]}
+ "tasks": [{"key": "t", "title": "t"${5:-}}]}
 JSON
 	expect_exit 0 flow create --file "$S/$1.json"
 	expect_exit 0 flow start "$1"
@@ -65,6 +67,13 @@ test_abort_and_retry_as_posts() {
 	quick_flow g 1
 	expect_exit 1 flow run g
 	serve_py retry_post
+}
+
+test_accept_as_a_post() {
+	# the agent changes a file (a checkpoint commit), the check fails it
+	AGENT_BODY='echo done >result.txt' quick_flow h 0 1 '' ', "checks": [{"name": "unit", "command": "false"}]'
+	expect_exit 1 flow run h
+	serve_py accept_post
 }
 
 test_metrics_count_attempts_tasks_and_circuits() {
