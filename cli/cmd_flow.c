@@ -241,7 +241,7 @@ static int cmd_land(hive_cli *cli, const cli_args *a)
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_land(s, a->pos[0], &d);
+		rc = hive_flow_land(s, a->pos[0], &(hive_act_opts){.actor = cli_actor(a)}, &d);
 	if (rc || cli_json_out(cli, json_incref(d))) {
 		json_decref(d);
 		return rc;
@@ -267,7 +267,7 @@ static int cmd_rebase(hive_cli *cli, const cli_args *a)
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
 	if (s)
-		rc = hive_flow_rebase(s, a->pos[0], cli_flag(a, "reset-count"), &d);
+		rc = hive_flow_rebase(s, a->pos[0], cli_flag(a, "reset-count"), &(hive_act_opts){.actor = cli_actor(a)}, &d);
 	if (!rc && !cli_json_out(cli, json_incref(d))) {
 		printf("flow %s rebased onto the repository's HEAD %s\n", hive_safe(cli_jstr(d, "flow")), cli_jstr(d, "head"));
 		size_t i;
@@ -371,6 +371,7 @@ const hive_command hive_cmds_flow[] = {
 	},
 	{
 		.group = "flow", .name = "land", FLOW_ARG,
+		.opts = {CLI_ACTOR_OPT},
 		.help = "Merge the results of a completed flow's leaf tasks (those no other task depends on) on top of\n"
 			"its base commit into the branch hive/<flow>/landed, and print the git command that merges it\n"
 			"into your branch.  Never touches your checkout or any branch but that one.  Refused when the\n"
@@ -381,7 +382,8 @@ const hive_command hive_cmds_flow[] = {
 	},
 	{
 		.group = "flow", .name = "rebase", FLOW_ARG,
-		.opts = {{.name = "reset-count", .kind = CLI_FLAG, .help = "give the retried tasks a fresh budget"}},
+		.opts = {{.name = "reset-count", .kind = CLI_FLAG, .help = "give the retried tasks a fresh budget"},
+			 CLI_ACTOR_OPT},
 		.help = "Move the flow's base and the base of every task that has not succeeded to the project\n"
 			"repository's current HEAD (merged with the task's dependencies' results), as task retry --rebase\n"
 			"does: failed, retry and escalated tasks go back to pending; tasks whose dependencies have not\n"

@@ -192,14 +192,15 @@ int hive_task_accept(hive_store *s, const char *task_ref, const hive_task_accept
  * (already_landed); a branch hive did not put there (or that was moved
  * since) is refused, never moved.
  * *out = new {"flow", "branch", "commit", "base_commit", "repo",
- * "leaves": [{task_id, key, commit}], "already_landed"}.
+ * "leaves": [{task_id, key, commit}], "already_landed"}.  who (may be NULL):
+ * its actor goes on flow_landed (a bad one: HIVE_EINVALID, nothing done).
  * Errors: HIVE_ENOTFOUND/HIVE_EAMBIGUOUS (flow), HIVE_ECONFLICT (the flow
  * is not completed; the results conflict -- the message lists the paths;
  * the branch exists elsewhere or is checked out; a task keyed "landed"),
  * HIVE_ESYSTEM.
  * Nothing is written when it is refused.
  */
-int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out);
+int hive_flow_land(hive_store *s, const char *flow_ref, const hive_act_opts *who, json_t **out);
 
 /*
  * `hive task retry --rebase`: hive_task_retry (o as there: note, actor,
@@ -227,11 +228,13 @@ int hive_task_retry_rebase(hive_store *s, const char *task_ref, const hive_task_
  * left to take its base from their results, an aborted task is left
  * alone -- and the flow's base commit moves to HEAD (flow_rebased {from,
  * to, tasks}).  All in one write transaction, under the flow's lock.
- * Only a running, paused or failed flow can be rebased.  *out as above.
+ * Only a running, paused or failed flow can be rebased.  *out as above;
+ * who (may be NULL): its actor goes on every event.
  * Errors: HIVE_ENOTFOUND/HIVE_EAMBIGUOUS (flow), HIVE_ECONFLICT (flow
  * state, locked, a conflict, a spent budget), HIVE_ESYSTEM.
  */
-int hive_flow_rebase(hive_store *s, const char *flow_ref, int reset_count, json_t **out);
+int hive_flow_rebase(hive_store *s, const char *flow_ref, int reset_count, const hive_act_opts *who,
+		     json_t **out);
 
 /* ---- housekeeping (core/lifecycle.c, docs/lifecycle.md) ------------------------ */
 

@@ -23,6 +23,7 @@
 #include "core/projection.h"
 #include "core/resolve.h"
 #include "core/state.h"
+#include "core/steer.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
@@ -229,10 +230,12 @@ static json_t *land_doc(const land_plan *p, const char *branch, const char *comm
 			 "already_landed", again);
 }
 
-int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out)
+int hive_flow_land(hive_store *s, const char *flow_ref, const hive_act_opts *who, json_t **out)
 {
 	land_plan p = {.ref = flow_ref};
-	int rc = hive_store_read(s, land_plan_txn, &p);
+	int rc = hive_steer_actor_check(who ? who->actor : NULL);
+	if (!rc)
+		rc = hive_store_read(s, land_plan_txn, &p);
 	hive_buf branch = {0};
 	char commit[HIVE_GIT_OID_HEXSZ + 1] = "";
 	if (!rc)
@@ -250,8 +253,10 @@ int hive_flow_land(hive_store *s, const char *flow_ref, json_t **out)
 	if (!rc)
 		rc = hive_git_branch_set(p.repo, branch.data, commit);
 	land_rec r = {.p = &p, .branch = branch.data, .commit = commit};
+	hive_emit_actor_begin(who ? who->actor : NULL);
 	if (!rc)
 		rc = hive_store_write(s, land_record_txn, &r);
+	hive_emit_actor_end();
 	if (!rc)
 		*out = land_doc(&p, branch.data, commit, 0);
 done:
@@ -560,10 +565,15 @@ int hive_task_retry_rebase(hive_store *s, const char *task_ref, const hive_task_
 	return rc;
 }
 
-int hive_flow_rebase(hive_store *s, const char *flow_ref, int reset_count, json_t **out)
+int hive_flow_rebase(hive_store *s, const char *flow_ref, int reset_count, const hive_act_opts *who, json_t **out)
 {
 	rb_plan p = {.ref = flow_ref, .whole_flow = 1, .reset_count = reset_count};
-	int rc = rebase(s, &p, out);
+	int rc = hive_steer_actor_check(who ? who->actor : NULL);
+	if (rc)
+		return rc;
+	hive_emit_actor_begin(who ? who->actor : NULL);
+	rc = rebase(s, &p, out);
+	hive_emit_actor_end();
 	rb_plan_dispose(&p);
 	return rc;
 }

@@ -82,7 +82,9 @@ test_land_two_leaves() {
 	land_repo
 	flowspec f "[$(task a a.txt A), $(task b b.txt B), $(task c c.txt C '["a"]')]"
 	run_flow f
-	expect_exit 0 flow land f
+	expect_exit 2 flow land f --actor "$(printf 'a\tb')"
+	expect_stderr_line "actor"
+	expect_exit 0 flow land f --actor alice
 	assert_contains "$OUT" "landed flow f: branch hive/f/landed, commit "
 	local commit base
 	commit=$(git -C "$R" rev-parse hive/f/landed)
@@ -100,6 +102,7 @@ test_land_two_leaves() {
 	events_dump --type flow_landed
 	pa "one flow_landed naming the branch, the commit and both leaves" \
 		"len(EV) == 1 and P(EV[0])['branch'] == 'hive/f/landed' and P(EV[0])['commit'] == '$commit' \
+		 and P(EV[0])['actor'] == 'alice' \
 		 and sorted(l['key'] for l in P(EV[0])['leaves']) == ['b', 'c']"
 	# the printed command is the one the user runs: it merges the results
 	local cmd
@@ -339,7 +342,7 @@ test_flow_rebase_skips_succeeded() {
 	head=$(git -C "$R" rev-parse HEAD)
 	expect_exit 4 flow rebase f
 	expect_stderr_line "task b: retry limit exceeded: 1 of 1 attempts used; pass --reset-count"
-	expect_exit 0 flow rebase f --reset-count
+	HIVE_ACTOR=bob expect_exit 0 flow rebase f --reset-count
 	assert_contains "$OUT" "flow f rebased onto the repository's HEAD $head"
 	assert_contains "$OUT" "back to pending"
 	assert_contains "$OUT" "follows its dependencies"
@@ -347,6 +350,8 @@ test_flow_rebase_skips_succeeded() {
 	local b_id
 	b_id=$("$HIVE_BIN" task show b --json | "$APPEND" --json-get - id)
 	pa "only b was rebased" "[e['task_id'] for e in of('task_rebased')] == ['$b_id']"
+	pa "flow rebase's events carry the actor" \
+		"all(P(e).get('actor') == 'bob' for e in of('task_rebased') + of('flow_rebased') + of('task_retry_requested'))"
 	pa "the flow's base moved" "P(one('flow_rebased'))['to'] == '$head' and P(one('flow_rebased'))['tasks'] == ['b']"
 	"$HIVE_BIN" task show a --json >"$S/a2.json"
 	assert_eq "$(json_get "$S/a2.json" base_commit)" "$(json_get "$S/a.json" base_commit)" "a's base"
