@@ -51,6 +51,7 @@ CLI_SRC    += $(SERVE_SRC)
 WEB_FILES := web/index.html web/app.js web/app.css web/favicon.svg
 WEB_SRC   := $(BUILD)/web/web_files.c
 WEB_OBJ   := $(WEB_SRC:.c=.o)
+CLI_SRC    += cli/cmd_help.c
 
 LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -23,19 +23,60 @@ static int print_flow(hive_cli *cli, const char *ref, const char *verb)
 	return rc;
 }
 
+/* `flow create --dry-run`: what the spec would create; nothing is written.
+ * Checked against the store when there is one; without one (a first
+ * flow) only the spec and its repo can be checked, and that is said. */
+static int dry_run(hive_cli *cli, const char *file, const json_t *spec)
+{
+	int rc, project_new = 0;
+	cli->may_create = 0; /* a dry run never creates the data dir */
+	hive_store *s = cli_store(cli, &rc);
+	int no_store = !s && hive_error_last_hint() == HIVE_HINT_NO_STORE;
+	if (!s && !no_store)
+		return rc;
+	if ((rc = hive_flow_create_spec_check(s, spec, &project_new)))
+		return rc;
+	const json_t *p = json_object_get(spec, "project"), *tasks = json_object_get(spec, "tasks"), *t;
+	if (cli_json_out(cli, json_pack("{s:b,s:b,s:b,s:O}", "dry_run", 1, "project_new", project_new, "store_checked",
+					!no_store, "spec", spec)))
+		return 0;
+	printf("%s is valid; nothing was written (--dry-run)%s\n", hive_safe(file),
+	       no_store ? " — no store yet, so only the spec and its repo were checked" : "");
+	printf("would create flow %s in %s project %s with %zu task%s:\n", hive_safe(cli_jstr(spec, "name")),
+	       project_new ? "the new" : "the existing", hive_safe(cli_jstr(p, "name")), json_array_size(tasks),
+	       json_array_size(tasks) == 1 ? "" : "s");
+	size_t i, j;
+	json_array_foreach(tasks, i, t) {
+		json_t *c, *d;
+		printf("  %-16s %s\n", hive_safe(cli_jstr(t, "key")), hive_safe(cli_jstr(t, "title")));
+		json_array_foreach(json_object_get(t, "depends_on"), j, d)
+			printf("  %-16s   after %s\n", "", hive_safe(json_string_value(d)));
+		json_array_foreach(json_object_get(t, "checks"), j, c)
+			printf("  %-16s   check %s: %s\n", "", hive_safe(cli_jstr(c, "name")), hive_safe(cli_jstr(c, "command")));
+	}
+	return 0;
+}
+
 static int cmd_create(hive_cli *cli, const cli_args *a)
 {
 	const char *file = cli_str(a, "file"), *name = cli_str(a, "name");
 	const cli_list *tasks = cli_list_of(a, "task");
-	int rc = 0;
+	int rc = 0, dry = cli_flag(a, "dry-run");
 	if (file && (a->npos || name || tasks->n))
 		rc = hive_error_set(HIVE_EINVALID, "flow create: --file takes no PROJECT, --name or --task");
 	if (!rc && !file && !a->npos)
 		rc = hive_error_set(HIVE_EINVALID, "flow create: give --file SPEC.json, or PROJECT --task TASK...");
+	if (!rc && dry && !file)
+		rc = hive_error_set(HIVE_EINVALID, "flow create: --dry-run checks a spec; give --file SPEC.json");
 	json_t *spec = NULL;
 	hive_spec_opts so = {.adapters = hive_registry_builtin()};
 	if (!rc && file)
 		rc = hive_spec_file_load(file, &so, &spec);
+	if (!rc && dry) {
+		rc = dry_run(cli, file, spec);
+		json_decref(spec);
+		return rc;
+	}
 	hive_store *s = rc ? NULL : cli_store(cli, &rc);
 	hive_id id;
 	if (s && spec)
@@ -295,15 +336,17 @@ const hive_command hive_cmds_flow[] = {
 		.args = {"PROJECT"},
 		.opts = {
 			{.name = "file", .kind = CLI_STR, .arg = "SPEC.json",
-			 .help = "the flow spec (SPEC section 5)"},
+			 .help = "the flow spec (docs/spec.md)"},
 			{.name = "name", .kind = CLI_STR, .arg = "N",
 			 .help = "the flow's name (from existing tasks)"},
 			{.name = "task", .kind = CLI_LIST, .arg = "TASK",
 			 .help = "an existing task to include"},
+			{.name = "dry-run", .kind = CLI_FLAG,
+			 .help = "check the spec against the store and print what it would create; write nothing"},
 		},
-		.usage = "--file SPEC.json | hive flow create PROJECT [--name N] [--task TASK]...",
-		.help = "Create a flow from a spec file (validated whole before anything is written; SPEC section 5) or\n"
-			"from existing tasks.\n",
+		.usage = "--file SPEC.json [--dry-run] | hive flow create PROJECT [--name N] [--task TASK]...",
+		.help = "Create a flow from a spec file (validated whole before anything is written; every key is in\n"
+			"docs/spec.md) or from existing tasks.  \"repo\" in a spec is relative to the spec file.\n",
 		.exit = "0 ok, 2 invalid spec (the message names the field), 3 unknown project/task,\n"
 			"4 name taken or task already in a flow that has not ended.",
 		.run = cmd_create,

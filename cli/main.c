@@ -13,8 +13,6 @@
 #include "events/buf.h"
 #include "events/error.h"
 
-#define HIVE_VERSION "0.1.0"
-
 /* Every command group's table; a new group is one line here. */
 static const hive_command *const groups[] = {
 	hive_cmds_project,
@@ -26,8 +24,14 @@ static const hive_command *const groups[] = {
 	hive_cmds_backup,
 	hive_cmds_gc,
 	hive_cmds_serve,
+	hive_cmds_help,
 	NULL,
 };
+
+const hive_command *const *cli_groups(void)
+{
+	return groups;
+}
 
 hive_store *cli_store(hive_cli *cli, int *rc)
 {
@@ -85,7 +89,7 @@ static char *default_dir(char **why)
 	return hive_buf_detach(&b);
 }
 
-static void print_usage_all(FILE *out)
+void cli_usage_all(FILE *out)
 {
 	fprintf(out, "hive %s - an event-sourced task orchestrator\n\nusage:\n", HIVE_VERSION);
 	for (int g = 0; groups[g]; g++)
@@ -100,12 +104,12 @@ static void print_usage_all(FILE *out)
 	      "  --json       machine output: one JSON document with \"schema\": 2 (events: NDJSON as stored)\n"
 	      "  --color WHEN auto (default), always or never; auto honours NO_COLOR, CLICOLOR_FORCE, TERM=dumb\n"
 	      "  --help       help for any command\n"
-	      "  --version    print the version\n"
+	      "  --version    print the version (also -V, -v, hive version)\n"
 	      "\nexit codes: 0 ok, 1 work failed, 2 usage/invalid input, 3 not found/ambiguous,\n"
 	      "            4 conflict/illegal state, 5 storage/system error\n", out);
 }
 
-static void print_group_help(const char *group)
+void cli_group_help(const char *group)
 {
 	printf("usage:\n");
 	for (int g = 0; groups[g]; g++)
@@ -274,7 +278,7 @@ static const hive_command *find_words(int argc, char **argv, int *i, cli_globals
 	if (*i >= argc || strcmp(argv[*i], "--") == 0) {
 		*done = g->help;
 		if (g->help)
-			print_usage_all(stdout);
+			cli_usage_all(stdout);
 		else
 			*rc = hive_error_set(HIVE_EINVALID, "no command given; see hive --help");
 		return NULL;
@@ -299,7 +303,7 @@ static const hive_command *find_words(int argc, char **argv, int *i, cli_globals
 		*rc = hive_error_set(HIVE_EINVALID, "unknown command \"%s\"; see hive --help", group);
 	} else if (g->help && !name) {
 		*done = 1;
-		print_group_help(group);
+		cli_group_help(group);
 	} else if (!name) {
 		*rc = group_needs_command(group);
 	} else {
@@ -311,6 +315,10 @@ static const hive_command *find_words(int argc, char **argv, int *i, cli_globals
 static int dispatch(hive_cli *cli, cli_globals *g, int argc, char **argv, char **dir)
 {
 	int i = 1, done = 0, rc = 0;
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0) { /* the completion scripts: hive __complete -- WORD... */
+		cli_setup(cli, g, dir);
+		return cli_complete(cli, argc - 2, argv + 2);
+	}
 	const hive_command *cmd = find_words(argc, argv, &i, g, &done, &rc);
 	if (!cmd)
 		return rc;

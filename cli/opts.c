@@ -211,7 +211,7 @@ int cli_global_take(int argc, char **argv, int *i, cli_globals *g)
 		g->json = 1;
 	} else if (strcmp(w, "--help") == 0 || strcmp(w, "-h") == 0) {
 		g->help = 1;
-	} else if (strcmp(w, "--version") == 0) {
+	} else if (strcmp(w, "--version") == 0 || strcmp(w, "-V") == 0 || strcmp(w, "-v") == 0) {
 		g->version = 1;
 	} else if (strcmp(w, "--dir") == 0 || strncmp(w, "--dir=", 6) == 0) {
 		if (!w[5] && *i + 1 >= argc)

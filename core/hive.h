@@ -61,6 +61,13 @@ int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, 
  * given as {name, repo} and missing, every task, and the flow, in one
  * transaction. */
 int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out);
+/* `flow create --dry-run`: every check hive_flow_create_spec makes (the
+ * name free, the repo, the project's repo, the tasks), in the same write
+ * transaction, which is then aborted: nothing is written.  s may be NULL
+ * when there is no store yet (only the store-free checks run).
+ * *project_new = 1 when the spec would create its project.  Errors: those
+ * of hive_flow_create_spec. */
+int hive_flow_create_spec_check(hive_store *s, const json_t *spec, int *project_new);
 /* From existing tasks (each in no other flow that has not ended). name may be NULL. */
 int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
 			   const char *const *task_refs, size_t n, hive_id *out);

@@ -126,6 +126,9 @@ typedef struct {
 	hive_id project_id, flow_id;
 	hive_id *task_ids;
 	size_t n_tasks;
+	int dry;             /* hive_flow_create_spec_check: abort after the last check */
+	int dry_ok;          /* ... every check passed */
+	int project_new;     /* the spec creates its project */
 } spec_ctx;
 
 static int spec_project(hive_txn *txn, spec_ctx *c)
@@ -149,6 +152,7 @@ static int spec_project(hive_txn *txn, spec_ctx *c)
 	if (hive_resolve_name_check(name, "project.name"))
 		return HIVE_EINVALID;
 	hive_error_clear();
+	c->project_new = 1;
 	return hive_emit_new(txn, HIVE_EV_PROJECT_CREATED,
 			hive_json_pack("{s:s,s:s,s:s}", "name", name, "repo", c->repo, "description",
 				  json_string_value(json_object_get(p, "description")) ?
@@ -201,10 +205,15 @@ static int spec_txn(hive_txn *txn, void *vctx)
 	for (size_t i = 0; i < c->n_tasks; i++)
 		json_array_append_new(ids, json_string(c->task_ids[i].s));
 	json_t *defaults = json_object_get(c->spec, "defaults");
-	return hive_emit_new(txn, HIVE_EV_FLOW_CREATED,
+	rc = hive_emit_new(txn, HIVE_EV_FLOW_CREATED,
 			hive_json_pack("{s:s,s:o,s:O}", "name", json_string_value(json_object_get(c->spec, "name")),
 				  "task_ids", ids, "defaults", defaults ? defaults : json_object()),
 			c->project_id.s, c->flow_id.s, NULL, NULL);
+	if (!rc && c->dry) { /* every check passed: an error aborts the transaction */
+		c->dry_ok = 1;
+		return HIVE_ECONFLICT;
+	}
+	return rc;
 }
 
 /* ---- reusing a flow name (SPEC section 12) --------------------------------------- */
@@ -283,28 +292,50 @@ static int flow_name_free(hive_store *s, const char *name)
 	return rc;
 }
 
+/* s == NULL (a dry run without a store): only what needs no store. */
+static int create_spec(hive_store *s, const json_t *spec, spec_ctx *c)
+{
+	const char *repo = json_string_value(json_object_get(json_object_get(spec, "project"), "repo"));
+	int rc = valid_name("flow", json_string_value(json_object_get(spec, "name")));
+	if (!rc && s)
+		rc = flow_name_free(s, json_string_value(json_object_get(spec, "name")));
+	if (!rc && repo)
+		rc = hive_git_repo_check(repo, &c->repo);
+	if (rc || !s) {
+		c->project_new = 1;
+		return rc;
+	}
+	c->n_tasks = json_array_size(json_object_get(spec, "tasks"));
+	c->task_ids = hive_xcalloc(c->n_tasks, sizeof *c->task_ids);
+	hive_id_new(&c->project_id);
+	hive_id_new(&c->flow_id);
+	for (size_t i = 0; i < c->n_tasks; i++)
+		hive_id_new(&c->task_ids[i]);
+	rc = hive_store_write(s, spec_txn, c);
+	if (c->dry_ok) {
+		hive_error_clear();
+		rc = 0;
+	}
+	free(c->task_ids);
+	return rc;
+}
+
 int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out)
 {
 	spec_ctx c = {.spec = spec};
-	const char *repo = json_string_value(json_object_get(json_object_get(spec, "project"), "repo"));
-	int rc = valid_name("flow", json_string_value(json_object_get(spec, "name")));
-	if (!rc)
-		rc = flow_name_free(s, json_string_value(json_object_get(spec, "name")));
-	if (!rc && repo)
-		rc = hive_git_repo_check(repo, &c.repo);
-	if (rc)
-		return rc;
-	c.n_tasks = json_array_size(json_object_get(spec, "tasks"));
-	c.task_ids = hive_xcalloc(c.n_tasks, sizeof *c.task_ids);
-	hive_id_new(&c.project_id);
-	hive_id_new(&c.flow_id);
-	for (size_t i = 0; i < c.n_tasks; i++)
-		hive_id_new(&c.task_ids[i]);
-	rc = hive_store_write(s, spec_txn, &c);
-	free(c.task_ids);
+	int rc = create_spec(s, spec, &c);
 	free(c.repo);
 	if (!rc && out)
 		*out = c.flow_id;
+	return rc;
+}
+
+int hive_flow_create_spec_check(hive_store *s, const json_t *spec, int *project_new)
+{
+	spec_ctx c = {.spec = spec, .dry = 1};
+	int rc = create_spec(s, spec, &c);
+	free(c.repo);
+	*project_new = c.project_new;
 	return rc;
 }
 
