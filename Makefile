@@ -70,7 +70,7 @@ CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-web unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install clean valgrind \
+.PHONY: all deps test test-web unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install install-files clean valgrind \
         fuzz fuzz-bins fuzz-replay crash crash-test
 
 # Fuzz targets (tests/fuzz/fuzz_<name>.c).  `make fuzz` builds them with
@@ -239,10 +239,28 @@ demo: deps
 	@$(MAKE) --no-print-directory hive
 	@./hive demo
 
+# make install PREFIX=/usr/local DESTDIR=: the binary, hive(1) and a page
+# per command group (hive-flow(1), ...; generated from the command table by
+# tests/tools/gen_man.sh, as docs/cli.md is), the docs under
+# share/doc/hive, and the completion scripts `hive completion SHELL` prints.
+# install-files installs an already built $(BIN) (tests/cli/test_install.sh).
+DOCDIR ?= $(PREFIX)/share/doc/hive
+BIN_PATH = $(if $(filter /%,$(BIN)),$(BIN),./$(BIN))
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 hive $(DESTDIR)$(PREFIX)/bin/hive
-	install -m 0644 docs/hive.1 $(DESTDIR)$(PREFIX)/share/man/man1/hive.1
+	@$(MAKE) --no-print-directory install-files
+
+install-files:
+	@test -x $(BIN_PATH) || { echo "install: build $(BIN_PATH) first (make)"; exit 2; }
+	@rm -rf $(BUILD)/man && bash tests/tools/gen_man.sh $(BIN_PATH) $(BUILD)/man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hive
+	install -m 0644 docs/hive.1 $(BUILD)/man/hive-*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	$(BIN_PATH) completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hive
+	$(BIN_PATH) completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_hive
+	$(BIN_PATH) completion fish >$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/hive.fish
 
 clean:
 	rm -rf build build-san build-fuzz hive

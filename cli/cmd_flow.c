@@ -23,6 +23,13 @@ static int print_flow(hive_cli *cli, const char *ref, const char *verb)
 	return rc;
 }
 
+/* A spec's field found wrong when creating (its repo, the flow's name):
+ * the message says which file, as the spec's own validation does. */
+static int in_file(const char *file, int rc)
+{
+	return rc == HIVE_EINVALID ? hive_error_set(rc, "%s: %s", file, hive_error_last()) : rc;
+}
+
 /* `flow create --dry-run`: what the spec would create; nothing is written.
  * Checked against the store when there is one; without one (a first
  * flow) only the spec and its repo can be checked, and that is said. */
@@ -34,7 +41,7 @@ static int dry_run(hive_cli *cli, const char *file, const json_t *spec)
 	int no_store = !s && hive_error_last_hint() == HIVE_HINT_NO_STORE;
 	if (!s && !no_store)
 		return rc;
-	if ((rc = hive_flow_create_spec_check(s, spec, &project_new)))
+	if ((rc = in_file(file, hive_flow_create_spec_check(s, spec, &project_new))))
 		return rc;
 	const json_t *p = json_object_get(spec, "project"), *tasks = json_object_get(spec, "tasks"), *t;
 	if (cli_json_out(cli, json_pack("{s:b,s:b,s:b,s:O}", "dry_run", 1, "project_new", project_new, "store_checked",
@@ -72,18 +79,15 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 	hive_spec_opts so = {.adapters = hive_registry_builtin()};
 	if (!rc && file)
 		rc = hive_spec_file_load(file, &so, &spec);
-	if (!rc && dry) {
-		rc = dry_run(cli, file, spec);
-		json_decref(spec);
-		return rc;
-	}
-	hive_store *s = rc ? NULL : cli_store(cli, &rc);
+	hive_store *s = NULL;
 	hive_id id;
-	if (s && spec)
-		rc = hive_flow_create_spec(s, spec, &id);
+	if (!rc && dry)
+		rc = dry_run(cli, file, spec);
+	else if (!rc && (s = cli_store(cli, &rc)) && spec)
+		rc = in_file(file, hive_flow_create_spec(s, spec, &id));
 	else if (s)
 		rc = hive_flow_create_tasks(s, a->pos[0], name, tasks->v, tasks->n, &id);
-	if (!rc)
+	if (!rc && !dry)
 		rc = print_flow(cli, id.s, "created");
 	json_decref(spec);
 	return rc;

@@ -81,7 +81,7 @@ static int build_raw(const char *title, task_flags *f, json_t **raw_out)
 					    je.column, je.text);
 		else if (!json_is_object(retry))
 			rc = hive_error_set(HIVE_EINVALID,
-					    "task create: --retry must be a JSON object (a retry policy, SPEC section 4)");
+					    "task create: --retry must be a JSON object (a retry policy; its keys: docs/spec.md)");
 	}
 	if (!retry && f->max_attempts)
 		retry = json_object();
@@ -424,11 +424,11 @@ const hive_command hive_cmds_task[] = {
 			{.name = "max-attempts", .kind = CLI_U64, .arg = "N",
 			 .help = "attempts allowed (at least 1)"},
 			{.name = "retry", .kind = CLI_STR, .arg = "JSON",
-			 .help = "a retry policy object (SPEC section 4)"},
+			 .help = "a retry policy object (docs/spec.md)"},
 		},
 		.help = "Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
 			"with /bin/sh -c as the exec runtime and is required here (a flow spec can name other runtimes).\n"
-			"--retry takes a retry policy object (SPEC section 4).\n"
+			"--retry takes a retry policy object (docs/spec.md).\n"
 			"The key defaults to a slug of the title.\n",
 		.exit = "0 ok, 2 invalid flag or policy, 3 project or dependency not found.",
 		.run = cmd_create,

@@ -299,8 +299,12 @@ static int create_spec(hive_store *s, const json_t *spec, spec_ctx *c)
 	int rc = valid_name("flow", json_string_value(json_object_get(spec, "name")));
 	if (!rc && s)
 		rc = flow_name_free(s, json_string_value(json_object_get(spec, "name")));
-	if (!rc && repo)
-		rc = hive_git_repo_check(repo, &c->repo);
+	if (!rc && repo && (rc = hive_git_repo_check(repo, &c->repo)) == HIVE_EINVALID) {
+		/* name the field: the path is the spec's "repo" made absolute */
+		char *why = hive_xstrdup(hive_error_last());
+		hive_error_set(rc, "project.repo: %s (a relative \"repo\" is taken from the spec file's directory)", why);
+		free(why);
+	}
 	if (rc || !s) {
 		c->project_new = 1;
 		return rc;

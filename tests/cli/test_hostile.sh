@@ -576,7 +576,7 @@ test_retry_flag_that_is_not_an_object() {
 	h_repo
 	h_run 30 0 project create p --repo repo
 	h_run 30 2 task create p t --runtime-command true --retry '[]'
-	expect_stderr_line '^hive: task create: --retry must be a JSON object \(a retry policy, SPEC section 4\)$'
+	expect_stderr_line '^hive: task create: --retry must be a JSON object \(a retry policy; its keys: docs/spec.md\)$'
 	h_run 30 2 task create p t --runtime-command true --retry '{'
 	expect_stderr_line '^hive: task create: --retry is not valid JSON \(column [0-9]+: '
 	h_run 30 0 task list
