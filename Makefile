@@ -52,6 +52,7 @@ WEB_FILES := web/index.html web/app.js web/app.css web/favicon.svg
 WEB_SRC   := $(BUILD)/web/web_files.c
 WEB_OBJ   := $(WEB_SRC:.c=.o)
 CLI_SRC    += cli/cmd_help.c
+CLI_SRC    += cli/progress.c
 
 LIB_SRC := $(EVENTS_SRC) $(CORE_SRC) $(ADAPT_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

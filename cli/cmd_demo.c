@@ -242,7 +242,8 @@ static int run_demo(hive_cli *cli, const char *root, const char *actor)
 	} else {
 		show_context(s, flow.s);
 		printf("== Result: flow %s after %d attempts.\n", r.flow_state, r.attempts_started);
-		printf("== Explore it:  hive --dir %s events list\n", cli->dir);
+		printf("== Explore it (hive on your PATH: make install, or export PATH=$PWD:$PATH in the checkout):\n");
+		printf("                hive --dir %s events list\n", cli->dir);
 		printf("                hive --dir %s flow status %s\n", cli->dir, name);
 		printf("                hive --dir %s attempt list --flow %s\n", cli->dir, name);
 		printf("                hive --dir %s serve      (the web timeline and the API)\n", cli->dir);

@@ -6,6 +6,7 @@
 
 #include "adapters/registry.h"
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "events/error.h"
 
 static int print_flow(hive_cli *cli, const char *ref, const char *verb)
@@ -128,15 +129,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void progress(const char *line, void *ctx)
-{
-	hive_cli *cli = ctx;
-	if (!cli->json) {
-		printf("%s\n", hive_safe(line)); /* it quotes keys, paths, errors */
-		fflush(stdout);
-	}
-}
-
 static int run_cmd(hive_cli *cli, const cli_args *a, int run)
 {
 	unsigned long long par = cli_u64(a, "max-parallel", 1);
@@ -152,18 +144,17 @@ static int run_cmd(hive_cli *cli, const cli_args *a, int run)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop cleanly too */
-	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_registry_builtin(), .stop = &stop_requested,
-			   .progress = progress, .progress_ctx = cli};
+	hive_run_opts o = {.max_parallel = (int)par, .adapters = hive_registry_builtin(), .stop = &stop_requested};
+	cli_progress *pr = cli_progress_new(cli, s, a->pos[0], &o); /* lines, or a live block on a terminal */
 	hive_run_result r;
 	rc = run ? hive_flow_run(s, a->pos[0], &o, &r) : hive_flow_tick(s, a->pos[0], &o, &r);
-	if (stop_signal) /* SPEC section 12: running attempts ended interrupted */
+	if (stop_signal) /* running attempts ended interrupted: exit 128 + N */
 		cli->exit_status = 128 + stop_signal;
+	cli_progress_finish(pr, &r, rc); /* the summary */
+	cli_progress_free(pr);
 	if (cli->json && (rc == 0 || rc == HIVE_EFAILED))
 		cli_print_json(json_pack("{s:i,s:i,s:s}", "attempts_started", r.attempts_started, "attempts_failed",
 					 r.attempts_failed, "flow_state", r.flow_state));
-	else if (rc == 0)
-		printf("flow is %s (%d attempt%s started)\n", r.flow_state, r.attempts_started,
-		       r.attempts_started == 1 ? "" : "s");
 	return rc;
 }
 
@@ -397,7 +388,10 @@ const hive_command hive_cmds_flow[] = {
 	{
 		.group = "flow", .name = "run", FLOW_ARG,
 		.opts = {MAX_PARALLEL},
-		.help = "Tick until the flow is completed or failed, sleeping until the next retry is due.\n"
+		.help = "Tick until the flow is completed or failed, sleeping until the next retry is due.  It prints\n"
+			"each attempt's start and end (naming the failing check), what a wait is for and how long\n"
+			"(\"waiting: retry of fix in 3s\", \"waiting: circuit exec open for 42s more\") and a summary; on a\n"
+			"terminal a live block below shows each running attempt's step and elapsed time.\n"
 			"SIGINT/SIGTERM/SIGHUP stop it promptly: running attempts are killed and recorded as interrupted\n"
 			"(never charged to a budget; retried at once by the next run).\n",
 		.exit = "0 completed, 1 failed, 3 not found, 4 locked or not started, 128 + N stopped by signal N.",

@@ -270,6 +270,29 @@ int hive_gc(hive_store *s, int branches, hive_gc_result *out);
 
 /* ---- running ----------------------------------------------------------------- */
 
+/* What a runner is doing, for a front end's live display (flow run's
+ * progress): the three moments a person waits on, as data.  Strings are
+ * borrowed for the call. */
+typedef enum {
+	HIVE_RUN_NOTE_STARTED, /* an attempt started */
+	HIVE_RUN_NOTE_ENDED,   /* an attempt ended (outcome; error when it stopped without one) */
+	HIVE_RUN_NOTE_WAITING, /* nothing can start before due_ms: a retry's backoff or an open circuit */
+} hive_run_note_kind;
+
+typedef struct {
+	hive_run_note_kind kind;
+	const char *line;          /* the narration line progress() gets otherwise (absolute times none) */
+	const char *task_key;      /* STARTED, ENDED */
+	const char *attempt_id;    /* STARTED, ENDED: for hive_attempt_show (its current step, its checks) */
+	int number, max_attempts;  /* STARTED, ENDED */
+	const char *outcome;       /* ENDED: the outcome's name; NULL when it stopped without one */
+	const char *error;         /* ENDED: hive's own failure, or NULL */
+	int64_t due_ms;            /* WAITING: when something can start (epoch ms) */
+	const char *waiting_for;   /* WAITING: "retry" or "circuit" */
+	const char *what;          /* WAITING: the task's key (retry) or the runtime (circuit) */
+	int64_t since_ms;          /* WAITING circuit: when it opened; else 0 */
+} hive_run_note;
+
 typedef struct {
 	int max_parallel;              /* >= 1 */
 	/* the runtimes attempts may use (borrowed; front ends pass
@@ -279,6 +302,10 @@ typedef struct {
 	uint64_t seed;                 /* jitter seed; 0 = from the clock */
 	void (*progress)(const char *line, void *ctx); /* optional narration */
 	void *progress_ctx;
+	/* optional: the notes above, with progress_ctx, on the runner's own
+	 * thread (never two at once); a note's line then does not also go to
+	 * progress.  Every other line still does. */
+	void (*on_note)(const hive_run_note *n, void *ctx);
 } hive_run_opts;
 
 typedef struct {
@@ -287,6 +314,9 @@ typedef struct {
 	int tasks_changed;     /* tasks that moved without an attempt (a failed worktree merge) */
 	char flow_state[16];   /* the flow's state afterwards */
 	int64_t next_due_ms;   /* earliest time a waiting retry/circuit allows work; 0 = none */
+	const char *due_for;   /* what next_due_ms waits for: "retry" or "circuit" (static), or NULL */
+	char due_what[80];     /* ... the task's key or the runtime */
+	int64_t due_since_ms;  /* ... an open circuit: when it opened */
 } hive_run_result;
 
 /* One scheduling step: recover attempts a dead runner left, make tasks

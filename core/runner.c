@@ -23,6 +23,7 @@
 #include "core/circuit.h"
 #include "core/context.h"
 #include "core/datadir.h"
+#include "core/duration.h"
 #include "core/emit.h"
 #include "core/finish.h"
 #include "core/gitws.h"
@@ -66,6 +67,25 @@ static void say(const hive_run_opts *o, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	o->progress(line, o->progress_ctx);
+}
+
+/* A note with its narration line: to on_note when the front end takes
+ * notes, else the line to progress. */
+static void note(const hive_run_opts *o, hive_run_note *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(const hive_run_opts *o, hive_run_note *n, const char *fmt, ...)
+{
+	if (!o->progress && !o->on_note)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	n->line = line;
+	if (o->on_note)
+		o->on_note(n, o->progress_ctx);
+	else
+		o->progress(line, o->progress_ctx);
 }
 
 /* ---- the flow --------------------------------------------------------------- */
@@ -202,12 +222,20 @@ typedef struct {
 	char probe_taken[8][32];
 	int n_probes;
 	size_t *done_prefix; /* flow_info.done_prefix */
+	/* what next_due_ms waits for, for flow run's "retry of fix in 3s" */
+	const char *due_for;   /* "retry" | "circuit" (static) */
+	char due_what[80];     /* the task's key or the runtime */
+	int64_t due_since_ms;  /* an open circuit: when it opened */
 } pick_ctx;
 
-static void note_due(pick_ctx *c, int64_t when)
+static void note_due(pick_ctx *c, int64_t when, const char *why, const char *what, int64_t since)
 {
-	if (when > 0 && (c->next_due_ms == 0 || when < c->next_due_ms))
+	if (when > 0 && (c->next_due_ms == 0 || when < c->next_due_ms)) {
 		c->next_due_ms = when;
+		c->due_for = why;
+		snprintf(c->due_what, sizeof c->due_what, "%s", what ? what : "?");
+		c->due_since_ms = since;
+	}
 }
 
 /* 1 when the task's runtime circuit lets an attempt start now. */
@@ -230,7 +258,7 @@ static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
 		return 1;
 	}
 	if (circ.state == HIVE_CIRCUIT_OPEN)
-		note_due(c, circ.opened_at_ms + cfg.reset_timeout_ms);
+		note_due(c, circ.opened_at_ms + cfg.reset_timeout_ms, "circuit", adapter, circ.opened_at_ms);
 	return 0;
 }
 
@@ -311,7 +339,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
 		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
 		if (st == HIVE_TASK_RETRY && due > c->now_ms)
-			note_due(c, due);
+			note_due(c, due, "retry", hive_json_str(t, "key"), 0);
 		if (startable && circuit_allows(txn, c, t))
 			add_pick(txn, c, t, f);
 		json_decref(t);
@@ -521,8 +549,10 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 			break;
 		p->started = 1;
 		r->attempts_started++;
-		say(o, "task %s: attempt %d of %d started%s", hive_json_str(p->task, "key"), p->number, p->max_attempts,
-		    p->context ? " with a retry context" : "");
+		hive_run_note n = {.kind = HIVE_RUN_NOTE_STARTED, .task_key = hive_json_str(p->task, "key"),
+				   .attempt_id = p->attempt_id.s, .number = p->number, .max_attempts = p->max_attempts};
+		note(o, &n, "task %s: attempt %d of %d started%s", n.task_key, p->number, p->max_attempts,
+		     p->context ? " with a retry context" : "");
 		args[i] = (attempt_arg){s, p, o, 0};
 		if (pthread_create(&th[i], NULL, attempt_thread, &args[i]) != 0) {
 			attempt_thread(&args[i]);
@@ -535,14 +565,18 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 			pthread_join(th[i], NULL);
 		if (!p->started)
 			continue;
+		hive_run_note n = {.kind = HIVE_RUN_NOTE_ENDED, .task_key = hive_json_str(p->task, "key"),
+				   .attempt_id = p->attempt_id.s, .number = p->number, .max_attempts = p->max_attempts,
+				   .outcome = p->outcome < 0 ? NULL : hive_outcome_name((hive_outcome)p->outcome),
+				   .error = p->error};
 		if (p->outcome < 0)
 			fi->orphans_checked = 0; /* still running in the log: the next tick records it */
 		if (p->outcome < 0)
-			say(o, "task %s: attempt %d stopped without an outcome: %s", hive_json_str(p->task, "key"), p->number,
-			    p->error ? p->error : "unknown error");
+			note(o, &n, "task %s: attempt %d stopped without an outcome: %s", n.task_key, p->number,
+			     p->error ? p->error : "unknown error");
 		else
-			say(o, "task %s: attempt %d ended %s%s%s", hive_json_str(p->task, "key"), p->number,
-			    hive_outcome_name((hive_outcome)p->outcome), p->error ? ": " : "", p->error ? p->error : "");
+			note(o, &n, "task %s: attempt %d ended %s%s%s", n.task_key, p->number, n.outcome,
+			     p->error ? ": " : "", p->error ? p->error : "");
 		/* a person's abort is not the work failing */
 		if (p->outcome != HIVE_OUTCOME_SUCCESS && p->outcome != HIVE_OUTCOME_ABORTED)
 			r->attempts_failed++;
@@ -609,6 +643,11 @@ static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hiv
 	if (!rc && hive_store_last_seq(s, &seq) == 0)
 		fi->passed_at = seq;
 	r->next_due_ms = pc.next_due_ms;
+	if (pc.next_due_ms) {
+		r->due_for = pc.due_for;
+		snprintf(r->due_what, sizeof r->due_what, "%s", pc.due_what);
+		r->due_since_ms = pc.due_since_ms;
+	}
 	for (int i = 0; i < pc.n; i++)
 		hive_pick_dispose(&pc.picks[i]);
 	free(pc.picks);
@@ -656,6 +695,22 @@ int hive_flow_tick(hive_store *s, const char *ref, const hive_run_opts *o, hive_
 	return rc;
 }
 
+/* "waiting: retry of fix in 3s" / "waiting: circuit exec open for 42s":
+ * what the wait is for and how long, relative (a person reads it now). */
+static void say_waiting(const hive_run_opts *o, const hive_run_result *step)
+{
+	char left[40];
+	int64_t ms = step->next_due_ms - hive_time_now_ms();
+	hive_duration_format(ms > 0 ? (ms + 999) / 1000 * 1000 : 0, left, sizeof left); /* whole seconds */
+	hive_run_note n = {.kind = HIVE_RUN_NOTE_WAITING, .due_ms = step->next_due_ms,
+			   .waiting_for = step->due_for ? step->due_for : "retry", .what = step->due_what,
+			   .since_ms = step->due_since_ms};
+	if (strcmp(n.waiting_for, "circuit") == 0)
+		note(o, &n, "waiting: circuit %s open for %s more", n.what, left);
+	else
+		note(o, &n, "waiting: retry of %s in %s", n.what, left);
+}
+
 int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_run_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -678,10 +733,8 @@ int hive_flow_run(hive_store *s, const char *ref, const hive_run_opts *o, hive_r
 		if (step.tasks_changed) {
 			continue; /* progress without an attempt: tick again at once */
 		} else if (step.attempts_started == 0 && step.next_due_ms) {
-			char when[40];
-			hive_time_format_ms(step.next_due_ms, when, sizeof when);
 			if (step.next_due_ms != said_due)
-				say(o, "waiting until %s for the next retry", when);
+				say_waiting(o, &step);
 			said_due = step.next_due_ms;
 			/* any event for the flow (abort, pause, task retry) ends the wait: tick again */
 			int woke = hive_wake_wait(s, fi.id.s, seen, step.next_due_ms, o->stop);

@@ -53,7 +53,7 @@ start_sleeping_runner() {
 	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
 	RUNNER=$BG_PID
 	wait_until 60 retry_scheduled || fail "flow run never scheduled the retry: $(cat "$T/run.err")"
-	wait_until 20 grep -q "waiting until" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out")"
+	wait_until 20 grep -q "waiting: retry of" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out")"
 }
 
 # runner_exits WANT_RC: the runner ends within 20 s with status WANT_RC.
@@ -128,7 +128,7 @@ test_other_flows_do_not_wake_it_and_sigterm_does() {
 	ticks=$(awk '{print $14 + $15}' "/proc/$RUNNER/stat")
 	[ "$ticks" -lt "$(getconf CLK_TCK)" ] || fail "the sleeping runner used $ticks CPU ticks"
 	pid_alive "$RUNNER" || fail "flow run ended on another flow's events: $(cat "$T/run.err")"
-	assert_eq "$(grep -c "waiting until" "$T/run.out")" 1 "'waiting until' lines"
+	assert_eq "$(grep -c "waiting: retry of" "$T/run.out")" 1 "'waiting: retry of' lines"
 	kill -TERM "$RUNNER"
 	runner_exits 143 # 128 + SIGTERM (SPEC 12)
 	assert_contains "$T/run.err" "stopped by a signal"
