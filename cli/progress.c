@@ -8,6 +8,7 @@
  * hive_attempt_show, one read transaction each, outside the mutex.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,8 +276,18 @@ cli_progress *cli_progress_new(hive_cli *cli, hive_store *s, const char *flow_re
 	o->progress = line_cb;
 	o->on_note = note_cb;
 	o->progress_ctx = p;
-	if (p->live && pthread_create(&p->th, NULL, redraw_thread, p) == 0)
-		p->thread_on = 1;
+	if (p->live) {
+		/* flow run's signals belong to the threads that wait on them,
+		 * never to the redraw thread */
+		sigset_t block, old;
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		p->thread_on = pthread_create(&p->th, NULL, redraw_thread, p) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	return p;
 }
 
