@@ -44,6 +44,9 @@ test_install_puts_binary_man_pages_docs_and_completions() {
 	for d in README.md cli.md spec.md lifecycle.md retry-context.md events.md; do
 		[ -f "$u/share/doc/hive/$d" ] || fail "doc $d not installed"
 	done
+	# the installed docs point at each other, never at a contract that does not ship
+	! grep -n "SPEC section\|SPEC sections\|SPEC [0-9]" "$u"/share/doc/hive/*.md "$u"/share/man/man1/*.1 ||
+		fail "an installed doc cites the SPEC, which is not installed"
 	cmp -s "$u/share/bash-completion/completions/hive" <("$HIVE_BIN" completion bash) || fail "bash completion differs"
 	cmp -s "$u/share/zsh/site-functions/_hive" <("$HIVE_BIN" completion zsh) || fail "zsh completion differs"
 	cmp -s "$u/share/fish/vendor_completions.d/hive.fish" <("$HIVE_BIN" completion fish) || fail "fish completion differs"
