@@ -25,6 +25,7 @@ summary() {
 	demo) echo "hive's main job on a throwaway repository" ;;
 	backup) echo "a consistent copy of the store" ;;
 	gc) echo "remove what ended flows left behind" ;;
+	serve) echo "the HTTP API, event stream and web timeline on loopback" ;;
 	help) echo "help for a command" ;;
 	version) echo "print hive's version" ;;
 	completion) echo "shell completion scripts" ;;
