@@ -141,6 +141,20 @@ test_zsh_completion_offers_flow_names() {
 	assert_eq "$(cat "$T/z1")" "login-fix" "zsh: hive flow run <TAB>"
 }
 
+test_fish_completion_offers_commands_and_flow_names() {
+	command -v fish >/dev/null || {
+		echo "    NOTE: fish is not installed, fish completion not exercised (.ci/run installs fish)" >&2
+		return 0
+	}
+	one_flow
+	mkdir -p "$T/bin" "$T/empty" && ln -s "$HIVE_BIN" "$T/bin/hive" && cd "$T/empty"
+	PATH=$T/bin:$PATH fish -c 'hive completion fish | source
+		complete -C "hive fl"; complete -C "hive flow ru"; complete -C "hive flow status "' >"$T/f1" 2>"$T/f1.err"
+	assert_eq "$(cat "$T/f1")" "flow
+run
+login-fix" "fish: hive fl<TAB>, hive flow ru<TAB>, hive flow status <TAB>"
+}
+
 test_help_and_version() {
 	expect_exit 0 help flow run
 	"$HIVE_BIN" flow run --help >"$T/h"
