@@ -311,7 +311,7 @@ test_rebase_refused_while_runner_holds_flow() {
 	expect_exit 0 flow create --file "$S/flow.json"
 	expect_exit 0 flow start f
 	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
-	wait_until 60 grep -q "waiting until" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out" "$T/run.err")"
+	wait_until 60 grep -q "waiting: retry of" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out" "$T/run.err")"
 	user_commit config.txt x
 	local before
 	before=$(nevents)
