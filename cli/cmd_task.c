@@ -509,7 +509,7 @@ const hive_command hive_cmds_task[] = {
 		.help = "Change a task for its future attempts (not while an attempt runs, nor once it succeeded).\n"
 			"Checks: --clear-checks, then each --remove-check, then each --check/--optional-check replacing\n"
 			"the check of its name in place (keeping its timeout) or adding it.  --retry takes policy members\n"
-			"(SPEC section 4) merged over the task's policy: '{\"max_attempts\": 5}' changes only that.\n"
+			"(docs/spec.md) merged over the task's policy: '{\"max_attempts\": 5}' changes only that.\n"
 			"The result is validated as a task definition before anything is written; task_edited records\n"
 			"each changed field's before and after, and the next attempt's retry context lists the changes\n"
 			"under \"Changed by a person\".\n",
