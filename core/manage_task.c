@@ -375,6 +375,9 @@ static int edit_opts_check(const hive_task_edit_opts *o)
 
 int hive_task_edit(hive_store *s, const char *task_ref, const hive_task_edit_opts *o)
 {
+	if (!o)
+		return hive_error_set(HIVE_EINVALID, "task edit: nothing to change; give a title, description, checks, "
+				      "runtime or retry policy");
 	int rc = edit_opts_check(o);
 	if (rc)
 		return rc;
@@ -570,6 +573,8 @@ static int accept_git(hive_store *s, accept_ctx *c)
 int hive_task_accept(hive_store *s, const char *task_ref, const hive_task_accept_opts *o,
 		     hive_task_accept_result *out)
 {
+	if (!o)
+		return hive_error_set(HIVE_EINVALID, "task accept: give a reason: why this attempt is good enough");
 	int rc = hive_steer_actor_check(o->actor);
 	if (!rc && (!o->reason || !*o->reason))
 		rc = hive_error_set(HIVE_EINVALID, "task accept: give a reason: why this attempt is good enough");

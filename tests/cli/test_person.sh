@@ -261,6 +261,31 @@ test_accept_refusals_write_nothing() {
 	expect_stderr_line "task fix is success"
 }
 
+# A task waiting for its retry may be started by a runner at any moment:
+# accepting it is refused while a runner holds the flow, and works once
+# the runner is gone.
+test_accept_of_a_retry_task_waits_for_the_runner() {
+	sandbox
+	stubborn_repo
+	flowspec "[{\"key\": \"fix\", \"title\": \"Fix the value\", $UNIT,
+	            \"retry\": {\"max_attempts\": 3, \"backoff\": {\"initial\": \"1h\", \"jitter\": \"none\"}}}]"
+	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
+	local runner=$BG_PID
+	wait_until 60 grep -q "waiting: retry of" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out" "$T/run.err")"
+	local before
+	before=$(n_events)
+	expect_exit 4 task accept fix --reason "good enough"
+	expect_stderr_line "task fix waits for a retry that a runner may start now; stop the runner first: flow f is locked"
+	assert_eq "$(n_events)" "$before" "events after the refused accept"
+	kill -TERM "$runner"
+	pid_gone "$runner" 20 || fail "flow run did not stop on SIGTERM"
+	expect_exit 0 task accept fix --reason "good enough"
+	expect_exit 0 flow status f
+	assert_contains "$OUT" "): completed"
+	[ ! -e "$HIVE_DIR/worktrees/f/fix" ] || fail "the worktree of a completed flow is still there"
+	expect_exit 0 events verify
+}
+
 test_actor_precedence() {
 	sandbox
 	stubborn_repo
