@@ -6,6 +6,7 @@ Only the standard library: http.client for requests and streams, raw
 sockets for what http.client would not do (a foreign Host header, a client
 that never reads).
 """
+import atexit
 import http.client
 import json
 import os
@@ -15,6 +16,18 @@ import socket
 import subprocess
 import threading
 import time
+
+
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A scenario that failed half-way leaves no server behind."""
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 class Server:
@@ -27,6 +40,7 @@ class Server:
         e.update(env or {})
         self.proc = subprocess.Popen([self.bin, "serve", "--listen", "127.0.0.1:%d" % port] + list(extra),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+        _started.append(self.proc)
         line = self.proc.stdout.readline().decode()
         url = self.proc.stdout.readline().decode().strip()
         if not url.startswith("open http://"):
