@@ -214,7 +214,7 @@ static int run_demo(hive_cli *cli, const char *root, const char *actor)
 	hive_buf_dispose(&spec_path);
 	if (!rc) {
 		unique_name(s, spec);
-		rc = hive_flow_create_spec(s, spec, &flow);
+		rc = hive_flow_create_spec(s, spec, &(hive_act_opts){.actor = actor}, &flow);
 	}
 	char name[96];
 	snprintf(name, sizeof name, "%s", spec ? json_string_value(json_object_get(spec, "name")) : "");

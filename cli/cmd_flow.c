@@ -85,9 +85,10 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 	if (!rc && dry)
 		rc = dry_run(cli, file, spec);
 	else if (!rc && (s = cli_store(cli, &rc)) && spec)
-		rc = in_file(file, hive_flow_create_spec(s, spec, &id));
+		rc = in_file(file, hive_flow_create_spec(s, spec, &(hive_act_opts){.actor = cli_actor(a)}, &id));
 	else if (s)
-		rc = hive_flow_create_tasks(s, a->pos[0], name, tasks->v, tasks->n, &id);
+		rc = hive_flow_create_tasks(s, a->pos[0], name, tasks->v, tasks->n,
+					    &(hive_act_opts){.actor = cli_actor(a)}, &id);
 	if (!rc && !dry)
 		rc = print_flow(cli, id.s, "created");
 	json_decref(spec);
@@ -338,6 +339,7 @@ const hive_command hive_cmds_flow[] = {
 			 .help = "an existing task to include"},
 			{.name = "dry-run", .kind = CLI_FLAG,
 			 .help = "check the spec against the store and print what it would create; write nothing"},
+			CLI_ACTOR_OPT,
 		},
 		.usage = "--file SPEC.json [--dry-run] | hive flow create PROJECT [--name N] [--task TASK]...",
 		.help = "Create a flow from a spec file (validated whole before anything is written; every key is in\n"

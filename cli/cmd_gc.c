@@ -30,7 +30,7 @@ static int cmd_gc(hive_cli *cli, const cli_args *a)
 	if (!s)
 		return rc;
 	hive_gc_result r;
-	rc = hive_gc(s, cli_flag(a, "branches"), &r);
+	rc = hive_gc(s, cli_flag(a, "branches"), &(hive_act_opts){.actor = cli_actor(a)}, &r);
 	if (cli_json_out(cli, json_pack("{s:i,s:i,s:i,s:i,s:i,s:I}", "schema", 2, "flows", r.flows, "worktrees",
 					 r.worktrees, "attempt_dirs", r.attempt_dirs, "branches", r.branches,
 					 "bytes_freed", (json_int_t)r.bytes)))
@@ -52,7 +52,8 @@ const hive_command hive_cmds_gc[] = {
 	{
 		.group = "gc",
 		.opts = {{.name = "branches", .kind = CLI_FLAG,
-			  .help = "also delete the ended flows' result branches hive/<flow>/*"}},
+			  .help = "also delete the ended flows' result branches hive/<flow>/*"},
+			 CLI_ACTOR_OPT},
 		.help = "Remove what ended (completed or aborted) flows left: their remaining worktrees and their\n"
 			"attempts' directories (the runtime's exchange files; the log keeps every output), and with\n"
 			"--branches their result branches (the flow's name can then be reused).  Failed, paused and\n"

@@ -13,7 +13,8 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 	if (!s)
 		return rc;
 	hive_id id;
-	if ((rc = hive_project_create(s, name, cli_str(a, "repo"), cli_str(a, "description"), &id)))
+	if ((rc = hive_project_create(s, name, cli_str(a, "repo"), cli_str(a, "description"),
+				       &(hive_act_opts){.actor = cli_actor(a)}, &id)))
 		return rc;
 	json_t *doc = NULL;
 	hive_project_show(s, id.s, &doc);
@@ -70,6 +71,7 @@ const hive_command hive_cmds_project[] = {
 			 .help = "the git repository (it must have at least one commit)", .required = 1},
 			{.name = "description", .kind = CLI_STR, .arg = "TEXT",
 			 .help = "a line about the project"},
+			CLI_ACTOR_OPT,
 		},
 		.help = "Bind NAME to a git repository (it must have at least one commit).\n",
 		.exit = "0 ok, 2 bad name or not a git repository, 4 name taken.",

@@ -128,7 +128,7 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 		rc = hive_task_def_load(raw, &so, &def);
 	hive_id id;
 	if (!rc)
-		rc = hive_task_create(s, pos[0], def, &id);
+		rc = hive_task_create(s, pos[0], def, &(hive_act_opts){.actor = cli_actor(a)}, &id);
 	if (!rc) {
 		json_t *doc = NULL;
 		hive_task_show(s, id.s, &doc);
@@ -425,6 +425,7 @@ const hive_command hive_cmds_task[] = {
 			 .help = "attempts allowed (at least 1)"},
 			{.name = "retry", .kind = CLI_STR, .arg = "JSON",
 			 .help = "a retry policy object (docs/spec.md)"},
+			CLI_ACTOR_OPT,
 		},
 		.help = "Create a task.  Checks run with /bin/sh -c in the attempt's worktree; --runtime-command runs CMD\n"
 			"with /bin/sh -c as the exec runtime and is required here (a flow spec can name other runtimes).\n"

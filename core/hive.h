@@ -46,33 +46,7 @@ int hive_spec_file_load(const char *path, const hive_spec_opts *o, json_t **out)
  * definition, for hive_task_create.  Errors: HIVE_EINVALID. */
 int hive_task_def_load(const json_t *raw, const hive_spec_opts *o, json_t **out);
 
-/* ---- projects, tasks, flows --------------------------------------------- */
-
-/* repo must be a git repository with a commit; it is stored as an absolute path.
- * Errors: HIVE_EINVALID (bad name, not a repo), HIVE_ECONFLICT (name taken). */
-int hive_project_create(hive_store *s, const char *name, const char *repo, const char *description,
-			hive_id *out);
-
-/* def: a normalized task definition (hive_task_def_load) whose depends_on holds
- * task references (borrowed).  Errors: HIVE_ENOTFOUND (project or dependency). */
-int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, hive_id *out);
-
-/* From a normalized spec (borrowed; hive_spec_file_load): creates the project when
- * given as {name, repo} and missing, every task, and the flow, in one
- * transaction. */
-int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out);
-/* `flow create --dry-run`: every check hive_flow_create_spec makes (the
- * name free, the repo, the project's repo, the tasks), in the same write
- * transaction, which is then aborted: nothing is written.  s may be NULL
- * when there is no store yet (only the store-free checks run).
- * *project_new = 1 when the spec would create its project.  Errors: those
- * of hive_flow_create_spec. */
-int hive_flow_create_spec_check(hive_store *s, const json_t *spec, int *project_new);
-/* From existing tasks (each in no other flow that has not ended). name may be NULL. */
-int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
-			   const char *const *task_refs, size_t n, hive_id *out);
-
-/* ---- a person's commands (SPEC section 12, "People in the loop") -------------
+/* ---- who acts: every command a person gives (SPEC section 12) ------------
  *
  * Every event such a call appends carries "actor" (core/emit.h): the
  * front end resolves who acts (the command line: --actor, else
@@ -86,6 +60,34 @@ typedef struct {
 	const char *actor;   /* NULL = not recorded */
 	const char *reason;  /* why (abort); NULL = the command's default */
 } hive_act_opts;
+
+/* ---- projects, tasks, flows --------------------------------------------- */
+
+/* repo must be a git repository with a commit; it is stored as an absolute path.
+ * Errors: HIVE_EINVALID (bad name, not a repo), HIVE_ECONFLICT (name taken). */
+int hive_project_create(hive_store *s, const char *name, const char *repo, const char *description,
+			const hive_act_opts *who, hive_id *out);
+
+/* def: a normalized task definition (hive_task_def_load) whose depends_on holds
+ * task references (borrowed).  Errors: HIVE_ENOTFOUND (project or dependency). */
+int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, const hive_act_opts *who,
+		     hive_id *out);
+
+/* From a normalized spec (borrowed; hive_spec_file_load): creates the project when
+ * given as {name, repo} and missing, every task, and the flow, in one
+ * transaction. */
+int hive_flow_create_spec(hive_store *s, const json_t *spec, const hive_act_opts *who, hive_id *out);
+/* `flow create --dry-run`: every check hive_flow_create_spec makes (the
+ * name free, the repo, the project's repo, the tasks), in the same write
+ * transaction, which is then aborted: nothing is written.  s may be NULL
+ * when there is no store yet (only the store-free checks run).
+ * *project_new = 1 when the spec would create its project.  Errors: those
+ * of hive_flow_create_spec. */
+int hive_flow_create_spec_check(hive_store *s, const json_t *spec, int *project_new);
+/* From existing tasks (each in no other flow that has not ended). name may be NULL. */
+int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
+			   const char *const *task_refs, size_t n, const hive_act_opts *who, hive_id *out);
+
 
 /* who may be NULL. */
 int hive_flow_start(hive_store *s, const char *flow_ref, const hive_act_opts *who);
@@ -266,7 +268,7 @@ typedef struct {
  * Errors: storage errors; the first git or file system error (the rest is
  * still collected and recorded, *out counts it).
  */
-int hive_gc(hive_store *s, int branches, hive_gc_result *out);
+int hive_gc(hive_store *s, int branches, const hive_act_opts *who, hive_gc_result *out);
 
 /* ---- running ----------------------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 #include "core/lock.h"
 #include "core/projection.h"
 #include "core/state.h"
+#include "core/steer.h"
 #include "events/buf.h"
 #include "events/error.h"
 #include "events/json.h"
@@ -337,9 +338,8 @@ static int gc_plan_txn(hive_txn *txn, void *vctx)
 	return rc;
 }
 
-int hive_gc(hive_store *s, int branches, hive_gc_result *out)
+static int gc_as(hive_store *s, int branches, hive_gc_result *out)
 {
-	memset(out, 0, sizeof *out);
 	json_t *ids = json_array(), *id;
 	int rc = hive_store_read(s, gc_plan_txn, ids), first = 0;
 	char *first_msg = NULL;
@@ -384,5 +384,15 @@ int hive_gc(hive_store *s, int branches, hive_gc_result *out)
 	if (!rc && first)
 		rc = hive_error_set(first, "%s", first_msg);
 	free(first_msg);
+	return rc;
+}
+
+int hive_gc(hive_store *s, int branches, const hive_act_opts *who, hive_gc_result *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = hive_steer_actor_begin(who ? who->actor : NULL);
+	if (!rc)
+		rc = gc_as(s, branches, out);
+	hive_emit_actor_end();
 	return rc;
 }

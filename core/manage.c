@@ -53,8 +53,8 @@ static int project_txn(hive_txn *txn, void *vctx)
 			c->id.s, NULL, NULL, NULL);
 }
 
-int hive_project_create(hive_store *s, const char *name, const char *repo, const char *description,
-			hive_id *out)
+static int project_create(hive_store *s, const char *name, const char *repo, const char *description,
+			  hive_id *out)
 {
 	int rc = valid_name("project", name);
 	if (rc)
@@ -108,11 +108,25 @@ static int task_txn(hive_txn *txn, void *vctx)
 	return hive_emit_new(txn, HIVE_EV_TASK_CREATED, def, project.s, NULL, c->id.s, NULL);
 }
 
-int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, hive_id *out)
+int hive_project_create(hive_store *s, const char *name, const char *repo, const char *description,
+			const hive_act_opts *who, hive_id *out)
+{
+	int rc = hive_steer_actor_begin(who ? who->actor : NULL);
+	if (!rc)
+		rc = project_create(s, name, repo, description, out);
+	hive_emit_actor_end();
+	return rc;
+}
+
+int hive_task_create(hive_store *s, const char *project_ref, const json_t *def, const hive_act_opts *who,
+		     hive_id *out)
 {
 	task_ctx c = {.project_ref = project_ref, .def = def};
 	hive_id_new(&c.id);
-	int rc = hive_store_write(s, task_txn, &c);
+	int rc = hive_steer_actor_begin(who ? who->actor : NULL);
+	if (!rc)
+		rc = hive_store_write(s, task_txn, &c);
+	hive_emit_actor_end();
 	if (!rc && out)
 		*out = c.id;
 	return rc;
@@ -324,10 +338,13 @@ static int create_spec(hive_store *s, const json_t *spec, spec_ctx *c)
 	return rc;
 }
 
-int hive_flow_create_spec(hive_store *s, const json_t *spec, hive_id *out)
+int hive_flow_create_spec(hive_store *s, const json_t *spec, const hive_act_opts *who, hive_id *out)
 {
 	spec_ctx c = {.spec = spec};
-	int rc = create_spec(s, spec, &c);
+	int rc = hive_steer_actor_begin(who ? who->actor : NULL);
+	if (!rc)
+		rc = create_spec(s, spec, &c);
+	hive_emit_actor_end();
 	free(c.repo);
 	if (!rc && out)
 		*out = c.flow_id;
@@ -455,8 +472,8 @@ static int flow_tasks_txn(hive_txn *txn, void *vctx)
 	return rc;
 }
 
-int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
-			   const char *const *task_refs, size_t n, hive_id *out)
+static int flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
+			     const char *const *task_refs, size_t n, hive_id *out)
 {
 	flow_tasks_ctx c = {.project_ref = project_ref, .name = name, .refs = task_refs, .n = n};
 	hive_id_new(&c.flow_id);
@@ -476,6 +493,16 @@ int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *n
 		rc = hive_store_write(s, flow_tasks_txn, &c);
 	if (!rc && out)
 		*out = c.flow_id;
+	return rc;
+}
+
+int hive_flow_create_tasks(hive_store *s, const char *project_ref, const char *name,
+			   const char *const *task_refs, size_t n, const hive_act_opts *who, hive_id *out)
+{
+	int rc = hive_steer_actor_begin(who ? who->actor : NULL);
+	if (!rc)
+		rc = flow_create_tasks(s, project_ref, name, task_refs, n, out);
+	hive_emit_actor_end();
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/emit.h"
 #include "core/hive.h"
 #include "events/error.h"
 #include "events/json.h"
@@ -42,6 +43,14 @@ int hive_steer_actor_check(const char *actor)
 	int rc = hive_error_set(HIVE_EINVALID, "actor \"%s\": use 1 to %d bytes of printable UTF-8 (a name such as alice)",
 				hive_buf_str(&shown), HIVE_ACTOR_MAX_BYTES);
 	hive_buf_dispose(&shown);
+	return rc;
+}
+
+int hive_steer_actor_begin(const char *actor)
+{
+	int rc = hive_steer_actor_check(actor);
+	if (!rc)
+		hive_emit_actor_begin(actor);
 	return rc;
 }
 

@@ -31,6 +31,13 @@
  */
 int hive_steer_actor_check(const char *actor);
 
+/*
+ * hive_steer_actor_check, then hive_emit_actor_begin(actor) when it passes:
+ * the events the calling thread appends carry the actor until
+ * hive_emit_actor_end(), which the caller calls in any case.
+ */
+int hive_steer_actor_begin(const char *actor);
+
 /* hive_steer_note_check (a note's rules) is declared in core/hive.h:
  * front ends call it to name the input in the message. */
 

@@ -305,7 +305,35 @@ test_actor_precedence() {
 		 and P(one("task_aborted")).get("actor") == "'"$login"'"
 		 and P(of("task_state_changed")[-1]).get("actor") == "'"$login"'"
 		 and P(one("flow_started")).get("actor") == "'"$login"'"
-		 and all("actor" not in P(e) for e in of("project_created") + of("task_created") + of("flow_created"))'
+		 and all(P(e).get("actor") == "'"$login"'" for e in of("project_created") + of("task_created") + of("flow_created"))'
+	expect_exit 0 events verify
+}
+
+# Creating things and collecting them are a person's commands too: project,
+# task and flow create and gc carry the actor; a bad one writes nothing.
+test_actor_on_create_and_gc() {
+	sandbox
+	stubborn_repo
+	expect_exit 0 project create p --repo "$R" --actor hana
+	HIVE_ACTOR=ivan expect_exit 0 task create p "Fix the value" --key fix --runtime-command ./agent.sh \
+		--check 'unit=true'
+	local before
+	expect_exit 0 events list --json
+	before=$(printf '%s\n' "$OUT" | wc -l)
+	expect_exit 2 flow create p --name f --task fix --actor ""
+	expect_stderr_line 'actor "": use 1 to 64 bytes'
+	expect_exit 2 project create q --repo "$R" --actor "$(printf 'a\tb')"
+	expect_exit 0 events list --json
+	assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "$before" "a refused actor wrote nothing"
+	expect_exit 0 flow create p --name f --task fix --actor jane
+	expect_exit 0 flow start f
+	expect_exit 0 flow run f
+	expect_exit 0 gc --actor kim
+	events_dump
+	pa "creation and gc events carry their actor" \
+		'P(one("project_created")).get("actor") == "hana" and P(one("task_created")).get("actor") == "ivan"
+		 and P(one("flow_created")).get("actor") == "jane"
+		 and len(of("flow_collected")) == 1 and P(one("flow_collected")).get("actor") == "kim"'
 	expect_exit 0 events verify
 }
 
