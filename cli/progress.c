@@ -86,6 +86,9 @@ static void erase_block(cli_progress *p)
 	p->drawn = 0;
 }
 
+/* Runs on the redraw thread too: it prints only what was made safe when
+ * stored (never hive_safe here: its thread-local buffers would leak when
+ * the thread ends). */
 static void draw_block(cli_progress *p)
 {
 	char t[HIVE_DURATION_FMT_MAX];
@@ -93,16 +96,16 @@ static void draw_block(cli_progress *p)
 	for (int i = 0; i < p->n_run; i++) {
 		running *r = &p->run[i];
 		span_of((now - r->started_ms) / 1000 * 1000, 0, t, sizeof t);
-		printf("  %s%-16s%s attempt %d/%d  %-24s %s\n", cli_color(p->cli, "\033[1m"), hive_safe(r->key),
-		       cli_color(p->cli, "\033[0m"), r->number, r->max, hive_safe(r->step[0] ? r->step : "starting"), t);
+		printf("  %s%-16s%s attempt %d/%d  %-24s %s\n", cli_color(p->cli, "\033[1m"), r->key,
+		       cli_color(p->cli, "\033[0m"), r->number, r->max, r->step[0] ? r->step : "starting", t);
 		p->drawn++;
 	}
 	if (p->wait_due_ms && p->n_run == 0) {
 		countdown(p->wait_due_ms - wall_ms(), t, sizeof t);
 		if (strcmp(p->wait_for, "circuit") == 0)
-			printf("  waiting: circuit %s open for %s more\n", hive_safe(p->wait_what), t);
+			printf("  waiting: circuit %s open for %s more\n", p->wait_what, t);
 		else
-			printf("  waiting: retry of %s in %s\n", hive_safe(p->wait_what), t);
+			printf("  waiting: retry of %s in %s\n", p->wait_what, t);
 		p->drawn++;
 	}
 	fflush(stdout);
@@ -123,18 +126,25 @@ static void put_line(cli_progress *p, const char *line)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* "check unit" while a check runs, "runtime" while the runtime does, ... */
+/* "check unit" while a check runs, "runtime" while the runtime does, ...
+ * Made safe with a buffer of its own: hive_safe's thread-local buffers
+ * would outlive the redraw thread. */
 static void step_of(const json_t *a, char *out, size_t n)
 {
 	const json_t *cur = json_object_get(a, "current_check");
-	if (cur)
-		snprintf(out, n, "check %s", cli_jstr(cur, "name"));
-	else if (json_object_get(a, "runtime_exited"))
+	if (cur) {
+		hive_buf b = {0};
+		hive_buf_puts(&b, "check ");
+		hive_buf_put_safe(&b, cli_jstr(cur, "name"), strlen(cli_jstr(cur, "name")));
+		snprintf(out, n, "%s", b.data);
+		hive_buf_dispose(&b);
+	} else if (json_object_get(a, "runtime_exited")) {
 		snprintf(out, n, "%s", json_array_size(json_object_get(a, "checks")) ? "checks" : "recording changes");
-	else if (json_object_get(a, "runtime_started"))
+	} else if (json_object_get(a, "runtime_started")) {
 		snprintf(out, n, "runtime");
-	else
+	} else {
 		snprintf(out, n, "preparing");
+	}
 }
 
 static void *redraw_thread(void *arg)
@@ -204,7 +214,7 @@ static void on_started(cli_progress *p, const hive_run_note *n)
 	if (p->n_run < MAX_RUNNING) {
 		running *r = &p->run[p->n_run++];
 		memset(r, 0, sizeof *r);
-		snprintf(r->key, sizeof r->key, "%s", n->task_key);
+		snprintf(r->key, sizeof r->key, "%s", hive_safe(n->task_key)); /* made safe here: see draw_block */
 		snprintf(r->id, sizeof r->id, "%s", n->attempt_id);
 		r->number = n->number;
 		r->max = n->max_attempts;
@@ -240,7 +250,7 @@ static void on_waiting(cli_progress *p, const hive_run_note *n)
 	pthread_mutex_lock(&p->mu);
 	p->wait_due_ms = n->due_ms;
 	snprintf(p->wait_for, sizeof p->wait_for, "%s", n->waiting_for);
-	snprintf(p->wait_what, sizeof p->wait_what, "%s", n->what ? n->what : "?");
+	snprintf(p->wait_what, sizeof p->wait_what, "%s", hive_safe(n->what ? n->what : "?"));
 	pthread_mutex_unlock(&p->mu);
 	put_line(p, n->line);
 }
