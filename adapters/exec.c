@@ -144,6 +144,7 @@ static int check_passthrough(const json_t *rt, const char *where)
 typedef struct {
 	long timeout_ms; /* 0 = none */
 	long grace_ms;
+	long stall_timeout_ms; /* 0 = none (runtime.stall_timeout) */
 } run_limits;
 
 static int read_ms(const json_t *rt, const char *where, const char *key, long dflt, long *out)
@@ -165,6 +166,8 @@ static int read_ms(const json_t *rt, const char *where, const char *key, long df
 static int read_limits(const json_t *rt, const char *where, run_limits *lim)
 {
 	int rc = read_ms(rt, where, "timeout_ms", 0, &lim->timeout_ms);
+	if (!rc)
+		rc = read_ms(rt, where, "stall_timeout_ms", 0, &lim->stall_timeout_ms);
 	return rc ? rc : read_ms(rt, where, "grace_ms", DEFAULT_GRACE_MS, &lim->grace_ms);
 }
 
@@ -600,7 +603,7 @@ static void result_finished(hive_exec_result *res, const hive_proc_result *r)
 	res->timed_out = r->timed_out;
 	res->cancelled = r->cancelled;
 	res->duration_ms = r->duration_ms;
-	set_reason(res, r->cancelled ? "cancelled" : r->timed_out ? "timeout"
+	set_reason(res, r->cancelled ? "cancelled" : r->stalled ? "stalled" : r->timed_out ? "timeout"
 	                : r->signal ? "signal" : "exited");
 }
 
@@ -631,6 +634,7 @@ static int run(const hive_exec_request *req, const attempt_paths *p, char **argv
 		.argv = argv, .cwd = p->worktree, .envp = envp, .stdin_path = p->prompt,
 		.stdout_capture = &out, .stderr_capture = &err,
 		.timeout_ms = lim.timeout_ms, .grace_ms = lim.grace_ms, .cancel = req->cancel,
+		.stall_timeout_ms = lim.stall_timeout_ms,
 	};
 	if (hive_proc_spawn(&spec, &proc) != 0) {
 		result_not_started(res, hive_error_last());

@@ -83,6 +83,9 @@ static int build_raw(const char *title, task_flags *f, json_t **raw_out)
 			rc = hive_error_set(HIVE_EINVALID,
 					    "task create: --retry must be a JSON object (a retry policy; its keys: docs/spec.md)");
 	}
+	if (!rc && retry && f->max_attempts && json_object_get(retry, "max_attempts"))
+		rc = hive_error_set(HIVE_EINVALID, "task create: --max-attempts conflicts with max_attempts in --retry;"
+				    " give the attempt count once");
 	if (!retry && f->max_attempts)
 		retry = json_object();
 	if (retry && f->max_attempts)

@@ -61,7 +61,9 @@ typedef struct {
 	int timed_out;
 	int cancelled;
 	int64_t duration_ms;
-	char termination_reason[32]; /* "exited", "signal", "timeout", "cancelled", "not_started" */
+	char termination_reason[32]; /* "exited", "signal", "timeout", "stalled",
+	                              * "cancelled", "not_started"; stalled = timed_out by
+	                              * runtime.stall_timeout */
 	char *error;            /* when !started: why (new string) */
 	json_t *verdict;        /* new reference: {summary?, retryable?, retry_after_ms?} or {malformed: "..."}; NULL = none */
 	char *stdout_path, *stderr_path; /* new strings: captured output files */

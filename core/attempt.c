@@ -28,6 +28,7 @@
 #include "core/state.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/fs.h"
 #include "events/json.h"
 #include "events/strv.h"
 
@@ -108,6 +109,16 @@ static void put_output_sizes(json_t *pl, const char *prefix, const hive_output *
 	json_object_set_new(pl, key, json_integer((json_int_t)o->total_bytes));
 	snprintf(key, sizeof key, "%s_truncated", prefix);
 	json_object_set_new(pl, key, json_boolean(o->truncated));
+}
+
+/* A stored log's absolute path under `key` (nothing when unknown): the
+ * next attempt's prompt names it (issue 10); hive itself reads the blob. */
+static void put_path(json_t *pl, const char *key, const char *path)
+{
+	char *abs = path ? hive_fs_absolute(path) : NULL;
+	if (abs)
+		json_object_set_new(pl, key, hive_json_string_repaired(abs));
+	free(abs);
 }
 
 /* ---- the runtime ------------------------------------------------------------- */
@@ -202,6 +213,8 @@ static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
 		c.blob[1] = &r->stderr_kept.text;
 		put_output_sizes(pl, "stdout", &res->stdout_kept);
 		put_output_sizes(pl, "stderr", &res->stderr_kept);
+		put_path(pl, "stdout_path", res->stdout_path); /* named in the next prompt */
+		put_path(pl, "stderr_path", res->stderr_path);
 	}
 	int rc = hive_store_write(s, step_txn, &c);
 	json_decref(pl);
@@ -306,12 +319,20 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 	return hive_proc_wait(&proc, spec, r);
 }
 
-static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, const hive_run_opts *o)
+/* One run of a check (checks[].retries: run k of 1 + retries).  `more`:
+ * another run follows if this one fails; its check_completed then says
+ * "retrying" (the context does not count it as a failure).  A failed
+ * run is appended to `failures` ({run, exit_code, timed_out}). */
+static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, int run, int more,
+		     const hive_run_opts *o, json_t *failures)
 {
 	const char *name = hive_json_str(check, "name"), *cmd = hive_json_str(check, "command");
 	int required = !json_is_false(json_object_get(check, "required"));
 	hive_buf path = {0};
-	hive_buf_printf(&path, "%s/check-%d-%s.log", p->attempt_dir, idx, name);
+	hive_buf_printf(&path, "%s/check-%d-%s", p->attempt_dir, idx, name);
+	if (run > 1)
+		hive_buf_printf(&path, ".run%d", run);
+	hive_buf_puts(&path, ".log");
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 	/* checks carry the attempt's tag too, so an abort or a later runner
 	 * can find and kill them (hive_proc_kill_tagged) */
@@ -350,7 +371,6 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	if (cap_ok && hive_datadir_check_dir(p->attempt_dir) == 0)
 		hive_redact_file(&rd, path.data);
 	hive_redact_dispose(&rd);
-	hive_buf_dispose(&path);
 	hive_excerpt ex;
 	hive_excerpt_opts eo = {.max_lines = (size_t)check_lines_limit(p->task)};
 	hive_excerpt_make(hive_buf_str(&out.text), out.text.len, &eo, &ex);
@@ -363,6 +383,17 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 			       ex.text, "output_lines", (json_int_t)out.lines, "omitted_lines",
 			       (json_int_t)(out.lines - kept));
 	put_output_sizes(pl, "output", &out);
+	if (cap_ok) /* where the full log is, for the next attempt's prompt */
+		put_path(pl, "output_path", path.data);
+	hive_buf_dispose(&path);
+	if (json_integer_value(json_object_get(check, "retries")) > 0)
+		json_object_set_new(pl, "run", json_integer(run));
+	if (!passed && more && !r.cancelled && !start_error)
+		json_object_set_new(pl, "retrying", json_true());
+	if (!passed && !r.cancelled)
+		json_array_append_new(failures, json_pack("{s:i,s:o,s:b}", "run", run, "exit_code",
+							  r.exit_code >= 0 ? json_integer(r.exit_code) : json_null(),
+							  "timed_out", r.timed_out));
 	if (start_error) /* it never ran: say why, not just "failed" */
 		json_object_set_new(pl, "error", json_string(start_error));
 	free(start_error);
@@ -388,6 +419,33 @@ static int still_running_txn(hive_txn *txn, void *vctx)
 	return running ? 0 : HIVE_ECONFLICT;
 }
 
+/* checks[].retries (issue 10): a failed check runs again, up to `retries`
+ * more times, without the runtime running again; the last run decides.  A
+ * pass after a failure is recorded as check_flaky and does not fail the
+ * attempt.  Returns as run_check (the last run's result). */
+static int run_check_retried(hive_store *s, hive_pick *p, const json_t *ch, int idx, const hive_run_opts *o)
+{
+	int retries = (int)json_integer_value(json_object_get(ch, "retries"));
+	json_t *failures = json_array();
+	int passed = 0, run = 1;
+	for (;; run++) {
+		int more = run <= retries;
+		passed = run_check(s, p, ch, idx, run, more, o, failures);
+		if (passed != 0 || !more || (o->stop && *o->stop) || hive_store_read(s, still_running_txn, p) != 0)
+			break;
+	}
+	if (passed == 1 && json_array_size(failures) > 0) {
+		int rc = emit_step(s, p, HIVE_EV_CHECK_FLAKY,
+				   hive_json_pack("{s:s,s:b,s:i,s:i,s:O}", "name", hive_json_str(ch, "name"),
+						  "required", !json_is_false(json_object_get(ch, "required")),
+						  "passed_run", run, "retries", retries, "failures", failures));
+		if (rc)
+			passed = rc;
+	}
+	json_decref(failures);
+	return passed;
+}
+
 /* 1 when every required check passed, 0 when one failed, -1 when the
  * attempt stopped (interrupted, or *rc: its events could not be recorded). */
 static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_t *failed, int *rc)
@@ -398,7 +456,7 @@ static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_
 	json_array_foreach(checks, i, ch) {
 		if ((o->stop && *o->stop) || hive_store_read(s, still_running_txn, p) != 0)
 			return -1;
-		int passed = run_check(s, p, ch, (int)i, o);
+		int passed = run_check_retried(s, p, ch, (int)i, o);
 		if (passed < 0) {
 			*rc = passed;
 			return -1;

@@ -66,7 +66,9 @@ typedef struct {
 	int number;         /* from attempt_started; 0 = never started (ignored) */
 	uint64_t seq;       /* of attempt_started: orders equal numbers */
 	json_t *started, *exited, *changes, *completed, *crashed; /* payloads (owned) or NULL */
-	json_t *checks;     /* check_completed payloads in seq order (owned array) */
+	json_t *checks;     /* check_completed payloads in seq order (owned array); failed
+	                     * runs a re-run followed ("retrying") are left out */
+	json_t *flaky;      /* check_flaky payloads (owned array): passed when re-run */
 	ctx_check *fails;   /* failed checks: required first, then optional */
 	size_t n_fails;
 	ctx_check out[2];   /* the runtime's stderr, stdout (see runtime_output) */
@@ -94,6 +96,7 @@ static ctx_attempt *attempt_for(attempt_list *l, const char *id)
 	memset(a, 0, sizeof *a);
 	snprintf(a->id, sizeof a->id, "%s", id);
 	a->checks = json_array();
+	a->flaky = json_array();
 	return a;
 }
 
@@ -122,7 +125,12 @@ static void file_event(ctx_attempt *a, const hive_event *ev, uint64_t seq)
 	case HIVE_EV_CHANGES_RECORDED:  keep(&a->changes, ev->payload); break;
 	case HIVE_EV_ATTEMPT_COMPLETED: keep(&a->completed, ev->payload); break;
 	case HIVE_EV_ATTEMPT_CRASHED:   keep(&a->crashed, ev->payload); break;
-	case HIVE_EV_CHECK_COMPLETED:   json_array_append(a->checks, ev->payload); break;
+	case HIVE_EV_CHECK_COMPLETED:
+		/* checks[].retries: only the run that decided counts */
+		if (!json_is_true(jget(ev->payload, "retrying")))
+			json_array_append(a->checks, ev->payload);
+		break;
+	case HIVE_EV_CHECK_FLAKY:       json_array_append(a->flaky, ev->payload); break;
 	default: break;
 	}
 }
@@ -148,7 +156,7 @@ static int collect(hive_txn *txn, const char *task_id, attempt_list *out)
 {
 	static const char *const types[] = {
 		"attempt_started", "runtime_exited", "changes_recorded",
-		"check_completed", "attempt_completed", "attempt_crashed",
+		"check_completed", "attempt_completed", "attempt_crashed", "check_flaky",
 		"task_rebased",
 	};
 	hive_event_filter f = {.task_id = task_id, .types = types, .n_types = sizeof types / sizeof *types};
@@ -163,6 +171,7 @@ static void attempt_dispose(ctx_attempt *a)
 	json_decref(a->completed);
 	json_decref(a->crashed);
 	json_decref(a->checks);
+	json_decref(a->flaky);
 	for (size_t i = 0; i < a->n_fails; i++)
 		free(a->fails[i].excerpt);
 	free(a->fails);
@@ -697,6 +706,50 @@ static void pattern_attempts(ctx_attempt *const *prior, size_t n, int (*pred)(co
 }
 
 static int runtime_timed_out(const ctx_attempt *a) { return termination_is(a, "timeout"); }
+static int runtime_stalled(const ctx_attempt *a) { return termination_is(a, "stalled"); }
+
+static int flaky_in(const ctx_attempt *a, const char *name)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(a->flaky, i, f)
+		if (hive_json_str(f, "name") && strcmp(hive_json_str(f, "name"), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* checks[].retries: "check unit is flaky: it failed, then passed when
+ * re-run, in attempt 1" once per check, in the order first seen.  The
+ * re-run's pass counted, so the check did not fail those attempts: the
+ * next attempt should not chase it. */
+static void pattern_flaky(ctx_attempt *const *prior, size_t n, json_t *out)
+{
+	json_t *said = json_object();
+	hive_buf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		json_t *f;
+		json_array_foreach(prior[i]->flaky, k, f) {
+			const char *name = hive_json_str(f, "name");
+			if (!name || json_object_get(said, name))
+				continue;
+			json_object_set_new(said, name, json_true());
+			int_list at = {0};
+			for (size_t j = i; j < n; j++)
+				if (flaky_in(prior[j], name))
+					int_push(&at, prior[j]->number);
+			hive_buf_puts(&b, "check ");
+			put_inline(&b, name, CTX_FIELD_BYTES);
+			hive_buf_puts(&b, " is flaky: it failed, then passed when re-run (checks[].retries), in ");
+			put_attempts(&b, at.v, at.n, ", ");
+			hive_buf_puts(&b, "; it did not fail the attempt");
+			add_pattern(out, &b);
+			free(at.v);
+		}
+	}
+	json_decref(said);
+	hive_buf_dispose(&b);
+}
 
 static void pattern_verdicts(ctx_attempt *const *prior, size_t n, json_t *out)
 {
@@ -719,10 +772,13 @@ static json_t *find_patterns(ctx_attempt *const *prior, size_t n)
 {
 	json_t *out = json_array();
 	pattern_checks(prior, n, pred_failed, 2, "failed", out);
+	pattern_flaky(prior, n, out);
 	pattern_same_files(prior, n, out);
 	pattern_attempts(prior, n, changed_nothing, "", " changed nothing", " and ", out);
 	pattern_checks(prior, n, pred_timed_out, 1, "timed out", out);
 	pattern_attempts(prior, n, runtime_timed_out, "runtime timed out in ", "", ", ", out);
+	pattern_attempts(prior, n, runtime_stalled, "runtime stalled (printed nothing for runtime.stall_timeout) in ",
+			 "", ", ", out);
 	pattern_verdicts(prior, n, out);
 	return out;
 }
@@ -835,6 +891,8 @@ static void put_runtime_line(hive_buf *b, const ctx_attempt *a)
 		hive_buf_printf(b, "Runtime was killed by signal %lld", jint(x, "signal"));
 	else if (termination_is(a, "timeout"))
 		hive_buf_puts(b, "Runtime timed out");
+	else if (termination_is(a, "stalled"))
+		hive_buf_puts(b, "Runtime was stopped for printing nothing for runtime.stall_timeout (stalled)");
 	else if (termination_is(a, "cancelled"))
 		hive_buf_puts(b, "Runtime was cancelled");
 	else if (json_is_integer(code))
@@ -890,6 +948,8 @@ static void put_check(hive_buf *b, const ctx_check *c)
 		if (json_is_integer(jget(ev, "exit_code")))
 			hive_buf_printf(b, " (exit %lld)", jint(ev, "exit_code"));
 	}
+	if (jint(ev, "run") > 1) /* checks[].retries: it failed every run */
+		hive_buf_printf(b, " in all %lld runs", jint(ev, "run"));
 	if (c->same_as) {
 		hive_buf_printf(b, ": identical to attempt %d's output.\n", c->same_as);
 		return;
@@ -914,6 +974,52 @@ static void put_runtime_output(hive_buf *b, const ctx_check *c)
 	put_indented(b, c->excerpt);
 }
 
+/* One stored log: its absolute path (hive's own copy; hive reads the
+ * blob, never this file) and, when hive kept only the head and the tail,
+ * how much the program wrote. */
+static void put_log(hive_buf *b, const char *what, const json_t *ev, const char *path_key, const char *prefix)
+{
+	char key[64];
+	const char *path = hive_json_str(ev, path_key);
+	if (!path)
+		return;
+	hive_buf_printf(b, "    %s: ", what);
+	put_inline(b, path, CTX_FIELD_BYTES);
+	snprintf(key, sizeof key, "%s_truncated", prefix);
+	if (json_is_true(jget(ev, key))) {
+		snprintf(key, sizeof key, "%s_bytes", prefix);
+		hive_buf_printf(b, " (truncated: %lld bytes written, the file keeps the head and the tail)",
+				jint(ev, key));
+	}
+	hive_buf_putc(b, '\n');
+}
+
+/* "Full logs:" and where they are, so an agent can read more than the
+ * excerpts: the runtime's stdout and stderr when it wrote any, and each
+ * failed check's output. */
+static void put_logs(hive_buf *b, const ctx_attempt *a)
+{
+	int any = (hive_json_str(a->exited, "stdout_path") && jint(a->exited, "stdout_bytes") > 0) ||
+		  (hive_json_str(a->exited, "stderr_path") && jint(a->exited, "stderr_bytes") > 0);
+	for (size_t i = 0; i < a->n_fails; i++)
+		any |= hive_json_str(a->fails[i].ev, "output_path") != NULL;
+	if (!any)
+		return;
+	hive_buf_puts(b, "Full logs:\n");
+	if (jint(a->exited, "stdout_bytes") > 0)
+		put_log(b, "runtime stdout", a->exited, "stdout_path", "stdout");
+	if (jint(a->exited, "stderr_bytes") > 0)
+		put_log(b, "runtime stderr", a->exited, "stderr_path", "stderr");
+	for (size_t i = 0; i < a->n_fails; i++) {
+		hive_buf what = {0};
+		hive_buf_puts(&what, "check \"");
+		put_inline(&what, hive_json_str(a->fails[i].ev, "name"), CTX_FIELD_BYTES);
+		hive_buf_putc(&what, '"');
+		put_log(b, hive_buf_str(&what), a->fails[i].ev, "output_path", "output");
+		hive_buf_dispose(&what);
+	}
+}
+
 static void put_attempt_detail(hive_buf *b, const ctx_attempt *a)
 {
 	if (outcome_is(a, "success"))
@@ -930,6 +1036,7 @@ static void put_attempt_detail(hive_buf *b, const ctx_attempt *a)
 	put_changes_line(b, a);
 	for (size_t i = 0; i < a->n_fails; i++)
 		put_check(b, &a->fails[i]);
+	put_logs(b, a);
 }
 
 /* Why an attempt failed, in a few words, for its one-line summary. */
@@ -944,6 +1051,8 @@ static void put_reason_short(hive_buf *b, const ctx_attempt *a)
 		hive_buf_puts(b, " (could not start)");
 	} else if (termination_is(a, "timeout")) {
 		hive_buf_puts(b, " (runtime timed out)");
+	} else if (termination_is(a, "stalled")) {
+		hive_buf_puts(b, " (runtime stalled)");
 	} else if (termination_is(a, "signal")) {
 		hive_buf_printf(b, " (killed by signal %lld)", jint(a->exited, "signal"));
 	} else if (!a->exited && outcome_is(a, "crashed")) {
@@ -1207,6 +1316,21 @@ static json_t *exit_code_json(const ctx_attempt *a)
 
 static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
+/* The stored logs of an attempt by absolute path: {stdout, stderr,
+ * checks: {name: path}} (null when not recorded: events of an older hive). */
+static json_t *logs_json(const ctx_attempt *a)
+{
+	json_t *checks = json_object(), *c;
+	size_t i;
+	json_array_foreach(a->checks, i, c) {
+		const char *name = hive_json_str(c, "name"), *path = hive_json_str(c, "output_path");
+		if (name && path)
+			json_object_set_new(checks, name, json_string(path));
+	}
+	return json_pack("{s:o,s:o,s:o}", "stdout", string_or_null(hive_json_str(a->exited, "stdout_path")),
+			 "stderr", string_or_null(hive_json_str(a->exited, "stderr_path")), "checks", checks);
+}
+
 static json_t *prior_json(const ctx_attempt *a)
 {
 	json_t *o = json_object();
@@ -1219,6 +1343,7 @@ static json_t *prior_json(const ctx_attempt *a)
 	json_object_set_new(o, "changes", changes_json(a));
 	json_object_set_new(o, "failed_checks", failed_checks_of(a));
 	json_object_set_new(o, "summary", string_or_null(hive_json_str(a->completed, "summary")));
+	json_object_set_new(o, "logs", logs_json(a));
 	return o;
 }
 

@@ -35,6 +35,9 @@ static void fill_input(const json_t *task, int outcome, const json_t *verdict, h
 		in->budget_used[i] = (int)json_integer_value(json_array_get(used, i));
 	in->verdict_retryable = !(verdict && json_is_false(json_object_get(verdict, "retryable")));
 	in->verdict_retry_after_ms = verdict ? json_integer_value(json_object_get(verdict, "retry_after_ms")) : 0;
+	/* retry.deadline: the instant attempt_started recorded for the first
+	 * attempt since the last reset (projection "deadline_at_ms") */
+	in->deadline_at_ms = json_integer_value(json_object_get(task, "deadline_at_ms"));
 }
 
 static json_t *budget_json(const hive_retry_policy *pol, const hive_retry_decision *d)
@@ -61,6 +64,8 @@ static int schedule_retry(hive_txn *txn, const json_t *task, const hive_retry_po
 			      hive_outcome_name((hive_outcome)outcome), "delay_ms", (json_int_t)d->delay_ms,
 			      "not_before", nb, "not_before_ms", (json_int_t)(now_ms + d->delay_ms), "budget",
 			      budget_json(pol, d));
+	if (p && json_is_string(json_object_get(task, "deadline_at")))
+		json_object_set(p, "deadline_at", json_object_get(task, "deadline_at"));
 	if (p && d->retry_after_capped) {
 		json_object_set_new(p, "retry_after_capped", json_true());
 		json_object_set_new(p, "retry_after_requested_ms", json_integer((json_int_t)d->retry_after_requested_ms));
@@ -74,7 +79,9 @@ static int fail_task(hive_txn *txn, json_t *task, const hive_retry_policy *pol, 
 	if (rc || !(d->exhausted && pol->on_exhausted_escalate))
 		return rc;
 	json_object_set_new(task, "state", json_string("failed"));
-	rc = hive_emit_task_state(txn, task, HIVE_TASK_ESCALATED, "retry budget exhausted; a person must decide");
+	rc = hive_emit_task_state(txn, task, HIVE_TASK_ESCALATED, d->deadline_exceeded
+				  ? "retry.deadline exceeded; a person must decide"
+				  : "retry budget exhausted; a person must decide");
 	if (!rc)
 		rc = hive_emit_for_task(txn, task, HIVE_EV_TASK_ESCALATED,
 					hive_json_pack("{s:s}", "reason", d->reason), NULL);
@@ -124,6 +131,7 @@ int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_
 	int64_t now = hive_time_now_ms();
 	if (adapter && (rc = hive_circuit_note_outcome(txn, task, adapter, &circ, &cfg, (hive_outcome)outcome, now)))
 		goto out;
+	in.now_ms = now;
 	hive_rng rng;
 	hive_rng_seed(&rng, seed ^ (uint64_t)now ^ ((uint64_t)number << 32));
 	hive_retry_decision d;

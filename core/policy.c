@@ -4,6 +4,7 @@
  */
 #include "core/policy.h"
 
+#include "core/duration.h"
 #include "core/jsoncheck.h"
 #include "events/buf.h"
 #include "events/error.h"
@@ -90,13 +91,15 @@ static int get_outcomes(const json_t *obj, const char *path, const char *key, in
 /* ------------------------------------------------------------------ */
 
 static const char *const retry_keys[] = {"max_attempts", "retry_on", "backoff", "budgets",
-                                         "mode", "on_exhausted", "context", "max_retry_after", NULL};
+                                         "mode", "on_exhausted", "context", "max_retry_after",
+                                         "deadline", NULL};
 /* The canonical form lists every field; one stored before max_retry_after
- * existed lacks it (and gets the default). */
+ * or deadline existed lacks them (and gets their defaults): the first
+ * RETRY_CANON_REQUIRED keys are required, the rest optional. */
 static const char *const retry_canon_keys[] = {"max_attempts", "retry_on", "backoff", "budgets", "mode",
-                                               "on_exhausted", "context", "max_retry_after_ms", NULL};
-static const char *const retry_canon_v1_keys[] = {"max_attempts", "retry_on", "backoff", "budgets",
-                                                  "mode", "on_exhausted", "context", NULL};
+                                               "on_exhausted", "context", "max_retry_after_ms",
+                                               "deadline_ms", NULL};
+#define RETRY_CANON_REQUIRED 7
 static const char *const backoff_keys[] = {"initial", "max", "coefficient", "jitter", NULL};
 static const char *const backoff_canon_keys[] = {"initial_ms", "max_ms", "coefficient", "jitter",
                                                  NULL};
@@ -202,14 +205,22 @@ static int parse_budgets(const json_t *v, const char *path, int canon, void *out
 	return 0;
 }
 
+/* The canonical form: every key known, the first RETRY_CANON_REQUIRED present. */
+static int canon_keys(const json_t *obj, const char *path)
+{
+	int rc = hive_jsoncheck_keys(obj, path, retry_canon_keys, 0);
+	for (int k = 0; !rc && k < RETRY_CANON_REQUIRED; k++)
+		if (!json_object_get(obj, retry_canon_keys[k]))
+			rc = hive_jsoncheck_fail(path, retry_canon_keys[k], "missing (the canonical form lists every field)");
+	return rc;
+}
+
 /* Scalars and nested objects of a policy, `budgets` last so it inherits the
  * resolved max_attempts and backoff. */
 static int parse_policy(const json_t *obj, const char *path, int canon, hive_retry_policy *p)
 {
 	int mode = (int)p->mode, exh = p->on_exhausted_escalate, rc;
-	const char *const *keys = !canon ? retry_keys
-	                        : json_object_get(obj, "max_retry_after_ms") ? retry_canon_keys : retry_canon_v1_keys;
-	if ((rc = hive_jsoncheck_keys(obj, path, keys, canon)) ||
+	if ((rc = canon ? canon_keys(obj, path) : hive_jsoncheck_keys(obj, path, retry_keys, 0)) ||
 	    (rc = hive_jsoncheck_int(obj, path, "max_attempts", 1, HIVE_MAX_ATTEMPTS_LIMIT, &p->max_attempts)) ||
 	    (rc = get_outcomes(obj, path, "retry_on", 1, &p->retry_on)) ||
 	    (rc = get_sub(obj, path, "backoff", canon, parse_backoff, &p->backoff)) ||
@@ -218,11 +229,83 @@ static int parse_policy(const json_t *obj, const char *path, int canon, hive_ret
 	    (rc = get_sub(obj, path, "context", canon, parse_context, p)) ||
 	    (rc = hive_jsoncheck_ms(obj, path, canon ? "max_retry_after_ms" : "max_retry_after", canon,
 	                            &p->max_retry_after_ms)) ||
+	    (rc = hive_jsoncheck_ms(obj, path, canon ? "deadline_ms" : "deadline", canon, &p->deadline_ms)) ||
 	    (rc = get_sub(obj, path, "budgets", canon, parse_budgets, p)))
 		return rc;
 	p->mode = (hive_retry_mode)mode;
 	p->on_exhausted_escalate = exh;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Policy: what can never apply (issue 10, docs/retry-context.md)     */
+/* ------------------------------------------------------------------ */
+
+/* A backoff whose initial delay exceeds its max would silently be cut to
+ * max: reject it, naming the key the user wrote (initial when this object
+ * sets it, else max).  `raw` is the user's backoff object (may be NULL). */
+static int check_backoff(const hive_backoff *b, const json_t *raw, const char *path)
+{
+	if (b->initial_ms <= b->max_ms)
+		return 0;
+	char ini[32], max[32];
+	hive_duration_format(b->initial_ms, ini, sizeof ini);
+	hive_duration_format(b->max_ms, max, sizeof max);
+	if (json_object_get(raw, "initial") || !json_object_get(raw, "max"))
+		return hive_jsoncheck_fail(path, "initial", "%s is more than backoff.max %s; the first delay cannot"
+		                           " exceed the longest (lower initial or raise max)", ini, max);
+	return hive_jsoncheck_fail(path, "max", "%s is less than backoff.initial %s; the longest delay cannot be"
+	                           " shorter than the first (raise max or lower initial)", max, ini);
+}
+
+/* The list of outcomes in `set`, "timeout, crashed", into b. */
+static void put_outcomes(hive_buf *b, unsigned set)
+{
+	const char *sep = "";
+	for (int o = 0; o < HIVE_OUTCOME__COUNT; o++)
+		if (set & HIVE_OUTCOME_BIT(o)) {
+			hive_buf_printf(b, "%s%s", sep, hive_outcome_name((hive_outcome)o));
+			sep = ", ";
+		}
+}
+
+/* Budgets are tried in order and the first whose `on` holds the outcome
+ * applies: a budget whose every outcome an earlier one already takes can
+ * never apply. */
+static int check_shadowed(const hive_retry_policy *p, const char *path)
+{
+	unsigned taken = 0;
+	for (int i = 0; i < p->n_budgets; i++) {
+		if ((p->budgets[i].on & ~taken) == 0) {
+			hive_buf m = {0};
+			hive_buf_printf(&m, "%s.budgets[%d].on: ", path, i);
+			put_outcomes(&m, p->budgets[i].on);
+			hive_buf_puts(&m, " already taken by an earlier budget (the first match applies), so this budget"
+			                  " can never apply; remove it or merge it into the earlier one");
+			return hive_jsoncheck_fail_buf(&m);
+		}
+		taken |= p->budgets[i].on;
+	}
+	return 0;
+}
+
+/* What the user wrote (obj, borrowed) resolved into p: reject what can
+ * never take effect.  Only for user input; canonical forms stored by an
+ * older hive are read as they are. */
+static int check_resolved(const hive_retry_policy *p, const json_t *obj, const char *path)
+{
+	char *at = hive_jsoncheck_path(path, "backoff", -1);
+	int rc = check_backoff(&p->backoff, json_object_get(obj, "backoff"), at);
+	free(at);
+	const json_t *budgets = json_object_get(obj, "budgets");
+	for (int i = 0; !rc && budgets && i < p->n_budgets; i++) {
+		hive_buf b = {0};
+		hive_buf_printf(&b, "%s.budgets[%d].backoff", path, i);
+		rc = check_backoff(&p->budgets[i].backoff,
+		                   json_object_get(json_array_get(budgets, (size_t)i), "backoff"), b.data);
+		hive_buf_dispose(&b);
+	}
+	return rc ? rc : budgets ? check_shadowed(p, path) : 0;
 }
 
 void hive_retry_policy_default(hive_retry_policy *p)
@@ -237,6 +320,7 @@ void hive_retry_policy_default(hive_retry_policy *p)
 	p->context.max_diff_lines = 500;
 	p->context.max_bytes = HIVE_CONTEXT_BYTES_DEFAULT;
 	p->max_retry_after_ms = 3600000;
+	p->deadline_ms = 0;
 }
 
 int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
@@ -248,7 +332,10 @@ int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
 	else
 		hive_retry_policy_default(&p);
 	if (obj) {
-		int rc = parse_policy(obj, where ? where : "retry", 0, &p);
+		const char *path = where ? where : "retry";
+		int rc = parse_policy(obj, path, 0, &p);
+		if (!rc)
+			rc = check_resolved(&p, obj, path);
 		if (rc)
 			return rc;
 	}
@@ -309,7 +396,7 @@ static json_t *budgets_json(const hive_retry_policy *p)
 
 json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 {
-	return json_pack("{s:i, s:o, s:o, s:o, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:I}",
+	return json_pack("{s:i, s:o, s:o, s:o, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:I, s:I}",
 	                 "max_attempts", p->max_attempts,
 	                 "retry_on", outcomes_json(p->retry_on),
 	                 "backoff", backoff_json(&p->backoff),
@@ -321,7 +408,8 @@ json_t *hive_retry_policy_to_json(const hive_retry_policy *p)
 	                 "max_check_output_lines", p->context.max_check_output_lines,
 	                 "max_diff_lines", p->context.max_diff_lines,
 	                 "max_bytes", p->context.max_bytes,
-	                 "max_retry_after_ms", (json_int_t)p->max_retry_after_ms);
+	                 "max_retry_after_ms", (json_int_t)p->max_retry_after_ms,
+	                 "deadline_ms", (json_int_t)p->deadline_ms);
 }
 
 int hive_retry_policy_budget_for(const hive_retry_policy *p, hive_outcome o)

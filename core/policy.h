@@ -63,6 +63,9 @@ typedef struct {
 	} context;                 /* defaults 3, 50, 500 (each 0..HIVE_CONTEXT_LIMIT),
 	                            * 16 KiB (HIVE_CONTEXT_BYTES_MIN..._MAX) */
 	int64_t max_retry_after_ms; /* default 1h: the cap on a verdict's retry_after (SPEC 12) */
+	int64_t deadline_ms;        /* default 0 = none: wall clock from the first attempt since the
+	                             * last reset, backoff included, after which no retry is
+	                             * scheduled (SPEC 12; retry.h) */
 } hive_retry_policy;
 
 /* Fill *p with the built-in defaults (SPEC section 4). */
@@ -85,6 +88,8 @@ void hive_retry_policy_default(hive_retry_policy *p);
  *
  *  - `max_retry_after` (a duration) bounds a runtime verdict's retry_after,
  *    which may exceed backoff.max up to it (SPEC section 12).
+ *  - `deadline` (a duration, "0s" = none) bounds the wall clock from the
+ *    first attempt since the last reset (SPEC section 12).
  *
  * Validation (each failure → HIVE_EINVALID naming the field under `where`,
  * e.g. "tasks[0].retry.budgets[1].on[0]"; `where` NULL means "retry"):
@@ -95,6 +100,11 @@ void hive_retry_policy_default(hive_retry_policy *p);
  * unknown or never retried (success, runtime_unavailable, aborted), a budget
  * without `on` or with an empty one, more than HIVE_MAX_BUDGETS budgets.
  * An empty `retry_on` is allowed and means "never retry".
+ * What can never take effect is rejected too (docs/retry-context.md,
+ * "Honest policy"): a backoff (the policy's or a budget's, after
+ * inheritance) whose initial exceeds its max, naming `initial` (or `max`
+ * when only max was written here); a budget every outcome of which an
+ * earlier budget already takes (budgets[i].on).
  */
 int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
                             const char *where, hive_retry_policy *out);
@@ -108,16 +118,17 @@ int hive_retry_policy_parse(const json_t *obj, const hive_retry_policy *base,
  *    "mode":"clean", "on_exhausted":"fail",
  *    "context":{"max_prior_attempts":3,"max_check_output_lines":50,"max_diff_lines":500,
  *               "max_bytes":16384},
- *    "max_retry_after_ms":3600000}
+ *    "max_retry_after_ms":3600000, "deadline_ms":0}
  * Returns a new reference; NULL only when out of memory.
  */
 json_t *hive_retry_policy_to_json(const hive_retry_policy *p);
 
 /* Parse the canonical form (borrowed) into *out.  Strict: every field is
  * required, unknown keys and out-of-range values are rejected exactly as in
- * hive_retry_policy_parse; error paths start with "retry".  The one exception:
- * max_retry_after_ms may be absent (policies stored before it existed) and
- * then takes its default. */
+ * hive_retry_policy_parse; error paths start with "retry".  The exceptions:
+ * max_retry_after_ms and deadline_ms may be absent (policies stored before
+ * they existed) and then take their defaults; the "can never take effect"
+ * checks are not applied (a stored policy is read as it was accepted). */
 int hive_retry_policy_from_json(const json_t *canonical, hive_retry_policy *out);
 
 /* The policy of a task projection document (borrowed): its canonical

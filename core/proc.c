@@ -363,7 +363,7 @@ static int check_spec(const hive_proc_spec *spec)
 	if (!spec->cwd || !spec->cwd[0])
 		return hive_error_set(HIVE_EINVALID, "cannot start \"%s\": no working "
 		                      "directory given; set the spec's cwd", spec->argv[0]);
-	if (spec->timeout_ms < 0 || spec->grace_ms < 0)
+	if (spec->timeout_ms < 0 || spec->grace_ms < 0 || spec->stall_timeout_ms < 0)
 		return hive_error_set(HIVE_EINVALID, "cannot start \"%s\": negative timeout "
 		                      "(%ld ms) or grace (%ld ms); use 0 for the default",
 		                      spec->argv[0], spec->timeout_ms, spec->grace_ms);
@@ -513,6 +513,7 @@ struct waiter {
 	const hive_proc_spec *spec;
 	int phase;       /* PH_* */
 	int64_t kill_at; /* when PH_TERM_SENT turns into SIGKILL */
+	int64_t last_output_ms; /* start, or the last byte read from a capture pipe */
 };
 
 static void group_term(pid_t pgid)
@@ -548,6 +549,8 @@ static void enforce(struct waiter *w, hive_proc_result *res, int64_t now)
 			res->cancelled = 1;
 		else if (s->timeout_ms > 0 && now >= w->p->start_ms + s->timeout_ms)
 			res->timed_out = 1;
+		else if (s->stall_timeout_ms > 0 && now >= w->last_output_ms + s->stall_timeout_ms)
+			res->timed_out = res->stalled = 1; /* alive but silent (runtime.stall_timeout) */
 		else
 			return;
 		group_term(w->p->pgid);
@@ -572,6 +575,8 @@ static int sleep_budget(const struct waiter *w, int64_t now)
 
 	if (w->phase == PH_RUNNING && s->timeout_ms > 0)
 		t = w->p->start_ms + s->timeout_ms - now;
+	if (w->phase == PH_RUNNING && s->stall_timeout_ms > 0)
+		t = cap(t, w->last_output_ms + s->stall_timeout_ms - now);
 	else if (w->phase == PH_TERM_SENT)
 		t = w->kill_at - now;
 	if (w->phase == PH_RUNNING && s->cancel)
@@ -610,6 +615,7 @@ static void pump(struct waiter *w, int i)
 		}
 		hive_capture_feed(capture_of(w->spec, i), chunk, (size_t)n);
 		got += (size_t)n;
+		w->last_output_ms = hive_clock_monotonic_ms();
 	}
 }
 
@@ -705,7 +711,7 @@ static void settle_group(pid_t pgid)
 
 int hive_proc_wait(hive_proc *p, const hive_proc_spec *spec, hive_proc_result *res)
 {
-	struct waiter w = { .p = p, .spec = spec, .phase = PH_RUNNING };
+	struct waiter w = { .p = p, .spec = spec, .phase = PH_RUNNING, .last_output_ms = p->start_ms };
 
 	memset(res, 0, sizeof *res);
 	res->exit_code = -1;

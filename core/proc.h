@@ -60,6 +60,11 @@ typedef struct {
 	 * finishes it after hive_proc_wait.  The matching path is ignored. */
 	hive_capture *stdout_capture, *stderr_capture;
 	long timeout_ms;          /* 0 = none; counted from hive_proc.start_ms */
+	/* 0 = none.  Stop the group, as on a timeout, once the program wrote
+	 * nothing to a capture pipe (stdout_capture/stderr_capture) for this
+	 * long, counted from the start or the last byte read; the result then
+	 * says timed_out and stalled.  Output to a path is not watched. */
+	long stall_timeout_ms;
 	long grace_ms;            /* SIGTERM -> SIGKILL delay after timeout/cancel; 0 = 2000 */
 	/* Optional.  Polled by hive_proc_wait at least every 50 ms; once it
 	 * reads non-zero, the group is stopped as on a timeout and the result
@@ -80,7 +85,8 @@ typedef struct {
 typedef struct {
 	int exit_code;     /* exit status if the leader exited normally, else -1 */
 	int signal;        /* signal that terminated the leader, else 0 */
-	int timed_out;     /* 1 if stopped for running past timeout_ms */
+	int timed_out;     /* 1 if stopped for running past timeout_ms (or stalled) */
+	int stalled;       /* 1 if stopped for printing nothing for stall_timeout_ms */
 	int cancelled;     /* 1 if stopped because *cancel became non-zero */
 	int64_t duration_ms; /* start_ms to the leader's exit, monotonic */
 } hive_proc_result;

@@ -172,6 +172,14 @@ static int apply_task_created(hive_kv *kv, const hive_event *ev)
 	return put_doc_unless(rc, kv, "task", ev->task_id, doc);
 }
 
+/* retry.deadline (SPEC 12): the instant the first attempt since the last
+ * reset recorded in attempt_started; a reset or a new flow clears it. */
+static void deadline_clear(json_t *task)
+{
+	json_object_del(task, "deadline_at");
+	json_object_del(task, "deadline_at_ms");
+}
+
 static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 {
 	json_t *task = must_get(kv, ev, "task", task_id);
@@ -193,6 +201,7 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 		json_decref(flow);
 	}
 	json_object_set_new(task, "flow_id", json_string(ev->flow_id));
+	deadline_clear(task); /* a new flow: a new retry.deadline */
 	/* a new flow has its own base and worktree: commits of an earlier
 	 * flow must not decide where this one's attempts start — unless the
 	 * task already succeeded: it will not run again, and its dependants
@@ -344,13 +353,24 @@ static int apply_task_note(hive_kv *kv, const hive_event *ev, const char *field)
 	return put_doc(kv, "task", ev->task_id, task);
 }
 
+static void deadline_note(json_t *task, const hive_event *ev)
+{
+	json_t *ms = json_object_get(P(ev), "deadline_at_ms");
+	if (!json_is_integer(ms))
+		return;
+	json_object_set(task, "deadline_at_ms", ms);
+	json_object_set(task, "deadline_at", json_object_get(P(ev), "deadline_at"));
+}
+
 static int apply_retry_requested(hive_kv *kv, const hive_event *ev)
 {
 	json_t *task = must_get(kv, ev, "task", ev->task_id);
 	if (!task)
 		return HIVE_ECONFLICT;
-	if (json_is_true(json_object_get(P(ev), "reset_count")))
+	if (json_is_true(json_object_get(P(ev), "reset_count"))) {
 		json_object_set_new(task, "budget_used", json_array());
+		deadline_clear(task); /* the next attempt starts a new retry.deadline */
+	}
 	json_t *mode = json_object_get(P(ev), "mode");
 	if (json_is_string(mode))
 		json_object_set(task, "mode", mode);
@@ -487,6 +507,10 @@ static int apply_attempt_started(hive_kv *kv, const hive_event *ev)
 	json_array_append_new(json_object_get(task, "attempt_ids"), json_string(ev->attempt_id));
 	json_object_set_new(task, "running_attempt", json_string(ev->attempt_id));
 	json_object_set_new(task, "last_attempt_id", json_string(ev->attempt_id));
+	/* `task retry --mode` chose how this attempt's worktree starts; later
+	 * retries follow the policy again (issue 10) */
+	json_object_del(task, "mode");
+	deadline_note(task, ev);
 	json_t *base = json_object_get(P(ev), "task_base_commit");
 	if (json_is_string(base) && !json_object_get(task, "base_commit"))
 		json_object_set(task, "base_commit", base);

@@ -4,6 +4,8 @@
 #include "core/retry.h"
 
 #include "core/backoff.h"
+#include "core/duration.h"
+#include "events/id.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -46,6 +48,27 @@ static int applicable_budget(const hive_retry_policy *p, hive_outcome o, hive_re
 	return b;
 }
 
+/* Rule 7: a retry that could not start before retry.deadline is not
+ * scheduled; the reason names the deadline and the policy's duration. */
+static void past_deadline(const hive_retry_policy *p, const hive_retry_input *in, hive_retry_decision *out)
+{
+	if (in->deadline_at_ms <= 0 || in->now_ms + out->delay_ms < in->deadline_at_ms)
+		return;
+	char at[40], dur[32];
+	hive_time_format_ms(in->deadline_at_ms, at, sizeof at);
+	hive_duration_format(p->deadline_ms, dur, sizeof dur);
+	out->retry = 0;
+	out->delay_ms = 0;
+	out->retry_after_capped = 0;
+	out->retry_after_requested_ms = 0;
+	out->exhausted = out->deadline_exceeded = 1;
+	if (in->now_ms >= in->deadline_at_ms)
+		say(out, "retry.deadline exceeded: %s since the first attempt passed at %s", dur, at);
+	else
+		say(out, "retry.deadline exceeded: the next attempt would start after %s (%s since the first attempt)",
+		    at, dur);
+}
+
 void hive_retry_decide(const hive_retry_policy *p, const hive_retry_input *in,
                        hive_rng *rng, hive_retry_decision *out)
 {
@@ -78,5 +101,6 @@ void hive_retry_decide(const hive_retry_policy *p, const hive_retry_input *in,
 		if (after > out->delay_ms)
 			out->delay_ms = after;
 		say(out, "retrying: %d of %d attempts used", out->used, out->max);
+		past_deadline(p, in, out);
 	}
 }

@@ -19,6 +19,8 @@ typedef struct {
 	int budget_used[HIVE_MAX_BUDGETS + 1];
 	int verdict_retryable;          /* 1 unless the runtime said retryable:false */
 	int64_t verdict_retry_after_ms; /* 0 = none; negative is ignored */
+	int64_t now_ms;                 /* the wall clock of the decision (rule 7) */
+	int64_t deadline_at_ms;         /* 0 = none: when retry.deadline ends (rule 7) */
 } hive_retry_input;
 
 typedef struct {
@@ -29,6 +31,7 @@ typedef struct {
 	int64_t delay_ms;   /* backoff after jitter, raised to retry_after; 0 unless retry */
 	int retry_after_capped;           /* 1 = the verdict's retry_after exceeded max_retry_after */
 	int64_t retry_after_requested_ms; /* the verdict's retry_after when capped, else 0 */
+	int deadline_exceeded; /* 1 = not retried because of retry.deadline (exhausted is 1 too) */
 	char reason[160];   /* short human text, e.g. "budget exhausted: 3 of 3 attempts used" */
 } hive_retry_decision;
 
@@ -56,6 +59,11 @@ typedef struct {
  *     capped by backoff.max but by max_retry_after: a larger one counts as
  *     max_retry_after and sets retry_after_capped) ("retrying: 1 of 3
  *     attempts used").
+ *  7. retry.deadline: when deadline_at_ms is set and the retry of rule 6
+ *     could not start before it (now_ms + delay_ms >= deadline_at_ms), it
+ *     is not retried: exhausted and deadline_exceeded, so on_exhausted
+ *     applies ("retry.deadline exceeded: ...").  The deadline never
+ *     shortens a delay and never stops an attempt that runs.
  *
  * The caller counts this attempt against out->budget (when >= 0) before the
  * next decision, and records delay_ms and budget in task_retry_scheduled.

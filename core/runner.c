@@ -443,6 +443,20 @@ typedef struct {
 	int64_t now_ms;
 } start_ctx;
 
+/* retry.deadline (SPEC 12): the first attempt since the last reset
+ * records the instant the deadline ends in its attempt_started. */
+static void note_deadline(const json_t *task, int64_t now_ms, json_t *payload)
+{
+	hive_retry_policy pol;
+	hive_retry_policy_of(task, &pol);
+	if (!payload || pol.deadline_ms <= 0 || json_object_get(task, "deadline_at_ms"))
+		return;
+	char at[40];
+	hive_time_format_ms(now_ms + pol.deadline_ms, at, sizeof at);
+	json_object_set_new(payload, "deadline_at", json_string(at));
+	json_object_set_new(payload, "deadline_at_ms", json_integer((json_int_t)(now_ms + pol.deadline_ms)));
+}
+
 static int start_txn(hive_txn *txn, void *vctx)
 {
 	start_ctx *c = vctx;
@@ -489,6 +503,7 @@ static int start_txn(hive_txn *txn, void *vctx)
 			       p->context ? json_incref(json_object_get(p->context, "context_sha256")) : json_null());
 	if (!hive_json_str(t, "base_commit"))
 		json_object_set_new(pl, "task_base_commit", json_string(p->start_commit));
+	note_deadline(t, c->now_ms, pl);
 	rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_STARTED, pl, p->attempt_id.s);
 	if (!rc) { /* the task as it starts: a person's `task edit` since the pick applies */
 		json_decref(p->task);

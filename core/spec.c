@@ -155,7 +155,7 @@ static int get_new_name(const json_t *obj, const char *path, const char *key, co
 /* ------------------------------------------------------------------ */
 
 static const char *const runtime_keys[] = {"adapter", "command", "args", "model", "timeout",
-                                           "env", "env_passthrough", NULL};
+                                           "env", "env_passthrough", "stall_timeout", NULL};
 
 /* The built-in runtime: new reference. */
 static json_t *runtime_builtin(void)
@@ -173,19 +173,14 @@ static json_t *runtime_base(const json_t *inherited)
 	if (json_is_object(inherited)) {
 		json_t *copy = need(json_deep_copy(inherited));
 		json_object_update_existing(rt, copy);
+		/* optional members the built-in runtime leaves out (so runtimes
+		 * stored without them read the same) */
+		json_t *stall = json_object_get(copy, "stall_timeout_ms");
+		if (stall)
+			json_object_set(rt, "stall_timeout_ms", stall);
 		json_decref(copy);
 	}
 	return rt;
-}
-
-/* `timeout` is the spec's own syntax: a duration string, stored as ms. */
-static int rt_timeout(const json_t *v, const char *path, json_t *rt)
-{
-	int64_t ms = 0;
-	int rc = parse_timeout(v, path, &ms);
-	if (rc == 0)
-		json_object_set_new(rt, "timeout_ms", need(json_integer(ms)));
-	return rc;
 }
 
 /* `env` merges key by key over the inherited one; anything else replaces
@@ -213,9 +208,14 @@ static int runtime_overlay(const json_t *raw, const char *path, json_t *rt)
 	json_object_foreach((json_t *)raw, key, v) {
 		if (rc)
 			break;
-		if (strcmp(key, "timeout") == 0) {
+		/* the spec's own syntax: a duration string, stored as ms */
+		if (strcmp(key, "timeout") == 0 || strcmp(key, "stall_timeout") == 0) {
 			char *at = hive_jsoncheck_path(path, key, -1);
-			rc = rt_timeout(v, at, rt);
+			int64_t ms = 0;
+			rc = parse_timeout(v, at, &ms); /* runtime.stall_timeout: off unless set */
+			if (rc == 0)
+				json_object_set_new(rt, key[0] == 't' ? "timeout_ms" : "stall_timeout_ms",
+				                    need(json_integer(ms)));
 			free(at);
 		} else if (strcmp(key, "env") == 0) {
 			rt_env(v, rt);
@@ -251,7 +251,9 @@ static int runtime_normalize(const json_t *raw, const json_t *inherited, const c
 
 static const char *const task_keys[] = {"key",   "title", "description", "checks", "runtime",
                                         "retry", "depends_on", NULL};
-static const char *const check_keys_allowed[] = {"name", "command", "required", "timeout", NULL};
+static const char *const check_keys_allowed[] = {"name", "command", "required", "timeout", "retries", NULL};
+/* checks[].retries: re-runs of a failed check, at most this many. */
+#define CHECK_RETRIES_MAX 10
 
 /* One check; `seen` (an object used as a set) catches duplicate names. */
 static int check_one(const json_t *raw, const char *path, json_t *seen, json_t **out)
@@ -259,11 +261,12 @@ static int check_one(const json_t *raw, const char *path, json_t *seen, json_t *
 	const char *name = NULL, *command = NULL;
 	const json_t *req = json_object_get(raw, "required");
 	int64_t timeout = CHECK_TIMEOUT_MS;
-	int rc;
+	int retries = 0, rc;
 	if ((rc = hive_jsoncheck_keys(raw, path, check_keys_allowed, 0)) ||
 	    (rc = get_name(raw, path, "name", &name)) ||
 	    (rc = get_string(raw, path, "command", 1, 1, &command)) ||
-	    (rc = get_timeout(raw, path, "timeout", &timeout)))
+	    (rc = get_timeout(raw, path, "timeout", &timeout)) ||
+	    (rc = hive_jsoncheck_int(raw, path, "retries", 0, CHECK_RETRIES_MAX, &retries)))
 		return rc;
 	if (req && !json_is_boolean(req))
 		return hive_jsoncheck_fail(path, "required", "must be true or false, got %s", hive_json_type_name(req));
@@ -273,6 +276,8 @@ static int check_one(const json_t *raw, const char *path, json_t *seen, json_t *
 		           "]); give each check its own name", name, json_integer_value(first));
 	*out = need(json_pack("{s:s, s:s, s:b, s:I}", "name", name, "command", command, "required",
 	                      req ? json_is_true(req) : 1, "timeout_ms", (json_int_t)timeout));
+	if (retries > 0) /* absent otherwise: checks stored before it read the same */
+		json_object_set_new(*out, "retries", need(json_integer(retries)));
 	return 0;
 }
 
@@ -331,6 +336,42 @@ static int task_retry(const json_t *task, const json_t *defaults, const char *pa
 	if (rc == 0)
 		*out = need(hive_retry_policy_to_json(&p));
 	return rc;
+}
+
+/* 1 when one of the normalized checks is required. */
+static int has_required_check(const json_t *checks)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(checks, i, c)
+		if (json_is_true(json_object_get(c, "required")))
+			return 1;
+	return 0;
+}
+
+/* A budget of the task's own `retry` for an outcome the task cannot have
+ * can never apply (docs/retry-context.md, "Honest policy"): check_failed
+ * without a required check.  Budgets inherited from defaults serve many
+ * tasks and are not judged per task. */
+static int task_budgets_reachable(const json_t *task, const json_t *checks, const char *path)
+{
+	const json_t *budgets = json_object_get(json_object_get(task, "retry"), "budgets"), *b, *o;
+	size_t i, j;
+	if (has_required_check(checks))
+		return 0;
+	json_array_foreach(budgets, i, b) {
+		json_array_foreach(json_object_get(b, "on"), j, o) {
+			if (strcmp(json_string_value(o), "check_failed") != 0)
+				continue;
+			hive_buf at = {0};
+			hive_buf_printf(&at, "%s.retry.budgets[%zu].on[%zu]", path, i, j);
+			int rc = hive_jsoncheck_fail(at.data, NULL, "check_failed cannot occur: the task has no required"
+			                             " check, so this never applies; add a required check or remove it");
+			hive_buf_dispose(&at);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 /* One depends_on element: a string, not `key`, not already in `list`. */
@@ -398,6 +439,7 @@ int hive_task_def_normalize(const json_t *raw, const json_t *defaults, const cha
 	    (rc = task_checks(raw, path, &checks)) ||
 	    (rc = task_runtime(raw, defaults, path, o, &rt)) ||
 	    (rc = task_retry(raw, defaults, path, &retry)) ||
+	    (rc = task_budgets_reachable(raw, checks, path)) ||
 	    (rc = task_depends(raw, path, key, &deps))) {
 		json_decref(checks);
 		json_decref(rt);

@@ -296,7 +296,7 @@ EOF
 	mkrepo
 	flowspec f '[{"key": "fix", "title": "t", "description": "d",
 	  "checks": [{"name": "c", "command": "sh check.sh", "timeout": "30s"}],
-	  "retry": {"max_attempts": 2, "backoff": {"initial": "1h"}}}]'
+	  "retry": {"max_attempts": 2, "backoff": {"initial": "1h", "max": "1h"}}}]'
 	create_start f
 	expect_exit 1 flow tick f
 	expect_exit 0 flow abort f

@@ -39,7 +39,7 @@ SH
 	mkrepo
 	flowspec f '[{"key": "fix", "title": "Fix the value",
 	  "checks": [{"name": "unit", "command": "sh check.sh"}],
-	  "retry": {"max_attempts": 3, "backoff": {"initial": "1h", "jitter": "none"}}}]'
+	  "retry": {"max_attempts": 3, "backoff": {"initial": "1h", "max": "1h", "jitter": "none"}}}]'
 	create_start f
 }
 

@@ -270,10 +270,11 @@ static void test_parse_too_many_budgets(void **state)
 	assert_int_equal(hive_retry_policy_parse(retry, NULL, "defaults.retry", &p), HIVE_EINVALID);
 	assert_string_equal(hive_error_last(),
 	                    "defaults.retry.budgets: 17 budgets, at most 16 allowed (merge budgets that share limits)");
-	/* Exactly the limit is fine. */
+	/* Exactly the limit passes the count; sixteen budgets on one outcome
+	 * are then refused because all but the first can never apply. */
 	json_array_remove(budgets, 0);
-	assert_int_equal(hive_retry_policy_parse(retry, NULL, "defaults.retry", &p), 0);
-	assert_int_equal(p.n_budgets, HIVE_MAX_BUDGETS);
+	assert_int_equal(hive_retry_policy_parse(retry, NULL, "defaults.retry", &p), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "defaults.retry.budgets[1].on: timeout already taken"));
 	json_decref(retry);
 }
 
@@ -646,6 +647,140 @@ static void test_canonical_without_max_retry_after(void **state)
 	json_decref(j);
 }
 
+/* ------------------------------------------------------------------ */
+/* Honest policy: what can never take effect is refused (issue 10)    */
+/* ------------------------------------------------------------------ */
+
+static void test_parse_never_applies(void **state)
+{
+	(void)state;
+	static const struct { const char *json, *msg; } cases[] = {
+		{"{\"backoff\": {\"initial\": \"2m\"}}",
+		 "tasks[0].retry.backoff.initial: 2m is more than backoff.max 1m; the first delay cannot exceed the"
+		 " longest (lower initial or raise max)"},
+		{"{\"backoff\": {\"initial\": \"10s\", \"max\": \"5s\"}}",
+		 "tasks[0].retry.backoff.initial: 10s is more than backoff.max 5s; the first delay cannot exceed the"
+		 " longest (lower initial or raise max)"},
+		{"{\"budgets\": [{\"on\": [\"timeout\"], \"backoff\": {\"initial\": \"90s\"}}]}",
+		 "tasks[0].retry.budgets[0].backoff.initial: 1m30s is more than backoff.max 1m; the first delay"
+		 " cannot exceed the longest (lower initial or raise max)"},
+		{"{\"budgets\": [{\"on\": [\"timeout\", \"crashed\"]}, {\"on\": [\"crashed\"], \"max_attempts\": 9}]}",
+		 "tasks[0].retry.budgets[1].on: crashed already taken by an earlier budget (the first match applies),"
+		 " so this budget can never apply; remove it or merge it into the earlier one"},
+		{"{\"budgets\": [{\"on\": [\"timeout\"]}, {\"on\": [\"check_failed\"]}, {\"on\": [\"timeout\", \"check_failed\"]}]}",
+		 "tasks[0].retry.budgets[2].on: check_failed, timeout already taken by an earlier budget"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		hive_retry_policy out;
+		hive_retry_policy_default(&out);
+		out.max_attempts = 77;
+		if (parse_text(cases[i].json, NULL, &out) != HIVE_EINVALID)
+			fail_msg("%s: accepted", cases[i].json);
+		if (strncmp(hive_error_last(), cases[i].msg, strlen(cases[i].msg)) != 0)
+			fail_msg("%s:\n  got  \"%s\"\n  want \"%s\"", cases[i].json, hive_error_last(), cases[i].msg);
+		assert_int_equal(out.max_attempts, 77); /* untouched */
+	}
+	/* max below an inherited initial names max, the key written here */
+	hive_retry_policy flow, task;
+	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"10s\"}}", NULL, &flow), 0);
+	assert_int_equal(parse_text("{\"backoff\": {\"max\": \"5s\"}}", &flow, &task), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "tasks[0].retry.backoff.max: 5s is less than backoff.initial 10s;"
+	                    " the longest delay cannot be shorter than the first (raise max or lower initial)");
+	/* accepted: equal bounds; a budget overlapping but adding an outcome;
+	 * a budget larger than the top-level max_attempts (with budgets that is
+	 * only their default, SPEC section 4's own example) */
+	assert_int_equal(parse_text("{\"backoff\": {\"initial\": \"5s\", \"max\": \"5s\"}}", NULL, &task), 0);
+	assert_int_equal(parse_text("{\"budgets\": [{\"on\": [\"timeout\"]}, {\"on\": [\"timeout\", \"crashed\"]}]}",
+	                            NULL, &task), 0);
+	assert_int_equal(parse_text("{\"max_attempts\": 3, \"budgets\": [{\"on\": [\"timeout\", \"crashed\"],"
+	                            " \"max_attempts\": 5, \"backoff\": {\"initial\": \"10s\"}}]}", NULL, &task), 0);
+	assert_int_equal(task.budgets[0].max_attempts, 5);
+	/* a stored canonical form is read as it was accepted */
+	hive_retry_policy_default(&task);
+	task.backoff.initial_ms = 120000;
+	json_t *j = hive_retry_policy_to_json(&task);
+	assert_int_equal(hive_retry_policy_from_json(j, &flow), 0);
+	assert_int_equal(flow.backoff.initial_ms, 120000);
+	json_decref(j);
+}
+
+/* retry.deadline: a duration, canonical deadline_ms, optional when stored
+ * before it existed. */
+static void test_deadline_parse(void **state)
+{
+	(void)state;
+	hive_retry_policy p, back;
+	assert_int_equal(parse_text("{}", NULL, &p), 0);
+	assert_int_equal(p.deadline_ms, 0);
+	assert_int_equal(parse_text("{\"deadline\": \"90s\"}", NULL, &p), 0);
+	assert_int_equal(p.deadline_ms, 90000);
+	json_t *j = hive_retry_policy_to_json(&p);
+	assert_int_equal(json_integer_value(json_object_get(j, "deadline_ms")), 90000);
+	assert_int_equal(hive_retry_policy_from_json(j, &back), 0);
+	assert_int_equal(back.deadline_ms, 90000);
+	json_object_del(j, "deadline_ms");
+	assert_int_equal(hive_retry_policy_from_json(j, &back), 0);
+	assert_int_equal(back.deadline_ms, 0);
+	json_object_del(j, "mode"); /* the older keys stay required */
+	assert_int_equal(hive_retry_policy_from_json(j, &back), HIVE_EINVALID);
+	assert_string_equal(hive_error_last(), "retry.mode: missing (the canonical form lists every field)");
+	json_decref(j);
+	assert_int_equal(parse_text("{\"deadline\": \"later\"}", NULL, &p), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "tasks[0].retry.deadline: invalid duration \"later\""));
+	assert_int_equal(parse_text("{\"deadline\": 60}", NULL, &p), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "tasks[0].retry.deadline: must be a duration string"));
+}
+
+/* Rule 7: a retry that could not start before the deadline is not made;
+ * the task is exhausted (on_exhausted applies) with the reason. */
+static void test_decide_deadline(void **state)
+{
+	(void)state;
+	hive_retry_policy p;
+	hive_retry_decision d;
+	assert_int_equal(parse_text("{\"max_attempts\": 10, \"deadline\": \"10s\","
+	                            " \"backoff\": {\"initial\": \"2s\", \"max\": \"2s\"}}", NULL, &p), 0);
+	hive_retry_input in = input(HIVE_OUTCOME_RUNTIME_FAILED);
+	int64_t first = 1800000000000; /* 2027-01-15T08:00:00Z */
+	in.deadline_at_ms = first + 10000;
+	in.now_ms = first + 7999; /* due at +9999: still before the deadline */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 1);
+	assert_int_equal(d.delay_ms, 2000);
+	assert_int_equal(d.deadline_exceeded, 0);
+	in.now_ms = first + 8000; /* due exactly at the deadline: too late */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.exhausted, 1);
+	assert_int_equal(d.deadline_exceeded, 1);
+	assert_int_equal(d.delay_ms, 0);
+	assert_string_equal(d.reason, "retry.deadline exceeded: the next attempt would start after"
+	                    " 2027-01-15T08:00:10.000Z (10s since the first attempt)");
+	in.now_ms = first + 12000; /* already past */
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_string_equal(d.reason, "retry.deadline exceeded: 10s since the first attempt passed at"
+	                    " 2027-01-15T08:00:10.000Z");
+	/* no deadline recorded: the budget alone decides */
+	in.deadline_at_ms = 0;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 1);
+	/* a verdict's retry_after counts: it can push the retry past the deadline */
+	in.deadline_at_ms = first + 10000;
+	in.now_ms = first;
+	in.verdict_retry_after_ms = 30000;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.retry, 0);
+	assert_int_equal(d.deadline_exceeded, 1);
+	assert_int_equal(d.retry_after_capped, 0);
+	/* a spent budget is reported as such, not as the deadline */
+	in.verdict_retry_after_ms = 0;
+	in.budget_used[0] = 9;
+	hive_retry_decide(&p, &in, NULL, &d);
+	assert_int_equal(d.exhausted, 1);
+	assert_int_equal(d.deadline_exceeded, 0);
+}
+
 static void test_decide_jitter_is_seeded(void **state)
 {
 	(void)state;
@@ -745,6 +880,9 @@ int main(void)
 		cmocka_unit_test(test_parse_too_many_budgets),
 		cmocka_unit_test(test_canonical_round_trip),
 		cmocka_unit_test(test_effective_mode),
+		cmocka_unit_test(test_parse_never_applies),
+		cmocka_unit_test(test_deadline_parse),
+		cmocka_unit_test(test_decide_deadline),
 		cmocka_unit_test(test_rng_deterministic),
 		cmocka_unit_test(test_backoff_none_exact),
 		cmocka_unit_test(test_backoff_jitter_bounds),

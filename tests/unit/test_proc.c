@@ -912,6 +912,55 @@ static void test_proc_captures_a_flood_through_one_pipe(void **state)
 	assert_no_children();
 }
 
+/* runtime.stall_timeout: a program alive but silent on its capture pipes
+ * is stopped like a timeout and said to have stalled; one that keeps
+ * printing (more slowly than the stall limit between lines, for longer
+ * than the limit in all) is not. */
+static void test_stall_timeout_stops_a_silent_program(void **state)
+{
+	char *argv[] = { SH, "-c", "echo started; sleep 30", NULL };
+	hive_proc_spec s = spec_in(*state, argv);
+	hive_proc_result r;
+	hive_capture c;
+	hive_output o;
+
+	assert_int_equal(hive_capture_init(&c, NULL, 0), 0);
+	s.stdout_capture = s.stderr_capture = &c;
+	s.stall_timeout_ms = 300;
+	s.grace_ms = 200;
+	assert_int_equal(hive_proc_run(&s, &r), 0);
+	assert_int_equal(r.timed_out, 1);
+	assert_int_equal(r.stalled, 1);
+	assert_true(r.duration_ms >= 300 && r.duration_ms < 10000);
+	hive_capture_finish(&c, &o);
+	hive_capture_dispose(&c);
+	assert_string_equal(o.text.data, "started\n");
+	hive_output_dispose(&o);
+	assert_no_children();
+}
+
+static void test_stall_timeout_spares_a_chatty_program(void **state)
+{
+	char *argv[] = { SH, "-c", "for i in 1 2 3 4 5 6 7 8; do echo tick $i >&2; sleep 0.1; done; exit 4", NULL };
+	hive_proc_spec s = spec_in(*state, argv);
+	hive_proc_result r;
+	hive_capture c;
+
+	assert_int_equal(hive_capture_init(&c, NULL, 0), 0);
+	s.stdout_capture = s.stderr_capture = &c;
+	s.stall_timeout_ms = 500; /* each gap ~100 ms; the whole run ~800 ms */
+	assert_int_equal(hive_proc_run(&s, &r), 0);
+	assert_int_equal(r.exit_code, 4);
+	assert_int_equal(r.timed_out, 0);
+	assert_int_equal(r.stalled, 0);
+	assert_true(r.duration_ms >= 500);
+	hive_capture_dispose(&c);
+	s.stall_timeout_ms = -1;
+	hive_proc p;
+	assert_int_equal(hive_proc_spawn(&s, &p), HIVE_EINVALID);
+	assert_no_children();
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -951,6 +1000,8 @@ int main(void)
 		T(test_capture_replaces_a_planted_fifo_and_symlink),
 		T(test_capture_limit_from_the_environment),
 		T(test_proc_captures_a_flood_through_one_pipe),
+		T(test_stall_timeout_stops_a_silent_program),
+		T(test_stall_timeout_spares_a_chatty_program),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
