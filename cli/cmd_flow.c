@@ -219,6 +219,27 @@ static void print_people(const json_t *t)
 	}
 }
 
+/* One line per circuit breaker of the flow (only when it configures one):
+ * "circuit exec ./agent.sh --fast: open (3 of 3 failures), reopens 2026-...Z". */
+static void print_circuits(const json_t *circuits)
+{
+	size_t i, j;
+	json_t *c, *w;
+	json_array_foreach(circuits, i, c) {
+		printf("circuit %s", hive_safe(cli_jstr(c, "adapter")));
+		json_array_foreach(json_object_get(c, "command"), j, w)
+			printf(" %s", hive_safe(json_string_value(w)));
+		if (*cli_jstr(c, "model"))
+			printf(" (model %s)", hive_safe(cli_jstr(c, "model")));
+		printf(": %s (%lld of %lld failures)", cli_jstr(c, "state"),
+		       (long long)json_integer_value(json_object_get(c, "consecutive_failures")),
+		       (long long)json_integer_value(json_object_get(c, "failure_threshold")));
+		if (*cli_jstr(c, "reopens_at"))
+			printf(", reopens %s", cli_jstr(c, "reopens_at"));
+		putchar('\n');
+	}
+}
+
 static int cmd_status(hive_cli *cli, const cli_args *a)
 {
 	json_t *st = NULL;
@@ -253,6 +274,7 @@ static int cmd_status(hive_cli *cli, const cli_args *a)
 		       cli_jstr(json_object_get(f, "landed"), "commit"));
 	json_array_foreach(json_object_get(st, "tasks"), i, t)
 		print_people(t);
+	print_circuits(json_object_get(st, "circuits"));
 	json_decref(st);
 	return 0;
 }

@@ -7,7 +7,12 @@
 #include "core/jsoncheck.h"
 #include "core/projection.h"
 #include "events/error.h"
+#include "events/id.h"
 #include "events/json.h"
+#include "events/sha256.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <limits.h>
 #include <string.h>
@@ -21,6 +26,7 @@ static const char *const circuit_canon_keys[] = {"failure_threshold", "reset_tim
 
 void hive_circuit_config_default(hive_circuit_config *c)
 {
+	c->enabled = 1;
 	c->failure_threshold = 5;
 	c->reset_timeout_ms = 60000;
 }
@@ -133,6 +139,8 @@ int hive_circuit_allow(hive_circuit *c, const hive_circuit_config *cfg, int64_t 
                        int *transition)
 {
 	set_transition(transition, -1);
+	if (!cfg->enabled)
+		return 1;
 	switch (c->state) {
 	case HIVE_CIRCUIT_CLOSED:
 		return 1;
@@ -183,7 +191,7 @@ void hive_circuit_record(hive_circuit *c, const hive_circuit_config *cfg, hive_o
                          int64_t now_ms, int *transition)
 {
 	set_transition(transition, -1);
-	if (c->state == HIVE_CIRCUIT_OPEN)
+	if (!cfg->enabled || c->state == HIVE_CIRCUIT_OPEN)
 		return;
 	switch (hive_circuit_classify(outcome)) {
 	case HIVE_CIRCUIT_IGNORED:
@@ -212,15 +220,38 @@ static void circuit_from(const json_t *doc, hive_circuit *c)
 	c->probe_in_flight = c->state == HIVE_CIRCUIT_HALF_OPEN;
 }
 
-int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, hive_circuit *c,
+int hive_circuit_configured(const json_t *flow)
+{
+	return json_is_object(json_object_get(json_object_get(flow, "defaults"), "circuit_breaker"));
+}
+
+void hive_circuit_key(const json_t *runtime, char key[HIVE_CIRCUIT_KEY_LEN])
+{
+	const char *adapter = hive_json_str(runtime, "adapter");
+	json_t *id = json_pack("[s?,O?,O?,O?]", adapter, json_object_get(runtime, "command"),
+			       json_object_get(runtime, "args"), json_object_get(runtime, "model"));
+	char *text = id ? json_dumps(id, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	char hex[65];
+	hive_sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
+	snprintf(key, HIVE_CIRCUIT_KEY_LEN, "%.78s-%.16s", adapter ? adapter : "none", hex);
+	free(text);
+	json_decref(id);
+}
+
+int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *key, hive_circuit *c,
 		      hive_circuit_config *cfg)
 {
 	json_t *flow = hive_proj_flow(txn, flow_id);
 	json_t *cb = json_object_get(json_object_get(flow, "defaults"), "circuit_breaker");
-	if (!cb || hive_circuit_config_from_json(cb, cfg) != 0)
+	if (!hive_circuit_configured(flow)) {
 		hive_circuit_config_default(cfg);
+		cfg->enabled = 0; /* off unless configured (SPEC 12) */
+	} else if (hive_circuit_config_from_json(cb, cfg) != 0) {
+		hive_circuit_config_default(cfg);
+		hive_error_clear(); /* a guard: flow_created carries a valid one */
+	}
 	json_decref(flow);
-	json_t *doc = hive_proj_circuit(txn, flow_id, adapter);
+	json_t *doc = hive_proj_circuit(txn, flow_id, key);
 	circuit_from(doc, c);
 	/* half-open: the probe is in flight only while its attempt runs (a
 	 * person may have aborted it; then the next attempt probes) */
@@ -234,37 +265,51 @@ int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *adapter, h
 	return 0;
 }
 
-int hive_circuit_note_start(hive_txn *txn, const json_t *task, const char *adapter,
-			    const char *attempt_id, int64_t now_ms)
+/* New reference: what names a circuit in its events. */
+static json_t *circuit_payload(const char *key, const json_t *runtime)
 {
-	hive_circuit circ;
-	hive_circuit_config cfg;
-	hive_circuit_load(txn, hive_json_str(task, "flow_id"), adapter, &circ, &cfg);
-	int was = circ.state, transition = -1;
-	if (!hive_circuit_allow(&circ, &cfg, now_ms, &transition))
-		return hive_error_set(HIVE_ECONFLICT, "circuit of runtime %s is open", adapter);
-	if (transition != HIVE_CIRCUIT_HALF_OPEN && was != HIVE_CIRCUIT_HALF_OPEN)
-		return 0;
-	return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_HALF_OPENED,
-				       hive_json_pack("{s:s,s:s}", "adapter", adapter, "probe_attempt",
-						      attempt_id));
+	const char *adapter = hive_json_str(runtime, "adapter");
+	return hive_json_pack("{s:s,s:s,s:O?,s:O?}", "adapter", adapter ? adapter : "exec", "circuit", key,
+			      "command", json_object_get(runtime, "command"), "model",
+			      json_object_get(runtime, "model"));
 }
 
-int hive_circuit_note_outcome(hive_txn *txn, const json_t *task, const char *adapter,
+int hive_circuit_note_start(hive_txn *txn, const json_t *task, const char *attempt_id, int64_t now_ms)
+{
+	const json_t *runtime = json_object_get(task, "runtime");
+	char key[HIVE_CIRCUIT_KEY_LEN];
+	hive_circuit_key(runtime, key);
+	hive_circuit circ;
+	hive_circuit_config cfg;
+	hive_circuit_load(txn, hive_json_str(task, "flow_id"), key, &circ, &cfg);
+	int was = circ.state, transition = -1;
+	if (!hive_circuit_allow(&circ, &cfg, now_ms, &transition))
+		return hive_error_set(HIVE_ECONFLICT, "circuit %s is open", key);
+	if (!cfg.enabled || (transition != HIVE_CIRCUIT_HALF_OPEN && was != HIVE_CIRCUIT_HALF_OPEN))
+		return 0;
+	json_t *p = circuit_payload(key, runtime);
+	if (p)
+		json_object_set_new(p, "probe_attempt", json_string(attempt_id));
+	return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_HALF_OPENED, p);
+}
+
+int hive_circuit_note_outcome(hive_txn *txn, const json_t *task, const char *key, const json_t *runtime,
 			      hive_circuit *c, const hive_circuit_config *cfg, hive_outcome outcome,
 			      int64_t now_ms)
 {
 	int transition = -1;
 	hive_circuit_record(c, cfg, outcome, now_ms, &transition);
-	if (transition == HIVE_CIRCUIT_OPEN)
-		return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_OPENED,
-					       hive_json_pack("{s:s,s:i,s:I,s:I}", "adapter", adapter,
-							      "failures", c->consecutive_failures,
-							      "opened_at_ms", (json_int_t)c->opened_at_ms,
-							      "reset_timeout_ms",
-							      (json_int_t)cfg->reset_timeout_ms));
-	if (transition == HIVE_CIRCUIT_CLOSED)
-		return hive_emit_for_task_flow(txn, task, HIVE_EV_CIRCUIT_CLOSED,
-					       hive_json_pack("{s:s}", "adapter", adapter));
-	return 0;
+	if (transition != HIVE_CIRCUIT_OPEN && transition != HIVE_CIRCUIT_CLOSED)
+		return 0;
+	json_t *p = circuit_payload(key, runtime);
+	if (p && transition == HIVE_CIRCUIT_OPEN) {
+		char at[40];
+		hive_time_format_ms(c->opened_at_ms + cfg->reset_timeout_ms, at, sizeof at);
+		json_object_set_new(p, "failures", json_integer(c->consecutive_failures));
+		json_object_set_new(p, "opened_at_ms", json_integer((json_int_t)c->opened_at_ms));
+		json_object_set_new(p, "reset_timeout_ms", json_integer((json_int_t)cfg->reset_timeout_ms));
+		json_object_set_new(p, "reopens_at", json_string(at)); /* when a probe may start */
+	}
+	return hive_emit_for_task_flow(txn, task, transition == HIVE_CIRCUIT_OPEN ? HIVE_EV_CIRCUIT_OPENED
+						  : HIVE_EV_CIRCUIT_CLOSED, p);
 }

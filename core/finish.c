@@ -114,6 +114,13 @@ int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_
 		goto out; /* already ended (a person aborted it): nothing more to record */
 	int number = (int)json_integer_value(json_object_get(att, "attempt_number"));
 	const char *adapter = hive_json_str(att, "runtime");
+	/* the circuit the attempt started on; an attempt_started of an older
+	 * hive names none: its circuit was keyed by the adapter name, as the
+	 * projection counts it (count_circuit) */
+	char key[HIVE_CIRCUIT_KEY_LEN];
+	const json_t *runtime = json_object_get(task, "runtime");
+	snprintf(key, sizeof key, "%s", hive_json_str(att, "circuit") ? hive_json_str(att, "circuit")
+				       : adapter ? adapter : "");
 	hive_retry_policy pol;
 	hive_retry_policy_of(task, &pol);
 	hive_retry_input in;
@@ -121,7 +128,7 @@ int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_
 	hive_circuit circ;
 	hive_circuit_config cfg;
 	if (adapter)
-		hive_circuit_load(txn, hive_json_str(task, "flow_id"), adapter, &circ, &cfg);
+		hive_circuit_load(txn, hive_json_str(task, "flow_id"), key, &circ, &cfg);
 	json_t *p = hive_json_pack("{s:s,s:I,s:i,s:o,s:o}", "outcome", hive_outcome_name((hive_outcome)outcome),
 			      "duration_ms", (json_int_t)duration_ms, "attempt_number", number, "failed_checks",
 			      failed_checks ? json_deep_copy(failed_checks) : json_array(),
@@ -129,7 +136,7 @@ int hive_finish_attempt(hive_txn *txn, const char *task_id, const char *attempt_
 	if ((rc = hive_emit_for_task(txn, task, HIVE_EV_ATTEMPT_COMPLETED, p, attempt_id)))
 		goto out;
 	int64_t now = hive_time_now_ms();
-	if (adapter && (rc = hive_circuit_note_outcome(txn, task, adapter, &circ, &cfg, (hive_outcome)outcome, now)))
+	if (adapter && (rc = hive_circuit_note_outcome(txn, task, key, runtime, &circ, &cfg, (hive_outcome)outcome, now)))
 		goto out;
 	in.now_ms = now;
 	hive_rng rng;

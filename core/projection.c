@@ -570,21 +570,33 @@ static void count_budget(json_t *task, hive_outcome outcome)
 	json_array_set_new(used, (size_t)idx, json_integer(json_integer_value(json_array_get(used, (size_t)idx)) + 1));
 }
 
-/* A runtime's consecutive failures across the flow's tasks (circuit). */
+/* A runtime's consecutive failures across the flow's tasks (circuit),
+ * keyed as the attempt started (attempt_started.circuit; the adapter name
+ * for attempts of an older hive), only in a flow that configures the
+ * breaker (SPEC 12: off unless configured). */
 static int count_circuit(hive_kv *kv, const hive_event *ev, json_t *attempt, hive_outcome outcome)
 {
 	const char *adapter = json_string_value(json_object_get(attempt, "runtime"));
-	if (!adapter || hive_circuit_classify(outcome) == HIVE_CIRCUIT_IGNORED)
+	const char *key = json_string_value(json_object_get(attempt, "circuit"));
+	if (!key)
+		key = adapter;
+	if (!key || hive_circuit_classify(outcome) == HIVE_CIRCUIT_IGNORED)
 		return 0;
-	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, adapter);
+	json_t *flow = kv_getf(kv, "flow/%s", ev->flow_id);
+	int on = hive_circuit_configured(flow);
+	json_decref(flow);
+	if (!on)
+		return 0;
+	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, key);
 	if (!c)
-		c = json_pack("{s:s,s:s,s:i}", "adapter", adapter, "state", "closed", "consecutive_failures", 0);
+		c = json_pack("{s:s,s:s,s:i}", "adapter", adapter ? adapter : key, "state", "closed",
+			      "consecutive_failures", 0);
 	/* the circuit's own rule (circuit.h), so the count here and the state
 	 * machine's never disagree */
 	int n = hive_circuit_failures_after(hive_circuit_state_parse(json_string_value(json_object_get(c, "state"))),
 					    (int)json_integer_value(json_object_get(c, "consecutive_failures")), outcome);
 	json_object_set_new(c, "consecutive_failures", json_integer(n));
-	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, adapter);
+	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, key);
 	json_decref(c);
 	return rc;
 }
@@ -628,16 +640,19 @@ static int apply_attempt_completed(hive_kv *kv, const hive_event *ev)
 static int apply_circuit(hive_kv *kv, const hive_event *ev, const char *state)
 {
 	const char *adapter = PSTR(ev, "adapter");
+	const char *key = PSTR(ev, "circuit"); /* absent in events of an older hive: keyed by adapter */
 	if (!adapter)
 		return bad_event(ev, "payload has no adapter");
-	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, adapter);
+	if (!key)
+		key = adapter;
+	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, key);
 	if (!c)
 		c = json_pack("{s:s,s:i}", "adapter", adapter, "consecutive_failures", 0);
 	merge_payload(c, ev);
 	json_object_set_new(c, "state", json_string(state));
 	if (strcmp(state, "closed") == 0)
 		json_object_set_new(c, "consecutive_failures", json_integer(0));
-	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, adapter);
+	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, key);
 	json_decref(c);
 	return rc;
 }

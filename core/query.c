@@ -251,12 +251,14 @@ static int still_blocked(hive_txn *txn, const json_t *t, json_t *seen)
 
 /* Until when an open circuit holds the runtime back, in ms; 0 when it is
  * not open (the same reading as the runner's). */
-static int64_t circuit_open_until(hive_txn *txn, const char *flow_id, const char *adapter)
+static int64_t circuit_open_until(hive_txn *txn, const char *flow_id, const json_t *runtime)
 {
 	hive_circuit c;
 	hive_circuit_config cfg;
-	hive_circuit_load(txn, flow_id, adapter, &c, &cfg);
-	return c.state == HIVE_CIRCUIT_OPEN ? c.opened_at_ms + cfg.reset_timeout_ms : 0;
+	char key[HIVE_CIRCUIT_KEY_LEN];
+	hive_circuit_key(runtime, key);
+	hive_circuit_load(txn, flow_id, key, &c, &cfg);
+	return cfg.enabled && c.state == HIVE_CIRCUIT_OPEN ? c.opened_at_ms + cfg.reset_timeout_ms : 0;
 }
 
 /* Why the runtime could not start (the last attempt's summary: "cannot
@@ -286,12 +288,67 @@ static void task_note(hive_txn *txn, const json_t *flow, const json_t *t, json_t
 	if (st != HIVE_TASK_READY && st != HIVE_TASK_RETRY)
 		return;
 	const char *adapter = str_of(json_object_get(t, "runtime"), "adapter");
-	int64_t until = circuit_open_until(txn, str_of(flow, "id"), adapter);
+	int64_t until = circuit_open_until(txn, str_of(flow, "id"), json_object_get(t, "runtime"));
 	if (until) {
 		char when[40];
 		hive_time_format_ms(until, when, sizeof when);
-		hive_buf_printf(b, "%swaiting: circuit of runtime %s is open until %s", b->len ? "; " : "", adapter, when);
+		size_t i;
+		json_t *w;
+		hive_buf_printf(b, "%swaiting for the circuit breaker: %s", b->len ? "; " : "", adapter);
+		json_array_foreach(json_object_get(json_object_get(t, "runtime"), "command"), i, w)
+			hive_buf_printf(b, " %s", json_string_value(w));
+		hive_buf_printf(b, " is open until %s", when);
 	}
+}
+
+/* The circuit of one runtime (new reference): key, adapter, command, model,
+ * state, consecutive_failures, failure_threshold, reset_timeout_ms, and for
+ * an open one opened_at and reopens_at (when a probe may start). */
+static json_t *circuit_doc(hive_txn *txn, const char *flow_id, const json_t *runtime)
+{
+	char key[HIVE_CIRCUIT_KEY_LEN];
+	hive_circuit_key(runtime, key);
+	hive_circuit c;
+	hive_circuit_config cfg;
+	hive_circuit_load(txn, flow_id, key, &c, &cfg);
+	json_t *d = json_pack("{s:s,s:O?,s:O?,s:O?,s:s,s:i,s:i,s:I}", "key", key, "adapter",
+			      json_object_get(runtime, "adapter"), "command", json_object_get(runtime, "command"),
+			      "model", json_object_get(runtime, "model"), "state", hive_circuit_state_name(c.state),
+			      "consecutive_failures", c.consecutive_failures, "failure_threshold",
+			      cfg.failure_threshold, "reset_timeout_ms", (json_int_t)cfg.reset_timeout_ms);
+	if (d && c.state == HIVE_CIRCUIT_OPEN) {
+		char at[40];
+		hive_time_format_ms(c.opened_at_ms, at, sizeof at);
+		json_object_set_new(d, "opened_at", json_string(at));
+		hive_time_format_ms(c.opened_at_ms + cfg.reset_timeout_ms, at, sizeof at);
+		json_object_set_new(d, "reopens_at", json_string(at));
+	}
+	return d;
+}
+
+/* The flow's circuits, one per distinct runtime of its tasks, in task
+ * order; [] when the flow configures no circuit breaker (SPEC 12: off). */
+static json_t *circuits_of(hive_txn *txn, const json_t *flow)
+{
+	json_t *list = json_array(), *seen = json_object(), *id;
+	size_t i;
+	if (!hive_circuit_configured(flow)) {
+		json_decref(seen);
+		return list;
+	}
+	json_array_foreach(json_object_get(flow, "task_ids"), i, id) {
+		json_t *t = hive_proj_task(txn, json_string_value(id));
+		const json_t *rt = json_object_get(t, "runtime");
+		char key[HIVE_CIRCUIT_KEY_LEN];
+		hive_circuit_key(rt, key);
+		if (t && !json_object_get(seen, key)) {
+			json_object_set_new(seen, key, json_true());
+			json_array_append_new(list, circuit_doc(txn, str_of(flow, "id"), rt));
+		}
+		json_decref(t);
+	}
+	json_decref(seen);
+	return list;
 }
 
 static int flow_status_q(hive_txn *txn, const void *flow_ref, json_t **out)
@@ -314,7 +371,7 @@ static int flow_status_q(hive_txn *txn, const void *flow_ref, json_t **out)
 		json_array_append_new(tasks, t);
 	}
 	json_decref(seen);
-	*out = json_pack("{s:o,s:o}", "flow", f, "tasks", tasks);
+	*out = json_pack("{s:o,s:o,s:o}", "flow", f, "tasks", tasks, "circuits", circuits_of(txn, f));
 	return 0;
 }
 

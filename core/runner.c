@@ -219,7 +219,7 @@ typedef struct {
 	hive_pick *picks;
 	int n;
 	int64_t now_ms, next_due_ms;
-	char probe_taken[8][32];
+	char probe_taken[8][HIVE_CIRCUIT_KEY_LEN];
 	int n_probes;
 	size_t *done_prefix; /* flow_info.done_prefix */
 	/* what next_due_ms waits for, for flow run's "retry of fix in 3s" */
@@ -241,24 +241,34 @@ static void note_due(pick_ctx *c, int64_t when, const char *why, const char *wha
 /* 1 when the task's runtime circuit lets an attempt start now. */
 static int circuit_allows(hive_txn *txn, pick_ctx *c, const json_t *task)
 {
-	const char *adapter = hive_json_str(json_object_get(task, "runtime"), "adapter");
-	if (!adapter)
+	const json_t *runtime = json_object_get(task, "runtime");
+	if (!hive_json_str(runtime, "adapter"))
 		return 1;
+	char key[HIVE_CIRCUIT_KEY_LEN];
+	hive_circuit_key(runtime, key);
 	for (int i = 0; i < c->n_probes; i++)
-		if (strcmp(c->probe_taken[i], adapter) == 0)
+		if (strcmp(c->probe_taken[i], key) == 0)
 			return 0;
 	hive_circuit circ;
 	hive_circuit_config cfg;
-	hive_circuit_load(txn, c->flow_id, adapter, &circ, &cfg);
+	hive_circuit_load(txn, c->flow_id, key, &circ, &cfg);
 	int transition = -1;
 	if (hive_circuit_allow(&circ, &cfg, c->now_ms, &transition)) {
-		/* one half-open probe per runtime: later picks in this tick wait */
+		/* one half-open probe per circuit: later picks in this tick wait */
 		if (transition == HIVE_CIRCUIT_HALF_OPEN && c->n_probes < 8)
-			snprintf(c->probe_taken[c->n_probes++], sizeof c->probe_taken[0], "%s", adapter);
+			snprintf(c->probe_taken[c->n_probes++], sizeof c->probe_taken[0], "%s", key);
 		return 1;
 	}
-	if (circ.state == HIVE_CIRCUIT_OPEN)
-		note_due(c, circ.opened_at_ms + cfg.reset_timeout_ms, "circuit", adapter, circ.opened_at_ms);
+	if (circ.state == HIVE_CIRCUIT_OPEN) {
+		hive_buf what = {0}; /* "exec ./agent.sh --fast": the runtime the circuit is for */
+		size_t i;
+		json_t *w;
+		hive_buf_puts(&what, hive_json_str(runtime, "adapter"));
+		json_array_foreach(json_object_get(runtime, "command"), i, w)
+			hive_buf_printf(&what, " %s", json_string_value(w));
+		note_due(c, circ.opened_at_ms + cfg.reset_timeout_ms, "circuit", hive_buf_str(&what), circ.opened_at_ms);
+		hive_buf_dispose(&what);
+	}
 	return 0;
 }
 
@@ -476,7 +486,7 @@ static int start_txn(hive_txn *txn, void *vctx)
 	 * retry_context_assembled, attempt_started, ...).  Not for a start that
 	 * fails while preparing: no probe would ever run to decide the circuit. */
 	const char *adapter = hive_json_str(json_object_get(t, "runtime"), "adapter");
-	if (!p->fail_reason && adapter && (rc = hive_circuit_note_start(txn, t, adapter, p->attempt_id.s, c->now_ms)))
+	if (!p->fail_reason && adapter && (rc = hive_circuit_note_start(txn, t, p->attempt_id.s, c->now_ms)))
 		goto out;
 	char reason[64];
 	snprintf(reason, sizeof reason, "attempt %d", p->number);
@@ -504,6 +514,9 @@ static int start_txn(hive_txn *txn, void *vctx)
 	if (!hive_json_str(t, "base_commit"))
 		json_object_set_new(pl, "task_base_commit", json_string(p->start_commit));
 	note_deadline(t, c->now_ms, pl);
+	char circuit[HIVE_CIRCUIT_KEY_LEN]; /* the circuit its outcome counts for */
+	hive_circuit_key(json_object_get(t, "runtime"), circuit);
+	json_object_set_new(pl, "circuit", json_string(circuit));
 	rc = hive_emit_for_task(txn, t, HIVE_EV_ATTEMPT_STARTED, pl, p->attempt_id.s);
 	if (!rc) { /* the task as it starts: a person's `task edit` since the pick applies */
 		json_decref(p->task);

@@ -470,12 +470,18 @@ static int defaults_retry(const json_t *raw, const char *path, json_t **out)
 	return rc;
 }
 
+/* The circuit breaker is off unless configured (SPEC 12): absent or null
+ * normalizes to null. */
 static int defaults_circuit(const json_t *raw, const char *path, json_t **out)
 {
+	const json_t *cb = raw ? json_object_get(raw, "circuit_breaker") : NULL;
+	if (!cb || json_is_null(cb)) {
+		*out = json_null();
+		return 0;
+	}
 	hive_circuit_config c;
 	char *at = hive_jsoncheck_path(path, "circuit_breaker", -1);
-	int rc = hive_circuit_config_parse(raw ? json_object_get(raw, "circuit_breaker") : NULL, at,
-	                                   &c);
+	int rc = hive_circuit_config_parse(cb, at, &c);
 	free(at);
 	if (rc == 0)
 		*out = need(hive_circuit_config_to_json(&c));

@@ -369,6 +369,101 @@ EOF
 	verify
 }
 
+# ---- circuit breaker ------------------------------------------------------------------
+
+# 11 off by default: many runtime failures in a row open no circuit, and status shows none
+test_11_circuit_off_by_default() {
+	sandbox
+	script agent.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+exit 1
+EOF
+	mkrepo
+	flowspec f '[{"key": "a", "title": "A"}, {"key": "b", "title": "B"}, {"key": "c", "title": "C"}]' \
+		'"retry": {"max_attempts": 3}'
+	create_start f
+	expect_exit 1 flow run f --max-parallel 3
+	events_dump
+	pa "9 runtime failures, no circuit event" "len(of('attempt_completed')) == 9 and not [e for e in EV if e['type'].startswith('circuit_')]"
+	pa "flow_created records the breaker as off (null)" "P(one('flow_created'))['defaults']['circuit_breaker'] is None"
+	flow_json f
+	pa "flow status lists no circuit" 'J("flow.json")["circuits"] == []'
+	expect_exit 0 flow status f
+	assert_not_contains "$OUT" "circuit"
+	verify
+}
+
+# 12 configured: per flow, keyed on adapter + full command + model; a broken
+# command does not block a healthy one; status shows state and reopen time;
+# flow run says it waits for the circuit
+test_12_circuit_keyed_on_command() {
+	sandbox
+	script broken.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+echo "cannot reach the model server" >&2
+exit 1
+EOF
+	script healthy.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+echo "$HIVE_ATTEMPT_NUMBER" >> "$OUT/healthy-runs"
+EOF
+	mkrepo
+	flowspec f '[{"key": "b1", "title": "B1", "runtime": {"command": ["./broken.sh"]}},
+	  {"key": "b2", "title": "B2", "runtime": {"command": ["./broken.sh"]}},
+	  {"key": "h1", "title": "H1", "runtime": {"command": ["./healthy.sh"]}, "depends_on": ["b1"]},
+	  {"key": "h2", "title": "H2", "runtime": {"command": ["./healthy.sh"]}}]' \
+		'"retry": {"max_attempts": 3, "backoff": {"initial": "0s"}}, "circuit_breaker": {"failure_threshold": 2, "reset_timeout": "1h"}'
+	create_start f
+	expect_exit 1 flow tick f --max-parallel 3
+	events_dump
+	pa "b1 and b2 failed once each: the circuit of ./broken.sh opened, naming adapter, command, key" "
+len(of('circuit_opened')) == 1 and P(one('circuit_opened'))['adapter'] == 'exec' and P(one('circuit_opened'))['command'] == ['./broken.sh'] and
+P(one('circuit_opened'))['circuit'].startswith('exec-') and P(one('circuit_opened'))['failures'] == 2 and P(one('circuit_opened'))['reopens_at'].endswith('Z')"
+	pa "each attempt_started names its circuit; ./healthy.sh has another" "
+(lambda k: len(set(k['b1'] + k['b2'])) == 1 and len(set(k['h2'])) == 1 and k['b1'][0] != k['h2'][0])(
+ {P(t)['key']: [P(e)['circuit'] for e in of('attempt_started') if e['task_id'] == t['task_id']] for t in of('task_created')})"
+	flow_json f
+	pa "flow status: the open circuit with its reopen time, and the closed one" "
+(lambda c: [x['command'] for x in c] == [['./broken.sh'], ['./healthy.sh']] and c[0]['state'] == 'open' and
+ c[0]['consecutive_failures'] == 2 and c[0]['failure_threshold'] == 2 and c[0]['reopens_at'] == P(one('circuit_opened'))['reopens_at'] and
+ c[1]['state'] == 'closed' and 'reopens_at' not in c[1])(J('flow.json')['circuits'])"
+	pa "b1 and b2 wait for the circuit in their status note" "
+all('waiting for the circuit breaker: exec ./broken.sh is open until ' + P(one('circuit_opened'))['reopens_at'] in t['note'] for t in J('flow.json')['tasks'] if t['key'] in ('b1', 'b2'))"
+	expect_exit 0 flow status f
+	assert_contains "$OUT" "circuit exec ./broken.sh: open (2 of 2 failures), reopens $(pv "P(one('circuit_opened'))['reopens_at']")"
+	assert_contains "$OUT" "circuit exec ./healthy.sh: closed (0 of 2 failures)"
+	# the healthy runtime is not blocked by the broken one's open circuit
+	task_json h2
+	pa "h2 ran and succeeded despite the open circuit of another command" 'J("task.json")["state"] == "success"'
+	verify
+}
+
+# 12b flow run's narration names the circuit, not "the next retry"
+test_12b_flow_run_waits_for_the_circuit() {
+	sandbox
+	script agent.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+exit 1
+EOF
+	mkrepo
+	flowspec f '[{"key": "a", "title": "A"}]' \
+		'"retry": {"max_attempts": 5, "backoff": {"initial": "0s"}}, "circuit_breaker": {"failure_threshold": 1, "reset_timeout": "1500ms"}'
+	create_start f
+	"$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
+	grep -q "waiting: circuit exec ./agent.sh open for " "$T/run.out" "$T/run.err" ||
+		fail "flow run did not say it waits for the circuit: $(cat "$T/run.out" "$T/run.err")"
+	if grep -q "waiting: retry of" "$T/run.out" "$T/run.err"; then
+		fail "flow run called a circuit wait a retry wait: $(cat "$T/run.out" "$T/run.err")"
+	fi
+	events_dump
+	pa "it probed after reset_timeout: half-open, failed, opened again" "len(of('circuit_half_opened')) >= 1 and len(of('circuit_opened')) >= 2"
+	verify
+}
+
 # ---- rejections ----------------------------------------------------------------------
 
 # reject DESC PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no event written.

@@ -190,14 +190,17 @@ test_task_abort_during_check_kills_it() {
 # ---- 3. an aborted half-open probe does not wedge the runtime's circuit --------
 
 test_aborted_circuit_probe_does_not_wedge() {
-	agent 'case $HIVE_ATTEMPT_NUMBER in
+	# b shares a's runtime (so its circuit: SPEC 12 keys it on adapter +
+	# command + model, not env) and succeeds
+	agent '[ "${ROLE:-}" = b ] && exit 0
+case $HIVE_ATTEMPT_NUMBER in
 1) exit 1 ;;
 2) echo $$ > "$OUT/probe.pid"; exec sleep 300 ;;
 esac
 exit 0'
 	mkrepo
 	flow_from_spec f '[{"key": "a", "title": "a"},
-		{"key": "b", "title": "b", "runtime": {"adapter": "exec", "command": ["true"]}}]' \
+		{"key": "b", "title": "b", "runtime": {"env": {"ROLE": "b"}}}]' \
 		'"retry": {"max_attempts": 3}, "circuit_breaker": {"failure_threshold": 1, "reset_timeout": "300ms"}'
 	expect_exit 1 flow tick f # a fails once: the circuit opens
 	expect_exit 0 --json events list --type circuit_opened

@@ -660,9 +660,10 @@ cat > /dev/null
 EOF
 	echo x >"$R/README"
 	mkrepo
+	# one runtime (adapter + command + model) for all: one circuit (SPEC 12)
 	flowspec f '[
-	  {"key": "t1", "title": "first", "runtime": {"command": ["sh", "-c", "exit 1"]}},
-	  {"key": "t2", "title": "second", "runtime": {"command": ["sh", "-c", "exit 1"]}},
+	  {"key": "t1", "title": "first", "runtime": {"command": ["./probe.sh"]}},
+	  {"key": "t2", "title": "second", "runtime": {"command": ["./probe.sh"]}},
 	  {"key": "t3", "title": "third", "runtime": {"command": ["./probe.sh"]}},
 	  {"key": "t4", "title": "fourth", "runtime": {"command": ["./probe.sh"]}},
 	  {"key": "t5", "title": "fifth", "runtime": {"command": ["./probe.sh"]}}]' \

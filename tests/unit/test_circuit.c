@@ -26,7 +26,7 @@
 /* Circuit breaker                                                    */
 /* ------------------------------------------------------------------ */
 
-static const hive_circuit_config CB = {.failure_threshold = 3, .reset_timeout_ms = 60000};
+static const hive_circuit_config CB = {.enabled = 1, .failure_threshold = 3, .reset_timeout_ms = 60000};
 
 /* A circuit driven open at t=1000 by three runtime failures. */
 static hive_circuit opened(void)
@@ -275,6 +275,71 @@ static void test_projection_open_counts_nothing(void **state)
 	assert_int_equal(count_after_late_outcome("timeout"), 3);
 }
 
+/* SPEC 12: a breaker that is not configured never opens nor refuses. */
+static void test_circuit_disabled_never_opens(void **state)
+{
+	(void)state;
+	hive_circuit_config off = CB;
+	off.enabled = 0;
+	hive_circuit c = {0};
+	int t = 0;
+	for (int i = 0; i < 100; i++) {
+		hive_circuit_record(&c, &off, HIVE_OUTCOME_RUNTIME_FAILED, 10 + i, &t);
+		assert_int_equal(t, -1);
+		assert_int_equal(hive_circuit_allow(&c, &off, 20 + i, &t), 1);
+	}
+	assert_int_equal(c.state, HIVE_CIRCUIT_CLOSED);
+	assert_int_equal(c.consecutive_failures, 0);
+	/* even a circuit stored open (an older flow) lets work start when off */
+	c.state = HIVE_CIRCUIT_OPEN;
+	assert_int_equal(hive_circuit_allow(&c, &off, 0, NULL), 1);
+	/* parsing a configured object enables it */
+	hive_circuit_config cfg;
+	json_t *v = json_loads("{}", 0, NULL);
+	assert_int_equal(hive_circuit_config_parse(v, NULL, &cfg), 0);
+	assert_int_equal(cfg.enabled, 1);
+	json_decref(v);
+}
+
+/* SPEC 12: keyed on adapter + full command + model; env and timeouts do
+ * not split a circuit. */
+static void test_circuit_key(void **state)
+{
+	(void)state;
+	static const char *const same[] = {
+		"{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [], \"model\": null,"
+		" \"timeout_ms\": 600000, \"env\": {\"A\": \"1\"}}",
+		"{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [], \"model\": null,"
+		" \"timeout_ms\": 5000, \"env\": {\"A\": \"2\"}, \"stall_timeout_ms\": 1000}",
+	};
+	static const char *const other[] = {
+		"{\"adapter\": \"exec\", \"command\": [\"./agent.sh\"], \"args\": [], \"model\": null}",
+		"{\"adapter\": \"exec\", \"command\": [\"./agent.sh\", \"--slow\"], \"args\": [], \"model\": null}",
+		"{\"adapter\": \"claude-code\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [], \"model\": null}",
+		"{\"adapter\": \"claude-code\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [], \"model\": \"opus\"}",
+		"{\"adapter\": \"claude-code\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [], \"model\": \"sonnet\"}",
+		"{\"adapter\": \"claude-code\", \"command\": [\"./agent.sh\", \"--fast\"], \"args\": [\"-v\"], \"model\": \"sonnet\"}",
+	};
+	char k0[HIVE_CIRCUIT_KEY_LEN], k1[HIVE_CIRCUIT_KEY_LEN], keys[6][HIVE_CIRCUIT_KEY_LEN];
+	json_t *a = json_loads(same[0], 0, NULL), *b = json_loads(same[1], 0, NULL);
+	hive_circuit_key(a, k0);
+	hive_circuit_key(b, k1);
+	assert_string_equal(k0, k1);
+	assert_int_equal(strlen(k0), strlen("exec-") + 16);
+	assert_memory_equal(k0, "exec-", 5);
+	json_decref(a);
+	json_decref(b);
+	for (int i = 0; i < 6; i++) {
+		json_t *r = json_loads(other[i], 0, NULL);
+		hive_circuit_key(r, keys[i]);
+		json_decref(r);
+		assert_string_not_equal(keys[i], k0);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(keys[i], keys[j]);
+	}
+	assert_memory_equal(keys[3], "claude-code-", 12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +354,8 @@ int main(void)
 		cmocka_unit_test(test_circuit_machine_matches_count),
 		cmocka_unit_test(test_circuit_state_names),
 		cmocka_unit_test(test_projection_open_counts_nothing),
+		cmocka_unit_test(test_circuit_disabled_never_opens),
+		cmocka_unit_test(test_circuit_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
