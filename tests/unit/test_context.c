@@ -886,6 +886,67 @@ static void test_invalid_input(void **state)
 	json_decref(task);
 }
 
+/* checks[].retries: a failed run a re-run followed is not a failure of
+ * the attempt; a check_flaky is a pattern; the last run's failure says how
+ * many runs failed; the stored logs are named, a truncated one marked. */
+static void test_flaky_and_logs(void **state)
+{
+	fixture *f = *state;
+	script sc;
+	sc_init(&sc);
+	ev_started(&sc, 1);
+	json_t *x = json_pack("{s:i,s:i,s:i,s:s,s:n,s:n,s:n,s:s,s:s,s:i,s:i,s:b}", "exit_code", 0, "signal", 0,
+			      "duration_ms", 900, "termination_reason", "exited", "verdict", "stdout_blob", "stderr_blob",
+			      "stdout_path", "/data/attempts/a1/stdout.log", "stderr_path", "/data/attempts/a1/stderr.log",
+			      "stdout_bytes", 0, "stderr_bytes", 9000000, "stderr_truncated", 1);
+	sc_event(&sc, HIVE_EV_RUNTIME_EXITED, TID, 1, x);
+	ev_changes(&sc, 1, NULL, NULL);
+	/* flaky: run 1 fails (retrying), run 2 passes, then check_flaky */
+	sc_event(&sc, HIVE_EV_CHECK_COMPLETED, TID, 1,
+		 json_pack("{s:s,s:b,s:b,s:i,s:b,s:i,s:s,s:i,s:i,s:o,s:b}", "name", "flaky", "required", 1, "passed", 0,
+			   "exit_code", 1, "timed_out", 0, "run", 1, "output_excerpt", "connection reset", "output_lines", 1,
+			   "omitted_lines", 0, "output_blob", sc_blob(&sc, "FAIL connection reset\n", 22), "retrying", 1));
+	ev_check(&sc, 1, "flaky", 1, 0, 0, "ok\n");
+	sc_event(&sc, HIVE_EV_CHECK_FLAKY, TID, 1,
+		 json_pack("{s:s,s:b,s:i,s:i,s:[{s:i,s:i,s:b}]}", "name", "flaky", "required", 1, "passed_run", 2,
+			   "retries", 1, "failures", "run", 1, "exit_code", 1, "timed_out", 0));
+	/* unit: every run failed; the last one decides */
+	for (int run = 1; run <= 3; run++) {
+		json_t *c = json_pack("{s:s,s:b,s:b,s:i,s:b,s:i,s:s,s:i,s:i,s:o,s:s}", "name", "unit", "required", 1,
+				      "passed", 0, "exit_code", 2, "timed_out", 0, "run", run, "output_excerpt", "x",
+				      "output_lines", 1, "omitted_lines", 0, "output_blob",
+				      sc_blob(&sc, "FAIL: test_login\n", 17), "output_path",
+				      run == 3 ? "/data/attempts/a1/check-1-unit.run3.log" : "/data/attempts/a1/check-1-unit.log");
+		if (run < 3)
+			json_object_set_new(c, "retrying", json_true());
+		sc_event(&sc, HIVE_EV_CHECK_COMPLETED, TID, 1, c);
+	}
+	ev_completed(&sc, 1, "check_failed", "unit");
+	commit(f, &sc);
+	json_t *task = make_task(NULL, NULL);
+	json_t *p = assemble(f, task, 2, 3);
+	const char *t = ctx_text(p);
+	assert_has(t, "Required check \"unit\" failed (exit 2) in all 3 runs:\n    FAIL: test_login\n");
+	assert_lacks(t, "check \"flaky\" failed");
+	assert_lacks(t, "connection reset");
+	assert_has(t, "\nFull logs:\n"
+		      "    runtime stderr: /data/attempts/a1/stderr.log (truncated: 9000000 bytes written, the file keeps"
+		      " the head and the tail)\n"
+		      "    check \"unit\": /data/attempts/a1/check-1-unit.run3.log\n");
+	assert_lacks(t, "runtime stdout:"); /* it wrote nothing */
+	assert_has(t, "- check flaky is flaky: it failed, then passed when re-run (checks[].retries), in attempt 1;"
+		      " it did not fail the attempt\n");
+	json_t *logs = json_object_get(json_array_get(json_object_get(p, "prior_attempts"), 0), "logs");
+	assert_string_equal(json_string_value(json_object_get(logs, "stderr")), "/data/attempts/a1/stderr.log");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(logs, "checks"), "unit")),
+			    "/data/attempts/a1/check-1-unit.run3.log");
+	json_t *req = json_object_get(p, "required_check_failures");
+	assert_int_equal(json_array_size(req), 1);
+	json_decref(p);
+	json_decref(task);
+	sc_dispose(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -905,6 +966,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identical_output_said_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flaky_and_logs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
