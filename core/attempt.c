@@ -302,11 +302,13 @@ static int check_lines_limit(const json_t *task)
 /* Spawn the check, then record check_started with its process group (so
  * a later runner can kill it if this one dies), then wait for it. */
 static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, const char *name, int required,
-		       const char *cmd, hive_proc_result *r, int *write_rc)
+		       const char *cmd, int run, hive_proc_result *r, int *write_rc)
 {
 	hive_proc proc;
 	int rc = spec->stdout_capture ? hive_proc_spawn(spec, &proc) : HIVE_ESYSTEM;
 	json_t *pl = hive_json_pack("{s:s,s:b,s:s}", "name", name, "required", required, "command", cmd);
+	if (pl && run > 0) /* checks[].retries: which run this is */
+		json_object_set_new(pl, "run", json_integer(run));
 	if (!rc) {
 		json_object_set_new(pl, "pid", json_integer(proc.pid));
 		json_object_set_new(pl, "pgid", json_integer(proc.pgid));
@@ -359,7 +361,8 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 			       .cancel = (volatile int *)o->stop};
 	hive_proc_result r = {0};
 	int write_rc = 0;
-	int rc = spawn_check(s, p, &spec, name, required, cmd, &r, &write_rc);
+	int retries = (int)json_integer_value(json_object_get(check, "retries"));
+	int rc = spawn_check(s, p, &spec, name, required, cmd, retries > 0 ? run : 0, &r, &write_rc);
 	char *start_error = rc ? hive_xstrdup(hive_error_last()) : NULL;
 	hive_strv_free(env);
 	hive_output out = {0};
@@ -386,7 +389,7 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	if (cap_ok) /* where the full log is, for the next attempt's prompt */
 		put_path(pl, "output_path", path.data);
 	hive_buf_dispose(&path);
-	if (json_integer_value(json_object_get(check, "retries")) > 0)
+	if (retries > 0)
 		json_object_set_new(pl, "run", json_integer(run));
 	if (!passed && more && !r.cancelled && !start_error)
 		json_object_set_new(pl, "retrying", json_true());

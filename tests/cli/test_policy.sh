@@ -78,6 +78,7 @@ EOF
 	events_dump
 	pa "two check_completed: run 1 failed and retrying, run 2 passed" "
 [(P(e)['run'], P(e)['passed'], P(e).get('retrying', False)) for e in of('check_completed')] == [(1, False, True), (2, True, False)]"
+	pa "check_started says which run" "[P(e)['run'] for e in of('check_started')] == [1, 2]"
 	pa "check_flaky names the check, the passing run and the failure" "
 len(of('check_flaky')) == 1 and P(one('check_flaky'))['name'] == 'flaky' and P(one('check_flaky'))['passed_run'] == 2 and
 P(one('check_flaky'))['failures'] == [{'run': 1, 'exit_code': 1, 'timed_out': False}] and P(one('check_flaky'))['retries'] == 2"
