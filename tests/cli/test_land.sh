@@ -307,7 +307,7 @@ test_retry_rebase_conflict_refused() {
 test_rebase_refused_while_runner_holds_flow() {
 	land_repo
 	flowspec f "[$(task t t.txt T "[]" "test -f config.txt")]"
-	sed -i 's/"initial": "0s"/"initial": "1h", "jitter": "none"/' "$S/flow.json"
+	sed -i 's/"initial": "0s"/"initial": "1h", "max": "1h", "jitter": "none"/' "$S/flow.json"
 	expect_exit 0 flow create --file "$S/flow.json"
 	expect_exit 0 flow start f
 	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
