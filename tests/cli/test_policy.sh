@@ -21,7 +21,7 @@ verify() { expect_exit 0 events verify; }
 # attempt_id N [KEY]: full id of the task's attempt number N.
 attempt_id() {
 	"$HIVE_BIN" --json attempt list --task "${2:-fix}" 2>/dev/null |
-		python3 -c "import json,sys; print(''.join(a['id'] for a in json.load(sys.stdin) if a['attempt_number'] == $1))"
+		python3 -c "import json,sys; print(''.join(a['id'] for a in json.load(sys.stdin)['attempts'] if a['attempt_number'] == $1))"
 }
 
 # flowspec NAME TASKS_JSON [DEFAULTS_EXTRA]: $S/flow.json for project p over $R.
