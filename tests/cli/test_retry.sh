@@ -731,7 +731,7 @@ EOF
 	pa "retry scheduled at once, circuit open" 'P(one("task_retry_scheduled"))["delay_ms"] == 0 and len(of("circuit_opened")) == 1'
 	if python3 -c "import sys,time; sys.exit(0 if time.time()*1000 < int(sys.argv[1]) - 200 else 1)" "$due"; then
 		expect_exit 0 flow status f
-		grep "^fix " "$OUT" | grep -q "next attempt due.*circuit of runtime exec is open" ||
+		grep "^fix " "$OUT" | grep -q "next attempt due.*waiting for the circuit breaker: exec ./agent.sh is open until" ||
 			fail "status does not show the retry waiting on the circuit: $(cat "$OUT")"
 		expect_exit 0 flow tick f
 		events_dump
