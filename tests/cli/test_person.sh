@@ -268,7 +268,7 @@ test_accept_of_a_retry_task_waits_for_the_runner() {
 	sandbox
 	stubborn_repo
 	flowspec "[{\"key\": \"fix\", \"title\": \"Fix the value\", $UNIT,
-	            \"retry\": {\"max_attempts\": 3, \"backoff\": {\"initial\": \"1h\", \"jitter\": \"none\"}}}]"
+	            \"retry\": {\"max_attempts\": 3, \"backoff\": {\"initial\": \"1h\", \"max\": \"1h\", \"jitter\": \"none\"}}}]"
 	bg_start "$HIVE_BIN" flow run f >"$T/run.out" 2>"$T/run.err" </dev/null
 	local runner=$BG_PID
 	wait_until 60 grep -q "waiting: retry of" "$T/run.out" || fail "flow run is not waiting: $(cat "$T/run.out" "$T/run.err")"
