@@ -514,6 +514,7 @@
 				h("span", { class: "muted" }, " ", dur(a.duration_ms), " · started ", clock(a.started_at))),
 			task.title ? h("p", { class: "title" }, task.title) : null,
 			a.summary ? h("p", null, h("b", null, "Runtime's summary: "), a.summary) : null,
+			personNotes(task),
 			checks.length ? h("ul", { class: "checks" }, checks.map((c) => h("li", { class: c.passed ? "pass" : "fail" },
 				badge(c.passed ? "passed" : c.timed_out ? "timeout" : "failed"), " ", c.name,
 				h("span", { class: "muted" }, " exit ", c.exit_code ?? "–", " · ", dur(c.duration_ms))))) : null,
@@ -521,6 +522,28 @@
 				pane("context", "Retry context", null),
 				pane("diff", "Diff", null),
 				pane("output", "Output", select)));
+	}
+
+	/* What people said about the task (task retry --note, task edit, task
+	 * accept: the projection's guidance, edits and accepted), when present. */
+	function personNotes(task) {
+		const items = [];
+		const g = task.guidance;
+		if (g && typeof g === "object" && g.note) {
+			items.push(h("li", { class: "guidance" }, h("b", null, "Note" + (g.actor ? " from " + g.actor : "") + ": "), g.note,
+				g.before_attempt ? h("span", { class: "muted" }, " (before attempt " + g.before_attempt + ")") : null));
+		}
+		for (const e of Array.isArray(task.edits) ? task.edits : []) {
+			const fields = e && typeof e.changes === "object" && e.changes ? Object.keys(e.changes).join(", ") : "";
+			items.push(h("li", null, h("b", null, "Edited" + (e.actor ? " by " + e.actor : "") + ": "), fields,
+				e.reason ? " — " + e.reason : null));
+		}
+		const acc = task.accepted;
+		if (acc && typeof acc === "object") {
+			items.push(h("li", null, h("b", null, "Accepted" + (acc.actor ? " by " + acc.actor : "") + ": "),
+				"attempt " + (acc.attempt_number ?? "?"), acc.reason ? " — " + acc.reason : null));
+		}
+		return items.length ? h("ul", { class: "people" }, items) : null;
 	}
 
 	function pane(id, title, extra) {
