@@ -11,6 +11,8 @@ asserts, without ever reloading the page:
     the run live over the SSE stream;
   - a server restart mid-run: the page reconnects and resumes after its last
     event id - no event missed, none seen twice;
+  - a person's `task retry --note` (live: fix goes retry -> pending, ready), shown
+    with attempt 2 next to the context that carries it;
   - attempt 2's retry context, diff and check output side by side;
   - log data stays text: a task titled with HTML creates no element;
   - no JavaScript error, console error or CSP violation, from the first
@@ -38,6 +40,7 @@ from cdp import Browser, CdpError  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HIVE = os.environ.get("HIVE_BIN") or sys.exit("test_web.py: set HIVE_BIN to the hive binary")
+NOTE = "Write <b>fixed</b> & nothing else"
 HOSTILE = 'Fix add() <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 AGENT = r"""#!/bin/sh
@@ -241,8 +244,18 @@ def main():
         page.wait("document.body.dataset.live === '1'", what="the live stream")
         log(f"DAG of 4 tasks by depth {cols}; stream open")
 
-        # Run the flow; the page must follow it with no reload.
+        # Attempt 1 of fix fails its check (one tick); a person sends it back
+        # with a note.  The page follows both with no reload.
         marker = page.eval("window.__sameDocument = 42")
+        run(HIVE, "flow", "tick", "web-demo", env=env, check=False)
+        page.wait("(n => n && n.dataset.state === 'retry')(document.querySelector('#dag .node[data-key=fix]'))",
+                  what="fix in retry after its first attempt, live")
+        run(HIVE, "task", "retry", "web-demo/fix", "--note", NOTE, "--actor", "ana", env=env)
+        page.wait("(n => n && ['pending', 'ready'].includes(n.dataset.state))"
+                  "(document.querySelector('#dag .node[data-key=fix]'))",
+                  what="fix pending/ready again after task retry --note, live")
+
+        # Run the flow; the page must follow it with no reload.
         runner = subprocess.Popen([HIVE, "flow", "run", "web-demo", "--max-parallel", "2"], env=env,
                                   stdout=open(os.path.join(root, "run.log"), "wb"), stderr=subprocess.STDOUT)
         page.wait("(s => s.fix === 'success' && s.release === 'running')(Object.fromEntries("
@@ -305,6 +318,11 @@ def main():
         page.eval("document.querySelector('#timeline .bar[data-number=\"2\"][data-outcome=success]')"
                   ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
         page.wait("(document.getElementById('diff') || {}).textContent?.includes('+fixed')", what="back to attempt 2")
+
+        # The person's note, beside the context that carries it.
+        guidance = page.eval("(document.querySelector('#attempt .people .guidance') || {}).textContent")
+        assert guidance and "ana" in guidance and NOTE in guidance, f"the note shown: {guidance!r}"
+        assert "Guidance from a person" in page.eval("document.getElementById('context').textContent")
 
         # Log data stays text.
         title = page.eval("document.querySelector('#attempt .title').textContent")
