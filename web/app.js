@@ -26,7 +26,7 @@
 		"task_blocked", "task_state_changed", "task_retry_scheduled", "task_retry_requested",
 		"task_escalated", "task_aborted", "retry_context_assembled", "attempt_started",
 		"runtime_started", "runtime_exited", "changes_recorded", "check_started",
-		"check_completed", "attempt_completed", "attempt_crashed", "circuit_opened",
+		"check_completed", "check_flaky", "attempt_completed", "attempt_crashed", "circuit_opened",
 		"circuit_half_opened", "circuit_closed", "worktree_released", "branch_deleted",
 		"flow_collected", "task_edited", "task_accepted", "flow_landed",
 		"flow_rebased", "task_rebased",
