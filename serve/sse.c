@@ -349,14 +349,17 @@ static char *dup_or_null(const char *s)
 	return s ? hive_xstrdup(s) : NULL;
 }
 
-/* Last-Event-ID (what a reconnecting EventSource sends) wins over ?after=. */
-static int resume_point(hive_http_req *r, uint64_t *after, enum MHD_Result *ret)
+/* Last-Event-ID (what a reconnecting EventSource sends) wins over ?after=.
+ * ?after=now starts at the log's last event (*now = 1): a page that fetched
+ * the documents wants what happens next, not the whole history again. */
+static int resume_point(hive_http_req *r, uint64_t *after, int *now, enum MHD_Result *ret)
 {
 	const char *id = hive_http_header(r, "Last-Event-ID"), *a = hive_http_arg(r, "after");
 	const char *what = id ? "Last-Event-ID" : "after";
 	const char *v = id ? id : a;
 	*after = 0;
-	if (v && hive_http_parse_u64(v, after) != 0) {
+	*now = !id && a && strcmp(a, "now") == 0;
+	if (v && !*now && hive_http_parse_u64(v, after) != 0) {
 		*ret = hive_http_error(r, 400, "invalid", "%s=%s is not a seq (a non-negative integer)", what, v);
 		return -1;
 	}
@@ -369,12 +372,15 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 {
 	enum MHD_Result ret;
 	uint64_t after;
-	if (hive_http_refuse_args(r, stream_args, &ret) || resume_point(r, &after, &ret))
+	int now;
+	if (hive_http_refuse_args(r, stream_args, &ret) || resume_point(r, &after, &now, &ret))
 		return ret;
 	uint64_t last = 0;
 	int rc = hive_store_last_seq(h->store, &last);
 	if (rc)
 		return hive_http_hive_error(r, rc);
+	if (now)
+		after = last;
 	if (after > last) /* it would wait forever: a seq this log never had */
 		return hive_http_error(r, 400, "invalid",
 				       "resume point %llu is after this log's last event (seq %llu): the client read "

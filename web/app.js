@@ -628,13 +628,16 @@
 	 * once it gave up, a new one starts with ?after=). */
 	function connect() {
 		clearTimeout(live.timer);
-		const es = new EventSource(API + "/events/stream" + (live.lastSeq ? "?after=" + live.lastSeq : ""));
+		// The first connection starts at the log's end (the documents were just
+		// fetched); later ones resume after the last event seen.
+		const es = new EventSource(API + "/events/stream?after=" + (live.lastSeq ? live.lastSeq : "now"));
 		live.es = es;
 		es.onopen = () => {
 			live.retryMs = 500;
 			setLive(true, "live" + (live.lastSeq ? " · seq " + live.lastSeq : ""));
-			// what a refresh during the outage could not fetch
-			if (live.opened) scheduleRefresh();
+			// what happened before the stream opened (the first stream starts at
+			// the log's end) or during an outage
+			scheduleRefresh();
 			live.opened = true;
 		};
 		es.onerror = () => {

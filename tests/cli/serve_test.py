@@ -286,6 +286,13 @@ def sse_resume(srv):
     s = Stream(srv, query="?after=%d" % (total - 3))
     check([e[0] for e in s.read(3)] == [total - 2, total - 1, total], "?after=")
     s.close()
+    # ?after=now: only what is committed from now on
+    s = Stream(srv, query="?after=now")
+    seq = append(1, batch=False)[0]
+    got = [e[0] for e in s.read(1)]
+    s.close()
+    check(got == [seq] and seq == total + 1, "?after=now: %r (new event %d)" % (got, seq))
+    total += 1
     s = Stream(srv, query="?type=serve_test_tick&after=0")
     got = s.read(5)
     s.close()
