@@ -1150,34 +1150,6 @@ static int gw_merge_all(git_repository *repo, const git_commit **cs, size_t k, c
 	return rc;
 }
 
-int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
-		   char out[GW_HEXSZ], char ***conflicts_out)
-{
-	git_repository *repo;
-	git_oid oid;
-	size_t k = 0;
-	out[0] = '\0';
-	if (conflicts_out)
-		*conflicts_out = NULL;
-	if (n == 0 || !commits)
-		return hive_error_set(HIVE_EINVALID, "nothing to merge: no commits given");
-	int rc = gw_open(&repo, repo_path);
-	if (rc)
-		return rc;
-	git_commit **cs = hive_xcalloc(n, sizeof *cs);
-	rc = gw_lookup_distinct(repo, commits, n, cs, &k, repo_path);
-	if (rc == 0 && k == 1)
-		gw_hex(out, git_commit_id(cs[0]));
-	else if (rc == 0 && (rc = gw_merge_all(repo, (const git_commit **)cs, k, NULL, &oid,
-					       conflicts_out, repo_path)) == 0)
-		gw_hex(out, &oid);
-	for (size_t i = 0; i < k; i++)
-		git_commit_free(cs[i]);
-	free(cs);
-	gw_close(repo);
-	return rc;
-}
-
 /* Drop from cs[0..*k) every commit that another one descends from (it
  * adds nothing to the merge); the order of the rest is kept. */
 static int gw_drop_ancestors(git_repository *repo, git_commit **cs, size_t *k, const char *where)
@@ -1204,8 +1176,10 @@ static int gw_drop_ancestors(git_repository *repo, git_commit **cs, size_t *k, c
 	return 0;
 }
 
-int hive_git_merge_reduced(const char *repo_path, const char *const *commits, size_t n, const char *message,
-			   char out[GW_HEXSZ], char ***conflicts_out)
+/* Both merges: look the commits up (once each), with reduce drop those
+ * another one descends from, then merge what is left (one commit: itself). */
+static int gw_merge_commits(const char *repo_path, const char *const *commits, size_t n, const char *message,
+			    int reduce, char out[GW_HEXSZ], char ***conflicts_out)
 {
 	git_repository *repo;
 	git_oid oid;
@@ -1220,7 +1194,7 @@ int hive_git_merge_reduced(const char *repo_path, const char *const *commits, si
 		return rc;
 	git_commit **cs = hive_xcalloc(n, sizeof *cs);
 	rc = gw_lookup_distinct(repo, commits, n, cs, &k, repo_path);
-	if (rc == 0)
+	if (rc == 0 && reduce)
 		rc = gw_drop_ancestors(repo, cs, &k, repo_path);
 	if (rc == 0 && k == 1)
 		gw_hex(out, git_commit_id(cs[0]));
@@ -1232,6 +1206,18 @@ int hive_git_merge_reduced(const char *repo_path, const char *const *commits, si
 	free(cs);
 	gw_close(repo);
 	return rc;
+}
+
+int hive_git_merge(const char *repo_path, const char *const *commits, size_t n,
+		   char out[GW_HEXSZ], char ***conflicts_out)
+{
+	return gw_merge_commits(repo_path, commits, n, NULL, 0, out, conflicts_out);
+}
+
+int hive_git_merge_reduced(const char *repo_path, const char *const *commits, size_t n, const char *message,
+			   char out[GW_HEXSZ], char ***conflicts_out)
+{
+	return gw_merge_commits(repo_path, commits, n, message, 1, out, conflicts_out);
 }
 
 /* ---------------------------------------------------------------- diff */
