@@ -69,7 +69,7 @@ static int check_strings(const json_t *rt, const char *where, const char *key, s
 			rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a string, got %s", hive_json_type_name(item));
 		else if (!hive_json_is_clean_string(item))
 			rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a string without NUL bytes");
-		else if (program && i == 0 && !*json_string_value(item))
+		else if (program && i == 0 && !json_string_value(item)[strspn(json_string_value(item), " \t\n\r\v\f")])
 			rc = hive_jsoncheck_fail(where, hive_buf_str(&at), "must be a non-empty program name");
 		hive_buf_dispose(&at);
 		if (rc)

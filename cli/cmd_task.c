@@ -100,6 +100,29 @@ static int build_raw(const char *title, task_flags *f, json_t **raw_out)
 	return 0;
 }
 
+/* /bin/sh -c "" runs nothing and exits 0: a task that would "succeed"
+ * without ever doing its work. */
+static int runtime_cmd_check(const char *command, const char *cmd)
+{
+	if (cmd && !cmd[strspn(cmd, " \t\n\r\v\f")])
+		return hive_error_set(HIVE_EINVALID, "%s: --runtime-command is empty; give the program that does the task "
+				      "(run with /bin/sh -c in its worktree)", command);
+	return 0;
+}
+
+/* What an accept did to the task's flow: resumed it, or (its last task)
+ * completed it outright. */
+static const char *accept_flow_note(hive_store *s, const hive_task_accept_result *r, const json_t *task)
+{
+	if (!r->flow_resumed)
+		return "";
+	json_t *flow = NULL;
+	int done = !hive_flow_show(s, cli_jstr(task, "flow_id"), &flow) &&
+		   strcmp(cli_jstr(flow, "state"), "completed") == 0;
+	json_decref(flow);
+	return done ? "; its flow is completed" : "; its flow runs again: the next flow run starts its dependants";
+}
+
 static int cmd_create(hive_cli *cli, const cli_args *a)
 {
 	task_flags f = {
@@ -126,6 +149,8 @@ static int cmd_create(hive_cli *cli, const cli_args *a)
 	if (!rc && !f.runtime_cmd)
 		rc = hive_error_set(HIVE_EINVALID, "task create: give --runtime-command CMD, the program that does the "
 				    "task (run with /bin/sh -c in its worktree)");
+	if (!rc)
+		rc = runtime_cmd_check("task create", f.runtime_cmd);
 	hive_spec_opts so = {.adapters = hive_registry_builtin()};
 	if (!rc)
 		rc = hive_task_def_load(raw, &so, &def);
@@ -360,7 +385,7 @@ static int cmd_edit(hive_cli *cli, const cli_args *a)
 	int rc = edit_set_checks(a, &checks);
 	if (!rc)
 		rc = edit_retry(a, &retry);
-	if (!rc && cmd)
+	if (!rc && cmd && !(rc = runtime_cmd_check("task edit", cmd)))
 		runtime = json_pack("{s:[s,s,s]}", "command", "/bin/sh", "-c", cmd);
 	o.set_checks = checks;
 	o.retry = retry;
@@ -400,7 +425,7 @@ static int cmd_accept(hive_cli *cli, const cli_args *a)
 		if (!cli_json_out(cli, json_incref(d)))
 			printf("task %s accepted: attempt %d (commit %.12s) is its result, on branch %s%s\n", cli_jstr(d, "key"),
 			       r.attempt, r.commit, hive_safe(r.branch),
-			       r.flow_resumed ? "; its flow runs again: the next flow run starts its dependants" : "");
+			       accept_flow_note(s, &r, d));
 		json_decref(d);
 	}
 	return rc;

@@ -367,7 +367,7 @@ static int edit_opts_check(const hive_task_edit_opts *o)
 	if (o->runtime && !json_is_object(o->runtime))
 		return hive_error_set(HIVE_EINVALID, "task edit: runtime must be an object (as in a flow spec)");
 	if (o->retry && !json_is_object(o->retry))
-		return hive_error_set(HIVE_EINVALID, "task edit: retry must be a retry policy object (SPEC section 4)");
+		return hive_error_set(HIVE_EINVALID, "task edit: retry must be a retry policy object (docs/spec.md)");
 	if (o->reason && hive_steer_note_check(o->reason, "the reason"))
 		return HIVE_EINVALID;
 	return 0;

@@ -337,4 +337,40 @@ test_actor_on_create_and_gc() {
 	expect_exit 0 events verify
 }
 
+# A blank runtime command would run nothing and "succeed": refused by task
+# create, task edit and a spec, with nothing written.
+test_blank_runtime_command_refused() {
+	sandbox
+	stubborn_repo
+	expect_exit 0 project create p --repo "$R"
+	expect_exit 0 task create p "Fix the value" --key fix --runtime-command ./agent.sh
+	local before
+	expect_exit 0 events list --json
+	before=$(printf '%s\n' "$OUT" | wc -l)
+	expect_exit 2 task create p "Blank" --key blank --runtime-command '   '
+	expect_stderr_line 'task create: --runtime-command is empty'
+	expect_exit 2 task edit fix --runtime-command ''
+	expect_stderr_line 'task edit: --runtime-command is empty'
+	cat >"$S/blank.json" <<JSON
+{"name": "b", "project": {"name": "p", "repo": "repo"},
+ "tasks": [{"key": "b", "title": "B", "runtime": {"adapter": "exec", "command": ["  "]}}]}
+JSON
+	expect_exit 2 flow create --file "$S/blank.json" --dry-run
+	expect_stderr_line 'runtime.command.0.: must be a non-empty program name'
+	expect_exit 0 events list --json
+	assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "$before" "refused blank commands wrote nothing"
+}
+
+# Accepting the last unfinished task completes its flow, and the message says so.
+test_accept_completing_the_flow_says_so() {
+	sandbox
+	stubborn_repo
+	flowspec "[{\"key\": \"fix\", \"title\": \"Fix the value\", $UNIT, \"retry\": {\"max_attempts\": 1}}]"
+	expect_exit 1 flow run f
+	expect_exit 0 task accept fix --reason "3 will do"
+	assert_contains "$OUT" "its flow is completed"
+	expect_exit 0 flow status f
+	assert_contains "$OUT" "): completed"
+}
+
 run_tests "$@"
