@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "events/buf.h"
+#include "events/strv.h"
 
 /* "1.5 MB" style, base 1024. */
 static void human_bytes(uint64_t n, char *out, size_t len)
@@ -31,13 +32,21 @@ static int cmd_gc(hive_cli *cli, const cli_args *a)
 		return rc;
 	hive_gc_result r;
 	rc = hive_gc(s, cli_flag(a, "branches"), &(hive_act_opts){.actor = cli_actor(a)}, &r);
-	if (cli_json_out(cli, json_pack("{s:i,s:i,s:i,s:i,s:i,s:I}", "schema", 2, "flows", r.flows, "worktrees",
+	json_t *skipped = json_array();
+	for (size_t i = 0; r.skipped && r.skipped[i]; i++)
+		json_array_append_new(skipped, json_string(r.skipped[i]));
+	if (cli_json_out(cli, json_pack("{s:i,s:i,s:i,s:i,s:i,s:I,s:o}", "schema", 2, "flows", r.flows, "worktrees",
 					 r.worktrees, "attempt_dirs", r.attempt_dirs, "branches", r.branches,
-					 "bytes_freed", (json_int_t)r.bytes)))
+					 "bytes_freed", (json_int_t)r.bytes, "skipped", skipped))) {
+		hive_strv_free(r.skipped);
 		return rc;
+	}
 	char size[32];
 	human_bytes(r.bytes, size, sizeof size);
 	hive_buf b = {0};
+	for (size_t i = 0; r.skipped && r.skipped[i]; i++)
+		hive_buf_printf(&b, "%s\n", r.skipped[i]);
+	hive_strv_free(r.skipped);
 	hive_buf_printf(&b, "freed %s: %d worktree%s, %d attempt dir%s", size, r.worktrees, r.worktrees == 1 ? "" : "s",
 			r.attempt_dirs, r.attempt_dirs == 1 ? "" : "s");
 	if (cli_flag(a, "branches"))

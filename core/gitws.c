@@ -1427,9 +1427,17 @@ int hive_git_worktree_remove(const char *repo_path, const char *worktree_path)
 
 int hive_git_branch_delete(const char *repo_path, const char *branch, char out[GW_HEXSZ])
 {
+	return hive_git_branch_delete_at(repo_path, branch, NULL, out, NULL);
+}
+
+int hive_git_branch_delete_at(const char *repo_path, const char *branch, const char *expect, char out[GW_HEXSZ],
+			      int *moved)
+{
 	git_repository *repo;
 	git_reference *ref = NULL;
 	out[0] = '\0';
+	if (moved)
+		*moved = 0;
 	int rc = gw_check_branch_name(branch);
 	if (rc || (rc = gw_open(&repo, repo_path)))
 		return rc;
@@ -1442,6 +1450,14 @@ int hive_git_branch_delete(const char *repo_path, const char *branch, char out[G
 		rc = hive_error_set(HIVE_ECONFLICT, "branch %s is checked out; not deleting it", branch);
 	if (rc == 0 && git_reference_target(ref))
 		gw_hex(out, git_reference_target(ref));
+	/* SPEC section 12: a branch someone moved is theirs now, not hive's */
+	if (rc == 0 && expect && strcmp(out, expect) != 0) {
+		if (moved)
+			*moved = 1;
+		git_reference_free(ref);
+		gw_close(repo);
+		return 0;
+	}
 	/* the ref alone: hive's branches have no config section, and
 	 * git_branch_delete's config scan leaks in libgit2 1.5 (valgrind) */
 	if (rc == 0 && (grc = git_reference_delete(ref)) < 0)

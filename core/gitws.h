@@ -231,6 +231,16 @@ int hive_git_worktree_remove(const char *repo_path, const char *worktree_path);
  */
 int hive_git_branch_delete(const char *repo_path, const char *branch, char out[HIVE_GIT_OID_HEXSZ + 1]);
 
+/*
+ * hive_git_branch_delete, but only while the branch still points at
+ * `expect` (full hex; NULL = any commit): a branch someone moved since hive
+ * left it is not hive's to delete (SPEC section 12).  Then nothing is
+ * deleted, *moved (may be NULL) = 1, out = where it points now, and 0 is
+ * returned.  Errors: those of hive_git_branch_delete.
+ */
+int hive_git_branch_delete_at(const char *repo_path, const char *branch, const char *expect,
+			      char out[HIVE_GIT_OID_HEXSZ + 1], int *moved);
+
 /* 1 when the local branch `branch` (short name) exists, 0 when not.
  * Errors: HIVE_EINVALID (bad branch name, not a repository), HIVE_ESYSTEM. */
 int hive_git_branch_exists(const char *repo_path, const char *branch);

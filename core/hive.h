@@ -254,6 +254,10 @@ typedef struct {
 	int attempt_dirs;
 	int branches;
 	uint64_t bytes;     /* disk space of the removed worktrees and attempt dirs */
+	/* one line per branch kept because someone moved it since hive left it
+	 * ("<branch> moved since hive left it (now at <commit>): not deleted");
+	 * NULL when none; new: the caller frees it with hive_strv_free */
+	char **skipped;
 } hive_gc_result;
 
 /*
@@ -261,8 +265,12 @@ typedef struct {
  * that has not ended holds now, remove its remaining worktrees and its
  * attempts' directories (<data dir>/attempts/<id>: the runtime's exchange
  * files; everything hive recorded is in the log), and with branches != 0
- * its result branches hive/<flow>/<key> (a branch checked out somewhere is
- * kept and reported).  Failed, paused and running flows are never touched.
+ * its result branches hive/<flow>/<key> and hive/<flow>/landed (a branch
+ * checked out somewhere is kept and reported; a branch that no longer
+ * points where hive left it -- the task's result, the landed commit -- is
+ * kept, listed in out->skipped, and no event is written for it).  A flow
+ * whose name a newer flow took has no branches left to delete: they are the
+ * newer flow's.  Failed, paused and running flows are never touched.
  * Each removal is an event (worktree_released, branch_deleted,
  * flow_collected).  Idempotent: a second call finds nothing.
  * Errors: storage errors; the first git or file system error (the rest is

@@ -35,7 +35,9 @@ typedef struct {
 	const char *reason;
 	int is_attempt;   /* an attempt dir (no event of its own) */
 	int done;
-	char commit[HIVE_GIT_OID_HEXSZ + 1]; /* a deleted branch's commit */
+	char commit[HIVE_GIT_OID_HEXSZ + 1]; /* a deleted branch's commit; a moved one's tip */
+	char expect[HIVE_GIT_OID_HEXSZ + 1]; /* a branch: where hive left it */
+	int moved;        /* a branch someone moved since: kept, reported by gc */
 	uint64_t bytes;
 } lc_item;
 
@@ -43,6 +45,7 @@ typedef struct {
 	const hive_store *s;
 	const char *flow_id;
 	int gc, branches;       /* gc: every worktree, attempt dirs, and branches if asked */
+	int owns_name;          /* gc: the name index names this flow: the result branches are its */
 	const char *const *only; /* while the flow runs: look only at these tasks (NULL = all) */
 	size_t n_only;
 	char project_id[HIVE_ID_LEN + 1];
@@ -138,6 +141,17 @@ static void add_attempt_dirs(hive_txn *txn, lc_flow *f, const json_t *t)
 	}
 }
 
+/* where hive left the branch: the result, else the last attempt's commit,
+ * else the base (a task that never committed) */
+const char *hive_lifecycle_branch_commit(const json_t *task)
+{
+	static const char *const keys[] = {"result_commit", "last_commit", "base_commit"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (hive_json_str(task, keys[i]))
+			return hive_json_str(task, keys[i]);
+	return NULL;
+}
+
 static void add_task(hive_txn *txn, lc_flow *f, const json_t *t, hive_flow_state fst)
 {
 	const char *key = hive_json_str(t, "key"), *id = hive_json_str(t, "id");
@@ -152,8 +166,10 @@ static void add_task(hive_txn *txn, lc_flow *f, const json_t *t, hive_flow_state
 		lc_add(f, id, wt, hive_xstrdup(branch.data), reason);
 	else
 		free(wt);
-	if (f->gc && f->branches)
-		lc_add(f, id, NULL, hive_xstrdup(branch.data), reason);
+	const char *at = hive_lifecycle_branch_commit(t);
+	if (f->gc && f->branches && f->owns_name && at)
+		snprintf(lc_add(f, id, NULL, hive_xstrdup(branch.data), reason)->expect, sizeof(((lc_item *)0)->expect),
+			 "%s", at);
 	hive_buf_dispose(&branch);
 	if (f->gc)
 		add_attempt_dirs(txn, f, t);
@@ -171,6 +187,9 @@ static int plan_txn(hive_txn *txn, void *vctx)
 	snprintf(f->name, sizeof f->name, "%s", hive_json_str(flow, "name") ? hive_json_str(flow, "name") : "");
 	free(f->repo);
 	f->repo = hive_json_str(p, "repo") ? hive_xstrdup(hive_json_str(p, "repo")) : NULL;
+	json_t *holder = hive_proj_get(txn, "name/flow/%s", f->name);
+	f->owns_name = hive_json_str(holder, "id") && strcmp(hive_json_str(holder, "id"), f->flow_id) == 0;
+	json_decref(holder);
 	size_t i;
 	if (f->repo && !f->gc && !hive_flow_state_ended(fst) && f->only) {
 		for (i = 0; i < f->n_only; i++) {
@@ -187,10 +206,14 @@ static int plan_txn(hive_txn *txn, void *vctx)
 				add_task(txn, f, t, fst);
 			json_decref(t);
 		}
-		if (f->gc && f->branches) { /* `hive flow land`'s branch (core/land.c): no task's */
+		/* `hive flow land`'s branch (core/land.c): no task's, and only
+		 * when this flow landed */
+		const char *landed_at = hive_json_str(json_object_get(flow, "landed"), "commit");
+		if (f->gc && f->branches && f->owns_name && landed_at) {
 			hive_buf landed = {0};
 			hive_buf_printf(&landed, "hive/%s/landed", f->name);
-			lc_add(f, "", NULL, hive_buf_detach(&landed), "gc");
+			snprintf(lc_add(f, "", NULL, hive_buf_detach(&landed), "gc")->expect, sizeof(((lc_item *)0)->expect),
+				 "%s", landed_at);
 		}
 	}
 	json_decref(p);
@@ -214,10 +237,10 @@ static void remove_items(lc_flow *f, int *first)
 		else if (it->path)
 			rc = hive_git_worktree_remove(f->repo, it->path);
 		else
-			rc = hive_git_branch_delete(f->repo, it->branch, it->commit);
+			rc = hive_git_branch_delete_at(f->repo, it->branch, it->expect, it->commit, &it->moved);
 		if (rc == HIVE_ENOTFOUND && !it->path) /* already gone: nothing to record */
 			continue;
-		it->done = rc == 0;
+		it->done = rc == 0 && !it->moved;
 		if (rc && !*first)
 			*first = rc;
 	}
@@ -343,6 +366,7 @@ static int gc_as(hive_store *s, int branches, hive_gc_result *out)
 	json_t *ids = json_array(), *id;
 	int rc = hive_store_read(s, gc_plan_txn, ids), first = 0;
 	char *first_msg = NULL;
+	hive_strv skipped = {0};
 	size_t i;
 	json_array_foreach(ids, i, id) {
 		if (rc)
@@ -360,6 +384,13 @@ static int gc_as(hive_store *s, int branches, hive_gc_result *out)
 		int any = 0;
 		for (size_t k = 0; k < f.n; k++) {
 			const lc_item *it = &f.items[k];
+			if (it->moved) {
+				hive_buf b = {0};
+				hive_buf_printf(&b, "%s moved since hive left it (now at %s): not deleted", it->branch,
+						it->commit);
+				hive_strv_push(&skipped, b.data);
+				hive_buf_dispose(&b);
+			}
 			if (!it->done)
 				continue;
 			any = 1;
@@ -381,6 +412,7 @@ static int gc_as(hive_store *s, int branches, hive_gc_result *out)
 		}
 	}
 	json_decref(ids);
+	out->skipped = skipped.v;
 	if (!rc && first)
 		rc = hive_error_set(first, "%s", first_msg);
 	free(first_msg);

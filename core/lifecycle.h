@@ -22,6 +22,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "events/store.h"
 
 /*
@@ -39,6 +41,12 @@
  */
 int hive_lifecycle_release(hive_store *s, const char *flow_id, const char *const *task_ids, size_t n,
 			   int *released_out);
+
+/* The commit at which hive left task's result branch hive/<flow>/<key>
+ * (the task's projection document): its result, else its last attempt's
+ * commit, else its base; NULL when none is recorded.  Borrowed from task.
+ * `hive gc --branches` deletes the branch only while it points there. */
+const char *hive_lifecycle_branch_commit(const json_t *task);
 
 /* hive_gc is declared in core/hive.h (front ends call it). */
 

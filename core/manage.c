@@ -252,10 +252,13 @@ static int name_txn(hive_txn *txn, void *vctx)
 	json_array_foreach(json_object_get(c->holder, "task_ids"), i, id) {
 		json_t *t = hive_proj_task(txn, json_string_value(id));
 		if (hive_json_str(t, "key"))
-			json_array_append_new(keys, json_string(hive_json_str(t, "key")));
+			json_array_append_new(keys, json_pack("{s:s,s:s?}", "key", hive_json_str(t, "key"), "at",
+							      hive_lifecycle_branch_commit(t)));
 		json_decref(t);
 	}
-	json_array_append_new(keys, json_string("landed")); /* hive flow land's branch (core/land.c) */
+	/* hive flow land's branch (core/land.c) */
+	json_array_append_new(keys, json_pack("{s:s,s:s?}", "key", "landed", "at",
+					      hive_json_str(json_object_get(c->holder, "landed"), "commit")));
 	if (c->holder)
 		json_object_set_new(c->holder, "keys", keys);
 	else
@@ -265,18 +268,23 @@ static int name_txn(hive_txn *txn, void *vctx)
 	return 0;
 }
 
-/* The result branches hive/<name>/<key> of the holder that still exist. */
-static int remaining_branches(const name_ctx *c, hive_buf *list, int *n)
+/* The result branches hive/<name>/<key> of the holder that still exist;
+ * those no longer where hive left them (gc keeps them) also go to moved. */
+static int remaining_branches(const name_ctx *c, hive_buf *list, int *n, hive_buf *moved)
 {
 	json_t *k;
 	size_t i;
 	*n = 0;
 	json_array_foreach(json_object_get(c->holder, "keys"), i, k) {
 		hive_buf b = {0};
-		hive_buf_printf(&b, "hive/%s/%s", c->name, json_string_value(k));
+		hive_buf_printf(&b, "hive/%s/%s", c->name, hive_json_str(k, "key"));
 		int rc = c->repo ? hive_git_branch_exists(c->repo, b.data) : 0;
+		char tip[HIVE_GIT_OID_HEXSZ + 1] = "";
 		if (rc == 1)
 			hive_buf_printf(list, "%s%s", (*n)++ ? ", " : "", b.data);
+		if (rc == 1 && (hive_git_branch_commit(c->repo, b.data, tip) || !hive_json_str(k, "at") ||
+				strcmp(tip, hive_json_str(k, "at")) != 0))
+			hive_buf_printf(moved, "%s%s", moved->len ? ", " : "", b.data);
 		hive_buf_dispose(&b);
 		if (rc < 0)
 			return rc;
@@ -291,16 +299,22 @@ static int flow_name_free(hive_store *s, const char *name)
 {
 	name_ctx c = {.name = name};
 	int rc = hive_store_read(s, name_txn, &c), n = 0;
-	hive_buf list = {0};
+	hive_buf list = {0}, moved = {0};
 	hive_flow_state st = hive_proj_flow_state(c.holder);
 	if (!rc && c.holder && !hive_flow_state_ended(st))
 		rc = hive_error_set(HIVE_ECONFLICT, "a flow named \"%s\" already exists and is %s; pick another name",
 				    name, hive_flow_state_name(st));
-	else if (!rc && c.holder && !(rc = remaining_branches(&c, &list, &n)) && n)
+	else if (!rc && c.holder && !(rc = remaining_branches(&c, &list, &n, &moved)) && n && !moved.len)
 		rc = hive_error_set(HIVE_ECONFLICT, "flow name \"%s\" belongs to a flow that has ended, but its result "
 				    "branches remain (%s); merge what you need, then run hive gc --branches to free the name",
 				    name, list.data);
+	else if (!rc && n)
+		rc = hive_error_set(HIVE_ECONFLICT, "flow name \"%s\" belongs to a flow that has ended, but its result "
+				    "branches remain (%s), and hive gc --branches never deletes one moved since hive left "
+				    "it (%s): merge what you need, delete those with git branch -D, then run hive gc --branches",
+				    name, list.data, moved.data);
 	hive_buf_dispose(&list);
+	hive_buf_dispose(&moved);
 	json_decref(c.holder);
 	free(c.repo);
 	return rc;

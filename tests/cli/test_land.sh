@@ -220,6 +220,63 @@ test_land_branch_collected_by_gc() {
 	assert_user_untouched
 }
 
+# person_commit BRANCH: a person's commit on BRANCH (not checked out); prints it
+person_commit() {
+	local c
+	c=$(git -C "$R" -c user.name=u -c user.email=u@u commit-tree -p "$1" -m "person on $1" "$1^{tree}") &&
+		git -C "$R" update-ref "refs/heads/$1" "$c" || fail "cannot commit on $1"
+	echo "$c"
+}
+
+# SPEC section 12: gc --branches deletes a result branch only while it is
+# where hive left it.  A reused name's branches are the newest flow's: the
+# old flow (which had landed too) claims none of them.  A branch a person
+# committed on is kept and reported, with no event; an untouched one is
+# deleted and recorded under the flow that made it.
+test_gc_keeps_branches_a_person_moved() {
+	land_repo
+	flowspec f2 "[$(task a a.txt A), $(task b b.txt B)]"
+	run_flow f2
+	expect_exit 0 flow land f2
+	expect_exit 0 --json flow status f2
+	local old
+	old=$(json_py 'd["flow"]["id"]')
+	expect_exit 0 gc --branches
+	git -C "$R" rev-parse -q --verify hive/f2/landed >/dev/null && fail "gc --branches kept the first landed branch"
+	run_flow f2
+	expect_exit 0 flow land f2
+	expect_exit 0 --json flow status f2
+	local new
+	new=$(json_py 'd["flow"]["id"]')
+	local cl ca cb
+	cb=$(git -C "$R" rev-parse hive/f2/b)
+	cl=$(person_commit hive/f2/landed)
+	ca=$(person_commit hive/f2/a)
+	local before
+	before=$(nevents)
+	expect_exit 0 gc --branches
+	assert_contains "$OUT" "hive/f2/landed moved since hive left it (now at $cl): not deleted"
+	assert_contains "$OUT" "hive/f2/a moved since hive left it (now at $ca): not deleted"
+	assert_contains "$OUT" ", 1 branch of 1 ended flow"
+	assert_eq "$(git -C "$R" rev-parse hive/f2/landed)" "$cl" "hive/f2/landed after gc"
+	assert_eq "$(git -C "$R" rev-parse hive/f2/a)" "$ca" "hive/f2/a after gc"
+	git -C "$R" rev-parse -q --verify hive/f2/b >/dev/null && fail "gc --branches kept the untouched hive/f2/b"
+	events_dump --type branch_deleted
+	pa "the first gc's deletions are the old flow's" \
+		"sorted(P(e)['branch'] for e in EV[:3]) == ['hive/f2/a', 'hive/f2/b', 'hive/f2/landed'] and all(e['flow_id'] == '$old' for e in EV[:3])"
+	pa "the second gc deleted only hive/f2/b, recorded under the new flow (no event for a kept branch)" \
+		"[(e['flow_id'], P(e)['branch'], P(e)['commit']) for e in EV[3:]] == [('$new', 'hive/f2/b', '$cb')]"
+	expect_exit 0 --json gc --branches
+	assert_contains "$OUT" '"branches":0'
+	assert_contains "$OUT" "hive/f2/landed moved since hive left it (now at $cl): not deleted"
+	expect_exit 4 flow create --file "$S/flow.json"
+	expect_stderr_line "result branches remain \\(hive/f2/a, hive/f2/landed\\), and hive gc --branches never deletes one moved since hive left it \\(hive/f2/a, hive/f2/landed\\): .*git branch -D"
+	git -C "$R" branch -q -D hive/f2/a hive/f2/landed
+	expect_exit 0 flow create --file "$S/flow.json"
+	expect_exit 0 events verify
+	assert_user_untouched
+}
+
 # ---- task retry --rebase ---------------------------------------------------------
 
 # The check needs config.txt, which the user had not committed yet: after
