@@ -65,8 +65,9 @@ const hive_command hive_cmds_gc[] = {
 			 CLI_ACTOR_OPT},
 		.help = "Remove what ended (completed or aborted) flows left: their remaining worktrees and their\n"
 			"attempts' directories (the runtime's exchange files; the log keeps every output), and with\n"
-			"--branches their result branches (the flow's name can then be reused).  Failed, paused and\n"
-			"running flows are never touched.  Prints how much disk it freed; each removal is an event.\n",
+			"--branches their result branches still where hive left them (the flow's name can then be\n"
+			"reused; one someone committed on is kept and listed).  Failed, paused and running flows are\n"
+			"never touched.  Prints how much disk it freed; each removal is an event.\n",
 		.exit = "0 ok; 3, 4 or 5 when something could not be removed (the message names it; the rest was removed).",
 		.run = cmd_gc,
 	},
