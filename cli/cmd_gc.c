@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "events/buf.h"
-#include "events/strv.h"
 
 /* "1.5 MB" style, base 1024. */
 static void human_bytes(uint64_t n, char *out, size_t len)
@@ -38,7 +37,7 @@ static int cmd_gc(hive_cli *cli, const cli_args *a)
 	if (cli_json_out(cli, json_pack("{s:i,s:i,s:i,s:i,s:i,s:I,s:o}", "schema", 2, "flows", r.flows, "worktrees",
 					 r.worktrees, "attempt_dirs", r.attempt_dirs, "branches", r.branches,
 					 "bytes_freed", (json_int_t)r.bytes, "skipped", skipped))) {
-		hive_strv_free(r.skipped);
+		hive_gc_result_dispose(&r);
 		return rc;
 	}
 	char size[32];
@@ -46,7 +45,7 @@ static int cmd_gc(hive_cli *cli, const cli_args *a)
 	hive_buf b = {0};
 	for (size_t i = 0; r.skipped && r.skipped[i]; i++)
 		hive_buf_printf(&b, "%s\n", r.skipped[i]);
-	hive_strv_free(r.skipped);
+	hive_gc_result_dispose(&r);
 	hive_buf_printf(&b, "freed %s: %d worktree%s, %d attempt dir%s", size, r.worktrees, r.worktrees == 1 ? "" : "s",
 			r.attempt_dirs, r.attempt_dirs == 1 ? "" : "s");
 	if (cli_flag(a, "branches"))

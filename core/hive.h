@@ -256,7 +256,7 @@ typedef struct {
 	uint64_t bytes;     /* disk space of the removed worktrees and attempt dirs */
 	/* one line per branch kept because someone moved it since hive left it
 	 * ("<branch> moved since hive left it (now at <commit>): not deleted");
-	 * NULL when none; new: the caller frees it with hive_strv_free */
+	 * NULL when none; new: release it with hive_gc_result_dispose */
 	char **skipped;
 } hive_gc_result;
 
@@ -277,6 +277,9 @@ typedef struct {
  * still collected and recorded, *out counts it).
  */
 int hive_gc(hive_store *s, int branches, const hive_act_opts *who, hive_gc_result *out);
+
+/* Free what hive_gc put in *r (skipped); NULL-safe, r stays usable. */
+void hive_gc_result_dispose(hive_gc_result *r);
 
 /* ---- running ----------------------------------------------------------------- */
 

@@ -419,6 +419,14 @@ static int gc_as(hive_store *s, int branches, hive_gc_result *out)
 	return rc;
 }
 
+void hive_gc_result_dispose(hive_gc_result *r)
+{
+	if (!r)
+		return;
+	hive_strv_free(r->skipped);
+	r->skipped = NULL;
+}
+
 int hive_gc(hive_store *s, int branches, const hive_act_opts *who, hive_gc_result *out)
 {
 	memset(out, 0, sizeof *out);
