@@ -1,10 +1,12 @@
 /* api.c - /api/v1: documents, logs, steering (see api.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "events/error.h"
 #include "events/json.h"
 #include "serve/api.h"
+#include "serve/sse.h"
 
 static int is(const char *a, const char *b)
 {
@@ -175,7 +177,7 @@ static enum MHD_Result attempts(hive_store *s, hive_http_req *r, char **seg, siz
  * (like `events list`, one answer, not a follow). */
 typedef struct {
 	hive_store *s;
-	char *flow, *task, *attempt, *type;
+	hive_sse_filter f;          /* the same filters as the stream, resolved once */
 	uint64_t after, end, left; /* left: events still allowed (UINT64_MAX = no limit) */
 	hive_buf out;
 	size_t off;
@@ -185,10 +187,7 @@ typedef struct {
 static void ndjson_free(void *cls)
 {
 	ndjson *nj = cls;
-	free(nj->flow);
-	free(nj->task);
-	free(nj->attempt);
-	free(nj->type);
+	hive_sse_filter_dispose(&nj->f);
 	hive_buf_dispose(&nj->out);
 	free(nj);
 }
@@ -209,9 +208,9 @@ static int put_line(uint64_t seq, hive_slice raw, void *ctx)
 
 static int ndjson_fill(ndjson *nj)
 {
-	const char *types[1] = {nj->type};
-	hive_events_query q = {.flow_ref = nj->flow, .task_ref = nj->task, .attempt_ref = nj->attempt,
-			       .types = types, .n_types = nj->type ? 1 : 0, .after = nj->after, .limit = 1000};
+	hive_events_query q = {.flow_ref = nj->f.flow, .task_ref = nj->f.task, .attempt_ref = nj->f.attempt,
+			       .types = (const char *const *)nj->f.types, .n_types = nj->f.n_types,
+			       .after = nj->after, .limit = 1000};
 	size_t before = nj->out.len;
 	uint64_t last = 0;
 	int rc = hive_events_list(nj->s, &q, put_line, nj, &last);
@@ -240,12 +239,6 @@ static ssize_t ndjson_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
-static char *dup_arg(hive_http_req *r, const char *name)
-{
-	const char *v = hive_http_arg(r, name);
-	return v ? hive_xstrdup(v) : NULL;
-}
-
 static enum MHD_Result events(hive_store *s, hive_http_req *r)
 {
 	REFUSE_ARGS(r, "after", "flow", "task", "attempt", "type", "limit");
@@ -258,10 +251,10 @@ static enum MHD_Result events(hive_store *s, hive_http_req *r)
 	ndjson *nj = calloc(1, sizeof *nj);
 	if (!nj)
 		abort();
-	*nj = (ndjson){.s = s, .flow = dup_arg(r, "flow"), .task = dup_arg(r, "task"), .attempt = dup_arg(r, "attempt"),
-		       .type = dup_arg(r, "type"), .after = after, .end = UINT64_MAX,
-		       .left = limit ? limit : UINT64_MAX};
-	int rc = ndjson_fill(nj); /* now: a bad reference is a 4xx, not a cut answer */
+	*nj = (ndjson){.s = s, .after = after, .end = UINT64_MAX, .left = limit ? limit : UINT64_MAX};
+	int rc = hive_sse_filter_init(s, r, &nj->f);
+	if (!rc)
+		rc = ndjson_fill(nj); /* now: a bad reference is a 4xx, not a cut answer */
 	if (rc) {
 		ndjson_free(nj);
 		return hive_http_hive_error(r, rc);
@@ -385,6 +378,34 @@ static enum MHD_Result abort_task(hive_store *s, hive_http_req *r, const char *t
 	return answer(r, rc, rc ? NULL : json_pack("{s:s,s:s}", "task", task, "state", "aborted"));
 }
 
+/* A POST changes state, so a page on another site must not be able to
+ * send one with the cookie: every POST (an empty body too) must say
+ * Content-Type: application/json, which a form cannot send without a CORS
+ * preflight we never answer; and a browser's Origin / Sec-Fetch-Site,
+ * when sent, must name this server. */
+static int cross_site(hive_http_req *r, enum MHD_Result *ret)
+{
+	const char *ct = hive_http_header(r, "Content-Type"), *origin = hive_http_header(r, "Origin");
+	const char *host = hive_http_header(r, "Host"), *site = hive_http_header(r, "Sec-Fetch-Site");
+	size_t n = ct ? strcspn(ct, "; \t") : 0;
+	if (!ct || n != 16 || strncasecmp(ct, "application/json", 16) != 0) {
+		*ret = hive_http_error(r, 415, "invalid", "every POST must be Content-Type: application/json "
+				       "(an empty body too; it means {})");
+		return 1;
+	}
+	if (origin && (!host || strncmp(origin, "http://", 7) != 0 || strcasecmp(origin + 7, host) != 0)) {
+		*ret = hive_http_error(r, 403, "forbidden", "cross-site POST refused: Origin %s is not http://%s",
+				       origin, host ? host : "(no Host)");
+		return 1;
+	}
+	if (site && strcmp(site, "same-origin") != 0) {
+		*ret = hive_http_error(r, 403, "forbidden", "cross-site POST refused: Sec-Fetch-Site is %s, not "
+				       "same-origin", site);
+		return 1;
+	}
+	return 0;
+}
+
 static enum MHD_Result tasks(hive_store *s, hive_http_req *r, char **seg, size_t n)
 {
 	int post = is(r->method, "POST");
@@ -392,9 +413,9 @@ static enum MHD_Result tasks(hive_store *s, hive_http_req *r, char **seg, size_t
 		return tasks_get(s, r, seg, n);
 	if (n == 3 && post) {
 		NO_ARGS(r);
-		const char *ct = hive_http_header(r, "Content-Type");
-		if (r->body.len && (!ct || strncmp(ct, "application/json", 16) != 0))
-			return hive_http_error(r, 415, "invalid", "POST bodies must be Content-Type: application/json");
+		enum MHD_Result ret;
+		if (cross_site(r, &ret))
+			return ret;
 		if (is(seg[2], "retry"))
 			return retry(s, r, seg[1]);
 		if (is(seg[2], "abort"))

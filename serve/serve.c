@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "events/error.h"
 #include "serve/api.h"
@@ -294,15 +295,41 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- running ---------------------------------------------------------------------------- */
 
+/* Bind and listen before MHD starts, so the port (PORT 0: the one the
+ * kernel picked) is in srv->port before any connection thread can read
+ * it in host_ok.  Returns the socket, or -1 with errno. */
+static int open_listener(const listen_addr *a, unsigned *port)
+{
+	int one = 1, fd = socket(a->v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	socklen_t len = a->v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	struct sockaddr_storage got;
+	socklen_t got_len = sizeof got;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    (a->v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+	    bind(fd, (const struct sockaddr *)&a->sa, len) != 0 || listen(fd, 128) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&got, &got_len) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	*port = ntohs(a->v6 ? ((struct sockaddr_in6 *)&got)->sin6_port : ((struct sockaddr_in *)&got)->sin_port);
+	return fd;
+}
+
 static struct MHD_Daemon *start_daemon(struct hive_serve *srv, listen_addr *a, int heartbeat_ms)
 {
+	int fd = open_listener(a, &srv->port);
+	if (fd < 0)
+		return NULL;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 (a->v6 ? MHD_USE_IPv6 : 0);
 	/* A stream writes at least every heartbeat, so only a client that
 	 * stopped reading (or a half-open socket) stays silent longer. */
 	unsigned timeout_s = (unsigned)(heartbeat_ms / 1000) * 4 + 30;
-	return MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL, on_request, srv,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a->sa,
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
@@ -324,7 +351,7 @@ static int setup(struct hive_serve *srv, hive_store *s, const hive_serve_opts *o
 	srv->loopback = a->loopback;
 	srv->wildcard = a->wildcard;
 	memcpy(srv->host, a->host, sizeof srv->host);
-	srv->port = a->port; /* PORT 0: the bound port, once listening */
+	srv->port = a->port; /* PORT 0: the bound port, set by open_listener before MHD starts */
 	return hive_token_load(o->dir, srv->token);
 }
 
@@ -352,8 +379,6 @@ int hive_serve_run(hive_store *s, const hive_serve_opts *o)
 	if (!d) {
 		rc = hive_error_set(HIVE_ESYSTEM, "cannot listen on %s:%u: %s", a.host, a.port, strerror(errno));
 	} else {
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-		srv.port = di && di->port ? di->port : a.port;
 		hive_buf url = {0};
 		hive_buf_printf(&url, "http://%s:%u/?token=%s", a.host, srv.port, srv.token);
 		if (o->ready)

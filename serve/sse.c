@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/resolve.h"
 #include "events/error.h"
 #include "serve/sse.h"
 
@@ -31,9 +32,8 @@ struct sse_stream {
 	hive_sse_hub *hub;
 	sse_stream *prev, *next;
 	int fd;                   /* the client's socket: polled for a hang-up while idle */
-	char *flow, *task, *attempt;
-	char **types;
-	size_t n_types;
+	hive_sse_filter f;
+	int failed;               /* an error event was queued: end once it is sent */
 	uint64_t cursor;          /* every event up to here was considered (guarded by hub->mu for stats) */
 	hive_buf out;             /* formatted bytes not yet handed to MHD: at most one batch */
 	size_t off;
@@ -158,12 +158,7 @@ void hive_sse_hub_stats(hive_sse_hub *h, hive_sse_stats *out)
 
 static void stream_free(sse_stream *st)
 {
-	free(st->flow);
-	free(st->task);
-	free(st->attempt);
-	for (size_t i = 0; i < st->n_types; i++)
-		free(st->types[i]);
-	free(st->types);
+	hive_sse_filter_dispose(&st->f);
 	hive_buf_dispose(&st->out);
 	free(st);
 }
@@ -198,11 +193,9 @@ static int put_event(uint64_t seq, hive_slice raw, void *ctx)
  * never wake this stream again. */
 static int fill(sse_stream *st)
 {
-	const char *types[64];
-	hive_events_query q = {.flow_ref = st->flow, .task_ref = st->task, .attempt_ref = st->attempt,
-			       .types = types, .n_types = st->n_types, .after = st->cursor, .limit = HIVE_SSE_BATCH};
-	for (size_t i = 0; i < st->n_types; i++)
-		types[i] = st->types[i];
+	hive_events_query q = {.flow_ref = st->f.flow, .task_ref = st->f.task, .attempt_ref = st->f.attempt,
+			       .types = (const char *const *)st->f.types, .n_types = st->f.n_types,
+			       .after = st->cursor, .limit = HIVE_SSE_BATCH};
 	uint64_t last = 0;
 	st->batch_n = 0;
 	int rc = hive_events_list(st->hub->store, &q, put_event, st, &last);
@@ -279,11 +272,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		hive_buf_reset(&st->out);
 		st->off = 0;
-		if (closing(st->hub))
+		if (st->failed || closing(st->hub))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		int rc = fill(st);
-		if (rc) { /* the log became unreadable: say so, then end */
+		if (rc) { /* the log became unreadable: say so once, then end */
 			put_error(st, rc);
+			st->failed = 1;
 			continue;
 		}
 		if (st->out.len)
@@ -315,7 +309,7 @@ static void stream_done(void *cls)
 /* ---- the request --------------------------------------------------------------------- */
 
 typedef struct {
-	sse_stream *st;
+	hive_sse_filter *f;
 	int too_many;
 } types_ctx;
 
@@ -329,24 +323,69 @@ static enum MHD_Result collect_type(void *cls, enum MHD_ValueKind kind, const ch
 	for (const char *p = value; *p;) {
 		size_t n = strcspn(p, ",");
 		if (n) {
-			if (c->st->n_types == 64) {
+			if (c->f->n_types == 64) {
 				c->too_many = 1;
 				return MHD_NO;
 			}
-			char **grown = realloc(c->st->types, (c->st->n_types + 1) * sizeof *grown);
+			char **grown = realloc(c->f->types, (c->f->n_types + 1) * sizeof *grown);
 			if (!grown)
 				abort();
-			c->st->types = grown;
-			c->st->types[c->st->n_types++] = strndup(p, n);
+			c->f->types = grown;
+			c->f->types[c->f->n_types++] = strndup(p, n);
 		}
 		p += n + (p[n] == ',');
 	}
 	return MHD_YES;
 }
 
-static char *dup_or_null(const char *s)
+typedef struct {
+	hive_http_req *r;
+	hive_sse_filter *f;
+} resolve_ctx;
+
+static int resolve_one(hive_txn *txn, hive_ref_kind kind, const char *ref, char **out)
 {
-	return s ? hive_xstrdup(s) : NULL;
+	hive_id id;
+	int rc = ref ? hive_resolve(txn, kind, ref, &id) : 0;
+	if (!rc && ref)
+		*out = hive_xstrdup(id.s);
+	return rc;
+}
+
+static int resolve_txn(hive_txn *txn, void *vctx)
+{
+	resolve_ctx *c = vctx;
+	int rc = resolve_one(txn, HIVE_REF_FLOW, hive_http_arg(c->r, "flow"), &c->f->flow);
+	if (!rc)
+		rc = resolve_one(txn, HIVE_REF_TASK, hive_http_arg(c->r, "task"), &c->f->task);
+	if (!rc)
+		rc = resolve_one(txn, HIVE_REF_ATTEMPT, hive_http_arg(c->r, "attempt"), &c->f->attempt);
+	return rc;
+}
+
+int hive_sse_filter_init(hive_store *s, hive_http_req *r, hive_sse_filter *f)
+{
+	memset(f, 0, sizeof *f);
+	types_ctx tc = {f, 0};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_type, &tc);
+	int rc = tc.too_many ? hive_error_set(HIVE_EINVALID, "too many types (at most 64)") : 0;
+	resolve_ctx rctx = {r, f};
+	if (!rc)
+		rc = hive_store_read(s, resolve_txn, &rctx);
+	if (rc)
+		hive_sse_filter_dispose(f);
+	return rc;
+}
+
+void hive_sse_filter_dispose(hive_sse_filter *f)
+{
+	free(f->flow);
+	free(f->task);
+	free(f->attempt);
+	for (size_t i = 0; i < f->n_types; i++)
+		free(f->types[i]);
+	free(f->types);
+	memset(f, 0, sizeof *f);
 }
 
 /* Last-Event-ID (what a reconnecting EventSource sends) wins over ?after=.
@@ -391,14 +430,9 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 		abort();
 	st->hub = h;
 	st->cursor = after;
-	st->flow = dup_or_null(hive_http_arg(r, "flow"));
-	st->task = dup_or_null(hive_http_arg(r, "task"));
-	st->attempt = dup_or_null(hive_http_arg(r, "attempt"));
-	types_ctx tc = {st, 0};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_type, &tc);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	st->fd = ci ? ci->connect_fd : -1;
-	rc = tc.too_many ? hive_error_set(HIVE_EINVALID, "too many types (at most 64)") : 0;
+	rc = hive_sse_filter_init(h->store, r, &st->f);
 	/* The first batch now: an unknown flow or type is a 4xx, not a stream. */
 	hive_buf_printf(&st->out, "retry: 1000\n: events after %llu\n\n", (unsigned long long)after);
 	if (!rc)

@@ -48,6 +48,20 @@ typedef struct {
 } hive_sse_stats;
 void hive_sse_hub_stats(hive_sse_hub *h, hive_sse_stats *out);
 
+/* The filters both event endpoints take: ?flow= ?task= ?attempt= resolved
+ * to full ids ONCE, when the request comes (a name or key reused later
+ * does not switch an open stream to another object, and cannot make its
+ * reference ambiguous), and every ?type= (repeatable; each may also be a
+ * comma-separated list; at most 64).  Errors: those of hive_resolve,
+ * HIVE_EINVALID (too many types).  Owns its strings: _dispose. */
+typedef struct {
+	char *flow, *task, *attempt;  /* full ids, or NULL = any */
+	char **types;
+	size_t n_types;
+} hive_sse_filter;
+int hive_sse_filter_init(hive_store *s, hive_http_req *r, hive_sse_filter *f);
+void hive_sse_filter_dispose(hive_sse_filter *f);
+
 /* Answer GET /api/v1/events/stream: validates the filters and the resume
  * point first (4xx JSON on bad ones), then queues the stream. */
 enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r);

@@ -32,7 +32,11 @@ static int read_token(int fd, const char *path, char out[HIVE_TOKEN_LEN + 1])
 		return hive_error_set(HIVE_ESYSTEM, "cannot read %s: %s", path, strerror(errno));
 	if (n == HIVE_TOKEN_LEN + 1 && buf[HIVE_TOKEN_LEN] == '\n')
 		n--;
-	if (n != HIVE_TOKEN_LEN || strspn(buf, "0123456789abcdef") < HIVE_TOKEN_LEN)
+	/* buf has no NUL: bound the scan to the bytes read */
+	size_t hex = 0;
+	while (n == HIVE_TOKEN_LEN && hex < HIVE_TOKEN_LEN && strchr("0123456789abcdef", buf[hex]) && buf[hex])
+		hex++;
+	if (n != HIVE_TOKEN_LEN || hex < HIVE_TOKEN_LEN)
 		return hive_error_set(HIVE_EINVALID, "%s does not hold a token (64 hex characters); remove it and "
 				      "start hive serve again", path);
 	memcpy(out, buf, HIVE_TOKEN_LEN);

@@ -93,7 +93,7 @@ def bad_input(srv):
         ("GET", "/static/../../../etc/passwd", 400), ("GET", "/app.js/x", 404),
     ]
     for m, path, want in cases:
-        st, h, body = srv.request(m, path)
+        st, h, body = srv.request(m, path, headers={"Content-Type": "application/json"} if m == "POST" else None)
         check(st == want, "%s %s: %d, expected %d (%r)" % (m, path, st, want, body[:200]))
         check(h.get("content-type") == "application/json", "%s %s: not JSON: %r" % (m, path, h))
         error_of(body)
@@ -411,9 +411,88 @@ def metrics(srv):
     s.close()
 
 
+# ---- regressions of the review (servefix) -----------------------------------------------
+
+def csrf(srv):
+    """Every POST must be JSON (an empty body too), and a browser's Origin /
+    Sec-Fetch-Site must name this server: a form post from another site
+    with the cookie is refused before anything is resolved."""
+    path = "/api/v1/tasks/nope/abort"
+    st, _, body = srv.request("POST", path)  # bodyless, no Content-Type: what a form can send
+    check(st == 415 and "application/json" in error_of(body)["message"], "bodyless POST without JSON: %d %r" % (st, body))
+    st, _, _ = srv.request("POST", path, body=b"", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    check(st == 415, "form-encoded empty POST: %d" % st)
+    js = {"Content-Type": "application/json"}
+    own = "http://127.0.0.1:%d" % srv.port
+    for extra, what in (({"Origin": "http://evil.example"}, "foreign Origin"),
+                        ({"Origin": "null"}, "Origin null"),
+                        ({"Origin": own, "Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site cross-site"),
+                        ({"Sec-Fetch-Site": "same-site"}, "Sec-Fetch-Site same-site")):
+        st, h, body = srv.request("POST", path, headers=dict(js, **extra))
+        check(st == 403 and h.get("content-type") == "application/json" and error_of(body)["code"] == "forbidden",
+              "%s: %d %r" % (what, st, body))
+    # our own page (and curl): admitted, so the unknown task is a 404; an empty body means {}
+    for extra in ({}, {"Origin": own, "Sec-Fetch-Site": "same-origin"}, {"Content-Type": "application/json; charset=utf-8"}):
+        st, _, body = srv.request("POST", path, headers=dict(js, **extra))
+        check(st == 404, "same-origin JSON POST %r: %d %r" % (extra, st, body))
+
+
+def event_types(srv):
+    """/api/v1/events takes repeated type= and comma lists, like the stream."""
+    a = append(2, typ="serve_test_a")
+    b = append(1, typ="serve_test_b")
+    append(1, typ="serve_test_c")
+    want = sorted(a + b)
+    for q in ("type=serve_test_a&type=serve_test_b", "type=serve_test_a,serve_test_b",
+              "type=serve_test_b&type=serve_test_a,"):
+        st, _, body = srv.request("GET", "/api/v1/events?" + q)
+        check(st == 200, "events?%s: %d %r" % (q, st, body[:200]))
+        seqs = [json.loads(line)["seq"] for line in body.decode().splitlines()]
+        check(seqs == want, "events?%s: seqs %r, expected %r" % (q, seqs, want))
+        s = Stream(srv, "?after=%d&%s" % (min(want) - 1, q))
+        got = [e[0] for e in s.read(len(want))]
+        s.close()
+        check(got == want, "stream ?%s: seqs %r, expected %r" % (q, got, want))
+
+
+def sse_ref_reused(srv):
+    """A stream's ?task= is resolved once: a second task with the same key
+    made later neither switches the stream nor floods it with error events
+    (it used to send `event: error` in a busy loop, megabytes a second)."""
+    import socket
+    s = Stream(srv, "?task=fix-add&after=now")
+    check(s.status == 200, "stream ?task=fix-add: %d" % s.status)
+    st, _, _ = srv.request("GET", "/api/v1/events?task=fix-add")
+    check(st == 200, "events ?task=fix-add before the reuse: %d" % st)
+    project = json.loads(cli_json("project", "list"))
+    project = (project["projects"] if isinstance(project, dict) else project)[0]["name"]
+    subprocess.run([os.environ["HIVE_BIN"], "task", "create", project, "dup", "--key", "fix-add",
+                    "--runtime-command", "true"], check=True, stdout=subprocess.DEVNULL)
+    s.resp.fp.raw._sock.settimeout(1.5)  # several heartbeats (HIVE_SERVE_HEARTBEAT_MS=200)
+    data = b""
+    deadline = time.time() + 1.5
+    try:
+        while len(data) < 1 << 20 and time.time() < deadline:
+            chunk = s.resp.read1(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, TimeoutError):
+        pass
+    s.close()
+    check(b"event: error" not in data and len(data) < 4096,
+          "the stream after a key reuse: %d bytes, starting %r" % (len(data), data[:300]))
+    check(data.count(b": hb") >= 2, "the stream stopped its heartbeats after a key reuse: %r" % data[:300])
+    # the key is ambiguous now: a new request says so (a 4xx, not a stream)
+    st, _, body = srv.request("GET", "/api/v1/events/stream?task=fix-add")
+    check(st == 409 or (400 <= st < 500 and "ambiguous" in error_of(body)["message"]),
+          "a new stream on the ambiguous key: %d %r" % (st, body))
+
+
 SCENARIOS = {
     "auth": auth, "bad_input": bad_input, "documents": documents, "steer": steer, "retry_post": retry_post, "accept_post": accept_post,
     "metrics": metrics, "sse_resume": sse_resume, "sse_live": sse_live, "many_clients": many_clients,
+    "csrf": csrf, "event_types": event_types, "sse_ref_reused": sse_ref_reused,
 }
 
 

@@ -129,4 +129,38 @@ test_refusals_at_start() {
 	[ ! -e "$T/none" ] || fail "serve created a data dir"
 }
 
+test_posts_refused_across_sites() {
+	demo_store
+	serve_py csrf
+}
+
+test_events_take_repeated_and_listed_types() {
+	demo_store
+	serve_py event_types
+}
+
+test_sse_filter_resolved_once_no_error_flood() {
+	demo_store
+	HIVE_SERVE_HEARTBEAT_MS=200 serve_py sse_ref_reused
+}
+
+test_token_file_without_newline() {
+	demo_store
+	# exactly 64 hex bytes, no newline: the check stays inside what was read
+	printf %s 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef >"$HIVE_DIR/serve.token"
+	chmod 600 "$HIVE_DIR/serve.token"
+	APPEND=$APPEND python3 - "$CLI_DIR" <<'PY' || fail "a 64-byte token file without newline was not used"
+import sys
+sys.path.insert(0, sys.argv[1])
+from serve_lib import Server
+s = Server()
+ok = s.token == "0123456789abcdef" * 4 and s.request("GET", "/api/v1/projects")[0] == 200
+s.stop()
+sys.exit(0 if ok else 1)
+PY
+	printf %s 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeX >"$HIVE_DIR/serve.token"
+	expect_exit 2 serve --listen 127.0.0.1:0
+	expect_stderr_line "does not hold a token"
+}
+
 run_tests "$@"
