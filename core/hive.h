@@ -481,6 +481,12 @@ json_t *hive_doc_error(int rc, const char *message);
  * "attempt".  out: at least HIVE_ID_LEN + 1 bytes; the whole id on error
  * (or when it is not a stored id). */
 void hive_id_display(hive_store *s, const char *kind, const char *id, char *out);
+/* The full id a reference names now (SPEC section 1), into out (at least
+ * HIVE_ID_LEN + 1 bytes): for a front end that must keep following the
+ * same object even if its name or key is reused later (hive serve's event
+ * filters).  kind: "flow", "task" or "attempt".  Errors: HIVE_ENOTFOUND,
+ * HIVE_EAMBIGUOUS, HIVE_EINVALID (as resolving does; a bad kind too). */
+int hive_ref_resolve(hive_store *s, const char *kind, const char *ref, char *out);
 
 /* ---- helpers for front ends ------------------------------------------------- */
 

@@ -543,6 +543,33 @@ void hive_id_display(hive_store *s, const char *kind, const char *id, char *out)
 		}
 }
 
+typedef struct {
+	hive_ref_kind kind;
+	const char *ref;
+	char *out;
+} ref_ctx;
+
+static int ref_txn(hive_txn *txn, void *vctx)
+{
+	ref_ctx *c = vctx;
+	hive_id id;
+	int rc = hive_resolve(txn, c->kind, c->ref, &id);
+	if (!rc)
+		memcpy(c->out, id.s, HIVE_ID_LEN + 1);
+	return rc;
+}
+
+int hive_ref_resolve(hive_store *s, const char *kind, const char *ref, char *out)
+{
+	static const char *const kinds[] = {"project", "flow", "task", "attempt"};
+	for (int k = 1; k < 4; k++)
+		if (kind && strcmp(kind, kinds[k]) == 0) {
+			ref_ctx c = {(hive_ref_kind)k, ref, out};
+			return hive_store_read(s, ref_txn, &c);
+		}
+	return hive_error_set(HIVE_EINVALID, "cannot resolve a reference of kind %s", kind ? kind : "(none)");
+}
+
 /* ---- attempt detail ------------------------------------------------------------ */
 
 static void blob_copy(hive_txn *txn, const char *hex, hive_bytes *out)

@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/resolve.h"
 #include "events/error.h"
 #include "serve/sse.h"
 
@@ -338,28 +337,14 @@ static enum MHD_Result collect_type(void *cls, enum MHD_ValueKind kind, const ch
 	return MHD_YES;
 }
 
-typedef struct {
-	hive_http_req *r;
-	hive_sse_filter *f;
-} resolve_ctx;
-
-static int resolve_one(hive_txn *txn, hive_ref_kind kind, const char *ref, char **out)
+/* ?NAME= (kind NAME) as a full id into *out (new), or nothing when absent. */
+static int resolve_arg(hive_store *s, hive_http_req *r, const char *name, char **out)
 {
-	hive_id id;
-	int rc = ref ? hive_resolve(txn, kind, ref, &id) : 0;
+	const char *ref = hive_http_arg(r, name);
+	char id[HIVE_ID_LEN + 1];
+	int rc = ref ? hive_ref_resolve(s, name, ref, id) : 0;
 	if (!rc && ref)
-		*out = hive_xstrdup(id.s);
-	return rc;
-}
-
-static int resolve_txn(hive_txn *txn, void *vctx)
-{
-	resolve_ctx *c = vctx;
-	int rc = resolve_one(txn, HIVE_REF_FLOW, hive_http_arg(c->r, "flow"), &c->f->flow);
-	if (!rc)
-		rc = resolve_one(txn, HIVE_REF_TASK, hive_http_arg(c->r, "task"), &c->f->task);
-	if (!rc)
-		rc = resolve_one(txn, HIVE_REF_ATTEMPT, hive_http_arg(c->r, "attempt"), &c->f->attempt);
+		*out = hive_xstrdup(id);
 	return rc;
 }
 
@@ -369,9 +354,12 @@ int hive_sse_filter_init(hive_store *s, hive_http_req *r, hive_sse_filter *f)
 	types_ctx tc = {f, 0};
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_type, &tc);
 	int rc = tc.too_many ? hive_error_set(HIVE_EINVALID, "too many types (at most 64)") : 0;
-	resolve_ctx rctx = {r, f};
 	if (!rc)
-		rc = hive_store_read(s, resolve_txn, &rctx);
+		rc = resolve_arg(s, r, "flow", &f->flow);
+	if (!rc)
+		rc = resolve_arg(s, r, "task", &f->task);
+	if (!rc)
+		rc = resolve_arg(s, r, "attempt", &f->attempt);
 	if (rc)
 		hive_sse_filter_dispose(f);
 	return rc;
