@@ -40,6 +40,7 @@ CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_projec
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c
 CLI_SRC    += cli/cmd_backup.c
 CLI_SRC    += cli/cmd_gc.c
+CLI_SRC    += cli/stop.c
 CLI_SRC    += cli/actor.c
 CLI_SRC    += cli/cmd_serve.c
 # hive serve: serve/, a front end beside cli/.

@@ -129,6 +129,15 @@ int cli_seen(const cli_args *a, const char *name);
 unsigned long long cli_u64(const cli_args *a, const char *name, unsigned long long dflt);
 const cli_list *cli_list_of(const cli_args *a, const char *name);
 
+/* A stop request (cli/stop.c): SIGINT and SIGTERM (and SIGHUP when
+ * with_hup) make *read_fd readable instead of killing the process, so a
+ * long-running command ends cleanly.  cli_stop_requested consumes one
+ * request (1) or says there is none (0); cli_stop_close undoes the pipe.
+ * Errors: HIVE_ESYSTEM naming command. */
+int cli_stop_open(const char *command, int with_hup, int *read_fd);
+int cli_stop_requested(void);
+void cli_stop_close(void);
+
 /* The person a command acts for (cli/actor.c): --actor NAME, else
  * $HIVE_ACTOR when set and not empty, else the login name (the passwd
  * entry of our uid, else $LOGNAME); NULL when none is known.  Borrowed. */

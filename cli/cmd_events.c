@@ -144,37 +144,6 @@ static int cmd_list(hive_cli *cli, const cli_args *args)
 
 /* ---- stream ---------------------------------------------------------------- */
 
-static int stop_pipe[2] = {-1, -1};
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	int saved = errno;
-	if (write(stop_pipe[1], "x", 1) < 0) {
-		/* nothing to do: the pipe is full, so a wake-up is pending anyway */
-	}
-	errno = saved;
-}
-
-static int install_stop_handlers(void)
-{
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return hive_error_set(HIVE_ESYSTEM, "events stream: cannot create a pipe: %s", strerror(errno));
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	return 0;
-}
-
-static int stopped(void)
-{
-	char c;
-	return read(stop_pipe[0], &c, 1) == 1;
-}
-
 /* Wait on the last seq *considered* (not the last printed), so events
  * that do not match the filters never wake a busy loop. */
 /* 1 when stdout is a pipe whose reader has gone (checked while idle, so a
@@ -185,13 +154,13 @@ static int stdout_gone(void)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
-static int follow_loop(hive_store *s, print_ctx *pc)
+static int follow_loop(hive_store *s, print_ctx *pc, int stop_fd)
 {
 	int rc = 0;
 	hive_events_query *q = &pc->a->q;
 	while (!pc->closed && !(q->limit && pc->printed >= q->limit)) {
-		if (hive_store_wait(s, pc->scanned, 1000, stop_pipe[0]) == 0) {
-			if (stopped() || stdout_gone())
+		if (hive_store_wait(s, pc->scanned, 1000, stop_fd) == 0) {
+			if (cli_stop_requested() || stdout_gone())
 				break;
 			continue;
 		}
@@ -212,8 +181,9 @@ static int cmd_stream(hive_cli *cli, const cli_args *args)
 	filter_args a = filters_of(args, cli_flag(args, "follow"));
 	int rc;
 	hive_store *s = cli_store(cli, &rc);
+	int stop_fd = -1;
 	if (s && a.follow)
-		rc = install_stop_handlers();
+		rc = cli_stop_open("events stream", 0, &stop_fd);
 	if (s && !rc) {
 		int json = cli->json;
 		cli->json = 1; /* a stream is always NDJSON */
@@ -222,9 +192,10 @@ static int cmd_stream(hive_cli *cli, const cli_args *args)
 		if (!rc && fflush(stdout) != 0)
 			pc.closed = 1;
 		if (!rc && a.follow)
-			rc = follow_loop(s, &pc);
+			rc = follow_loop(s, &pc, stop_fd);
 		cli->json = json;
 	}
+	cli_stop_close();
 	return rc;
 }
 

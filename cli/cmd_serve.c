@@ -12,18 +12,6 @@
 #include "events/error.h"
 #include "serve/serve.h"
 
-static int stop_pipe[2] = {-1, -1};
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	int saved = errno;
-	if (write(stop_pipe[1], "x", 1) < 0) {
-		/* full: a stop is pending anyway */
-	}
-	errno = saved;
-}
-
 typedef struct {
 	hive_cli *cli;
 	const char *dir;
@@ -50,15 +38,9 @@ static int cmd_serve(hive_cli *cli, const cli_args *a)
 	hive_store *s = cli_store(cli, &rc);
 	if (!s)
 		return rc;
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return hive_error_set(HIVE_ESYSTEM, "serve: cannot create a pipe: %s", strerror(errno));
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	int stop_fd;
+	if ((rc = cli_stop_open("serve", 1, &stop_fd)))
+		return rc;
 	const char *hb = getenv("HIVE_SERVE_HEARTBEAT_MS"); /* tests: a quick heartbeat */
 	ready_ctx ctx = {cli, cli->dir};
 	hive_serve_opts o = {
@@ -67,12 +49,11 @@ static int cmd_serve(hive_cli *cli, const cli_args *a)
 		.dir = cli->dir,
 		.ready = on_ready,
 		.ready_ctx = &ctx,
-		.stop_fd = stop_pipe[0],
+		.stop_fd = stop_fd,
 		.heartbeat_ms = hb ? atoi(hb) : 0,
 	};
 	rc = hive_serve_run(s, &o);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
+	cli_stop_close();
 	return rc;
 }
 
