@@ -222,6 +222,23 @@ mkrepo() {
 # script FILE: write stdin to $R/FILE, executable.
 script() { cat >"$R/$1" && chmod +x "$R/$1"; }
 
+# second_try_repo: the repo of a task fixed at attempt 2: value.txt holds
+# 1, check.sh fails ("FAIL: value is not 2") until it holds 2, and
+# agent.sh writes 2 from attempt 2 on.
+second_try_repo() {
+	echo 1 >"$R/value.txt"
+	script check.sh <<'SH'
+#!/bin/sh
+[ "$(cat value.txt)" = 2 ] || { echo "FAIL: value is not 2"; exit 1; }
+SH
+	script agent.sh <<'SH'
+#!/bin/sh
+cat >/dev/null
+if [ "$HIVE_ATTEMPT_NUMBER" -ge 2 ]; then echo 2 > value.txt; fi
+SH
+	mkrepo
+}
+
 # ---- python helpers (lib.py) -------------------------------------------------
 
 # json_py EXPR [FILE]: evaluate a python expression over the JSON document

@@ -29,17 +29,7 @@ JSON
 # passes: two attempts made well within a second of each other.
 two_attempt_flow() {
 	sandbox
-	echo 1 >"$R/value.txt"
-	script check.sh <<'SH'
-#!/bin/sh
-[ "$(cat value.txt)" = 2 ] || { echo "FAIL: value is not 2"; exit 1; }
-SH
-	script agent.sh <<'SH'
-#!/bin/sh
-cat >/dev/null
-if [ "$HIVE_ATTEMPT_NUMBER" -ge 2 ]; then echo 2 > value.txt; fi
-SH
-	mkrepo
+	second_try_repo
 	flowspec "${1:-f}" '[{"key": "fix", "title": "Fix the value", "checks": [{"name": "value", "command": "./check.sh"}]}]'
 	expect_exit 0 flow create --file "$S/flow.json"
 	expect_exit 0 flow start "${1:-f}"
@@ -134,17 +124,7 @@ test_attempt_references() {
 # joins a new flow, NEW/KEY#1 is still the attempt that ran in the old one.
 test_attempt_number_across_flows() {
 	sandbox
-	echo 1 >"$R/value.txt"
-	script check.sh <<'SH'
-#!/bin/sh
-[ "$(cat value.txt)" = 2 ] || { echo "FAIL: value is not 2"; exit 1; }
-SH
-	script agent.sh <<'SH'
-#!/bin/sh
-cat >/dev/null
-if [ "$HIVE_ATTEMPT_NUMBER" -ge 2 ]; then echo 2 > value.txt; fi
-SH
-	mkrepo
+	second_try_repo
 	cat >"$S/flow.json" <<JSON
 {"name": "old", "project": {"name": "p", "repo": "repo"},
  "defaults": {"runtime": {"adapter": "exec", "command": ["./agent.sh"], "timeout": "60s"},

@@ -26,17 +26,7 @@ create_start() { expect_exit 0 flow create --file "$S/flow.json" && expect_exit 
 # A task whose attempt 1 fails its check and waits a 1 h backoff; attempt
 # 2 (when it ever runs) fixes the value.
 hour_backoff_flow() {
-	echo 1 >"$R/value.txt"
-	script check.sh <<'SH'
-#!/bin/sh
-[ "$(cat value.txt)" = 2 ] || { echo "FAIL: value is not 2"; exit 1; }
-SH
-	script agent.sh <<'SH'
-#!/bin/sh
-cat >/dev/null
-if [ "$HIVE_ATTEMPT_NUMBER" -ge 2 ]; then echo 2 > value.txt; fi
-SH
-	mkrepo
+	second_try_repo
 	flowspec f '[{"key": "fix", "title": "Fix the value",
 	  "checks": [{"name": "unit", "command": "sh check.sh"}],
 	  "retry": {"max_attempts": 3, "backoff": {"initial": "1h", "max": "1h", "jitter": "none"}}}]'
