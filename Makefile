@@ -67,6 +67,7 @@ UNIT_TESTS := test_event test_store test_follow test_policy test_excerpt test_pr
               test_context_quality
 UNIT_TESTS += test_cli_opts
 UNIT_TESTS += test_redact
+UNIT_TESTS += test_id
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
 BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c

@@ -57,6 +57,8 @@ static void grow(hive_buf *b, size_t extra)
 	b->cap = cap;
 }
 
+void hive_buf_reserve(hive_buf *b, size_t extra) { grow(b, extra); }
+
 void hive_buf_append(hive_buf *b, const void *data, size_t len)
 {
 	grow(b, len);

@@ -20,6 +20,10 @@ void hive_buf_append(hive_buf *b, const void *data, size_t len);
 void hive_buf_puts(hive_buf *b, const char *s);
 void hive_buf_putc(hive_buf *b, char c);
 void hive_buf_printf(hive_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Room for `extra` more bytes (and the NUL) after len, so a caller may
+ * write up to extra bytes at data + len and then advance len itself
+ * (keeping data[len] == '\0' when it is done). */
+void hive_buf_reserve(hive_buf *b, size_t extra);
 void hive_buf_reset(hive_buf *b);         /* len = 0, keeps memory */
 /* Transfer ownership of the contents (never NULL; "" when empty) to the
  * caller, who frees it with free(); the buffer becomes empty. */

@@ -83,16 +83,17 @@ void hive_event_init(hive_event *ev, hive_event_type type, json_t *payload)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->type = type;
-	snprintf(ev->type_name, sizeof ev->type_name, "%s", hive_event_type_name(type));
+	const char *name = hive_event_type_name(type); /* a catalog name: short */
+	memcpy(ev->type_name, name, strlen(name) + 1);
 	ev->payload = payload; /* NULL stays NULL: hive_store_append refuses it */
 }
 
+/* src cut to HIVE_ID_LEN bytes (as snprintf would; no printf per id). */
 static void set_id(char *dst, const char *src)
 {
-	if (src && *src)
-		snprintf(dst, HIVE_ID_LEN + 1, "%s", src);
-	else
-		dst[0] = '\0';
+	size_t n = src ? strnlen(src, HIVE_ID_LEN) : 0;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
 }
 
 void hive_event_correlate(hive_event *ev, const char *project_id, const char *flow_id,
@@ -147,66 +148,219 @@ static char *encode_with_jansson(const hive_event *ev)
 	return s;
 }
 
-/* A string jansson writes as it is (printable ASCII, no '"' or '\\'):
- * then "s" is its exact encoding under JSON_ENSURE_ASCII. */
-static int plain(const char *s)
+/*
+ * The encoder writes into a hive_buf directly: each step reserves room for
+ * what it may write (hive_buf_reserve), then writes bytes and advances
+ * len, the NUL restored at the end (encode_fast).  A call per byte
+ * through hive_buf_putc was a fifth of the encoder's time.
+ */
+static void put_raw(hive_buf *b, const char *s, size_t n)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
-			return 0;
+	hive_buf_reserve(b, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
+static void put_char(hive_buf *b, char c)
+{
+	hive_buf_reserve(b, 1);
+	b->data[b->len++] = c;
+}
+
+/* ,"name":"value" for a plain value: printable ASCII without '"' or '\\',
+ * which jansson writes as it is under JSON_ENSURE_ASCII, and at most 63
+ * bytes (as every envelope string is).  0, with len unmoved, otherwise. */
+static int put_field(hive_buf *b, const char *name, size_t nlen, const char *value)
+{
+	size_t n = strnlen(value, 64);
+	unsigned bad = n == 64;
+	for (size_t i = 0; i < n; i++) { /* no early exit: the compiler vectorises it */
+		unsigned char ch = (unsigned char)value[i];
+		bad |= (ch < 0x20) | (ch > 0x7e) | (ch == '"') | (ch == '\\');
+	}
+	if (bad)
+		return 0;
+	hive_buf_reserve(b, nlen + n + 6);
+	char *o = b->data + b->len;
+	*o++ = ',';
+	*o++ = '"';
+	memcpy(o, name, nlen);
+	o += nlen;
+	memcpy(o, "\":\"", 3);
+	o += 3;
+	memcpy(o, value, n);
+	o += n;
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
 	return 1;
 }
 
-static void put_field(hive_buf *b, const char *name, const char *value)
+static void put_uint(hive_buf *b, uint64_t v)
 {
-	hive_buf_append(b, ",\"", 2);
-	hive_buf_puts(b, name);
-	hive_buf_append(b, "\":\"", 3);
-	hive_buf_puts(b, value);
-	hive_buf_putc(b, '"');
+	char d[20];
+	int n = 0;
+	do
+		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	put_raw(b, d + sizeof d - n, (size_t)n);
+}
+
+static void put_int(hive_buf *b, json_int_t v)
+{
+	if (v < 0)
+		put_char(b, '-');
+	put_uint(b, v < 0 ? -(uint64_t)v : (uint64_t)v);
 }
 
 /*
- * The envelope written directly, the payload by jansson: the same bytes
- * as encode_with_jansson (tests/unit/test_event.c compares them), without
- * building an object of nine members per event.  Any envelope string that
- * would need an escape takes the jansson path.
+ * s[0..len) as jansson's dump_string writes it under JSON_ENSURE_ASCII:
+ * '"' and '\\' escaped, \b \f \n \r \t by name, the other controls as
+ * \u00XX (upper-case hex), everything else from 0x20 to 0x7f as it is.
+ * 0 at the first byte >= 0x80: non-ASCII text is left to jansson, which
+ * decodes the UTF-8 (and refuses it when it is not UTF-8).
+ */
+static int put_string(hive_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	hive_buf_reserve(b, 6 * len + 2);
+	char *o = b->data + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
+			*o++ = (char)ch;
+			continue;
+		}
+		if (ch >= 0x80)
+			return 0;
+		char named = ch == '"' ? '"' : ch == '\\' ? '\\' : ch == '\b' ? 'b' : ch == '\f' ? 'f'
+			   : ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : 0;
+		*o++ = '\\';
+		if (named) {
+			*o++ = named;
+		} else {
+			memcpy(o, "u00", 3);
+			o[3] = hex[ch >> 4];
+			o[4] = hex[ch & 15];
+			o += 5;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	return 1;
+}
+
+/*
+ * A payload value as jansson writes it with HIVE_EVENT_JSON_FLAGS (compact,
+ * members in insertion order, ASCII), at `depth` (the payload object is 1).
+ * jansson's own dump goes through a callback per token and formats a
+ * pointer into a hash table per object and array (its cycle check): that
+ * was a quarter of an append's time.  0 for what is left to jansson: a
+ * real (its "%.17g" rules), non-ASCII text, and anything nested deeper
+ * than HIVE_EVENT_MAX_DEPTH (which also stops a cycle).
+ */
+static int put_value(hive_buf *b, const json_t *v, int depth)
+{
+	if (depth > HIVE_EVENT_MAX_DEPTH)
+		return 0;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		put_char(b, '{');
+		int first = 1;
+		for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+			if (!first)
+				put_char(b, ',');
+			first = 0;
+			if (!put_string(b, json_object_iter_key(it), json_object_iter_key_len(it)))
+				return 0;
+			put_char(b, ':');
+			if (!put_value(b, json_object_iter_value(it), depth + 1))
+				return 0;
+		}
+		put_char(b, '}');
+		return 1;
+	}
+	case JSON_ARRAY:
+		put_char(b, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i > 0)
+				put_char(b, ',');
+			if (!put_value(b, json_array_get(v, i), depth + 1))
+				return 0;
+		}
+		put_char(b, ']');
+		return 1;
+	case JSON_STRING:
+		return put_string(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		put_int(b, json_integer_value(v));
+		return 1;
+	case JSON_TRUE:
+		put_raw(b, "true", 4);
+		return 1;
+	case JSON_FALSE:
+		put_raw(b, "false", 5);
+		return 1;
+	case JSON_NULL:
+		put_raw(b, "null", 4);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The payload as jansson writes it: by put_value, or by jansson itself for
+ * what put_value leaves to it.  0 when jansson cannot encode it either. */
+static int put_payload(hive_buf *b, const json_t *payload)
+{
+	if (!payload) {
+		put_raw(b, "{}", 2);
+		return 1;
+	}
+	size_t at = b->len;
+	if (put_value(b, payload, 1))
+		return 1;
+	b->len = at;
+	size_t n = json_dumpb(payload, NULL, 0, HIVE_EVENT_JSON_FLAGS);
+	if (n == 0)
+		return 0;
+	hive_buf_reserve(b, n);
+	json_dumpb(payload, b->data + b->len, n, HIVE_EVENT_JSON_FLAGS);
+	b->len += n;
+	return 1;
+}
+
+/*
+ * The envelope and the payload written directly: the same bytes as
+ * encode_with_jansson (tests/unit/test_event.c compares them), without
+ * building an object of nine members per event.  Any envelope string
+ * that would need an escape takes the jansson path (NULL here).
  */
 static char *encode_fast(const hive_event *ev)
 {
-	if (ev->seq > (uint64_t)INT64_MAX || !plain(ev->id.s) || !plain(ev->time) || !plain(ev->type_name))
+	if (ev->seq > (uint64_t)INT64_MAX)
 		return NULL;
-	for (size_t i = 0; i < N_CORR; i++)
-		if (!plain((const char *)ev + corr_fields[i].offset))
-			return NULL;
 	hive_buf b = {0};
-	hive_buf_printf(&b, "{\"seq\":%" PRIu64, ev->seq);
-	put_field(&b, "id", ev->id.s);
-	put_field(&b, "time", ev->time);
-	put_field(&b, "type", ev->type_name);
-	for (size_t i = 0; i < N_CORR; i++) {
+	hive_buf_reserve(&b, 511); /* most events fit: no realloc on the way */
+	put_raw(&b, "{\"seq\":", 7);
+	put_uint(&b, ev->seq);
+	int ok = put_field(&b, "id", 2, ev->id.s) && put_field(&b, "time", 4, ev->time) &&
+		 put_field(&b, "type", 4, ev->type_name);
+	for (size_t i = 0; ok && i < N_CORR; i++) {
 		const char *v = (const char *)ev + corr_fields[i].offset;
 		if (*v)
-			put_field(&b, corr_fields[i].field, v);
+			ok = put_field(&b, corr_fields[i].field, strlen(corr_fields[i].field), v);
 	}
-	hive_buf_puts(&b, ",\"payload\":");
-	char small[2048];
-	size_t n = ev->payload ? json_dumpb(ev->payload, small, sizeof small, HIVE_EVENT_JSON_FLAGS) : 2;
-	if (!ev->payload)
-		memcpy(small, "{}", 2);
-	if (n == 0) {
+	if (ok) {
+		put_raw(&b, ",\"payload\":", 11);
+		ok = put_payload(&b, ev->payload); /* 0: jansson cannot encode it, let its path say so */
+	}
+	if (!ok) {
 		hive_buf_dispose(&b);
-		return NULL; /* jansson could not encode it: let its own path say so */
+		return NULL;
 	}
-	if (n <= sizeof small) {
-		hive_buf_append(&b, small, n);
-	} else {
-		char *big = hive_xmalloc(n);
-		json_dumpb(ev->payload, big, n, HIVE_EVENT_JSON_FLAGS);
-		hive_buf_append(&b, big, n);
-		free(big);
-	}
-	hive_buf_putc(&b, '}');
+	put_char(&b, '}');
+	b.data[b.len] = '\0';
 	return hive_buf_detach(&b);
 }
 
@@ -220,6 +374,33 @@ char *hive_event_encode(const hive_event *ev)
 		abort();
 	}
 	return s;
+}
+
+/* The deepest level under v, at most HIVE_EVENT_MAX_DEPTH + 1 (it stops
+ * looking there, so a cycle ends too). */
+static int depth_of(const json_t *v, int depth)
+{
+	if (depth > HIVE_EVENT_MAX_DEPTH)
+		return depth;
+	int deepest = depth;
+	if (json_is_object(v)) {
+		for (void *it = json_object_iter((json_t *)v); it && deepest <= HIVE_EVENT_MAX_DEPTH;
+		     it = json_object_iter_next((json_t *)v, it)) {
+			int d = depth_of(json_object_iter_value(it), depth + 1);
+			deepest = d > deepest ? d : deepest;
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v) && deepest <= HIVE_EVENT_MAX_DEPTH; i++) {
+			int d = depth_of(json_array_get(v, i), depth + 1);
+			deepest = d > deepest ? d : deepest;
+		}
+	}
+	return deepest;
+}
+
+int hive_event_payload_depth_ok(const json_t *payload)
+{
+	return !payload || depth_of(payload, 1) <= HIVE_EVENT_MAX_DEPTH;
 }
 
 static int decode_string(json_t *o, const char *field, char *dst, size_t n, int required, uint64_t seq)
@@ -272,6 +453,9 @@ static int decode_fields(json_t *o, hive_event *ev)
 		return hive_error_set(HIVE_EINVALID, "event seq %llu: missing field \"payload\"", n);
 	if (!json_is_object(payload))
 		return hive_error_set(HIVE_EINVALID, "event seq %llu: field \"payload\" must be an object", n);
+	if (!hive_event_payload_depth_ok(payload))
+		return hive_error_set(HIVE_EINVALID, "event seq %llu: field \"payload\" nests deeper than %d levels", n,
+				      HIVE_EVENT_MAX_DEPTH);
 	ev->payload = json_incref(payload);
 	return 0;
 }
@@ -280,7 +464,7 @@ static int decode_fields(json_t *o, hive_event *ev)
 
 /*
  * Nearly every stored event is exactly what hive_event_encode wrote: the
- * envelope's fields in their order, each string plain (see plain()), the
+ * envelope's fields in their order, each string plain (see put_field()), the
  * payload last.  Such an envelope is read here by hand and only the payload
  * is parsed by jansson, which halves the decoder's work (`events verify`,
  * rebuilds and every scan decode each event).  The fast path accepts only
@@ -353,6 +537,33 @@ static int fast_field(cursor *c, const char *name, char *dst, size_t n)
 	return 0;
 }
 
+/*
+ * 1 when the payload text p[0..n) may nest deeper than HIVE_EVENT_MAX_DEPTH:
+ * its brackets (outside strings) nest HIVE_EVENT_MAX_DEPTH deep or more, so
+ * a value inside the deepest may be one level too many.  Then the full
+ * parse decides (it counts exactly), so both paths refuse the same
+ * payloads.  Text shorter than the cap cannot nest that deep: not scanned.
+ */
+static int may_be_too_deep(const char *p, size_t n)
+{
+	if (n < HIVE_EVENT_MAX_DEPTH)
+		return 0;
+	int depth = 0;
+	for (const char *end = p + n; p < end; p++) {
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+		} else if (*p == '{' || *p == '[') {
+			if (++depth >= HIVE_EVENT_MAX_DEPTH)
+				return 1;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		}
+	}
+	return 0;
+}
+
 static int decode_fast(const char *json, size_t len, hive_event *ev)
 {
 	cursor c = {json, json + len};
@@ -373,7 +584,10 @@ static int decode_fast(const char *json, size_t len, hive_event *ev)
 			return 0;
 	/* the payload is the rest but the envelope's closing brace; jansson
 	 * checks it is one whole object with nothing after it */
-	json_t *payload = json_loadb(c.p, (size_t)(c.end - 1 - c.p), JSON_REJECT_DUPLICATES, NULL);
+	size_t plen = (size_t)(c.end - 1 - c.p);
+	if (may_be_too_deep(c.p, plen))
+		return 0;
+	json_t *payload = json_loadb(c.p, plen, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(payload)) {
 		json_decref(payload);
 		return 0;

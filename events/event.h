@@ -107,6 +107,20 @@ void hive_event_correlate(hive_event *ev, const char *project_id, const char *fl
 			  const char *task_id, const char *attempt_id);
 void hive_event_dispose(hive_event *ev);
 
+/*
+ * How deep a payload may nest: the payload object is level 1 and every
+ * value inside an object or array is one level deeper than it (jansson's
+ * way of counting).  hive_txn_append refuses a deeper payload and the
+ * decoder refuses a stored one, on its fast path and its full parse alike.
+ * Well under jansson's own parser limit (2048 for the whole envelope,
+ * which is one level more), so hive's cap, not jansson's, decides.
+ */
+#define HIVE_EVENT_MAX_DEPTH 1000
+
+/* 1 when payload (an object or any JSON value; NULL counts as {}) nests
+ * no deeper than HIVE_EVENT_MAX_DEPTH, else 0 (a cycle counts as too deep). */
+int hive_event_payload_depth_ok(const json_t *payload);
+
 /* Encode to compact JSON, fields in envelope order. New string (free()).
  * The event must have seq, id and time set. */
 char *hive_event_encode(const hive_event *ev);

@@ -13,11 +13,15 @@
 #define HIVE_ID_LEN 36
 typedef struct { char s[HIVE_ID_LEN + 1]; } hive_id;
 
-/* Fill *out with a new UUIDv7 (random bits from getrandom(2)). */
+/* Fill *out with a new UUIDv7: 48 bits of Unix milliseconds, 74 random bits
+ * from getrandom(2), fetched a page at a time per thread and never handed
+ * out twice (not to another thread, not to a forked child: see id.c).
+ * Thread-safe and fork-safe. */
 void hive_id_new(hive_id *out);
 /* 1 if s is a well-formed lowercase UUID string of exactly 36 chars. */
 int hive_id_valid(const char *s);
-/* UTC wall-clock time "2026-11-23T13:45:01.123456Z" into out (>= 28 bytes). */
+/* UTC wall-clock time "2026-11-23T13:45:01.123456Z" into out (>= 28 bytes;
+ * a smaller n gets it truncated, NUL-terminated).  Thread-safe. */
 void hive_time_now(char *out, size_t n);
 /* Wall clock in milliseconds since the epoch. */
 int64_t hive_time_now_ms(void);

@@ -604,7 +604,10 @@ static int check_appendable(const hive_event *ev)
 {
 	if (!ev->type_name[0])
 		return hive_error_set(HIVE_EINVALID, "cannot append an event without a type name");
-	hive_event_type t = hive_event_type_from_name(ev->type_name);
+	/* the usual case first: the name is the catalog's name of ev->type */
+	const char *known = ev->type != HIVE_EV_UNKNOWN ? hive_event_type_name(ev->type) : NULL;
+	hive_event_type t = known && strcmp(known, ev->type_name) == 0 ? ev->type
+									: hive_event_type_from_name(ev->type_name);
 	if (ev->type != HIVE_EV_UNKNOWN && ev->type != t)
 		return hive_error_set(HIVE_EINVALID, "cannot append event: type %d does not match its name \"%s\"",
 				      (int)ev->type, ev->type_name);
@@ -613,6 +616,9 @@ static int check_appendable(const hive_event *ev)
 	if (!json_is_object(ev->payload))
 		return hive_error_set(HIVE_EINVALID, "cannot append %s: field \"payload\" must be an object%s",
 				      ev->type_name, ev->payload ? "" : " (it could not be built)");
+	if (!hive_event_payload_depth_ok(ev->payload))
+		return hive_error_set(HIVE_EINVALID, "cannot append %s: its payload nests deeper than %d levels",
+				      ev->type_name, HIVE_EVENT_MAX_DEPTH);
 	const hive_event_kind *k = hive_event_kind_of(t);
 	static const struct { unsigned bit; const char *field; size_t off; } corr[] = {
 		{HIVE_CORR_PROJECT, "project_id", offsetof(hive_event, project_id)},

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "events/buf.h"
 #include "events/error.h"
 #include "events/event.h"
 
@@ -303,6 +304,119 @@ static void test_encode_matches_jansson(void **state)
 	}
 }
 
+/* The payload writer (events/event.c put_value) against jansson's dump,
+ * value kind by value kind: every escape it writes itself, integers at
+ * both ends, nesting, key order, and what it leaves to jansson (reals,
+ * non-ASCII text) -- the whole envelope compared byte for byte. */
+static void test_payload_writer_matches_jansson(void **state)
+{
+	(void)state;
+	char controls[40];
+	for (int i = 0; i < 32; i++)
+		controls[i] = (char)(i + 1 < 32 ? i + 1 : 0x7f);
+	controls[32] = '\0';
+	json_t *payloads[] = {
+		json_pack("{s:s,s:s,s:s}", "ctl", controls, "quote\"key\\", "\"\\/", "empty", ""),
+		json_pack("{s:I,s:I,s:I,s:i,s:i}", "max", (json_int_t)INT64_MAX, "min", (json_int_t)INT64_MIN, "neg",
+			  (json_int_t)-42, "zero", 0, "ten", 10),
+		json_loads("{\"a\":[],\"o\":{},\"nested\":[[],{},[1,[2,[3]]]],\"deep\":{\"x\":{\"y\":{\"z\":null}}}}", 0,
+			   NULL),
+		json_pack("{s:b,s:b,s:n,s:f}", "t", 1, "f", 0, "n", "real", 0.1),
+		json_pack("{s:f,s:f}", "one", 1.0, "big", 1e300),
+		json_pack("{s:s}", "utf8", "\xe2\x80\x98quoted\xe2\x80\x99 \xf0\x9f\x90\x9d"),
+		json_pack("{s:s}", "caf\xc3\xa9", "key is not ASCII"),
+		json_pack("{s:[s,f,s]}", "mixed", "ascii", 2.5, "\xc3\xa9"),
+	};
+	/* members in insertion order, not sorted */
+	json_t *order = json_object();
+	json_object_set_new(order, "zeta", json_integer(1));
+	json_object_set_new(order, "alpha", json_integer(2));
+	json_object_set_new(order, "mid", json_stringn("nul\0inside", 10));
+	for (size_t i = 0; i <= sizeof payloads / sizeof payloads[0]; i++) {
+		json_t *p = i < sizeof payloads / sizeof payloads[0] ? payloads[i] : order;
+		assert_non_null(p);
+		hive_event ev;
+		hive_event_init(&ev, HIVE_EV_CHECK_COMPLETED, p);
+		hive_event_correlate(&ev, PID, FID, TID, AID);
+		ev.seq = 18;
+		snprintf(ev.id.s, sizeof ev.id.s, "%s", EID);
+		snprintf(ev.time, sizeof ev.time, "%s", TIME);
+		char *got = hive_event_encode(&ev);
+		json_t *ref = reference_envelope(&ev);
+		char *want = json_dumps(ref, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		json_decref(ref);
+		hive_event_dispose(&ev);
+	}
+}
+
+/* {"k": [[...[1]...]]}: a payload whose deepest value is at `levels`
+ * (the payload object is level 1), as text. */
+static char *nested_payload(int levels)
+{
+	hive_buf b = {0};
+	hive_buf_puts(&b, "{\"k\":");
+	for (int i = 0; i < levels - 2; i++)
+		hive_buf_putc(&b, '[');
+	hive_buf_putc(&b, '1');
+	for (int i = 0; i < levels - 2; i++)
+		hive_buf_putc(&b, ']');
+	hive_buf_putc(&b, '}');
+	return hive_buf_detach(&b);
+}
+
+/* The depth cap (HIVE_EVENT_MAX_DEPTH) decides alike on the decoder's
+ * fast path (hive's own layout) and its full parse (any other layout):
+ * it used to be one level apart (a payload 2048 deep passed the fast path
+ * and failed the full parse).  The encoder's side is in test_store
+ * (append refuses a deeper payload). */
+static void test_payload_depth_cap(void **state)
+{
+	(void)state;
+	const int levels[] = {2, HIVE_EVENT_MAX_DEPTH - 1, HIVE_EVENT_MAX_DEPTH, HIVE_EVENT_MAX_DEPTH + 1, 2047, 2048, 2049};
+	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		char *payload = nested_payload(levels[i]);
+		int want_ok = levels[i] <= HIVE_EVENT_MAX_DEPTH;
+		const char *layouts[] = {"{\"seq\":3,\"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":%s}",
+					 "{\"seq\":3, \"id\":\"a\",\"time\":\"t\",\"type\":\"x\",\"payload\":%s}"};
+		for (int l = 0; l < 2; l++) {
+			hive_buf text = {0};
+			hive_buf_printf(&text, layouts[l], payload);
+			hive_event ev;
+			hive_error_clear();
+			int rc = hive_event_decode(text.data, text.len, &ev);
+			if (want_ok != (rc == 0))
+				fail_msg("depth %d, layout %d: decode rc %d (%s)", levels[i], l, rc, hive_error_last());
+			if (rc == 0) {
+				assert_true(hive_event_payload_depth_ok(ev.payload));
+				hive_event_dispose(&ev);
+			} else {
+				assert_int_equal(rc, HIVE_EINVALID);
+				assert_null(ev.payload);
+				if (levels[i] <= 2047) /* jansson parses it; hive's cap refuses it */
+					assert_non_null(strstr(hive_error_last(), "nests deeper than 1000 levels"));
+			}
+			hive_buf_dispose(&text);
+		}
+		json_t *parsed = json_loads(payload, 0, NULL);
+		if (parsed) /* jansson parses the payload alone up to 2048 */
+			assert_int_equal(hive_event_payload_depth_ok(parsed), want_ok);
+		json_decref(parsed);
+		free(payload);
+	}
+	assert_true(hive_event_payload_depth_ok(NULL));
+	/* a cycle is too deep, not a hang */
+	json_t *a = json_array(), *b = json_array();
+	json_array_append(a, b);
+	json_array_append(b, a);
+	assert_false(hive_event_payload_depth_ok(a));
+	json_array_clear(b);
+	json_decref(b);
+	json_decref(a);
+}
+
 /* The decoder reads hive's own layout by hand (decode_fast) and leaves
  * everything else to jansson: for each text, the decoded event is the
  * one a full parse gives (or both reject it). */
@@ -397,6 +511,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_field_types),
 		cmocka_unit_test(test_encode_matches_jansson),
 		cmocka_unit_test(test_decode_fast_path_agrees),
+		cmocka_unit_test(test_payload_writer_matches_jansson),
+		cmocka_unit_test(test_payload_depth_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -504,6 +504,42 @@ static void test_append_validates_event(void **state)
 	hive_store_close(s);
 }
 
+/* A payload nested `levels` deep ({"k": [[...1...]]}; the payload is
+ * level 1); a new reference. */
+static json_t *nested_payload(int levels)
+{
+	json_t *deep = json_integer(1);
+	for (int level = levels; level > 2; level--) {
+		json_t *wrap = json_array();
+		json_array_append_new(wrap, deep);
+		deep = wrap;
+	}
+	return json_pack("{s:o}", "k", deep);
+}
+
+/* A payload nested deeper than the decoder reads back
+ * (HIVE_EVENT_MAX_DEPTH) is refused at append time, nothing written; one
+ * exactly at the cap is stored and decodes (verify reads it). */
+static void test_append_refuses_too_deep_payload(void **state)
+{
+	fixture *fx = *state;
+	hive_store *s = open_store(fx->dir);
+	json_t *payload = nested_payload(HIVE_EVENT_MAX_DEPTH + 1);
+	ev_spec too_deep = {"project_created", NULL, NULL, NULL, payload};
+	assert_int_equal(append_one(s, &too_deep), HIVE_EINVALID);
+	assert_non_null(strstr(hive_error_last(), "payload nests deeper than 1000 levels"));
+	assert_non_null(strstr(hive_error_last(), "project_created"));
+	json_decref(payload);
+	assert_int_equal(last_seq(s), 0);
+
+	payload = nested_payload(HIVE_EVENT_MAX_DEPTH);
+	ev_spec at_cap = {"project_created", NULL, NULL, NULL, payload};
+	assert_int_equal(append_one(s, &at_cap), 0);
+	json_decref(payload);
+	assert_verify_clean(s, 1);
+	hive_store_close(s);
+}
+
 static int append_in_read(hive_txn *txn, void *ctx)
 {
 	(void)ctx;
@@ -1652,6 +1688,7 @@ int main(void)
 		T(test_append_fills_envelope),
 		T(test_batch_is_atomic),
 		T(test_append_validates_event),
+		T(test_append_refuses_too_deep_payload),
 		T(test_append_needs_write_txn),
 		T(test_indexes_agree_with_log),
 		T(test_after_limit_tail_by_hand),
