@@ -35,6 +35,7 @@ CORE_SRC   += core/backup.c
 CORE_SRC   += core/lifecycle.c
 CORE_SRC   += core/land.c
 CORE_SRC   += core/steer.c
+CORE_SRC   += core/flowindex.c
 ADAPT_SRC  := adapters/registry.c adapters/exec.c adapters/presets.c adapters/prompt.c
 CLI_SRC    := cli/main.c cli/opts.c cli/output.c cli/cmd_events.c cli/cmd_project.c cli/cmd_task.c \
               cli/cmd_flow.c cli/cmd_attempt.c cli/cmd_demo.c

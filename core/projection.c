@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/circuit.h"
+#include "core/flowindex.h"
 #include "core/outcome.h"
 #include "core/policy.h"
 #include "core/state.h"
@@ -247,7 +248,8 @@ static int apply_flow_created(hive_kv *kv, const hive_event *ev)
 	json_t *ref = json_pack("{s:s}", "id", ev->flow_id);
 	rc = kv_putf(kv, ref, "name/flow/%s", name);
 	json_decref(ref);
-	return put_doc_unless(rc, kv, "flow", ev->flow_id, doc);
+	rc = put_doc_unless(rc, kv, "flow", ev->flow_id, doc);
+	return rc ? rc : hive_flowindex_flow_created(kv, ev->flow_id, ids);
 }
 
 /* Flow transitions: from-set for each event. */
@@ -334,7 +336,8 @@ static int apply_task_state_changed(hive_kv *kv, const hive_event *ev)
 	}
 	if (t == HIVE_TASK_READY)
 		json_object_del(task, "blocked_reason");
-	return put_doc(kv, "task", ev->task_id, task);
+	rc = put_doc(kv, "task", ev->task_id, task);
+	return rc ? rc : hive_flowindex_task_changed(kv, ev->task_id);
 }
 
 /* Merge the payload into the task (task_blocked, task_retry_scheduled...). */
@@ -350,7 +353,10 @@ static int apply_task_note(hive_kv *kv, const hive_event *ev, const char *field)
 		json_object_set(task, "next_attempt_at", json_object_get(P(ev), "not_before"));
 		json_object_set(task, "next_attempt_at_ms", json_object_get(P(ev), "not_before_ms"));
 	}
-	return put_doc(kv, "task", ev->task_id, task);
+	int rc = put_doc(kv, "task", ev->task_id, task);
+	if (!rc && ev->type == HIVE_EV_TASK_BLOCKED) /* its dependants read blocked_reason */
+		rc = hive_flowindex_task_changed(kv, ev->task_id);
+	return rc;
 }
 
 static void deadline_note(json_t *task, const hive_event *ev)
@@ -412,7 +418,12 @@ static int apply_task_edited(hive_kv *kv, const hive_event *ev)
 	json_t *e = json_deep_copy(P(ev));
 	json_object_set_new(e, "time", json_string(ev->time));
 	json_array_append_new(edits, e);
-	return put_doc(kv, "task", ev->task_id, task);
+	/* `task edit` changes neither; an event that did would change what
+	 * the task and its dependants wait for (the dependants lists of the
+	 * flow's index stay those of flow_created) */
+	int deps = json_object_get(changes, "depends_on") || json_object_get(changes, "key");
+	int rc = put_doc(kv, "task", ev->task_id, task);
+	return rc || !deps ? rc : hive_flowindex_task_changed(kv, ev->task_id);
 }
 
 /* A person's `task accept`: the accepted checkpoint is the task's result

@@ -6,6 +6,8 @@
  *   circuit/<flow-id>/<adapter>
  *   name/project/<name>, name/flow/<name>    -> {"id": ...}
  *   taskkey/<key>/<task-id>                  -> {} (bare-key lookup)
+ *   sched/<flow-id>...                       the flow's scheduling index
+ *                                            (core/flowindex.h, schema 3)
  * hive_apply() is the only code that changes them.  It is a pure function
  * of the event (it never reads the clock), so applying the whole log to an
  * empty store reproduces the stored projections exactly; `events verify`
@@ -76,6 +78,15 @@
  *
  * name/project/<name>, name/flow/<name>   {"id": ...}
  * taskkey/<key>/<task-id>                 {} (bare-key lookup)
+ *
+ * sched/<flow-id>, sched/<flow-id>/task/<task-id>, sched/<flow-id>/act/<pos>,
+ * sched/<flow-id>/start/<pos>   the scheduling index: counts of the flow's
+ *                    tasks by state and by what the pass would do with a
+ *                    pending one, each task's place and dependants, the
+ *                    pending tasks the next pass acts on and the tasks that
+ *                    can start (<- flow_created, task_state_changed,
+ *                    task_blocked; core/flowindex.h has the fields).  Only
+ *                    the scheduler reads them; no document shows them.
  */
 #ifndef HIVE_PROJECTION_H
 #define HIVE_PROJECTION_H

@@ -26,6 +26,7 @@
 #include "core/duration.h"
 #include "core/emit.h"
 #include "core/finish.h"
+#include "core/flowindex.h"
 #include "core/gitws.h"
 #include "core/lifecycle.h"
 #include "core/lock.h"
@@ -103,9 +104,6 @@ typedef struct {
 	/* the last seq when a scheduling pass had nothing left to do: while
 	 * the log still ends there, another pass would find the same */
 	uint64_t passed_at;
-	/* this many tasks at the front of the flow's order have succeeded
-	 * (success is final within a running flow): picks start after them */
-	size_t done_prefix;
 } flow_info;
 
 static int flow_info_txn(hive_txn *txn, void *vctx)
@@ -221,7 +219,6 @@ typedef struct {
 	int64_t now_ms, next_due_ms;
 	char probe_taken[8][HIVE_CIRCUIT_KEY_LEN];
 	int n_probes;
-	size_t *done_prefix; /* flow_info.done_prefix */
 	/* what next_due_ms waits for, for flow run's "retry of fix in 3s" */
 	const char *due_for;   /* "retry" | "circuit" (static) */
 	char due_what[80];     /* the task's key or the runtime */
@@ -331,21 +328,23 @@ static void add_pick(hive_txn *txn, pick_ctx *c, json_t *task, const json_t *flo
 	choose_start(txn, p, flow);
 }
 
+/* The startable tasks in the flow's order, from the index's set of ready
+ * and retry tasks (core/flowindex.h): the pick reads those, never the
+ * flow's other tasks. */
 static int pick_txn(hive_txn *txn, void *vctx)
 {
 	pick_ctx *c = vctx;
-	json_t *f = hive_proj_flow(txn, c->flow_id), *id;
+	json_t *f = hive_proj_flow(txn, c->flow_id);
 	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING) {
 		json_decref(f);
 		return 0;
 	}
-	json_t *ids = json_object_get(f, "task_ids");
-	for (size_t i = *c->done_prefix; i < json_array_size(ids) && c->n < c->max; i++) {
-		id = json_array_get(ids, i);
-		json_t *t = hive_proj_task(txn, json_string_value(id));
+	int64_t pos = -1;
+	char id[HIVE_ID_LEN + 1];
+	int rc = 0;
+	while (c->n < c->max && (rc = hive_flowindex_next(txn, c->flow_id, HIVE_FLOWINDEX_START, pos, &pos, id)) == 0) {
+		json_t *t = hive_proj_task(txn, id);
 		hive_task_state st = hive_proj_task_state(t);
-		if (st == HIVE_TASK_SUCCESS && i == *c->done_prefix)
-			(*c->done_prefix)++;
 		int64_t due = json_integer_value(json_object_get(t, "next_attempt_at_ms"));
 		int startable = st == HIVE_TASK_READY || (st == HIVE_TASK_RETRY && due <= c->now_ms);
 		if (st == HIVE_TASK_RETRY && due > c->now_ms)
@@ -355,7 +354,7 @@ static int pick_txn(hive_txn *txn, void *vctx)
 		json_decref(t);
 	}
 	json_decref(f);
-	return 0;
+	return rc == HIVE_ENOTFOUND ? 0 : rc;
 }
 
 /* ---- preparing worktrees (git, outside any transaction) ---------------------------- */
@@ -656,8 +655,7 @@ static int tick_locked(hive_store *s, flow_info *fi, const hive_run_opts *o, hiv
 	if (!rc && !(fi->passed_at && seq == fi->passed_at)) /* else nothing happened since the last pass */
 		rc = hive_store_write(s, pass_txn, &pass);
 	pick_ctx pc = {.flow_id = fi->id.s, .flow_name = fi->name, .repo = fi->repo ? fi->repo : "", .s = s,
-		       .max = o->max_parallel > 0 ? o->max_parallel : 1, .now_ms = hive_time_now_ms(),
-		       .done_prefix = &fi->done_prefix};
+		       .max = o->max_parallel > 0 ? o->max_parallel : 1, .now_ms = hive_time_now_ms()};
 	pc.picks = hive_xcalloc((size_t)pc.max, sizeof *pc.picks);
 	if (!rc)
 		rc = hive_store_read(s, pick_txn, &pc);

@@ -9,6 +9,7 @@
 
 #include "core/attempt.h"
 #include "core/emit.h"
+#include "core/flowindex.h"
 #include "core/projection.h"
 #include "core/state.h"
 #include "events/buf.h"
@@ -23,71 +24,56 @@ static int dead(hive_task_state st)
 	return st == HIVE_TASK_FAILED || st == HIVE_TASK_ESCALATED || st == HIVE_TASK_ABORTED;
 }
 
-/* Why a pending task cannot run (new string in *why), or NULL when its
- * dependencies are all fine; *all_done = every dependency succeeded. */
-static int dep_status(hive_txn *txn, const json_t *task, hive_buf *why, int *all_done)
+/* What a sweep does with one pending task: report it blocked (once per
+ * reason) or make it ready; *changed when it did either. */
+static int act_on(hive_txn *txn, json_t *t, int *changed)
 {
-	json_t *deps = json_object_get(task, "depends_on"), *d;
-	size_t i;
-	*all_done = 1;
-	json_array_foreach(deps, i, d) {
-		json_t *dep = hive_proj_task(txn, json_string_value(d));
-		hive_task_state st = task_state(dep);
-		if (st != HIVE_TASK_SUCCESS)
-			*all_done = 0;
-		if (dep && dead(st) && !why->len)
-			hive_buf_printf(why, "dependency %s ended %s", hive_json_str(dep, "key"), hive_task_state_name(st));
-		else if (dep && st == HIVE_TASK_PENDING && hive_json_str(dep, "blocked_reason") && !why->len)
-			hive_buf_printf(why, "dependency %s is blocked", hive_json_str(dep, "key"));
-		json_decref(dep);
+	if (task_state(t) != HIVE_TASK_PENDING)
+		return 0; /* the index named it before it moved on */
+	hive_kv kv;
+	hive_kv_txn(&kv, txn);
+	hive_buf why = {0};
+	int done, rc = 0;
+	hive_flowindex_dep_status(&kv, t, &why, &done);
+	const char *prev = hive_json_str(t, "blocked_reason");
+	if (why.len && !(prev && strcmp(prev, why.data) == 0)) {
+		rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_BLOCKED, hive_json_pack("{s:s}", "reason", why.data), NULL);
+		*changed = 1;
+	} else if (!why.len && done) {
+		rc = hive_emit_task_state(txn, t, HIVE_TASK_READY, "dependencies succeeded");
+		if (!rc)
+			rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_READY, json_object(), NULL);
+		*changed = 1;
 	}
-	return 0;
+	hive_buf_dispose(&why);
+	return rc;
 }
 
-/* One sweep over the flow's tasks; *changed when something moved, so the
- * caller sweeps again (blocking propagates along chains). */
-static int sweep(hive_txn *txn, json_t *ids, int *changed, int *active, int *all_success)
+/*
+ * One sweep over the flow's tasks in the flow's order, as the pass always
+ * did, but visiting only the pending tasks the index says it acts on
+ * (flowindex.h): the others would be left as they are.  Each step looks
+ * for the next such task after the last one, so a task that an earlier
+ * step made actionable later in the order is met in this sweep, one
+ * earlier in the next: the same events in the same order as a sweep
+ * over every task.  *changed when something moved, so the caller sweeps
+ * again (blocking propagates along chains).
+ */
+static int sweep(hive_txn *txn, const char *flow_id, int *changed)
 {
-	size_t i;
-	json_t *id;
-	*active = 0;
-	*all_success = 1;
-	json_array_foreach(ids, i, id) {
-		json_t *t = hive_proj_task(txn, json_string_value(id));
+	int64_t pos = -1;
+	char id[HIVE_ID_LEN + 1];
+	int rc;
+	while ((rc = hive_flowindex_next(txn, flow_id, HIVE_FLOWINDEX_ACT, pos, &pos, id)) == 0) {
+		json_t *t = hive_proj_task(txn, id);
 		if (!t)
-			return hive_error_set(HIVE_ESYSTEM, "task %s has no projection; run hive events verify", json_string_value(id));
-		hive_task_state st = task_state(t);
-		int rc = 0;
-		if (st != HIVE_TASK_SUCCESS)
-			*all_success = 0;
-		if (st == HIVE_TASK_PENDING) {
-			hive_buf why = {0};
-			int done;
-			dep_status(txn, t, &why, &done);
-			const char *prev = hive_json_str(t, "blocked_reason");
-			if (why.len && !(prev && strcmp(prev, why.data) == 0)) {
-				rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_BLOCKED,
-							hive_json_pack("{s:s}", "reason", why.data), NULL);
-				*changed = 1;
-			} else if (!why.len && done) {
-				rc = hive_emit_task_state(txn, t, HIVE_TASK_READY, "dependencies succeeded");
-				if (!rc)
-					rc = hive_emit_for_task(txn, t, HIVE_EV_TASK_READY, json_object(), NULL);
-				*changed = 1;
-				(*active)++;
-			} else if (!why.len) {
-				(*active)++;
-			}
-			hive_buf_dispose(&why);
-		} else if (st == HIVE_TASK_READY || st == HIVE_TASK_RUNNING || st == HIVE_TASK_VERIFYING ||
-			   st == HIVE_TASK_RETRY) {
-			(*active)++;
-		}
+			return hive_error_set(HIVE_ESYSTEM, "task %s has no projection; run hive events verify", id);
+		rc = act_on(txn, t, changed);
 		json_decref(t);
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return rc == HIVE_ENOTFOUND ? 0 : rc;
 }
 
 static int end_flow(hive_txn *txn, json_t *flow, int type, const char *reason)
@@ -121,20 +107,26 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out)
 	int rc = 0;
 	if (hive_proj_flow_state(flow) != HIVE_FLOW_RUNNING)
 		goto out;
-	json_t *ids = json_object_get(flow, "task_ids");
-	int changed, active = 0, all_success = 0;
-	size_t rounds = 0;
+	hive_flowindex_counts n;
+	if ((rc = hive_flowindex_counts_get(txn, flow_id, &n)))
+		goto out;
+	int changed;
+	int64_t rounds = 0;
 	do {
 		changed = 0;
-		rc = sweep(txn, ids, &changed, &active, &all_success);
-	} while (!rc && changed && ++rounds <= json_array_size(ids) + 1);
-	if (rc)
+		rc = sweep(txn, flow_id, &changed);
+	} while (!rc && changed && ++rounds <= n.tasks + 1);
+	if (rc || (rc = hive_flowindex_counts_get(txn, flow_id, &n)))
 		goto out;
-	if (all_success) {
+	/* what a sweep over every task counted: a pending task is active
+	 * unless something it depends on ended badly or is blocked */
+	int64_t active = n.state[HIVE_TASK_READY] + n.state[HIVE_TASK_RUNNING] + n.state[HIVE_TASK_VERIFYING] +
+			 n.state[HIVE_TASK_RETRY] + n.to_ready + n.waiting;
+	if (n.state[HIVE_TASK_SUCCESS] == n.tasks) {
 		rc = end_flow(txn, flow, HIVE_EV_FLOW_COMPLETED, NULL);
 	} else if (active == 0) {
 		hive_buf why = {0};
-		failure_reason(txn, ids, &why);
+		failure_reason(txn, json_object_get(flow, "task_ids"), &why); /* once, as the flow ends */
 		rc = end_flow(txn, flow, HIVE_EV_FLOW_FAILED, why.len ? why.data : "no task can run");
 		hive_buf_dispose(&why);
 	} else {

@@ -28,8 +28,9 @@
 #include "events/event.h"
 
 /* Schema versions (docs/events.md): 1 = hive 0.1; 2 = version 2, whose
- * projection documents differ.  The log's events never change. */
-#define HIVE_SCHEMA_VERSION 2
+ * projection documents differ; 3 = the flows' scheduling index
+ * (core/flowindex.h).  The log's events never change. */
+#define HIVE_SCHEMA_VERSION 3
 
 typedef struct hive_store hive_store;
 
