@@ -46,44 +46,135 @@ void hive_pick_dispose(hive_pick *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* ---- emitting one event in its own transaction -------------------------------- */
+/* ---- steps and the transactions that carry them --------------------------------- */
+
+/*
+ * A step recorded but not yet written.  Only what a later runner or a
+ * follower needs while it lasts is committed on its own: runtime_started
+ * (the runtime runs), each check_started (the check runs) and the end of
+ * the attempt.  Every other step (runtime_exited, changes_recorded, the move
+ * to verifying, check_completed, check_flaky) waits in the attempt's queue
+ * and goes into its next write transaction, in order, before that
+ * transaction's own events.  Followers see the same events in the same
+ * order; a crash loses only steps of an attempt the next runner records as
+ * crashed anyway (docs/events.md, "Transactions of an attempt").
+ */
+#define STEP_VERIFYING (-1) /* not an event: the task's move to verifying */
 
 typedef struct {
-	const json_t *task;
-	const char *attempt_id;
-	int type;
-	json_t *payload;        /* stolen by the transaction */
+	int type;                  /* an event type, or STEP_VERIFYING */
+	json_t *payload;           /* owned; copied into each try of the transaction */
 	const char *blob_field[3];
-	hive_buf *blob[3];      /* stored as blobs; their hashes go under blob_field */
-	hive_write_fn then;     /* NULL, or the next step, sharing the transaction */
-	void *then_ctx;
-} step_ctx;
+	hive_buf blob[3];          /* owned; stored as blobs, their hashes under blob_field */
+} step;
 
-static int step_txn(hive_txn *txn, void *vctx)
+typedef struct {
+	step *v;
+	size_t n, cap;
+} step_queue;
+
+/* Queue a step; steals payload and the first n blobs (left empty). */
+static step *queue_push(step_queue *q, int type, json_t *payload)
 {
-	step_ctx *c = vctx;
-	json_t *p = json_deep_copy(c->payload);
-	for (int i = 0; i < 3 && c->blob[i]; i++) {
-		char hex[65];
-		int rc = hive_txn_blob_put(txn, c->blob[i]->data ? c->blob[i]->data : "", c->blob[i]->len, hex);
-		if (rc) {
-			json_decref(p);
-			return rc;
-		}
-		json_object_set_new(p, c->blob_field[i], json_string(hex));
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 8;
+		q->v = hive_xrealloc(q->v, q->cap * sizeof *q->v);
 	}
-	int rc = hive_emit_for_task(txn, c->task, c->type, p, c->attempt_id);
-	return rc || !c->then ? rc : c->then(txn, c->then_ctx);
+	step *st = &q->v[q->n++];
+	memset(st, 0, sizeof *st);
+	st->type = type;
+	st->payload = payload;
+	return st;
 }
 
-static int state_txn(hive_txn *txn, void *vctx);
-
-static int emit_step(hive_store *s, hive_pick *p, int type, json_t *payload)
+/* Move *b into the step's blob slot i, stored under field. */
+static void step_blob(step *st, int i, const char *field, hive_buf *b)
 {
-	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = type, .payload = payload};
-	int rc = hive_store_write(s, step_txn, &c);
-	json_decref(payload);
+	st->blob_field[i] = field;
+	st->blob[i] = *b;
+	memset(b, 0, sizeof *b);
+}
+
+static void queue_clear(step_queue *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		json_decref(q->v[i].payload);
+		for (int b = 0; b < 3; b++)
+			hive_buf_dispose(&q->v[i].blob[b]);
+	}
+	q->n = 0;
+}
+
+static void queue_dispose(step_queue *q)
+{
+	queue_clear(q);
+	free(q->v);
+	memset(q, 0, sizeof *q);
+}
+
+static int emit_verifying(hive_txn *txn, const hive_pick *p)
+{
+	json_t *t = hive_proj_task(txn, p->task_id.s);
+	int rc = t ? hive_emit_task_state(txn, t, HIVE_TASK_VERIFYING, "runtime exited 0; running checks")
+		   : HIVE_ENOTFOUND;
+	json_decref(t);
 	return rc;
+}
+
+static int emit_queued(hive_txn *txn, const hive_pick *p, const step *st)
+{
+	if (st->type == STEP_VERIFYING)
+		return emit_verifying(txn, p);
+	json_t *pl = json_deep_copy(st->payload); /* the transaction may run again (map resize) */
+	for (int i = 0; i < 3 && st->blob_field[i]; i++) {
+		char hex[65];
+		const hive_buf *b = &st->blob[i];
+		int rc = hive_txn_blob_put(txn, b->data ? b->data : "", b->len, hex);
+		if (rc) {
+			json_decref(pl);
+			return rc;
+		}
+		json_object_set_new(pl, st->blob_field[i], json_string(hex));
+	}
+	return hive_emit_for_task(txn, p->task, (hive_event_type)st->type, pl, p->attempt_id.s);
+}
+
+/* Emit every queued step, in order, inside txn. */
+static int queue_emit(hive_txn *txn, const hive_pick *p, const step_queue *q)
+{
+	int rc = 0;
+	for (size_t i = 0; i < q->n && !rc; i++)
+		rc = emit_queued(txn, p, &q->v[i]);
+	return rc;
+}
+
+typedef struct {
+	const hive_pick *p;
+	const step_queue *q;
+} queue_ctx;
+
+static int queue_txn(hive_txn *txn, void *vctx)
+{
+	queue_ctx *c = vctx;
+	return queue_emit(txn, c->p, c->q);
+}
+
+/* Write the queue in one transaction, then empty it: written, or refused
+ * with it (a person ended the attempt: its steps are refused anyway). */
+static int queue_write(hive_store *s, const hive_pick *p, step_queue *q)
+{
+	queue_ctx c = {p, q};
+	int rc = q->n ? hive_store_write(s, queue_txn, &c) : 0;
+	queue_clear(q);
+	return rc;
+}
+
+/* One event in its own transaction, with whatever the queue holds before
+ * it.  Steals payload. */
+static int emit_step(hive_store *s, hive_pick *p, step_queue *q, int type, json_t *payload)
+{
+	queue_push(q, type, payload);
+	return queue_write(s, p, q);
 }
 
 /* The output limit (HIVE_MAX_OUTPUT_BYTES, checked when the run began). */
@@ -126,6 +217,7 @@ static void put_path(json_t *pl, const char *key, const char *path)
 typedef struct {
 	hive_store *s;
 	hive_pick *p;
+	step_queue *q;
 	const char *adapter;
 	int rc; /* recording runtime_started failed: the attempt fails its step */
 } started_ctx;
@@ -136,7 +228,7 @@ static void on_started(void *vctx, pid_t pid, pid_t pgid, const char *const *arg
 	json_t *a = json_array();
 	for (size_t i = 0; argv && argv[i]; i++)
 		json_array_append_new(a, json_string(argv[i]));
-	c->rc = emit_step(c->s, c->p, HIVE_EV_RUNTIME_STARTED,
+	c->rc = emit_step(c->s, c->p, c->q, HIVE_EV_RUNTIME_STARTED,
 		  hive_json_pack("{s:s,s:o,s:s,s:i,s:i}", "adapter", c->adapter, "argv", a, "prompt_sha256",
 			    prompt_sha ? prompt_sha : "", "pid", (int)pid, "pgid", (int)pgid));
 }
@@ -148,7 +240,7 @@ static json_t *task_input(const json_t *task)
 			 json_object_get(task, "description"), "checks", json_object_get(task, "checks"));
 }
 
-static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive_exec_result *res)
+static int run_runtime(hive_store *s, hive_pick *p, step_queue *q, const hive_run_opts *o, hive_exec_result *res)
 {
 	const json_t *runtime = json_object_get(p->task, "runtime");
 	const char *name = hive_json_str(runtime, "adapter");
@@ -163,7 +255,7 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 		return 0;
 	}
 	json_t *input = task_input(p->task);
-	started_ctx sc = {s, p, ad->name, 0};
+	started_ctx sc = {s, p, q, ad->name, 0};
 	const char *ctx_text = p->context ? hive_json_str(p->context, "context") : NULL;
 	json_t *prior = p->context ? json_object_get(p->context, "prior_attempts") : NULL;
 	json_t *empty = json_array();
@@ -182,23 +274,22 @@ static int run_runtime(hive_store *s, hive_pick *p, const hive_run_opts *o, hive
 	return rc ? rc : sc.rc;
 }
 
-static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
+/* Queue runtime_exited: it is written with the next step (docs/events.md). */
+static void record_exit(step_queue *q, hive_pick *p, hive_exec_result *res)
 {
 	json_t *pl = hive_json_pack("{s:o,s:i,s:I,s:s,s:O}",
 			       "exit_code", res->started && res->exit_code >= 0 ? json_integer(res->exit_code) : json_null(),
 			       "signal", res->signal, "duration_ms", (json_int_t)res->duration_ms,
 			       "termination_reason", res->termination_reason,
 			       "verdict", res->verdict ? res->verdict : json_null());
-	if (res->error)
+	if (pl && res->error)
 		json_object_set_new(pl, "error", json_string(res->error));
-	hive_exec_result *r = (hive_exec_result *)res; /* the blobs are borrowed for the write */
-	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_RUNTIME_EXITED, .payload = pl};
 	hive_redact rd; /* env_passthrough values never reach the log nor stay in the attempt dir */
 	hive_redact_init(&rd, json_object_get(p->task, "runtime"));
 	hive_redact_json(&rd, res->verdict); /* before it is stored, summarised or put in a context */
 	if (res->started) {
-		hive_redact_buf(&rd, &r->stdout_kept.text);
-		hive_redact_buf(&rd, &r->stderr_kept.text);
+		hive_redact_buf(&rd, &res->stdout_kept.text);
+		hive_redact_buf(&rd, &res->stderr_kept.text);
 		if (hive_datadir_check_dir(p->attempt_dir) == 0) { /* never rewrite through a planted symlink */
 			hive_redact_file(&rd, res->stdout_path);
 			hive_redact_file(&rd, res->stderr_path);
@@ -207,19 +298,19 @@ static int record_exit(hive_store *s, hive_pick *p, const hive_exec_result *res)
 			hive_redact_file(&rd, verdict_file.data);
 			hive_buf_dispose(&verdict_file);
 		}
-		c.blob_field[0] = "stdout_blob";
-		c.blob[0] = &r->stdout_kept.text;
-		c.blob_field[1] = "stderr_blob";
-		c.blob[1] = &r->stderr_kept.text;
-		put_output_sizes(pl, "stdout", &res->stdout_kept);
-		put_output_sizes(pl, "stderr", &res->stderr_kept);
-		put_path(pl, "stdout_path", res->stdout_path); /* named in the next prompt */
-		put_path(pl, "stderr_path", res->stderr_path);
+		if (pl) {
+			put_output_sizes(pl, "stdout", &res->stdout_kept);
+			put_output_sizes(pl, "stderr", &res->stderr_kept);
+			put_path(pl, "stdout_path", res->stdout_path); /* named in the next prompt */
+			put_path(pl, "stderr_path", res->stderr_path);
+		}
 	}
-	int rc = hive_store_write(s, step_txn, &c);
-	json_decref(pl);
 	hive_redact_dispose(&rd);
-	return rc;
+	step *st = queue_push(q, HIVE_EV_RUNTIME_EXITED, pl); /* a NULL payload fails the write, as hive_emit says */
+	if (res->started) { /* the kept outputs move into the step */
+		step_blob(st, 0, "stdout_blob", &res->stdout_kept.text);
+		step_blob(st, 1, "stderr_blob", &res->stderr_kept.text);
+	}
 }
 
 /* ---- changes ------------------------------------------------------------------ */
@@ -243,11 +334,10 @@ static char *own_failure(const char *what)
 
 /* The checkpoint commit and its diff.  A git failure (a runtime that broke
  * or switched its worktree, a full disk) is hive's own: it goes into
- * *failure and the function returns 0; errors returned are the store's.
- * then(txn, then_ctx), when not NULL, runs in the transaction that records
- * the changes (the next step: one commit, one fsync, fewer for followers to
- * wait on). */
-static int record_changes(hive_store *s, hive_pick *p, hive_write_fn then, void *then_ctx, char **failure)
+ * *failure and nothing is queued.  Otherwise changes_recorded is queued
+ * and, with `verify`, the task's move to verifying after it: both are
+ * written with the next step (the first check_started, or the end). */
+static void record_changes(step_queue *q, hive_pick *p, int verify, char **failure)
 {
 	char commit[41];
 	char msg[256];
@@ -259,7 +349,7 @@ static int record_changes(hive_store *s, hive_pick *p, hive_write_fn then, void 
 		rc = hive_git_diff(p->repo, p->start_commit, commit, diff_limit(), &st, &patch);
 	if (rc) {
 		*failure = own_failure("the checkpoint commit failed");
-		return 0;
+		return;
 	}
 	json_t *paths = json_array();
 	for (size_t i = 0; i < st.n_paths; i++)
@@ -272,20 +362,16 @@ static int record_changes(hive_store *s, hive_pick *p, hive_write_fn then, void 
 	json_object_set_new(pl, "diff_truncated", json_boolean(st.patch_truncated));
 	hive_buf diff = {0};
 	hive_buf_puts(&diff, patch ? patch : "");
-	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHANGES_RECORDED, .payload = pl,
-		      .then = then, .then_ctx = then_ctx};
-	if (diff.len) {
-		c.blob_field[0] = "diff_blob";
-		c.blob[0] = &diff;
-	} else {
+	if (!diff.len)
 		json_object_set_new(pl, "diff_blob", json_null());
-	}
-	rc = hive_store_write(s, step_txn, &c);
-	json_decref(pl);
+	step *sp = queue_push(q, HIVE_EV_CHANGES_RECORDED, pl);
+	if (diff.len)
+		step_blob(sp, 0, "diff_blob", &diff);
+	if (verify)
+		queue_push(q, STEP_VERIFYING, NULL);
 	hive_buf_dispose(&diff);
 	free(patch);
 	hive_diff_stats_dispose(&st);
-	return rc;
 }
 
 /* ---- checks ------------------------------------------------------------------- */
@@ -297,11 +383,10 @@ static int check_lines_limit(const json_t *task)
 	return pol.context.max_check_output_lines;
 }
 
-/* Run one check; returns 1 when it passed.  Its output is stored whole
- * as a blob and excerpted into check_completed. */
 /* Spawn the check, then record check_started with its process group (so
- * a later runner can kill it if this one dies), then wait for it. */
-static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, const char *name, int required,
+ * a later runner can kill it if this one dies), with the queued steps
+ * before it in the same transaction, then wait for it. */
+static int spawn_check(hive_store *s, hive_pick *p, step_queue *q, const hive_proc_spec *spec, const char *name, int required,
 		       const char *cmd, int run, hive_proc_result *r, int *write_rc)
 {
 	hive_proc proc;
@@ -313,7 +398,7 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 		json_object_set_new(pl, "pid", json_integer(proc.pid));
 		json_object_set_new(pl, "pgid", json_integer(proc.pgid));
 	}
-	*write_rc = emit_step(s, p, HIVE_EV_CHECK_STARTED, pl);
+	*write_rc = emit_step(s, p, q, HIVE_EV_CHECK_STARTED, pl);
 	if (rc) {
 		r->exit_code = -1;
 		return rc;
@@ -324,8 +409,11 @@ static int spawn_check(hive_store *s, hive_pick *p, const hive_proc_spec *spec, 
 /* One run of a check (checks[].retries: run k of 1 + retries).  `more`:
  * another run follows if this one fails; its check_completed then says
  * "retrying" (the context does not count it as a failure).  A failed
- * run is appended to `failures` ({run, exit_code, timed_out}). */
-static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, int run, int more,
+ * run is appended to `failures` ({run, exit_code, timed_out}).  Returns 1
+ * when it passed, 0 when not, or the store's error.  Its output is stored
+ * whole as a blob and excerpted into check_completed, which is queued:
+ * written with the next check_started or the end of the attempt. */
+static int run_check(hive_store *s, hive_pick *p, step_queue *q, const json_t *check, int idx, int run, int more,
 		     const hive_run_opts *o, json_t *failures)
 {
 	const char *name = hive_json_str(check, "name"), *cmd = hive_json_str(check, "command");
@@ -362,7 +450,7 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	hive_proc_result r = {0};
 	int write_rc = 0;
 	int retries = (int)json_integer_value(json_object_get(check, "retries"));
-	int rc = spawn_check(s, p, &spec, name, required, cmd, retries > 0 ? run : 0, &r, &write_rc);
+	int rc = spawn_check(s, p, q, &spec, name, required, cmd, retries > 0 ? run : 0, &r, &write_rc);
 	char *start_error = rc ? hive_xstrdup(hive_error_last()) : NULL;
 	hive_strv_free(env);
 	hive_output out = {0};
@@ -403,11 +491,10 @@ static int run_check(hive_store *s, hive_pick *p, const json_t *check, int idx, 
 	hive_excerpt_dispose(&ex);
 	if (r.cancelled)
 		json_object_set_new(pl, "cancelled", json_true()); /* the runner was stopped */
-	step_ctx c = {.task = p->task, .attempt_id = p->attempt_id.s, .type = HIVE_EV_CHECK_COMPLETED, .payload = pl,
-		      .blob_field = {"output_blob"}, .blob = {&out.text}};
 	if (!write_rc) /* check_completed only after its check_started */
-		write_rc = hive_store_write(s, step_txn, &c);
-	json_decref(pl);
+		step_blob(queue_push(q, HIVE_EV_CHECK_COMPLETED, pl), 0, "output_blob", &out.text);
+	else
+		json_decref(pl);
 	hive_output_dispose(&out);
 	return write_rc ? write_rc : passed;
 }
@@ -426,32 +513,30 @@ static int still_running_txn(hive_txn *txn, void *vctx)
  * more times, without the runtime running again; the last run decides.  A
  * pass after a failure is recorded as check_flaky and does not fail the
  * attempt.  Returns as run_check (the last run's result). */
-static int run_check_retried(hive_store *s, hive_pick *p, const json_t *ch, int idx, const hive_run_opts *o)
+static int run_check_retried(hive_store *s, hive_pick *p, step_queue *q, const json_t *ch, int idx,
+			     const hive_run_opts *o)
 {
 	int retries = (int)json_integer_value(json_object_get(ch, "retries"));
 	json_t *failures = json_array();
 	int passed = 0, run = 1;
 	for (;; run++) {
 		int more = run <= retries;
-		passed = run_check(s, p, ch, idx, run, more, o, failures);
+		passed = run_check(s, p, q, ch, idx, run, more, o, failures);
 		if (passed != 0 || !more || (o->stop && *o->stop) || hive_store_read(s, still_running_txn, p) != 0)
 			break;
 	}
-	if (passed == 1 && json_array_size(failures) > 0) {
-		int rc = emit_step(s, p, HIVE_EV_CHECK_FLAKY,
-				   hive_json_pack("{s:s,s:b,s:i,s:i,s:O}", "name", hive_json_str(ch, "name"),
-						  "required", !json_is_false(json_object_get(ch, "required")),
-						  "passed_run", run, "retries", retries, "failures", failures));
-		if (rc)
-			passed = rc;
-	}
+	if (passed == 1 && json_array_size(failures) > 0) /* queued after the passing run's check_completed */
+		queue_push(q, HIVE_EV_CHECK_FLAKY,
+			   hive_json_pack("{s:s,s:b,s:i,s:i,s:O}", "name", hive_json_str(ch, "name"), "required",
+					  !json_is_false(json_object_get(ch, "required")), "passed_run", run,
+					  "retries", retries, "failures", failures));
 	json_decref(failures);
 	return passed;
 }
 
 /* 1 when every required check passed, 0 when one failed, -1 when the
  * attempt stopped (interrupted, or *rc: its events could not be recorded). */
-static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_t *failed, int *rc)
+static int run_checks(hive_store *s, hive_pick *p, step_queue *q, const hive_run_opts *o, json_t *failed, int *rc)
 {
 	json_t *checks = json_object_get(p->task, "checks"), *ch;
 	size_t i;
@@ -459,7 +544,7 @@ static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_
 	json_array_foreach(checks, i, ch) {
 		if ((o->stop && *o->stop) || hive_store_read(s, still_running_txn, p) != 0)
 			return -1;
-		int passed = run_check_retried(s, p, ch, (int)i, o);
+		int passed = run_check_retried(s, p, q, ch, (int)i, o);
 		if (passed < 0) {
 			*rc = passed;
 			return -1;
@@ -472,23 +557,6 @@ static int run_checks(hive_store *s, hive_pick *p, const hive_run_opts *o, json_
 		}
 	}
 	return all_required_passed;
-}
-
-/* ---- the state change to verifying ------------------------------------------- */
-
-typedef struct {
-	const char *task_id;
-	hive_task_state to;
-	const char *reason;
-} state_ctx;
-
-static int state_txn(hive_txn *txn, void *vctx)
-{
-	state_ctx *c = vctx;
-	json_t *t = hive_proj_task(txn, c->task_id);
-	int rc = t ? hive_emit_task_state(txn, t, c->to, c->reason) : HIVE_ENOTFOUND;
-	json_decref(t);
-	return rc;
 }
 
 /* ---- outcome ------------------------------------------------------------------- */
@@ -520,6 +588,7 @@ typedef struct {
 	const char *summary;
 	const char *crash_reason; /* hive's own failure: recorded in attempt_crashed first */
 	uint64_t seed;
+	const step_queue *q;      /* steps not yet written: they come first */
 } finish_ctx;
 
 /* attempt_crashed for hive's own failure, while the attempt still runs. */
@@ -538,10 +607,22 @@ static int emit_own_crash(hive_txn *txn, finish_ctx *c)
 	return rc;
 }
 
+/* The queued steps, unless a person ended the attempt first (they would
+ * be refused: an attempt is immutable once completed). */
+static int emit_last_steps(hive_txn *txn, finish_ctx *c)
+{
+	json_t *a = hive_proj_attempt(txn, c->p->attempt_id.s);
+	int running = hive_proj_attempt_running(a);
+	json_decref(a);
+	return running ? queue_emit(txn, c->p, c->q) : 0;
+}
+
 static int finish_txn(hive_txn *txn, void *vctx)
 {
 	finish_ctx *c = vctx;
-	int rc = c->crash_reason ? emit_own_crash(txn, c) : 0;
+	int rc = emit_last_steps(txn, c);
+	if (!rc && c->crash_reason)
+		rc = emit_own_crash(txn, c);
 	if (rc)
 		return rc;
 	rc = hive_finish_attempt(txn, c->p->task_id.s, c->p->attempt_id.s, c->outcome, c->duration_ms, c->failed,
@@ -582,23 +663,21 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 	int64_t t0 = hive_clock_monotonic_ms();
 	p->outcome = -1;
 	hive_exec_result res;
+	step_queue q = {0};
 	char *failure = NULL; /* hive's own, not the store's: the attempt ends crashed with it */
-	int rc = run_runtime(s, p, o, &res);
+	int rc = run_runtime(s, p, &q, o, &res);
 	json_t *failed = json_array();
 	int checks_ok = 1;
 	if (rc) {
 		failure = own_failure("hive could not run the runtime");
 		rc = 0;
 	}
-	if (!rc)
-		rc = record_exit(s, p, &res);
+	record_exit(&q, p, &res);
 	int verify = res.started && res.exit_code == 0 && !res.timed_out && !res.signal && !res.cancelled;
-	state_ctx sc = {p->task_id.s, HIVE_TASK_VERIFYING, "runtime exited 0; running checks"};
-	/* changes_recorded and the move to verifying share one transaction */
-	if (!rc && res.started && !failure)
-		rc = record_changes(s, p, verify ? state_txn : NULL, &sc, &failure);
-	if (!rc && !failure && verify)
-		checks_ok = run_checks(s, p, o, failed, &rc);
+	if (res.started && !failure)
+		record_changes(&q, p, verify, &failure);
+	if (!failure && verify)
+		checks_ok = run_checks(s, p, &q, o, failed, &rc);
 	if (rc) {
 		/* the store failed mid-attempt or a person ended the attempt:
 		 * leave it as the log has it; a running one is recorded as
@@ -606,13 +685,14 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 		p->error = hive_xstrdup(hive_error_last());
 		p->outcome = recorded_outcome(s, p);
 		json_decref(failed);
+		queue_dispose(&q);
 		hive_exec_result_dispose(&res);
 		return p->outcome >= 0 ? 0 : rc;
 	}
 	const char *summary = res.verdict ? json_string_value(json_object_get(res.verdict, "summary")) : NULL;
 	finish_ctx fc = {.p = p, .outcome = outcome_of(&res, checks_ok), .duration_ms = hive_clock_monotonic_ms() - t0,
 			 .failed = failed, .verdict = res.verdict, .seed = o->seed,
-			 .summary = summary ? summary : res.error};
+			 .summary = summary ? summary : res.error, .q = &q};
 	/* SPEC section 12: a full or failing disk is the machine's failure,
 	 * not the work's: the attempt ends interrupted (never charged) and the
 	 * runner stops with exit 5 (returned below) */
@@ -637,6 +717,7 @@ int hive_attempt_run(hive_store *s, hive_pick *p, const hive_run_opts *o)
 		p->error = hive_xstrdup(res.error); /* flow run says why it could not start */
 	p->outcome = rc && !storage ? -1 : fc.recorded;
 	json_decref(failed);
+	queue_dispose(&q);
 	free(failure);
 	hive_exec_result_dispose(&res);
 	return rc;
