@@ -1,8 +1,11 @@
 /*
  * attempt.c - running one attempt: the runtime through its adapter, the
- * checkpoint commit and diff, the checks, and the retry decision.  Each
- * step is its own write transaction, so followers see progress as it
- * happens and a crash leaves an exact record of how far it got.
+ * checkpoint commit and diff, the checks, and the retry decision.  A step
+ * is committed where a program starts (runtime_started, check_started: a
+ * later runner must find it) and where the attempt ends; the steps in
+ * between go into the next of these transactions (the queue below), so
+ * followers see progress in order and a crash leaves a prefix of the
+ * attempt's events.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -38,9 +38,10 @@ void hive_pick_dispose(hive_pick *p);
 /*
  * Run one started attempt to completion: runtime (through the adapter in
  * o->adapters its runtime names), checkpoint, checks, then the outcome and
- * retry decision (finish.h), each step committed in its own write
- * transaction as it happens, so followers see progress and a crash leaves
- * an exact record of how far it got.  Blocks; safe to call on several
+ * retry decision (finish.h).  Steps are committed where a program starts
+ * and where the attempt ends, the steps in between with the next of these
+ * (docs/events.md, "Transactions of an attempt"), so followers see progress
+ * in order and a crash leaves a prefix of the attempt's events.  Blocks; safe to call on several
  * picks from several threads (each pick is its own).
  *
  * Sets p->outcome to the outcome the log records for the attempt.  A

@@ -666,4 +666,57 @@ test_12_tasks_and_flow_from_flags() {
 	expect_exit 0 events verify
 }
 
+# ---- 13. which steps share a durable commit -----------------------------------------
+
+# lmdb_txnid: the id of the last write transaction committed to $D's log:
+# the larger mm_txnid of data.mdb's two meta pages (LMDB's MDB_meta: after
+# the 16-byte page header, magic and version (4 + 4), address and map size
+# (8 + 8), two MDB_db records of 48 bytes (the first one's md_pad holds the
+# page size), the last page (8), then the txnid).
+lmdb_txnid() {
+	python3 - "$D/data.mdb" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    first = f.read(160)
+    f.seek(struct.unpack_from("<I", first, 40)[0])
+    second = f.read(160)
+print(max(struct.unpack_from("<Q", m, 144)[0] for m in (first, second)))
+PY
+}
+
+# 13 - a step that need not be durable alone is written with the next one
+# (docs/events.md, "Transactions of an attempt"): a check costs one write
+# transaction (its check_started, carrying the previous check_completed),
+# the runtime's exit, its changes and the move to verifying none of their
+# own.  Three one-task flows that differ only in their number of checks,
+# run the same way: the differences in commits are the checks' alone
+# (before: two per check).  Followers still get every event, in order.
+test_13_steps_share_transactions() {
+	S=$T D=$HIVE_DIR
+	make_repo
+	local n checks name
+	for n in 0 1 3; do
+		checks=""
+		for name in $(seq 1 "$n"); do
+			checks="$checks${checks:+,}{\"name\": \"c$name\", \"command\": \"true\"}"
+		done
+		spec "c$n" '{"name": "c'"$n"'", "project": '"$PROJ"',
+		  "defaults": {"runtime": {"adapter": "exec", "command": ["true"]}},
+		  "tasks": [{"key": "k'"$n"'", "title": "no-op", "checks": ['"$checks"']}]}'
+		create_and_start "c$n" "c$n"
+		local before after
+		before=$(lmdb_txnid)
+		expect_exit 0 flow run "c$n"
+		after=$(lmdb_txnid)
+		eval "commits_$n=$((after - before))"
+	done
+	# shellcheck disable=SC2154
+	assert_eq "$((commits_1 - commits_0))" 1 "write transactions the first check adds"
+	# shellcheck disable=SC2154
+	assert_eq "$((commits_3 - commits_1))" 2 "write transactions two more checks add"
+	events_dump
+	pa "the attempt's events, in order" '"attempt_started runtime_started runtime_exited changes_recorded task_state_changed check_started check_completed check_started check_completed check_started check_completed attempt_completed task_state_changed" in " ".join(e["type"] for e in EV if e.get("task_id") == [t for t in EV if t["type"] == "task_created" and t["payload"]["key"] == "k3"][0]["task_id"])'
+	expect_exit 0 events verify
+}
+
 run_tests "$@"
