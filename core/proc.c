@@ -4,10 +4,24 @@
  *
  * Shape of a spawn: the parent opens the stream files, an exec-error pipe
  * and builds every candidate path for execve() (all allocation happens
- * here); it forks with all signals blocked; the child resets signals, joins
- * its own group, chdirs, dup2s and execs, and on failure writes
- * {stage, errno} to the pipe.  EOF on the pipe (closed by O_CLOEXEC at
- * execve) is how the parent knows the program started.
+ * here); it starts the child with clone(CLONE_VM | CLONE_VFORK) and all
+ * signals blocked; the child resets signals, joins its own group, chdirs,
+ * dup2s and execs, and on failure writes {stage, errno} to the pipe.  EOF
+ * on the pipe (closed by O_CLOEXEC at execve) is how the parent knows the
+ * program started.
+ *
+ * Why clone and not fork: hive has threads and ~10 MB mapped, and fork()
+ * copies the page tables and then takes a copy-on-write fault for every
+ * page either side touches before the exec (0.41 ms to exec /bin/true
+ * with a 10 MB heap, 0.17 ms with 1 MB; tests/bench/spawn notes in
+ * docs/benchmarks.md).  With CLONE_VM the child shares the parent's memory
+ * until it execs, as glibc's posix_spawn does; CLONE_VFORK suspends the
+ * calling thread until then.  So the child runs on its own stack, reads
+ * only what the parent prepared, and writes no memory of the parent: the
+ * one exception is errno, which lives in the suspended calling thread and
+ * which the parent does not read after a successful clone.  posix_spawn
+ * itself cannot report which step failed (a missing cwd reads as a missing
+ * program) nor run a script without "#!" through /bin/sh as execvp does.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,6 +43,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,15 +57,20 @@
 #define PROC_DEFAULT_PATH     "/bin:/usr/bin"
 #define PROC_PUMP_MAX         ((size_t)1 << 20) /* read per pipe per wake-up */
 #define PROC_DRAIN_MS         1000 /* reading leftovers after the group is gone */
+#define PROC_CHILD_STACK      (64 * 1024) /* the clone child's stack, until it execs */
 
-/* Everything the child needs, built before fork so the child allocates
+/* Everything the child needs, built before the clone so the child allocates
  * nothing and touches no lock. */
 struct launch {
 	char *const *argv;     /* borrowed from the spec */
 	char *const *envp;     /* borrowed: spec->envp or environ */
 	const char *cwd;       /* borrowed */
 	char **cands;          /* new: execve candidates, NULL-terminated */
-	char **sh_argv;        /* new array, borrowed strings: {"/bin/sh", slot, argv[1..]} */
+	/* new array, borrowed strings: for candidate k, at k * sh_stride,
+	 * {"/bin/sh", cands[k], argv[1..], NULL}: one array per candidate, so
+	 * the child (sharing the parent's memory) never writes one */
+	char **sh_argv;
+	size_t sh_stride;
 	int fd[3];             /* stdin, stdout, stderr: all >= 3 and O_CLOEXEC */
 	int rd[2];             /* read ends of capture pipes for stdout, stderr; -1 = none */
 	int err_r, err_w;      /* exec-error pipe, O_CLOEXEC */
@@ -95,7 +116,7 @@ static _Noreturn void child_fail(int fd, int stage, int err)
 }
 
 /* Handlers and SIG_IGN dispositions of the parent must not leak into the
- * program (SIG_IGN survives execve), nor the blocked mask set around fork. */
+ * program (SIG_IGN survives execve), nor the blocked mask set around the clone. */
 static void child_reset_signals(void)
 {
 	struct sigaction sa;
@@ -125,15 +146,14 @@ static void child_setup_fds(const struct launch *l)
 
 /* execvp()'s rules: keep searching past ENOENT-like errors, remember
  * EACCES, run a file without "#!" through /bin/sh. */
-static _Noreturn void child_exec(struct launch *l)
+static _Noreturn void child_exec(const struct launch *l)
 {
 	int err = ENOENT, saw_eacces = 0;
 
-	for (char **c = l->cands; *c; c++) {
-		execve(*c, l->argv, l->envp);
+	for (size_t k = 0; l->cands[k]; k++) {
+		execve(l->cands[k], l->argv, l->envp);
 		if ((err = errno) == ENOEXEC) {
-			l->sh_argv[1] = *c; /* our copy of the array: fork copied it */
-			execve("/bin/sh", l->sh_argv, l->envp);
+			execve("/bin/sh", l->sh_argv + k * l->sh_stride, l->envp);
 			err = errno;
 		}
 		if (err == EACCES)
@@ -157,7 +177,7 @@ static _Noreturn void child_main(struct launch *l)
 	child_exec(l);
 }
 
-/* ---- preparing a launch (parent, before fork) ------------------------- */
+/* ---- preparing a launch (parent, before the clone) -------------------- */
 
 /* Move fd above 0..2 so the child's dup2 onto 0..2 cannot clobber it (this
  * happens when the parent itself runs with a closed stdin, say). */
@@ -302,16 +322,25 @@ static char **exec_candidates(const char *file, char *const *envp)
 	return c;
 }
 
-/* {"/bin/sh", <slot for the script>, argv[1], ..., NULL}; strings borrowed. */
-static char **script_argv(char *const *argv)
+/* For each candidate k: {"/bin/sh", cands[k], argv[1], ..., NULL} at
+ * k * *stride (strings borrowed): execvp's fallback for a file without
+ * "#!", built here so the child writes nothing. */
+static char **script_argv(char *const *argv, char **cands, size_t *stride)
 {
-	size_t argc = 0;
+	size_t argc = 0, n = 0;
 	while (argv[argc])
 		argc++;
-	char **a = hive_xcalloc(argc + 2, sizeof *a);
-	a[0] = "/bin/sh";
-	for (size_t i = 1; i < argc; i++)
-		a[i + 1] = argv[i];
+	while (cands[n])
+		n++;
+	*stride = argc + 2;
+	char **a = hive_xcalloc(n * *stride + 1, sizeof *a);
+	for (size_t k = 0; k < n; k++) {
+		char **one = a + k * *stride;
+		one[0] = "/bin/sh";
+		one[1] = cands[k];
+		for (size_t i = 1; i < argc; i++)
+			one[i + 1] = argv[i];
+	}
 	return a;
 }
 
@@ -349,7 +378,7 @@ static int launch_prepare(const hive_proc_spec *spec, struct launch *l)
 		return rc;
 	}
 	l->cands = exec_candidates(spec->argv[0], l->envp);
-	l->sh_argv = script_argv(spec->argv);
+	l->sh_argv = script_argv(spec->argv, l->cands, &l->sh_stride);
 	return 0;
 }
 
@@ -370,19 +399,31 @@ static int check_spec(const hive_proc_spec *spec)
 	return 0;
 }
 
-/* Signals are blocked across fork so that no handler of the parent runs in
- * the child before child_reset_signals(). */
-static pid_t fork_child(struct launch *l)
+static int child_entry(void *l)
+{
+	child_main(l);
+}
+
+/* Signals are blocked across the clone so that no handler of the parent
+ * runs in the child (on the parent's memory) before child_reset_signals().
+ * Without CLONE_SIGHAND the child's dispositions are its own copy.  The
+ * calling thread resumes once the child has exec'd or exited, so its
+ * stack can go at once. */
+static pid_t clone_child(struct launch *l)
 {
 	sigset_t all, old;
+	void *stack = mmap(NULL, PROC_CHILD_STACK, PROT_READ | PROT_WRITE,
+	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
+	if (stack == MAP_FAILED)
+		return -1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid_t pid = fork();
-	if (pid == 0)
-		child_main(l);
+	pid_t pid = clone(child_entry, (char *)stack + PROC_CHILD_STACK,
+	                  CLONE_VM | CLONE_VFORK | SIGCHLD, l);
 	int saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, PROC_CHILD_STACK);
 	errno = saved;
 	return pid;
 }
@@ -467,9 +508,9 @@ int hive_proc_spawn(const hive_proc_spec *spec, hive_proc *out)
 	if (rc || (rc = launch_prepare(spec, &l)))
 		return rc;
 	int64_t start_ms = hive_clock_monotonic_ms();
-	pid_t pid = fork_child(&l);
+	pid_t pid = clone_child(&l);
 	if (pid < 0) {
-		rc = hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\" in %s: fork: %s",
+		rc = hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\" in %s: clone: %s",
 		                    spec->argv[0], spec->cwd, errstr(errno, eb, sizeof eb));
 		launch_dispose(&l);
 		return rc;

@@ -7,9 +7,11 @@
  *
  * Thread safety: every function may be called from several threads at once.
  * Everything the child needs (argv, envp, candidate executable paths, open
- * fds) is prepared before fork(); between fork() and execve() the child makes
- * only async-signal-safe calls, so a fork from a multi-threaded process is
- * safe.  Every fd hive_proc opens is O_CLOEXEC, and the child marks every
+ * fds) is prepared before the child is started with clone(CLONE_VM |
+ * CLONE_VFORK) (posix_spawn's way: no page tables copied; proc.c says why);
+ * between the clone and execve() the child makes only async-signal-safe
+ * calls on its own stack and writes none of the parent's memory, so a spawn
+ * from a multi-threaded process is safe.  Every fd hive_proc opens is O_CLOEXEC, and the child marks every
  * inherited fd >= 3 close-on-exec (close_range, Linux >= 5.11), so the
  * program sees only fds 0, 1, 2 even if other code leaked an fd.
  *
@@ -45,7 +47,7 @@ typedef struct {
 	char *const *argv;
 	const char *cwd;          /* the child's working directory (required) */
 	char *const *envp;        /* the child's complete environment; NULL = the parent's */
-	/* The three stream paths are opened by the parent before fork, so a
+	/* The three stream paths are opened by the parent before the clone, so a
 	 * relative one is relative to the parent's cwd, not to cwd above. */
 	const char *stdin_path;   /* opened read-only on fd 0; NULL = /dev/null */
 	const char *stdout_path;  /* created/truncated, mode 0600 (less umask); NULL = /dev/null */
@@ -79,7 +81,7 @@ typedef struct {
 	pid_t pgid;       /* its process group; always == pid */
 	int pidfd;        /* pidfd_open() of pid, or -1 (then hive_proc_wait polls) */
 	int out_r[2];     /* read ends of the stdout/stderr capture pipes, or -1 */
-	int64_t start_ms; /* hive_clock_monotonic_ms() just before fork */
+	int64_t start_ms; /* hive_clock_monotonic_ms() just before the clone */
 } hive_proc;
 
 typedef struct {
@@ -106,7 +108,7 @@ typedef struct {
  *                   'cannot start "./agent.sh" in /path/wt: No such file or
  *                   directory'.  Also: stdin_path does not exist.
  *   HIVE_ESYSTEM    a stream file could not be opened/created, or
- *                   pipe/fork failed. */
+ *                   pipe/clone failed. */
 int hive_proc_spawn(const hive_proc_spec *spec, hive_proc *out);
 
 /* Wait for the leader to exit while enforcing spec->timeout_ms and
