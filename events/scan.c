@@ -156,6 +156,9 @@ static int scan_all(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, v
 
 int hive_txn_scan(hive_txn *t, const hive_event_filter *f, hive_event_fn fn, void *ctx)
 {
+	int frc = hive_store_flush_index(t); /* this transaction's own entries count */
+	if (frc)
+		return frc;
 	if (!f->flow_id && !f->task_id && !f->attempt_id && !f->n_types)
 		return scan_all(t, f, fn, ctx);
 	seq_list l = {0};
@@ -427,6 +430,9 @@ static int verify_blobs(hive_txn *t, verify_state *vs)
 
 int hive_txn_verify_with(hive_txn *t, const hive_verify_opts *o, uint64_t *events_out, uint64_t *problems)
 {
+	int frc = hive_store_flush_index(t);
+	if (frc)
+		return frc;
 	verify_state vs = {.o = o};
 	uint64_t count = 0;
 	int rc = verify_events(t, &vs, &count);

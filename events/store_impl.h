@@ -24,13 +24,32 @@ struct hive_store {
 	int inotify_watch;
 };
 
+/* The index entries of one key that a write transaction has appended but
+ * not yet written (store.c, "index entries"). */
+typedef struct {
+	hive_index idx;
+	size_t klen;
+	char key[64];
+	size_t n, cap;
+	unsigned char *seqs; /* n seqs of 8 big-endian bytes, ascending */
+} hive_pending_key;
+
 struct hive_txn {
 	hive_store *s;
 	MDB_txn *txn;
 	int write;
 	int map_full;     /* a put hit MDB_MAP_FULL: grow and run again */
 	uint64_t last_seq;
+	hive_pending_key *pending; /* NULL until the first index entry */
+	size_t n_pending, pending_seqs;
 };
+
+/* Write the index entries this transaction has gathered (a no-op when
+ * there are none).  Called before the commit and before anything in the
+ * transaction reads an index, so a reader never misses an entry. */
+int hive_store_flush_index(hive_txn *t);
+/* Free what the gathering holds (the entries are dropped). */
+void hive_store_pending_dispose(hive_txn *t);
 
 /* Events are keyed by seq as 8 big-endian bytes, so LMDB's byte order is
  * seq order (and MDB_APPEND applies). */

@@ -1489,6 +1489,98 @@ static void test_verify_stray_index_entry(void **state)
 		fail_msg("verify did not name the stray idx_task entries:\n%s", v.msgs);
 }
 
+/* After a stray entry larger than any seq (add_stray_entry: seq 77 under
+ * TASKS[3]), appending more events of that task still indexes them: the
+ * index writer's MDB_APPENDDUP refuses (MDB_KEYEXIST) and it falls back to
+ * plain puts.  verify then finds only the two stray entries (and says the
+ * index holds those two more than the log implies). */
+static void test_append_after_stray_larger_entry(void **state)
+{
+	fixture *fx = *state;
+	small_log(fx->dir);
+	corrupt(fx->dir, add_stray_entry);
+	hive_store *s = open_store(fx->dir);
+	ev_spec three[] = {
+		{"task_ready", FLOWS[1], TASKS[3], NULL, NULL},
+		{"task_ready", FLOWS[1], TASKS[3], NULL, NULL},
+		{"task_ready", FLOWS[1], TASKS[3], NULL, NULL},
+	};
+	batch b = {three, 3, 0};
+	assert_int_equal(hive_store_write(s, batch_fn, &b), 0);
+	hive_store_close(s);
+	verify_result v = verify_dir(fx->dir);
+	print_message("%s", v.msgs);
+	assert_int_equal(v.events, 7);
+	assert_int_equal(v.problems, 3);
+	assert_non_null(strstr(v.msgs, "idx_task holds 7 entries but the log implies 5"));
+	if (strstr(v.msgs, "missing from index"))
+		fail_msg("an appended event is missing from its index:\n%s", v.msgs);
+}
+
+/* 200 distinct tasks, 2000 events, one transaction: the index writer
+ * gathers entries per key and flushes them part-way (it holds at most 64
+ * keys); a scan and a prefix lookup inside the same transaction see every
+ * entry appended before them, and the committed indexes agree with the
+ * log. */
+enum { MANY_TASKS = 200, MANY_EVENTS = 2000 };
+
+static void many_task_id(int i, char out[HIVE_ID_LEN + 1])
+{
+	snprintf(out, HIVE_ID_LEN + 1, "7200%04x-0000-7000-8000-000000000001", (unsigned)i);
+}
+
+typedef struct {
+	seqs seen;           /* scan of the last task inside the transaction */
+	size_t n_prefix;     /* index keys starting with "7200" found inside it */
+} own_entries;
+
+static int many_tasks_txn(hive_txn *txn, void *ctx)
+{
+	own_entries *o = ctx;
+	for (int i = 0; i < MANY_EVENTS; i++) {
+		char task[HIVE_ID_LEN + 1];
+		many_task_id(i % MANY_TASKS, task);
+		ev_spec e = {"task_ready", FLOWS[i % 3], task, NULL, NULL};
+		int rc = append_spec(txn, &e);
+		if (rc)
+			return rc;
+	}
+	char last[HIVE_ID_LEN + 1]; /* its last entry is still gathered, not written */
+	many_task_id(MANY_TASKS - 1, last);
+	hive_event_filter f = {.task_id = last};
+	memset(&o->seen, 0, sizeof o->seen);
+	int rc = hive_txn_scan(txn, &f, collect_fn, &o->seen);
+	char keys[256][HIVE_ID_LEN + 1];
+	if (!rc)
+		rc = hive_txn_index_prefix(txn, HIVE_IDX_TASK, "7200", keys, 256, &o->n_prefix);
+	return rc;
+}
+
+static void test_txn_sees_its_own_index_entries(void **state)
+{
+	fixture *fx = *state;
+	hive_store *s = open_store(fx->dir);
+	own_entries *o = calloc(1, sizeof *o);
+	assert_int_equal(hive_store_write(s, many_tasks_txn, o), 0);
+	assert_int_equal(o->seen.n, MANY_EVENTS / MANY_TASKS);
+	for (size_t i = 0; i < o->seen.n; i++)
+		assert_int_equal(o->seen.seq[i], MANY_TASKS * (i + 1));
+	assert_int_equal(o->n_prefix, MANY_TASKS);
+	assert_verify_clean(s, MANY_EVENTS);
+	char task[HIVE_ID_LEN + 1];
+	many_task_id(7, task);
+	hive_event_filter f = {.task_id = task};
+	seqs got;
+	scan(s, &f, &got);
+	assert_int_equal(got.n, MANY_EVENTS / MANY_TASKS);
+	assert_int_equal(got.seq[0], 8);
+	f = (hive_event_filter){.flow_id = FLOWS[2]};
+	scan(s, &f, &got);
+	assert_int_equal(got.n, MANY_EVENTS / 3);
+	free(o);
+	hive_store_close(s);
+}
+
 static void mangle_event(MDB_txn *txn)
 {
 	MDB_dbi ev = raw_dbi(txn, "events");
@@ -1708,6 +1800,8 @@ int main(void)
 		T(test_open_error_names_path),
 		T(test_verify_missing_index_entry),
 		T(test_verify_stray_index_entry),
+		T(test_append_after_stray_larger_entry),
+		T(test_txn_sees_its_own_index_entries),
 		T(test_verify_bad_event),
 		T(test_verify_gap),
 		T(test_v1_store_upgrades),
