@@ -352,6 +352,39 @@ static void test_payload_writer_matches_jansson(void **state)
 	}
 }
 
+/* The envelope's strings are checked 8 bytes at a time (put_field's
+ * word_not_plain): every byte value at every position of a 1- to 20-byte
+ * correlation id still gives jansson's bytes, escape or not. */
+static void test_envelope_bytes_every_value_and_position(void **state)
+{
+	(void)state;
+	for (size_t len = 1; len <= 20; len++)
+		for (size_t at = 0; at < len; at++)
+			for (int byte = 1; byte < 256; byte++) {
+				char id[HIVE_ID_LEN + 1];
+				memset(id, 'a', len);
+				id[len] = '\0';
+				id[at] = (char)byte;
+				if (byte >= 0x80) /* alone, not UTF-8: jansson refuses it (a UTF-8 id: test_encode_matches_jansson) */
+					continue;
+				hive_event ev;
+				hive_event_init(&ev, HIVE_EV_TASK_READY, json_object());
+				hive_event_correlate(&ev, PID, id, TID, NULL);
+				ev.seq = 5;
+				snprintf(ev.id.s, sizeof ev.id.s, "%s", EID);
+				snprintf(ev.time, sizeof ev.time, "%s", TIME);
+				char *got = hive_event_encode(&ev);
+				json_t *ref = reference_envelope(&ev);
+				char *want = json_dumps(ref, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+				if (strcmp(got, want) != 0)
+					fail_msg("byte 0x%02x at %zu of %zu: got %s, want %s", byte, at, len, got, want);
+				free(want);
+				free(got);
+				json_decref(ref);
+				hive_event_dispose(&ev);
+			}
+}
+
 /* {"k": [[...[1]...]]}: a payload whose deepest value is at `levels`
  * (the payload object is level 1), as text. */
 static char *nested_payload(int levels)
@@ -512,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_encode_matches_jansson),
 		cmocka_unit_test(test_decode_fast_path_agrees),
 		cmocka_unit_test(test_payload_writer_matches_jansson),
+		cmocka_unit_test(test_envelope_bytes_every_value_and_position),
 		cmocka_unit_test(test_payload_depth_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
