@@ -40,6 +40,7 @@ void hive_pick_dispose(hive_pick *p)
 {
 	json_decref(p->task);
 	json_decref(p->context);
+	json_decref(p->spare);
 	free(p->worktree);
 	free(p->repo);
 	free(p->attempt_dir);

@@ -26,6 +26,7 @@ typedef struct {
 	char *worktree, *repo, *attempt_dir;
 	char *branch;          /* hive/<flow>/<key>: the worktree's own branch, the only one hive commits on */
 	char *fail_reason;     /* set when the worktree could not be prepared */
+	json_t *spare;         /* attempt_started's "spare" (a spare worktree was tried) or NULL: new reference */
 	int started;           /* attempt_started was committed */
 	int outcome;           /* the outcome recorded for it; -1 when none was */
 	char *error;           /* hive's own failure while running it (the thread's message) */

@@ -22,6 +22,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1522,5 +1523,527 @@ int hive_git_branch_commit(const char *repo_path, const char *branch, char out[G
 	git_object_free(obj);
 	free(ref);
 	gw_close(repo);
+	return rc;
+}
+
+/* ------------------------------------------------------------- spares */
+
+/*
+ * Recycling (docs/lifecycle.md, "Spare worktrees").  A worktree whose task
+ * succeeded is parked as a spare instead of being deleted: its directory
+ * moves under the data dir, its HEAD is detached (so it holds no branch),
+ * and its .git/worktrees entry is renamed "hive-spare-<hash of the spare's
+ * path>", so the rule that a hive branch is only ever checked out in the
+ * entry named after it (gw_entry_name) still holds.  Adopting a spare
+ * resets it in place to the new base (only files that differ are written;
+ * untracked and ignored files go), then moves it and its entry to the
+ * task's path and branch.  Each step that git reads is one rename or an
+ * atomic file replacement, and every state a crash can leave is either a
+ * consistent spare, a task worktree, or debris that hive_git_spare_discard,
+ * hive_git_worktree_drop_debris, gw_claim_entry or
+ * hive_git_worktree_prune_dead removes.
+ */
+
+/* Tests only: HIVE_TEST_KILL_AT="park:N" or "adopt:N" SIGKILLs this
+ * process right after step N of parking or adopting a spare, so that
+ * tests/cli/test_lifecycle_spares.sh can check that every state a crash
+ * leaves is cleaned up by the next run, the flow's end or `hive gc`. */
+static void gw_test_kill(const char *op, int step)
+{
+	const char *at = getenv("HIVE_TEST_KILL_AT");
+	char want[32];
+	snprintf(want, sizeof want, "%s:%d", op, step);
+	if (at && strcmp(at, want) == 0)
+		kill(getpid(), SIGKILL);
+}
+
+/* rm -rf that also gets through what a runtime may leave: directories
+ * without permissions or read-only (ours: made writable first), FIFOs and
+ * sockets (unlinked, never opened).  Symlinks are not followed. */
+static int gw_rm_force(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	if ((st.st_mode & 0700) != 0700)
+		chmod(path, st.st_mode | 0700);
+	DIR *d = opendir(path);
+	int rc = 0;
+	if (d) {
+		hive_strv names = {0};
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				hive_strv_push(&names, e->d_name);
+		closedir(d);
+		for (size_t i = 0; i < names.n; i++) {
+			char *p = hive_fs_join(path, names.v[i]);
+			rc |= gw_rm_force(p);
+			free(p);
+		}
+		hive_strv_free(names.v);
+	}
+	return rmdir(path) == 0 || errno == ENOENT ? rc : -1;
+}
+
+/* New string: the whole small file dir/name with trailing newlines cut;
+ * NULL when it cannot be read. */
+static char *gw_read_text(const char *dir, const char *name)
+{
+	char *p = name ? hive_fs_join(dir, name) : hive_xstrdup(dir);
+	FILE *f = fopen(p, "r");
+	free(p);
+	if (!f)
+		return NULL;
+	hive_buf b = {0};
+	char chunk[512];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
+		hive_buf_append(&b, chunk, n);
+	fclose(f);
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	if (!b.data)
+		hive_buf_puts(&b, "");
+	return hive_buf_detach(&b);
+}
+
+/* Replace dir/name with `text` atomically (a sibling temp file renamed
+ * over it): git never sees half a gitdir or HEAD. */
+static int gw_replace_file(const char *dir, const char *name, const char *text)
+{
+	hive_buf tmp = {0};
+	hive_buf_printf(&tmp, "%s.hive-tmp", name);
+	char *t = hive_fs_join(dir, tmp.data), *p = hive_fs_join(dir, name);
+	unlink(t);
+	int rc = gw_write_file(dir, tmp.data, text);
+	if (rc == 0 && rename(t, p) != 0)
+		rc = gw_errno(errno, "cannot replace", p);
+	if (rc)
+		unlink(t);
+	free(t);
+	free(p);
+	hive_buf_dispose(&tmp);
+	return rc;
+}
+
+/* New string: the entry a spare at abs is registered under. */
+static char *gw_spare_entry(git_repository *repo, const char *abs)
+{
+	hive_buf name = {0};
+	hive_buf_printf(&name, "hive-spare-%08" PRIx32, gw_fnv1a(abs));
+	char *p = gw_entry_path(repo, name.data);
+	hive_buf_dispose(&name);
+	return p;
+}
+
+/* 1 when entry (a .git/worktrees/<name> path) belongs to the worktree at
+ * abs, or to nothing that exists any more (its gitdir names a missing
+ * .git, or it has none): either way it is safe to delete for abs. */
+static int gw_entry_is_for(const char *entry, const char *abs)
+{
+	char *gitdir = gw_read_text(entry, "gitdir");
+	hive_buf want = {0};
+	hive_buf_printf(&want, "%s/.git", abs);
+	int mine = !gitdir || strcmp(gitdir, want.data) == 0 || !gw_exists(gitdir);
+	free(gitdir);
+	hive_buf_dispose(&want);
+	return mine;
+}
+
+/* New string: the entry a worktree's .git file at abs points at; NULL
+ * when there is none or it is not one of hive's entries of this repo. */
+static char *gw_entry_of(git_repository *repo, const char *abs)
+{
+	char *dotgit = gw_read_text(abs, ".git");
+	char *dir = gw_entry_path(repo, NULL);
+	char *entry = NULL;
+	size_t n = strlen(dir);
+	if (dotgit && strncmp(dotgit, "gitdir: ", 8) == 0 && strncmp(dotgit + 8, dir, n) == 0 &&
+	    strncmp(dotgit + 8 + n, "/hive-", 6) == 0 && !strchr(dotgit + 8 + n + 1, '/'))
+		entry = hive_xstrdup(dotgit + 8);
+	free(dotgit);
+	free(dir);
+	return entry;
+}
+
+/* 1 when abs is a spare registered as entry: its .git names the entry and
+ * the entry's gitdir names its .git, with HEAD and commondir present. */
+static int gw_spare_consistent(const char *abs, const char *entry)
+{
+	char *dotgit = gw_read_text(abs, ".git");
+	hive_buf want = {0};
+	hive_buf_printf(&want, "gitdir: %s", entry);
+	int ok = dotgit && strcmp(dotgit, want.data) == 0 && gw_has_file(entry, "HEAD") &&
+		 gw_has_file(entry, "commondir");
+	hive_buf_reset(&want);
+	hive_buf_printf(&want, "%s/.git", abs);
+	char *gitdir = gw_read_text(entry, "gitdir");
+	ok = ok && gitdir && strcmp(gitdir, want.data) == 0;
+	free(gitdir);
+	free(dotgit);
+	hive_buf_dispose(&want);
+	return ok;
+}
+
+/* The locked part of hive_git_spare_discard: the spare's entry (by its
+ * name, and the one its .git names, when they are for it or for nothing),
+ * then its directory. */
+static int gw_discard_locked(git_repository *repo, const char *abs)
+{
+	char *named = gw_spare_entry(repo, abs), *pointed = gw_entry_of(repo, abs);
+	if (gw_exists(named) && gw_entry_is_for(named, abs))
+		gw_rm_force(named);
+	if (pointed && gw_exists(pointed) && gw_entry_is_for(pointed, abs))
+		gw_rm_force(pointed);
+	free(named);
+	free(pointed);
+	if (gw_rm_force(abs) != 0)
+		return gw_errno(errno, "cannot delete spare worktree", abs);
+	return 0;
+}
+
+int hive_git_spare_discard(const char *repo_path, const char *spare_path)
+{
+	git_repository *repo;
+	int fd = -1;
+	if (!spare_path || !*spare_path)
+		return hive_error_set(HIVE_EINVALID, "no spare worktree path given");
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	char *abs = gw_canon(spare_path);
+	rc = gw_lock(repo, &fd);
+	if (rc == 0)
+		rc = gw_discard_locked(repo, abs);
+	gw_unlock(fd);
+	free(abs);
+	gw_close(repo);
+	return rc;
+}
+
+/* Drop what a finished task's git left in its entry (ORIG_HEAD, reflogs,
+ * rebase state, temp files): a spare's entry holds HEAD, commondir,
+ * gitdir and index, as a fresh one does after its checkout. */
+static void gw_scrub_entry(const char *entry)
+{
+	static const char *const keep[] = {"HEAD", "commondir", "gitdir", "index"};
+	DIR *d = opendir(entry);
+	if (!d)
+		return;
+	hive_strv drop = {0};
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int k = e->d_name[0] == '.';
+		for (size_t i = 0; i < sizeof keep / sizeof *keep && !k; i++)
+			k = strcmp(e->d_name, keep[i]) == 0;
+		if (!k)
+			hive_strv_push(&drop, e->d_name);
+	}
+	closedir(d);
+	for (size_t i = 0; i < drop.n; i++) {
+		char *p = hive_fs_join(entry, drop.v[i]);
+		gw_rm_force(p);
+		free(p);
+	}
+	hive_strv_free(drop.v);
+}
+
+/* HEAD of entry as "<hex>\n": the commit its branch (or detached HEAD)
+ * is at, read through the shared refs of repo. */
+static int gw_detached_head(git_repository *repo, const char *entry, hive_buf *out)
+{
+	char *head = gw_read_text(entry, "HEAD");
+	git_oid oid;
+	int rc = -1;
+	if (head && strncmp(head, "ref: ", 5) == 0)
+		rc = git_reference_name_to_id(&oid, repo, head + 5);
+	else if (head)
+		rc = git_oid_fromstr(&oid, head);
+	if (rc < 0) {
+		rc = hive_error_set(HIVE_ESYSTEM, "cannot read HEAD of worktree entry %s (%s)", entry,
+				    head ? head : "missing");
+	} else {
+		char hex[GW_HEXSZ];
+		gw_hex(hex, &oid);
+		hive_buf_printf(out, "%s\n", hex);
+	}
+	free(head);
+	return rc;
+}
+
+/* The locked part of hive_git_worktree_park; see the order above. */
+static int gw_park_locked(git_repository *repo, const char *wt, const char *spare)
+{
+	char *old = gw_entry_of(repo, wt), *entry = gw_spare_entry(repo, spare);
+	hive_buf head = {0}, text = {0};
+	int rc = 0;
+	if (!old || !gw_spare_consistent(wt, old))
+		rc = hive_error_set(HIVE_EINVALID, "%s is not a worktree hive made; not keeping it as a spare", wt);
+	else if (gw_has_file(old, "locked"))
+		rc = hive_error_set(HIVE_ECONFLICT, "worktree %s is locked; not keeping it as a spare", wt);
+	else if (gw_exists(spare))
+		rc = hive_error_set(HIVE_ECONFLICT, "spare worktree path %s already exists", spare);
+	else if (gw_exists(entry) && !gw_entry_is_for(entry, spare))
+		rc = hive_error_set(HIVE_ECONFLICT, "worktree entry %s belongs to another worktree", entry);
+	if (rc == 0 && gw_exists(entry))
+		gw_rm_force(entry);
+	if (rc == 0)
+		rc = gw_detached_head(repo, old, &head);
+	if (rc == 0) {
+		gw_scrub_entry(old);
+		rc = gw_replace_file(old, "HEAD", head.data);
+	}
+	if (rc == 0)
+		gw_test_kill("park", 1);
+	if (rc == 0 && rename(wt, spare) != 0)
+		rc = gw_errno(errno, "cannot move worktree to", spare);
+	if (rc == 0)
+		gw_test_kill("park", 2);
+	if (rc == 0 && rename(old, entry) != 0)
+		rc = gw_errno(errno, "cannot rename worktree entry", old);
+	if (rc == 0) {
+		gw_test_kill("park", 3);
+		hive_buf_printf(&text, "%s/.git\n", spare);
+		rc = gw_replace_file(entry, "gitdir", text.data);
+	}
+	if (rc == 0) {
+		gw_test_kill("park", 4);
+		hive_buf_reset(&text);
+		hive_buf_printf(&text, "gitdir: %s\n", entry);
+		rc = gw_replace_file(spare, ".git", text.data);
+	}
+	hive_buf_dispose(&head);
+	hive_buf_dispose(&text);
+	free(old);
+	free(entry);
+	return rc;
+}
+
+int hive_git_worktree_park(const char *repo_path, const char *worktree_path, const char *spare_path)
+{
+	git_repository *repo;
+	int fd = -1;
+	char *spare = NULL;
+	if (!worktree_path || !*worktree_path || !spare_path || !*spare_path)
+		return hive_error_set(HIVE_EINVALID, "no worktree or spare path given");
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	char *wt = gw_canon(worktree_path);
+	rc = gw_prepare_path(spare_path, &spare);
+	if (rc == 0)
+		rc = gw_lock(repo, &fd);
+	if (rc == 0)
+		rc = gw_park_locked(repo, wt, spare);
+	gw_unlock(fd);
+	free(spare);
+	free(wt);
+	gw_close(repo);
+	return rc;
+}
+
+/* Is everything under dir something the checkout can reset: regular
+ * files, symlinks, and directories the owner may read, write and enter,
+ * with no repository of their own inside?  A FIFO, socket or device (git
+ * neither tracks nor removes them), a locked-down directory, or a nested
+ * .git are refused: such a spare is not reused. */
+static int gw_spare_sane(const char *dir, int top)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return hive_error_set(HIVE_ECONFLICT, "cannot read %s: %s", dir, strerror(errno));
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || (top && strcmp(e->d_name, ".git") == 0))
+			continue;
+		char *p = hive_fs_join(dir, e->d_name);
+		struct stat st;
+		if (lstat(p, &st) != 0)
+			rc = hive_error_set(HIVE_ECONFLICT, "cannot stat %s: %s", p, strerror(errno));
+		else if (!top && strcmp(e->d_name, ".git") == 0)
+			rc = hive_error_set(HIVE_ECONFLICT, "%s is a nested repository", p);
+		else if (S_ISDIR(st.st_mode) && (st.st_mode & 0700) != 0700)
+			rc = hive_error_set(HIVE_ECONFLICT, "directory %s is not writable", p);
+		else if (S_ISDIR(st.st_mode))
+			rc = gw_spare_sane(p, 0);
+		else if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+			rc = hive_error_set(HIVE_ECONFLICT, "%s is neither a file nor a directory", p);
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Reset the spare at abs, in place and still detached, to exactly
+ * commit's tree: index and tracked files (only those that differ are
+ * written), untracked and ignored files deleted. */
+static int gw_spare_reset(const char *abs, const char *commit)
+{
+	git_repository *wt = NULL;
+	git_commit *c = NULL;
+	git_checkout_options co;
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
+	int rc = gw_spare_sane(abs, 1);
+	if (rc == 0)
+		rc = gw_open_worktree(&wt, abs);
+	if (rc == 0) {
+		gw_drop_stale_index_lock(wt);
+		rc = gw_commit(&c, wt, commit, abs);
+	}
+	if (rc == 0 && (rc = git_checkout_tree(wt, (const git_object *)c, &co)) < 0)
+		rc = gw_fail(rc, "cannot reset spare worktree %s to %s", abs, commit);
+	git_commit_free(c);
+	git_repository_free(wt);
+	return rc;
+}
+
+/* The locked part of hive_git_worktree_adopt, after the reset: branch at
+ * commit, the entry renamed after the branch, the directory moved, and
+ * the links between them rewritten.  HEAD names the branch before the
+ * entry gets its name, so a crash in between leaves an entry that
+ * gw_claim_entry prunes (it holds the branch, and its directory is gone
+ * once the spare is discarded). */
+static int gw_adopt_locked(git_repository *repo, const char *spare, const char *entry, const char *abs,
+			   const char *branch, const char *commit, const char *where)
+{
+	git_reference *ref = NULL;
+	hive_buf text = {0};
+	char *target = NULL;
+	int rc = 0;
+	char *name = gw_claim_entry(repo, branch);
+	if (!name)
+		rc = hive_error_last_code();
+	if (rc == 0) {
+		gw_drop_stale_branch_lock(repo, branch);
+		rc = gw_set_branch(&ref, repo, branch, commit, where);
+	}
+	if (rc == 0) {
+		gw_test_kill("adopt", 2);
+		target = gw_entry_path(repo, name);
+		hive_buf_printf(&text, "ref: refs/heads/%s\n", branch);
+		rc = gw_replace_file(entry, "HEAD", text.data);
+	}
+	if (rc == 0)
+		gw_test_kill("adopt", 3);
+	if (rc == 0 && rename(entry, target) != 0)
+		rc = gw_errno(errno, "cannot rename worktree entry", entry);
+	int renamed = rc == 0 && target;
+	if (rc == 0)
+		gw_test_kill("adopt", 4);
+	if (rc == 0 && rename(spare, abs) != 0)
+		rc = gw_errno(errno, "cannot move spare worktree to", abs);
+	if (rc == 0) {
+		gw_test_kill("adopt", 5);
+		hive_buf_reset(&text);
+		hive_buf_printf(&text, "%s/.git\n", abs);
+		rc = gw_replace_file(target, "gitdir", text.data);
+	}
+	if (rc == 0) {
+		hive_buf_reset(&text);
+		gw_test_kill("adopt", 6);
+		hive_buf_printf(&text, "gitdir: %s\n", target);
+		rc = gw_replace_file(abs, ".git", text.data);
+	}
+	if (rc && renamed) { /* undo: target did not exist before, abs neither */
+		if (!gw_exists(spare))
+			gw_rm_force(abs);
+		gw_rm_force(target);
+	}
+	hive_buf_dispose(&text);
+	git_reference_free(ref);
+	free(target);
+	free(name);
+	return rc;
+}
+
+int hive_git_worktree_adopt(const char *repo_path, const char *spare_path, const char *worktree_path,
+			    const char *branch, const char *commit)
+{
+	git_repository *repo;
+	int fd = -1;
+	char *abs = NULL;
+	int rc = gw_check_branch_name(branch);
+	if (rc || (rc = gw_open(&repo, repo_path)))
+		return rc;
+	char *spare = gw_canon(spare_path), *entry = gw_spare_entry(repo, spare);
+	rc = gw_prepare_path(worktree_path, &abs);
+	if (rc)
+		goto out; /* the caller's path: the spare stays as it is */
+	if (!gw_spare_consistent(spare, entry)) {
+		rc = hive_error_set(HIVE_ENOTFOUND, "%s is not a usable spare worktree", spare);
+	} else {
+		/* the reset works in the spare alone, through its own handle:
+		 * the shared one (and its lock) is free meanwhile, so other
+		 * attempts' git work goes on */
+		gw_close(repo);
+		repo = NULL;
+		rc = gw_spare_reset(spare, commit);
+		int orc = gw_open(&repo, repo_path);
+		if (orc) {
+			rc = rc ? rc : orc;
+			goto out;
+		}
+	}
+	if (rc == 0)
+		gw_test_kill("adopt", 1);
+	int lrc = gw_lock(repo, &fd);
+	if (lrc) {
+		rc = rc ? rc : lrc;
+		goto out;
+	}
+	if (rc == 0)
+		rc = gw_adopt_locked(repo, spare, entry, abs, branch, commit, repo_path);
+	if (rc && gw_exists(spare)) { /* a spare that failed once is never reused */
+		char *why = hive_xstrdup(hive_error_last());
+		gw_discard_locked(repo, spare);
+		rc = hive_error_set(rc, "%s", why);
+		free(why);
+	}
+out:
+	gw_unlock(fd);
+	free(abs);
+	free(entry);
+	free(spare);
+	gw_close(repo);
+	return rc;
+}
+
+/* Delete entry `name` when it is hive's and dead: its gitdir names a
+ * .git that no longer exists (or it lacks one of its files: debris). */
+static int gw_prune_if_dead(git_repository *repo, const char *name, void *ctx)
+{
+	int *pruned = ctx;
+	if (strncmp(name, "hive-", 5) != 0)
+		return 0;
+	char *entry = gw_entry_path(repo, name);
+	char *gitdir = gw_read_text(entry, "gitdir");
+	int dead = !gw_has_file(entry, "locked") &&
+		   (!gitdir || !gw_exists(gitdir) || !gw_has_file(entry, "HEAD") || !gw_has_file(entry, "commondir"));
+	if (dead && gw_rm_force(entry) == 0)
+		(*pruned)++;
+	free(gitdir);
+	free(entry);
+	return 0;
+}
+
+int hive_git_worktree_prune_dead(const char *repo_path, int *pruned_out)
+{
+	git_repository *repo;
+	int fd = -1, pruned = 0;
+	int rc = gw_open(&repo, repo_path);
+	if (rc)
+		return rc;
+	rc = gw_lock(repo, &fd);
+	if (rc == 0)
+		rc = gw_each_entry(repo, gw_prune_if_dead, &pruned);
+	gw_unlock(fd);
+	gw_close(repo);
+	if (pruned_out)
+		*pruned_out = pruned;
 	return rc;
 }

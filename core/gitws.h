@@ -221,6 +221,61 @@ void hive_diff_stats_dispose(hive_diff_stats *s);
 int hive_git_worktree_remove(const char *repo_path, const char *worktree_path);
 
 /*
+ * Spare worktrees (docs/lifecycle.md): a worktree whose task succeeded is
+ * kept, detached, as a spare, and the next task adopts it instead of a
+ * fresh checkout.
+ *
+ * hive_git_worktree_park: turn the linked worktree at worktree_path (made
+ * by hive_git_worktree_create or _adopt) into a spare at spare_path (must
+ * not exist; parents are created): its HEAD is detached at the commit it
+ * was on, so it holds no branch; its .git/worktrees entry is renamed
+ * "hive-spare-<hash of spare_path>"; worktree_path no longer exists.  Its
+ * files are left as they are.  On failure nothing was moved unless the
+ * message says so; the caller removes the worktree instead.
+ * Errors: HIVE_EINVALID (not a worktree hive made), HIVE_ECONFLICT
+ * (locked, spare path or entry taken), HIVE_ESYSTEM.
+ */
+int hive_git_worktree_park(const char *repo_path, const char *worktree_path, const char *spare_path);
+
+/*
+ * Adopt the spare at spare_path as the worktree of `branch` at
+ * worktree_path (must not exist), with `branch` created or force-moved to
+ * `commit` as hive_git_worktree_create does.  The result is what a fresh
+ * checkout would be: HEAD on `branch`, index and tracked files = commit's
+ * tree (only files that differ are written), every untracked and ignored
+ * file deleted.  A spare holding something the reset cannot handle (a
+ * FIFO, socket or device; a directory without owner rwx; a nested
+ * repository) or failing in any other way is discarded
+ * (hive_git_spare_discard) and the error returned: the caller then
+ * creates a fresh worktree.  worktree_path does not exist after a failure.
+ * Errors: HIVE_ENOTFOUND (no usable spare there), HIVE_ECONFLICT (as
+ * hive_git_worktree_create, or the spare's content), HIVE_EINVALID,
+ * HIVE_ESYSTEM.
+ */
+int hive_git_worktree_adopt(const char *repo_path, const char *spare_path, const char *worktree_path,
+			    const char *branch, const char *commit);
+
+/*
+ * Delete the spare at spare_path, whatever its state (a crash in
+ * _park or _adopt, or files a runtime made undeletable: directories are
+ * made writable first, FIFOs unlinked), and its .git/worktrees entry when
+ * it is the spare's or belongs to nothing that exists.  Idempotent.  Only
+ * for paths hive owns (<data dir>/spares/...).
+ * Errors: HIVE_EINVALID (not a repository), HIVE_ESYSTEM.
+ */
+int hive_git_spare_discard(const char *repo_path, const char *spare_path);
+
+/*
+ * Delete every .git/worktrees entry of hive's ("hive-*") whose worktree no
+ * longer exists (its gitdir names a missing .git) or that lacks HEAD or
+ * commondir, as `git worktree prune` would; locked entries are kept.
+ * Reads the whole list: for flow ends and `hive gc`, not per task.
+ * *pruned_out (may be NULL) = how many were deleted.
+ * Errors: HIVE_EINVALID (not a repository), HIVE_ESYSTEM.
+ */
+int hive_git_worktree_prune_dead(const char *repo_path, int *pruned_out);
+
+/*
  * Delete the local branch `branch` (short name, e.g. "hive/f/fix"); `out`
  * gets the commit it pointed at, so the event recording the deletion can
  * name it.  A branch checked out anywhere (the user's checkout or a linked

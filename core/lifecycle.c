@@ -6,6 +6,7 @@
  * git / the file system outside any transaction, and records what is gone
  * in one write transaction.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "core/steer.h"
 #include "events/buf.h"
 #include "events/error.h"
+#include "events/fs.h"
 #include "events/json.h"
 #include "events/strv.h"
 
@@ -34,6 +36,9 @@ typedef struct {
 	char *branch;
 	const char *reason;
 	int is_attempt;   /* an attempt dir (no event of its own) */
+	int is_spare;     /* a spare worktree (docs/lifecycle.md): spare_removed */
+	int may_park;     /* a succeeded task's worktree: kept as a spare while there is room */
+	char *parked;     /* the spare path it was kept as (it was, not removed) */
 	int done;
 	char commit[HIVE_GIT_OID_HEXSZ + 1]; /* a deleted branch's commit; a moved one's tip */
 	char expect[HIVE_GIT_OID_HEXSZ + 1]; /* a branch: where hive left it */
@@ -48,6 +53,8 @@ typedef struct {
 	int owns_name;          /* gc: the name index names this flow: the result branches are its */
 	const char *const *only; /* while the flow runs: look only at these tasks (NULL = all) */
 	size_t n_only;
+	int max_spares;         /* while the flow runs: keep up to this many spares */
+	int ended;              /* the flow has ended (or gc): its spares go too */
 	char project_id[HIVE_ID_LEN + 1];
 	char name[128];
 	char *repo;
@@ -60,6 +67,7 @@ static void lc_flow_dispose(lc_flow *f)
 	for (size_t i = 0; i < f->n; i++) {
 		free(f->items[i].path);
 		free(f->items[i].branch);
+		free(f->items[i].parked);
 	}
 	free(f->items);
 	free(f->repo);
@@ -79,6 +87,11 @@ static lc_item *lc_add(lc_flow *f, const char *task_id, char *path, char *branch
 	it->branch = branch;
 	it->reason = reason;
 	return it;
+}
+
+static int strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int is_dir(const char *path)
@@ -163,7 +176,7 @@ static void add_task(hive_txn *txn, lc_flow *f, const json_t *t, hive_flow_state
 	hive_buf_printf(&branch, "hive/%s/%s", f->name, key);
 	char *wt = hive_worktree_dir(f->s, f->name, key);
 	if (is_dir(wt))
-		lc_add(f, id, wt, hive_xstrdup(branch.data), reason);
+		lc_add(f, id, wt, hive_xstrdup(branch.data), reason)->may_park = strcmp(reason, "task_succeeded") == 0;
 	else
 		free(wt);
 	const char *at = hive_lifecycle_branch_commit(t);
@@ -173,6 +186,49 @@ static void add_task(hive_txn *txn, lc_flow *f, const json_t *t, hive_flow_state
 	hive_buf_dispose(&branch);
 	if (f->gc)
 		add_attempt_dirs(txn, f, t);
+}
+
+char *hive_lifecycle_spares_dir(const hive_store *s, const char *flow_id)
+{
+	hive_buf b = {0};
+	hive_buf_printf(&b, "%s/spares/%s", hive_store_dir(s), flow_id);
+	return hive_buf_detach(&b);
+}
+
+/* The names in the flow's spares dir, sorted (an empty vector when none). */
+static char **spare_names(const hive_store *s, const char *flow_id, char **dir_out)
+{
+	char *dir = hive_lifecycle_spares_dir(s, flow_id);
+	hive_strv names = {0};
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			hive_strv_push(&names, e->d_name);
+	if (d)
+		closedir(d);
+	if (!names.v)
+		names.v = hive_xcalloc(1, sizeof *names.v);
+	else
+		qsort(names.v, names.n, sizeof *names.v, strcmp_p);
+	*dir_out = dir;
+	return names.v;
+}
+
+static const char *end_reason_gc(const lc_flow *f, hive_flow_state fst)
+{
+	return f->gc ? "gc" : end_reason(fst);
+}
+
+/* Every spare of an ended flow goes, whatever state a crash left it in. */
+static void add_spares(lc_flow *f, const char *reason)
+{
+	char *dir;
+	char **names = spare_names(f->s, f->flow_id, &dir);
+	for (size_t i = 0; names[i]; i++)
+		lc_add(f, "", hive_fs_join(dir, names[i]), NULL, reason)->is_spare = 1;
+	hive_strv_free(names);
+	free(dir);
 }
 
 static int plan_txn(hive_txn *txn, void *vctx)
@@ -216,6 +272,9 @@ static int plan_txn(hive_txn *txn, void *vctx)
 				 "%s", landed_at);
 		}
 	}
+	f->ended = f->repo && hive_flow_state_ended(fst);
+	if (f->ended)
+		add_spares(f, end_reason_gc(f, fst));
 	json_decref(p);
 	json_decref(flow);
 	return 0;
@@ -223,9 +282,60 @@ static int plan_txn(hive_txn *txn, void *vctx)
 
 /* ---- removing (no transaction) ---------------------------------------------- */
 
+/* Keep a succeeded task's worktree as a spare in the first free slot
+ * ("0", "1", ...) while the flow has fewer than max_spares; 1 when kept.
+ * A worktree that cannot be parked is removed as before. */
+static int park(lc_flow *f, lc_item *it, int *n_spares)
+{
+	if (!it->may_park || *n_spares >= f->max_spares)
+		return 0;
+	char *dir;
+	char **names = spare_names(f->s, f->flow_id, &dir);
+	hive_buf slot = {0};
+	for (int k = 0; !slot.len; k++) {
+		hive_buf_printf(&slot, "%d", k);
+		for (size_t i = 0; names[i] && slot.len; i++)
+			if (strcmp(names[i], slot.data) == 0)
+				hive_buf_reset(&slot);
+	}
+	char *spare = hive_fs_join(dir, slot.data);
+	int rc = hive_datadir_mkdirs(hive_store_dir(f->s), "spares");
+	if (!rc) {
+		char *rel = hive_fs_join("spares", f->flow_id);
+		rc = hive_datadir_mkdirs(hive_store_dir(f->s), rel);
+		free(rel);
+	}
+	if (!rc)
+		rc = hive_git_worktree_park(f->repo, it->path, spare);
+	if (!rc) {
+		it->parked = spare;
+		(*n_spares)++;
+	} else {
+		free(spare);
+		hive_error_clear();
+	}
+	hive_buf_dispose(&slot);
+	hive_strv_free(names);
+	free(dir);
+	return rc == 0;
+}
+
+static int count_spares(const lc_flow *f)
+{
+	char *dir;
+	char **names = spare_names(f->s, f->flow_id, &dir);
+	int n = 0;
+	while (names[n])
+		n++;
+	hive_strv_free(names);
+	free(dir);
+	return n;
+}
+
 /* Remove every item; the first error is kept in *first (message set). */
 static void remove_items(lc_flow *f, int *first)
 {
+	int n_spares = f->max_spares > 0 ? count_spares(f) : 0;
 	for (size_t i = 0; i < f->n; i++) {
 		lc_item *it = &f->items[i];
 		int rc = 0;
@@ -234,6 +344,12 @@ static void remove_items(lc_flow *f, int *first)
 		if (it->is_attempt)
 			rc = nftw(it->path, rm_cb, 32, FTW_DEPTH | FTW_PHYS) == 0 ? 0
 			     : hive_error_set(HIVE_ESYSTEM, "cannot remove %s: %s", it->path, strerror(errno));
+		else if (it->is_spare)
+			rc = hive_git_spare_discard(f->repo, it->path);
+		else if (it->path && park(f, it, &n_spares))
+			rc = 0;
+		else if (it->path && hive_git_worktree_drop_debris(it->path))
+			rc = 0; /* a crash left a directory git cannot open: hive's own, deleted */
 		else if (it->path)
 			rc = hive_git_worktree_remove(f->repo, it->path);
 		else
@@ -244,6 +360,9 @@ static void remove_items(lc_flow *f, int *first)
 		if (rc && !*first)
 			*first = rc;
 	}
+	/* entries a crash left pointing at nothing (docs/lifecycle.md) */
+	if (f->ended && f->repo && hive_git_worktree_prune_dead(f->repo, NULL) && !*first)
+		*first = hive_error_last_code();
 }
 
 /* ---- recording (one write transaction) ---------------------------------------- */
@@ -252,10 +371,17 @@ static int record_item(hive_txn *txn, const lc_flow *f, const lc_item *it)
 {
 	json_t *pl;
 	hive_event_type type = HIVE_EV_WORKTREE_RELEASED;
-	if (it->path) {
+	if (it->is_spare) {
+		pl = hive_json_pack("{s:s,s:s}", "path", it->path, "reason", it->reason);
+		if (pl && f->gc)
+			json_object_set_new(pl, "bytes", json_integer((json_int_t)it->bytes));
+		return hive_emit_new(txn, HIVE_EV_SPARE_REMOVED, pl, f->project_id, f->flow_id, NULL, NULL);
+	} else if (it->path) {
 		pl = hive_json_pack("{s:s,s:s,s:s}", "path", it->path, "branch", it->branch, "reason", it->reason);
 		if (pl && f->gc)
 			json_object_set_new(pl, "bytes", json_integer((json_int_t)it->bytes));
+		if (pl && it->parked)
+			json_object_set_new(pl, "spare", json_string(it->parked));
 	} else {
 		type = HIVE_EV_BRANCH_DELETED;
 		pl = hive_json_pack("{s:s,s:s,s:s}", "branch", it->branch, "commit", it->commit, "reason", it->reason);
@@ -317,12 +443,18 @@ static int collect_flow(lc_flow *f)
 int hive_lifecycle_release(hive_store *s, const char *flow_id, const char *const *task_ids, size_t n,
 			   int *released_out)
 {
-	lc_flow f = {.s = s, .flow_id = flow_id, .only = task_ids, .n_only = n};
+	return hive_lifecycle_release_keep(s, flow_id, task_ids, n, 0, released_out);
+}
+
+int hive_lifecycle_release_keep(hive_store *s, const char *flow_id, const char *const *task_ids, size_t n,
+				int max_spares, int *released_out)
+{
+	lc_flow f = {.s = s, .flow_id = flow_id, .only = task_ids, .n_only = n, .max_spares = max_spares};
 	int rc = collect_flow(&f);
 	if (released_out) {
 		*released_out = 0;
 		for (size_t i = 0; i < f.n; i++)
-			*released_out += f.items[i].done;
+			*released_out += f.items[i].done && !f.items[i].is_spare;
 	}
 	lc_flow_dispose(&f);
 	return rc;
@@ -435,4 +567,31 @@ int hive_gc(hive_store *s, int branches, const hive_act_opts *who, hive_gc_resul
 		rc = gc_as(s, branches, out);
 	hive_emit_actor_end();
 	return rc;
+}
+
+/* ---- adopting a spare ------------------------------------------------------------ */
+
+int hive_lifecycle_adopt(const hive_store *s, const char *flow_id, const char *repo, const char *worktree_path,
+			 const char *branch, const char *commit, char **spare_out, char **error_out)
+{
+	char *dir;
+	char **names = spare_names(s, flow_id, &dir);
+	int adopted = 0;
+	*spare_out = *error_out = NULL;
+	if (names[0]) {
+		char *spare = hive_fs_join(dir, names[0]);
+		if (hive_git_worktree_adopt(repo, spare, worktree_path, branch, commit) == 0) {
+			*spare_out = spare;
+			adopted = 1;
+		} else {
+			*error_out = hive_xstrdup(hive_error_last());
+			/* whatever the failure left, it is not a spare any more */
+			hive_git_spare_discard(repo, spare);
+			*spare_out = spare;
+		}
+		hive_error_clear();
+	}
+	hive_strv_free(names);
+	free(dir);
+	return adopted;
 }

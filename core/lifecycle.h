@@ -42,6 +42,34 @@
 int hive_lifecycle_release(hive_store *s, const char *flow_id, const char *const *task_ids, size_t n,
 			   int *released_out);
 
+/*
+ * hive_lifecycle_release, keeping up to max_spares worktrees of tasks
+ * that succeeded as spares (hive_git_worktree_park) in
+ * hive_lifecycle_spares_dir instead of deleting them; the runner passes
+ * its parallelism + 1.  Their worktree_released event carries "spare" (the
+ * spare's path).  When the flow has ended, its spares are deleted
+ * (spare_removed) and hive's entries in .git/worktrees that point at
+ * nothing are pruned.  Errors: those of hive_lifecycle_release.
+ */
+int hive_lifecycle_release_keep(hive_store *s, const char *flow_id, const char *const *task_ids, size_t n,
+				int max_spares, int *released_out);
+
+/* New string: <data dir>/spares/<flow id>, where the flow's spare
+ * worktrees live (one directory per spare, named 0, 1, ...). */
+char *hive_lifecycle_spares_dir(const hive_store *s, const char *flow_id);
+
+/*
+ * Make worktree_path the worktree of `branch` at `commit` from one of the
+ * flow's spares (hive_git_worktree_adopt).  Returns 1 when a spare was
+ * adopted, 0 when there was none or adopting failed (then *error_out =
+ * why, new string, and the spare is gone; the caller creates a fresh
+ * worktree).  *spare_out = the spare's path (new string) when one was
+ * tried, else NULL.  Never an error: a spare can only save work, not fail
+ * a task.
+ */
+int hive_lifecycle_adopt(const hive_store *s, const char *flow_id, const char *repo, const char *worktree_path,
+			 const char *branch, const char *commit, char **spare_out, char **error_out);
+
 /* The commit at which hive left task's result branch hive/<flow>/<key>
  * (the task's projection document): its result, else its last attempt's
  * commit, else its base; NULL when none is recorded.  Borrowed from task.

@@ -409,7 +409,23 @@ static int compute_base(hive_store *s, hive_pick *p)
 	return rc;
 }
 
-static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
+/* A new worktree for the task: one of the flow's spares when there is
+ * one (reset to exactly the start commit; docs/lifecycle.md), else a fresh
+ * checkout.  A spare that cannot be adopted only costs the fresh checkout;
+ * attempt_started's "spare" records either way. */
+static int adopt_or_create(hive_store *s, hive_pick *p, const char *flow_id)
+{
+	char *spare = NULL, *why = NULL;
+	int adopted = hive_lifecycle_adopt(s, flow_id, p->repo, p->worktree, p->branch, p->start_commit, &spare, &why);
+	if (spare)
+		p->spare = why ? json_pack("{s:s,s:b,s:s}", "path", spare, "adopted", 0, "error", why)
+			       : json_pack("{s:s,s:b}", "path", spare, "adopted", 1);
+	free(spare);
+	free(why);
+	return adopted ? 0 : hive_git_worktree_create(p->repo, p->worktree, p->branch, p->start_commit);
+}
+
+static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_id, const char *flow_name)
 {
 	int rc = 0;
 	if (!p->start_commit[0] && (rc = compute_base(s, p)))
@@ -433,7 +449,7 @@ static int prepare_worktree(hive_store *s, hive_pick *p, const char *flow_name)
 		rc = hive_git_worktree_reset(p->worktree, p->branch, p->start_commit,
 					     hive_retry_policy_mode_of(p->task) == HIVE_RETRY_MODE_PRISTINE);
 	} else if (!rc) {
-		rc = hive_git_worktree_create(p->repo, p->worktree, p->branch, p->start_commit);
+		rc = adopt_or_create(s, p, flow_id);
 	}
 	if (!rc && mkdir(p->attempt_dir, 0700) != 0)
 		rc = hive_error_set(HIVE_ESYSTEM, "cannot create %s: %s", p->attempt_dir, strerror(errno));
@@ -513,6 +529,8 @@ static int start_txn(hive_txn *txn, void *vctx)
 	if (!hive_json_str(t, "base_commit"))
 		json_object_set_new(pl, "task_base_commit", json_string(p->start_commit));
 	note_deadline(t, c->now_ms, pl);
+	if (p->spare)
+		json_object_set(pl, "spare", p->spare);
 	char circuit[HIVE_CIRCUIT_KEY_LEN]; /* the circuit its outcome counts for */
 	hive_circuit_key(json_object_get(t, "runtime"), circuit);
 	json_object_set_new(pl, "circuit", json_string(circuit));
@@ -560,7 +578,7 @@ static int start_and_run(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_
 	int rc = 0;
 	for (int i = 0; i < pc->n && !rc; i++) {
 		hive_pick *p = &pc->picks[i];
-		if ((rc = prepare_worktree(s, p, fi->name)))
+		if ((rc = prepare_worktree(s, p, fi->id.s, fi->name)))
 			break;
 		start_ctx sc = {p, fi->id.s, pc->now_ms};
 		int src = hive_store_write(s, start_txn, &sc);
@@ -627,15 +645,19 @@ static int pass_txn(hive_txn *txn, void *vctx)
 }
 
 /* Worktrees of the tick's tasks that succeeded, or all when the flow
- * ended (core/lifecycle.h).  A worktree git cannot remove stays for a
- * later tick or `hive gc`: that is said, not a failed run. */
+ * ended (core/lifecycle.h).  Up to the run's parallelism + 1 of them are
+ * kept as spares, so the next tick's tasks adopt one instead of a fresh
+ * checkout (each tick starts at most max_parallel).  A worktree git
+ * cannot remove stays for a later tick or `hive gc`: that is said, not a
+ * failed run. */
 static void release_worktrees(hive_store *s, flow_info *fi, pick_ctx *pc, const hive_run_opts *o)
 {
 	const char **ids = hive_xcalloc((size_t)pc->n + 1, sizeof *ids);
 	for (int i = 0; i < pc->n; i++)
 		ids[i] = pc->picks[i].task_id.s;
 	int released = 0;
-	if (hive_lifecycle_release(s, fi->id.s, ids, (size_t)pc->n, &released))
+	int spares = (o->max_parallel > 0 ? o->max_parallel : 1) + 1;
+	if (hive_lifecycle_release_keep(s, fi->id.s, ids, (size_t)pc->n, spares, &released))
 		say(o, "flow %s: a worktree was kept: %s", fi->name, hive_error_last());
 	else if (released)
 		say(o, "flow %s: %d worktree%s released", fi->name, released, released == 1 ? "" : "s");

@@ -51,6 +51,7 @@ static const hive_event_kind catalog[HIVE_EV__COUNT] = {
 	[HIVE_EV_TASK_EDITED]             = {HIVE_EV_TASK_EDITED, "task_edited", P | T},
 	[HIVE_EV_TASK_ACCEPTED]           = {HIVE_EV_TASK_ACCEPTED, "task_accepted", P | T | A},
 	[HIVE_EV_CHECK_FLAKY]             = {HIVE_EV_CHECK_FLAKY, "check_flaky", P | F | T | A},
+	[HIVE_EV_SPARE_REMOVED]           = {HIVE_EV_SPARE_REMOVED, "spare_removed", P | F},
 };
 
 #undef P

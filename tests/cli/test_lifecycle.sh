@@ -143,9 +143,13 @@ test_success_releases_worktree() {
 	create_start f
 	expect_exit 0 flow tick f
 	[ ! -e "$D/worktrees/f/a" ] || fail "task a succeeded but its worktree is still there"
-	assert_eq "$(wt_list)" "" "git's worktrees after a succeeded"
+	# kept as a spare for the next task (test_lifecycle_spares.sh): detached, holding no branch
+	spare=$(ls -d "$D"/spares/*/0)
+	assert_eq "$(wt_list)" "$spare" "git's worktrees after a succeeded (a's spare)"
+	git -C "$R" worktree list --porcelain | grep -A3 "^worktree $spare\$" | grep -qx detached ||
+		fail "a's spare is not detached"
 	git -C "$R" show hive/f/a:a.txt >"$S/a.txt" 2>&1 || fail "result branch hive/f/a lacks a.txt"
-	assert_eq "$(events_of worktree_released)" '{"branch": "hive/f/a", "path": "'"$D"'/worktrees/f/a", "reason": "task_succeeded"}'
+	assert_eq "$(events_of worktree_released)" '{"branch": "hive/f/a", "path": "'"$D"'/worktrees/f/a", "reason": "task_succeeded", "spare": "'"$spare"'"}'
 	expect_exit 0 flow tick f
 	# b started from a's result commit: it saw a.txt
 	assert_contains "$O/ls-b.txt" "a.txt"

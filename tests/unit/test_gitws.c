@@ -1229,6 +1229,166 @@ static void test_parallel_tasks(void **state)
 	assert_user_untouched(f);
 }
 
+/* ------------------------------------------------------------- spares */
+
+/* write_at, with every missing parent directory made */
+static void write_deep(const char *dir, const char *rel, const char *content)
+{
+	char *p = path_join(dir, rel);
+	*strrchr(p, '/') = '\0';
+	assert_int_equal(hive_fs_mkdir_p(p, 0755, "directory"), 0);
+	free(p);
+	write_at(dir, rel, content);
+}
+
+static ino_t inode_at(const char *dir, const char *rel)
+{
+	struct stat st;
+	char *p = path_join(dir, rel);
+	assert_int_equal(lstat(p, &st), 0);
+	free(p);
+	return st.st_ino;
+}
+
+/* A succeeded task's worktree parked as a spare holds no branch; adopted
+ * for the next task it is exactly a fresh checkout of that task's base:
+ * committed, untracked and ignored files of the first task gone, deleted
+ * and modified files back, modes back, index matching (nothing to
+ * checkpoint), HEAD on the new branch; a file that did not change is not
+ * rewritten (same inode). */
+static void test_spare_park_and_adopt(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "t1"), *spare = wt_path(f, "spares/0"), *wt2 = wt_path(f, "t2");
+	char out[41], hex[41];
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/s1", f->base), 0);
+	write_at(wt, "a.txt", "changed by task 1\n");
+	write_at(wt, "added.txt", "committed by task 1\n");
+	char *b = path_join(wt, "b.txt");
+	assert_int_equal(unlink(b), 0);
+	free(b);
+	char *k = path_join(wt, "sub/keep.txt");
+	assert_int_equal(chmod(k, 0755), 0);
+	free(k);
+	assert_int_equal(hive_git_checkpoint(wt, "hive/f/s1", "task 1", out, NULL), 0);
+	write_at(wt, "untracked.txt", "after the checkpoint\n");
+	write_deep(wt, "build/deep/nested/out.log", "ignored\n");
+
+	assert_int_equal(hive_git_worktree_park(f->repo, wt, spare), 0);
+	assert_false(exists_at(wt, ""));
+	assert_true(exists_at(spare, "untracked.txt"));
+	/* the spare holds no branch: the task's result branch can be deleted */
+	assert_int_equal(hive_git_branch_set(f->repo, "hive/f/s1", out), 0);
+	assert_int_equal(worktree_count(f->repo), 1);
+
+	assert_int_equal(hive_git_worktree_adopt(f->repo, spare, wt2, "hive/f/s2", f->base), 0);
+	assert_false(exists_at(spare, ""));
+	assert_file(wt2, "a.txt", "line1\nline2\nline3\n");
+	assert_file(wt2, "b.txt", "bye\n");
+	assert_false(exists_at(wt2, "added.txt"));
+	assert_false(exists_at(wt2, "untracked.txt"));
+	assert_false(exists_at(wt2, "build"));
+	struct stat st;
+	char *k2 = path_join(wt2, "sub/keep.txt");
+	assert_int_equal(stat(k2, &st), 0);
+	free(k2);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_wt_head(wt2, "refs/heads/hive/f/s2", f->base);
+	assert_int_equal(branch_target(f->repo, "hive/f/s2", hex), 0);
+	assert_string_equal(hex, f->base);
+	int changed = -1;
+	assert_int_equal(hive_git_checkpoint(wt2, "hive/f/s2", "nothing", out, &changed), 0);
+	assert_int_equal(changed, 0);
+	/* adopted again at the same base: a file that does not differ is
+	 * not rewritten (the checkout only writes what differs) */
+	ino_t a_ino = inode_at(wt2, "a.txt");
+	assert_int_equal(hive_git_worktree_park(f->repo, wt2, spare), 0);
+	assert_int_equal(hive_git_worktree_adopt(f->repo, spare, wt, "hive/f/s3", f->base), 0);
+	assert_int_equal(inode_at(wt, "a.txt"), a_ino);
+	assert_int_equal(hive_git_branch_delete(f->repo, "hive/f/s1", hex), 0);
+	assert_int_equal(hive_git_branch_delete(f->repo, "hive/f/s2", hex), 0);
+	/* removed like any worktree; nothing left for git to prune */
+	assert_int_equal(hive_git_worktree_remove(f->repo, wt), 0);
+	assert_int_equal(worktree_count(f->repo), 0);
+	assert_user_untouched(f);
+	free(wt);
+	free(wt2);
+	free(spare);
+}
+
+/* A spare holding what the reset cannot handle is not adopted: it is
+ * deleted (through a FIFO and a directory without permissions), the
+ * task's path stays free for a fresh worktree, and no entry is left. */
+static void test_spare_unusable_is_discarded(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "u1"), *spare = wt_path(f, "spares/1"), *wt2 = wt_path(f, "u2");
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/u1", f->base), 0);
+	char *fifo = path_join(wt, "pipe.log");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	free(fifo);
+	write_deep(wt, "locked/inner/f.txt", "x\n");
+	char *locked = path_join(wt, "locked");
+	assert_int_equal(chmod(locked, 0), 0);
+	free(locked);
+	assert_int_equal(hive_git_worktree_park(f->repo, wt, spare), 0);
+	int rc = hive_git_worktree_adopt(f->repo, spare, wt2, "hive/f/u2", f->base);
+	assert_true(rc < 0);
+	assert_non_null(strstr(hive_error_last(), "neither a file nor a directory"));
+	assert_false(exists_at(spare, ""));
+	assert_false(exists_at(wt2, ""));
+	assert_int_equal(worktree_count(f->repo), 0);
+	assert_int_equal(hive_git_worktree_create(f->repo, wt2, "hive/f/u2", f->base), 0);
+	assert_file(wt2, "b.txt", "bye\n");
+	/* a path that is no spare: refused, nothing created */
+	assert_int_equal(hive_git_worktree_adopt(f->repo, spare, wt, "hive/f/u3", f->base), HIVE_ENOTFOUND);
+	assert_false(exists_at(wt, ""));
+	assert_int_equal(hive_git_spare_discard(f->repo, spare), 0);
+	assert_user_untouched(f);
+	free(wt);
+	free(wt2);
+	free(spare);
+}
+
+/* What a crash between park's steps leaves (the directory moved, the
+ * entry not yet renamed) is removed by hive_git_spare_discard; an entry
+ * whose worktree is gone is pruned by hive_git_worktree_prune_dead, which
+ * leaves entries that are not hive's alone. */
+static void test_spare_crash_debris(void **state)
+{
+	fixture *f = *state;
+	char *wt = wt_path(f, "c1"), *spare = wt_path(f, "spares/2"), *wt2 = wt_path(f, "c2");
+	assert_int_equal(hive_git_worktree_create(f->repo, wt, "hive/f/c1", f->base), 0);
+	char *spares = wt_path(f, "spares");
+	assert_int_equal(mkdir(spares, 0700), 0);
+	free(spares);
+	assert_int_equal(rename(wt, spare), 0); /* park's second step, then the kill */
+	assert_int_equal(worktree_count(f->repo), 1);
+	assert_int_equal(hive_git_spare_discard(f->repo, spare), 0);
+	assert_false(exists_at(spare, ""));
+	assert_int_equal(worktree_count(f->repo), 0);
+
+	/* a worktree deleted behind git's back, and a user's own worktree */
+	assert_int_equal(hive_git_worktree_create(f->repo, wt2, "hive/f/c2", f->base), 0);
+	git_repository *repo;
+	git_worktree *uwt;
+	char *user_wt = path_join(f->dir, "userwt");
+	assert_int_equal(git_repository_open(&repo, f->repo), 0);
+	assert_int_equal(git_worktree_add(&uwt, repo, "userwt", user_wt, NULL), 0);
+	git_worktree_free(uwt);
+	git_repository_free(repo);
+	tu_rmrf(wt2);
+	tu_rmrf(user_wt);
+	int pruned = -1;
+	assert_int_equal(hive_git_worktree_prune_dead(f->repo, &pruned), 0);
+	assert_int_equal(pruned, 1);
+	assert_int_equal(worktree_count(f->repo), 1); /* the user's: not hive's to prune */
+	free(user_wt);
+	free(wt);
+	free(wt2);
+	free(spare);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1252,6 +1412,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_after_stale_branch_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_worktree_debris, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_tasks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_park_and_adopt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_unusable_is_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_crash_debris, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("gitws", tests, NULL, group_teardown);
 }
