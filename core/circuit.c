@@ -241,7 +241,7 @@ void hive_circuit_key(const json_t *runtime, char key[HIVE_CIRCUIT_KEY_LEN])
 int hive_circuit_load(hive_txn *txn, const char *flow_id, const char *key, hive_circuit *c,
 		      hive_circuit_config *cfg)
 {
-	json_t *flow = hive_proj_flow(txn, flow_id);
+	json_t *flow = hive_proj_flow_head(txn, flow_id);
 	json_t *cb = json_object_get(json_object_get(flow, "defaults"), "circuit_breaker");
 	if (!hive_circuit_configured(flow)) {
 		hive_circuit_config_default(cfg);

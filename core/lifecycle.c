@@ -234,7 +234,7 @@ static void add_spares(lc_flow *f, const char *reason)
 static int plan_txn(hive_txn *txn, void *vctx)
 {
 	lc_flow *f = vctx;
-	json_t *flow = hive_proj_flow(txn, f->flow_id), *id;
+	json_t *flow = hive_proj_flow_head(txn, f->flow_id), *id; /* task_ids below, only when needed */
 	if (!flow)
 		return hive_error_set(HIVE_ENOTFOUND, "flow %s has no projection; run hive events verify", f->flow_id);
 	hive_flow_state fst = hive_proj_flow_state(flow);
@@ -256,12 +256,14 @@ static int plan_txn(hive_txn *txn, void *vctx)
 			json_decref(t);
 		}
 	} else if (f->repo && (f->gc ? hive_flow_state_ended(fst) : 1)) {
-		json_array_foreach(json_object_get(flow, "task_ids"), i, id) {
+		json_t *ids = hive_proj_flow_task_ids(txn, f->flow_id);
+		json_array_foreach(ids, i, id) {
 			json_t *t = hive_proj_task(txn, json_string_value(id));
 			if (t)
 				add_task(txn, f, t, fst);
 			json_decref(t);
 		}
+		json_decref(ids);
 		/* `hive flow land`'s branch (core/land.c): no task's, and only
 		 * when this flow landed */
 		const char *landed_at = hive_json_str(json_object_get(flow, "landed"), "commit");

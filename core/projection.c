@@ -245,8 +245,16 @@ static int apply_flow_created(hive_kv *kv, const hive_event *ev)
 	json_object_set_new(doc, "project_id", json_string(ev->project_id));
 	json_object_set_new(doc, "created_at", json_string(ev->time));
 	json_object_set_new(doc, "state", json_string("created"));
+	/* the task list never changes and is as long as the flow: stored
+	 * apart, so the flow document a tick reads stays small (schema 4;
+	 * hive_proj_flow puts it back) */
+	json_object_del(doc, "task_ids");
+	json_t *list = json_pack("{s:O}", "task_ids", ids);
+	rc = kv_putf(kv, list, "flowtasks/%s", ev->flow_id);
+	json_decref(list);
 	json_t *ref = json_pack("{s:s}", "id", ev->flow_id);
-	rc = kv_putf(kv, ref, "name/flow/%s", name);
+	if (!rc)
+		rc = kv_putf(kv, ref, "name/flow/%s", name);
 	json_decref(ref);
 	rc = put_doc_unless(rc, kv, "flow", ev->flow_id, doc);
 	return rc ? rc : hive_flowindex_flow_created(kv, ev->flow_id, ids);
@@ -743,9 +751,44 @@ json_t *hive_proj_task(hive_txn *txn, const char *task_id)
 	return task_id ? hive_proj_get(txn, "task/%s", task_id) : NULL;
 }
 
-json_t *hive_proj_flow(hive_txn *txn, const char *flow_id)
+json_t *hive_proj_flow_head(hive_txn *txn, const char *flow_id)
 {
 	return flow_id ? hive_proj_get(txn, "flow/%s", flow_id) : NULL;
+}
+
+json_t *hive_proj_flow_task_ids(hive_txn *txn, const char *flow_id)
+{
+	json_t *doc = flow_id ? hive_proj_get(txn, "flowtasks/%s", flow_id) : NULL;
+	json_t *ids = json_incref(json_object_get(doc, "task_ids"));
+	json_decref(doc);
+	return ids ? ids : json_array();
+}
+
+json_t *hive_proj_flow_whole(hive_txn *txn, json_t *head)
+{
+	if (!json_is_object(head))
+		return head;
+	json_t *out = json_object(), *v;
+	const char *k;
+	int placed = 0;
+	/* stored with sorted keys: task_ids goes where it always was, so a
+	 * document printed in order looks as it did before schema 4 */
+	json_object_foreach(head, k, v) {
+		if (!placed && strcmp(k, "task_ids") > 0) {
+			json_object_set_new(out, "task_ids", hive_proj_flow_task_ids(txn, hive_json_str(head, "id")));
+			placed = 1;
+		}
+		json_object_set(out, k, v);
+	}
+	if (!placed)
+		json_object_set_new(out, "task_ids", hive_proj_flow_task_ids(txn, hive_json_str(head, "id")));
+	json_decref(head);
+	return out;
+}
+
+json_t *hive_proj_flow(hive_txn *txn, const char *flow_id)
+{
+	return hive_proj_flow_whole(txn, hive_proj_flow_head(txn, flow_id));
 }
 
 json_t *hive_proj_attempt(hive_txn *txn, const char *attempt_id)

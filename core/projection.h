@@ -3,6 +3,7 @@
  *
  * Projections are JSON documents under string keys:
  *   project/<id>  flow/<id>  task/<id>  attempt/<id>
+ *   flowtasks/<flow-id>                      -> {"task_ids": [...]}
  *   circuit/<flow-id>/<adapter>
  *   name/project/<name>, name/flow/<name>    -> {"id": ...}
  *   taskkey/<key>/<task-id>                  -> {} (bare-key lookup)
@@ -53,6 +54,9 @@
  *                      the payload of the last such note event
  *
  * flow/<id>      id, project_id, name, task_ids [ids], defaults {...}, created_at
+ *                (task_ids is stored apart, under flowtasks/<id> as
+ *                {"task_ids": [...]}: hive_proj_flow returns it in place,
+ *                hive_proj_flow_head without it)
  *   state              a hive_flow_state name; state_since; reason (of the
  *                      state it explains, else absent) (<- flow_* events)
  *   base_commit        the repo's HEAD at flow_started (<- flow_rebased.to)
@@ -124,6 +128,15 @@ json_t *hive_proj_get(hive_txn *txn, const char *fmt, ...) __attribute__((format
 json_t *hive_proj_project(hive_txn *txn, const char *project_id);
 json_t *hive_proj_task(hive_txn *txn, const char *task_id);
 json_t *hive_proj_flow(hive_txn *txn, const char *flow_id);
+/* The flow document without task_ids, as stored (schema 4): a few hundred
+ * bytes whatever the flow's size, for readers that do not need the list
+ * (a tick of `flow run` reads it several times).  New reference or NULL. */
+json_t *hive_proj_flow_head(hive_txn *txn, const char *flow_id);
+/* The flow's task ids: new reference, [] for an unknown flow. */
+json_t *hive_proj_flow_task_ids(hive_txn *txn, const char *flow_id);
+/* head (stolen) with its task_ids put back, in the place sorted keys give
+ * it: new reference (head itself when NULL or not an object). */
+json_t *hive_proj_flow_whole(hive_txn *txn, json_t *head);
 json_t *hive_proj_attempt(hive_txn *txn, const char *attempt_id);
 json_t *hive_proj_circuit(hive_txn *txn, const char *flow_id, const char *adapter);
 

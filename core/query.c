@@ -75,6 +75,8 @@ static int load_ref(hive_txn *txn, hive_ref_kind kind, const char *ref, json_t *
 	if (rc)
 		return rc;
 	*doc = hive_proj_get(txn, "%s/%s", hive_ref_kind_name(kind), id.s);
+	if (kind == HIVE_REF_FLOW) /* its task list is stored apart */
+		*doc = hive_proj_flow_whole(txn, *doc);
 	if (!*doc)
 		return hive_error_set(HIVE_ESYSTEM, "%s %s has no projection; run hive events verify",
 				      hive_ref_kind_name(kind), id.s);
@@ -214,6 +216,8 @@ static int flow_list_q(hive_txn *txn, const void *project_ref, json_t **out)
 	int rc = project_ref ? load_ref(txn, HIVE_REF_PROJECT, project_ref, &p) : 0;
 	if (!rc && !(rc = load_all(txn, "flow/", out)))
 		*out = where_eq(*out, "project_id", p ? str_of(p, "id") : NULL);
+	for (size_t i = 0; !rc && i < json_array_size(*out); i++) /* task lists are stored apart */
+		json_array_set_new(*out, i, hive_proj_flow_whole(txn, json_incref(json_array_get(*out, i))));
 	json_decref(p);
 	return rc;
 }

@@ -112,7 +112,7 @@ static int flow_info_txn(hive_txn *txn, void *vctx)
 	int rc = hive_resolve(txn, HIVE_REF_FLOW, fi->ref, &fi->id);
 	if (rc)
 		return rc;
-	json_t *f = hive_proj_flow(txn, fi->id.s);
+	json_t *f = hive_proj_flow_head(txn, fi->id.s);
 	json_t *p = f ? hive_proj_project(txn, hive_json_str(f, "project_id")) : NULL;
 	snprintf(fi->name, sizeof fi->name, "%s", f ? hive_json_str(f, "name") : "?");
 	snprintf(fi->state, sizeof fi->state, "%s", f ? hive_json_str(f, "state") : "?");
@@ -334,7 +334,7 @@ static void add_pick(hive_txn *txn, pick_ctx *c, json_t *task, const json_t *flo
 static int pick_txn(hive_txn *txn, void *vctx)
 {
 	pick_ctx *c = vctx;
-	json_t *f = hive_proj_flow(txn, c->flow_id);
+	json_t *f = hive_proj_flow_head(txn, c->flow_id);
 	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING) {
 		json_decref(f);
 		return 0;
@@ -368,7 +368,7 @@ typedef struct {
 static int base_txn(hive_txn *txn, void *vctx)
 {
 	base_ctx *c = vctx;
-	json_t *f = hive_proj_flow(txn, hive_json_str(c->task, "flow_id")), *d;
+	json_t *f = hive_proj_flow_head(txn, hive_json_str(c->task, "flow_id")), *d;
 	snprintf(c->flow_base, sizeof c->flow_base, "%s", f && hive_json_str(f, "base_commit") ? hive_json_str(f, "base_commit") : "");
 	json_decref(f);
 	size_t i;
@@ -487,7 +487,7 @@ static int start_txn(hive_txn *txn, void *vctx)
 	start_ctx *c = vctx;
 	hive_pick *p = c->p;
 	json_t *t = hive_proj_task(txn, p->task_id.s);
-	json_t *f = hive_proj_flow(txn, c->flow_id);
+	json_t *f = hive_proj_flow_head(txn, c->flow_id);
 	hive_task_state st = hive_proj_task_state(t);
 	int rc = 0;
 	if (!f || hive_proj_flow_state(f) != HIVE_FLOW_RUNNING ||

@@ -101,7 +101,7 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out)
 {
 	if (ended_out)
 		*ended_out = 0;
-	json_t *flow = hive_proj_flow(txn, flow_id);
+	json_t *flow = hive_proj_flow_head(txn, flow_id); /* the pass needs no task list */
 	if (!flow)
 		return hive_error_set(HIVE_ENOTFOUND, "flow %s not found", flow_id);
 	int rc = 0;
@@ -126,7 +126,9 @@ int hive_schedule_pass(hive_txn *txn, const char *flow_id, int *ended_out)
 		rc = end_flow(txn, flow, HIVE_EV_FLOW_COMPLETED, NULL);
 	} else if (active == 0) {
 		hive_buf why = {0};
-		failure_reason(txn, json_object_get(flow, "task_ids"), &why); /* once, as the flow ends */
+		json_t *ids = hive_proj_flow_task_ids(txn, flow_id); /* once, as the flow ends */
+		failure_reason(txn, ids, &why);
+		json_decref(ids);
 		rc = end_flow(txn, flow, HIVE_EV_FLOW_FAILED, why.len ? why.data : "no task can run");
 		hive_buf_dispose(&why);
 	} else {

@@ -29,8 +29,9 @@
 
 /* Schema versions (docs/events.md): 1 = hive 0.1; 2 = version 2, whose
  * projection documents differ; 3 = the flows' scheduling index
- * (core/flowindex.h).  The log's events never change. */
-#define HIVE_SCHEMA_VERSION 3
+ * (core/flowindex.h); 4 = a flow's task_ids stored apart from its
+ * document (core/projection.h).  The log's events never change. */
+#define HIVE_SCHEMA_VERSION 4
 
 typedef struct hive_store hive_store;
 

@@ -88,7 +88,7 @@ static const step life[] = {
 	{HIVE_EV_TASK_CREATED, NULL, T2, NULL, "{\"key\":\"b\",\"title\":\"B\",\"depends_on\":[\"" T1 "\"],\"retry\":" CANON_RETRY "}", 0,
 	 {{"task/" T2, "depends_on", "[\"" T1 "\"]"}}},
 	{HIVE_EV_FLOW_CREATED, F1, NULL, NULL, "{\"name\":\"f1\",\"task_ids\":[\"" T1 "\",\"" T2 "\"],\"defaults\":{\"circuit_breaker\":{\"failure_threshold\":5,\"reset_timeout_ms\":60000}}}", 0,
-	 {{"flow/" F1, "state", "\"created\""}, {"flow/" F1, "task_ids.1", "\"" T2 "\""}, {"name/flow/f1", "id", "\"" F1 "\""},
+	 {{"flow/" F1, "state", "\"created\""}, {"flowtasks/" F1, "task_ids.1", "\"" T2 "\""}, {"name/flow/f1", "id", "\"" F1 "\""},
 	  {"task/" T1, "flow_id", "\"" F1 "\""}, {"task/" T2, "flow_id", "\"" F1 "\""}}},
 	{HIVE_EV_FLOW_STARTED, F1, NULL, NULL, "{\"base_commit\":\"abc\"}", 0,
 	 {{"flow/" F1, "state", "\"running\""}, {"flow/" F1, "base_commit", "\"abc\""}}},

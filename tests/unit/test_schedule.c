@@ -724,19 +724,24 @@ static void test_index_sets(void **state)
 	verify_clean(e, "diamond");
 }
 
-/* A store of schema 2 (before the index): its sched/ keys gone, its
- * version 2. */
-static int drop_index_fn(hive_txn *txn, void *vctx)
+/* A store as schema 2 laid it out: no sched/ keys, the flow's task_ids
+ * inside its document, no flowtasks/ key. */
+static int to_v2_fn(hive_txn *txn, void *vctx)
 {
-	json_t *keys = vctx;
+	json_t *keys = vctx, *k;
 	size_t i;
-	json_t *k;
+	json_t *flow = hive_proj_flow(txn, FLOW);
+	char *bytes = json_dumps(flow, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = hive_txn_put(txn, "flow/" FLOW, bytes, strlen(bytes));
+	free(bytes);
+	json_decref(flow);
+	if (!rc)
+		rc = hive_txn_del(txn, "flowtasks/" FLOW);
 	json_array_foreach(keys, i, k) {
-		int rc = hive_txn_del(txn, json_string_value(k));
-		if (rc)
-			return rc;
+		if (!rc)
+			rc = hive_txn_del(txn, json_string_value(k));
 	}
-	return 0;
+	return rc;
 }
 
 static int collect_key(const char *key, size_t klen, hive_slice val, void *vctx)
@@ -751,9 +756,10 @@ static int sched_keys_fn(hive_txn *txn, void *vctx)
 	return hive_txn_scan_prefix(txn, "sched/", collect_key, vctx);
 }
 
-/* Opening a store of schema 2 (written before the index existed) rebuilds
- * its projections: the index appears, equal to a replay, and the pass
- * uses it. */
+/* Opening a store of schema 2 (written before the index existed, task_ids
+ * inside the flow document) rebuilds its projections: the index appears,
+ * the task list moves to flowtasks/, all equal to a replay, and the pass
+ * uses them. */
 static void test_v2_store_upgrades(void **state)
 {
 	eng *e = *state;
@@ -762,7 +768,7 @@ static void test_v2_store_upgrades(void **state)
 	json_t *keys = json_array();
 	assert_int_equal(hive_store_read(e->s, sched_keys_fn, keys), 0);
 	assert_true(json_array_size(keys) > 0);
-	assert_int_equal(hive_store_write(e->s, drop_index_fn, keys), 0);
+	assert_int_equal(hive_store_write(e->s, to_v2_fn, keys), 0);
 	json_decref(keys);
 	hive_store_close(e->s);
 	e->s = NULL;
@@ -775,6 +781,12 @@ static void test_v2_store_upgrades(void **state)
 	json_t *c = eng_get(e, "sched/%s", FLOW);
 	eng_expect(c, "sched", "pending.to_ready", "2");
 	json_decref(c);
+	json_t *f = eng_get(e, "flow/%s", FLOW);
+	assert_null(json_object_get(f, "task_ids")); /* stored apart again */
+	json_decref(f);
+	f = eng_get(e, "flowtasks/%s", FLOW);
+	eng_expect(f, "flowtasks", "task_ids.3", "\"d0000000-0000-7000-8000-000000000004\"");
+	json_decref(f);
 	verify_clean(e, "upgraded");
 	int ended;
 	assert_int_equal(pass(e, &ended), 0);

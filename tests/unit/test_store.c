@@ -1351,7 +1351,7 @@ static void test_newer_schema_refused(void **state)
 	MDB_val k = {14, "schema_version"}, v;
 	assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
 	assert_int_equal(v.mv_size, 1);
-	assert_memory_equal(v.mv_data, "3", 1); /* HIVE_SCHEMA_VERSION */
+	assert_memory_equal(v.mv_data, "4", 1); /* HIVE_SCHEMA_VERSION */
 	v = (MDB_val){2, "99"};
 	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
