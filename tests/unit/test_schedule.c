@@ -581,7 +581,7 @@ static void random_flow(uint64_t seed)
 	open_relaxed(&e);
 	eng_project(&e, "p");
 	int n = 1 + (int)hive_rng_below(&r, RN);
-	char ids[RN][HIVE_ID_LEN + 1], key[RN][8];
+	char ids[RN][HIVE_ID_LEN + 1], key[RN][16]; /* "k" and any int: gcc -O1 checks */
 	const char *order[RN + 1] = {0};
 	for (int i = 0; i < n; i++) {
 		snprintf(ids[i], sizeof ids[i], "%s", eng_id('d', (unsigned)i + 1));
@@ -658,7 +658,7 @@ static void test_long_chain_blocks(void **state)
 	const char *order[N + 1] = {0};
 	eng_project(e, "p");
 	for (int i = 0; i < N; i++) {
-		char key[8];
+		char key[16]; /* "c" and any int: gcc -O1 checks */
 		snprintf(ids[i], sizeof ids[i], "%s", eng_id('d', (unsigned)i + 1));
 		snprintf(key, sizeof key, "c%d", i);
 		const char *deps[2] = {i ? ids[i - 1] : NULL, NULL};
