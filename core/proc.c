@@ -59,6 +59,27 @@
 #define PROC_DRAIN_MS         1000 /* reading leftovers after the group is gone */
 #define PROC_CHILD_STACK      (64 * 1024) /* the clone child's stack, until it execs */
 
+/* AddressSanitizer keeps a shadow of every stack frame, and the clone child
+ * shares it with the parent: the child's code is left uninstrumented (no
+ * redzones poisoned, no frames on ASan's heap-allocated fake stacks), and
+ * its stack's shadow is cleared before the stack is unmapped, else a later
+ * mapping at that address inherits stale poison (a false report). */
+#if defined(__SANITIZE_ADDRESS__)
+#define PROC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PROC_ASAN 1
+#endif
+#endif
+#ifdef PROC_ASAN
+#include <sanitizer/asan_interface.h>
+#define CHILD_CODE __attribute__((no_sanitize_address, noinline))
+#define child_stack_release(p, n) (__asan_unpoison_memory_region((p), (n)), munmap((p), (n)))
+#else
+#define CHILD_CODE __attribute__((noinline))
+#define child_stack_release(p, n) munmap((p), (n))
+#endif
+
 /* Everything the child needs, built before the clone so the child allocates
  * nothing and touches no lock. */
 struct launch {
@@ -107,7 +128,7 @@ static const char *errstr(int err, char *buf, size_t n)
 
 /* ---- the child (async-signal-safe calls only) ---------------------------- */
 
-static _Noreturn void child_fail(int fd, int stage, int err)
+CHILD_CODE static _Noreturn void child_fail(int fd, int stage, int err)
 {
 	struct child_report r = { stage, err };
 	while (write(fd, &r, sizeof r) < 0 && errno == EINTR)
@@ -117,7 +138,7 @@ static _Noreturn void child_fail(int fd, int stage, int err)
 
 /* Handlers and SIG_IGN dispositions of the parent must not leak into the
  * program (SIG_IGN survives execve), nor the blocked mask set around the clone. */
-static void child_reset_signals(void)
+CHILD_CODE static void child_reset_signals(void)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -132,7 +153,7 @@ static void child_reset_signals(void)
 }
 
 /* fd[i] >= 3, so dup2 always makes a new, non-CLOEXEC fd i. */
-static void child_setup_fds(const struct launch *l)
+CHILD_CODE static void child_setup_fds(const struct launch *l)
 {
 	for (int i = 0; i < 3; i++)
 		if (dup2(l->fd[i], i) < 0)
@@ -146,7 +167,7 @@ static void child_setup_fds(const struct launch *l)
 
 /* execvp()'s rules: keep searching past ENOENT-like errors, remember
  * EACCES, run a file without "#!" through /bin/sh. */
-static _Noreturn void child_exec(const struct launch *l)
+CHILD_CODE static _Noreturn void child_exec(const struct launch *l)
 {
 	int err = ENOENT, saw_eacces = 0;
 
@@ -167,7 +188,7 @@ static _Noreturn void child_exec(const struct launch *l)
 	child_fail(l->err_w, STAGE_EXEC, err);
 }
 
-static _Noreturn void child_main(struct launch *l)
+CHILD_CODE static _Noreturn void child_main(struct launch *l)
 {
 	child_reset_signals();
 	setpgid(0, 0);
@@ -399,7 +420,7 @@ static int check_spec(const hive_proc_spec *spec)
 	return 0;
 }
 
-static int child_entry(void *l)
+CHILD_CODE static int child_entry(void *l)
 {
 	child_main(l);
 }
@@ -423,7 +444,7 @@ static pid_t clone_child(struct launch *l)
 	                  CLONE_VM | CLONE_VFORK | SIGCHLD, l);
 	int saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, PROC_CHILD_STACK);
+	child_stack_release(stack, PROC_CHILD_STACK);
 	errno = saved;
 	return pid;
 }
