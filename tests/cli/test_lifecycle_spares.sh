@@ -119,6 +119,10 @@ base_tree()
 test_recycled_worktree_is_exactly_the_base() {
 	sandbox
 	recycle_repo
+	# the user's work in progress: an uncommitted edit, a staged file, an untracked one
+	echo "user's edit" >"$R/keep.txt"
+	echo staged >"$R/staged.txt" && git -C "$R" add staged.txt
+	echo notes >"$R/notes.untracked"
 	user_before=$(user_state)
 	flowspec f '[{"key": "a", "title": "a", "description": "d", '"$CHECK"'},
 	             {"key": "b", "title": "b", "description": "d", '"$CHECK"'},
