@@ -135,7 +135,9 @@ int hive_store_read(hive_store *s, hive_write_fn fn, void *ctx);
 /*
  * Append one event in a write transaction: assigns the next seq (gapless,
  * from 1), and an id and time when empty; writes the envelope and its
- * index entries.  ev->seq/id/time are filled in.  The event keeps its
+ * index entries (these are gathered per key and written when the
+ * transaction ends, or before anything in it reads an index, so the
+ * transaction's own reads see them).  ev->seq/id/time are filled in.  The event keeps its
  * payload (not stolen).  HIVE_EINVALID (nothing written) for an event
  * that would not decode: no type name, a payload that is not an object,
  * or a correlation field its type requires missing (the message names it).
