@@ -71,7 +71,8 @@ UNIT_TESTS += test_redact
 UNIT_TESTS += test_id
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CLI_TESTS  := $(sort $(wildcard tests/cli/test_*.sh))
-BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c tests/bench/bench_worktree.c
+BENCH_SRC  := tests/bench/bench_store.c tests/bench/bench_verify.c tests/bench/bench_worktree.c \
+              tests/bench/bench_spawn.c
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test test-web unit-test cli-test layers-check cli-doc cli-doc-check check bench demo install install-files clean valgrind \

@@ -77,7 +77,7 @@ typedef struct {
 	size_t n, cap;
 } step_queue;
 
-/* Queue a step; steals payload and the first n blobs (left empty). */
+/* Queue a step; steals payload (blobs move in with step_blob). */
 static step *queue_push(step_queue *q, int type, json_t *payload)
 {
 	if (q->n == q->cap) {
