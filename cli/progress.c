@@ -304,20 +304,15 @@ cli_progress *cli_progress_new(hive_cli *cli, hive_store *s, const char *flow_re
 /* "summary: flow f completed in 12s; tasks: 2 success, 1 failed; 3 attempts, 1 failed" */
 static void summary(cli_progress *p, const hive_run_result *r)
 {
-	json_t *st = NULL, *t;
-	size_t i;
+	json_t *counts = NULL;
 	char took[HIVE_DURATION_FMT_MAX];
 	span(mono_ms() - p->t0, took, sizeof took);
 	hive_buf b = {0};
 	hive_buf_printf(&b, "summary: flow %s is %s after %s; ", hive_safe(p->flow_ref), r->flow_state, took);
-	if (hive_flow_status(p->s, p->flow_ref, &st) == 0) {
+	if (hive_flow_task_counts(p->s, p->flow_ref, &counts) == 0) {
 		/* tasks by state, in the order states first appear */
-		json_t *counts = json_object(), *v;
+		json_t *v;
 		const char *k;
-		json_array_foreach(json_object_get(st, "tasks"), i, t) {
-			const char *s = cli_jstr(t, "state");
-			json_object_set_new(counts, s, json_integer(json_integer_value(json_object_get(counts, s)) + 1));
-		}
 		hive_buf_printf(&b, "tasks:");
 		const char *sep = " ";
 		json_object_foreach(counts, k, v) {
@@ -325,9 +320,8 @@ static void summary(cli_progress *p, const hive_run_result *r)
 			sep = ", ";
 		}
 		hive_buf_puts(&b, "; ");
-		json_decref(counts);
 	}
-	json_decref(st);
+	json_decref(counts);
 	hive_buf_printf(&b, "%d attempt%s started, %d failed", r->attempts_started, r->attempts_started == 1 ? "" : "s",
 			r->attempts_failed);
 	put_line(p, b.data);

@@ -366,6 +366,10 @@ int hive_flow_show(hive_store *s, const char *flow_ref, json_t **out);
  * until when its runtime's open circuit holds it back.
  */
 int hive_flow_status(hive_store *s, const char *flow_ref, json_t **out);
+/* The flow's tasks counted by state: {"success": 998, "failed": 2}, the
+ * states in the order they first appear in the flow's task order (a new
+ * object).  What flow run's summary needs, without the documents. */
+int hive_flow_task_counts(hive_store *s, const char *flow_ref, json_t **out);
 
 /* Filters of hive_task_list: references, NULL = any.  New fields are added
  * at the end; zero-initialise. */

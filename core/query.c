@@ -384,6 +384,34 @@ int hive_flow_status(hive_store *s, const char *flow_ref, json_t **out)
 	return run_query(s, flow_status_q, flow_ref, out);
 }
 
+/* One task projection at a time, dropped before the next: the memory a
+ * count needs does not grow with the flow (hive_flow_status of a
+ * 1000-task flow holds 1.4 MB of JSON, 11 MB of heap). */
+static int flow_counts_q(hive_txn *txn, const void *flow_ref, json_t **out)
+{
+	json_t *f = NULL, *id;
+	int rc = load_ref(txn, HIVE_REF_FLOW, flow_ref, &f);
+	if (rc)
+		return rc;
+	json_t *counts = json_object();
+	size_t i;
+	json_array_foreach(json_object_get(f, "task_ids"), i, id) {
+		json_t *t = hive_proj_task(txn, json_string_value(id));
+		const char *st = hive_json_str(t, "state");
+		if (st)
+			json_object_set_new(counts, st, json_integer(json_integer_value(json_object_get(counts, st)) + 1));
+		json_decref(t);
+	}
+	json_decref(f);
+	*out = counts;
+	return 0;
+}
+
+int hive_flow_task_counts(hive_store *s, const char *flow_ref, json_t **out)
+{
+	return run_query(s, flow_counts_q, flow_ref, out);
+}
+
 /* ---- tasks ----------------------------------------------------------------------- */
 
 static int by_id(const void *a, const void *b)
