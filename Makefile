@@ -15,7 +15,10 @@ BIN      ?= hive
 DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
 ifeq ($(DEPS_OK),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# libmicrohttpd: its headers only; `hive serve` loads it (serve/mhd.h says why).
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
+MHD_SONAME := $(shell objdump -p $$(pkg-config --variable=libdir libmicrohttpd)/libmicrohttpd.so 2>/dev/null | \
+		awk '$$1 == "SONAME" { print $$2 }')
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 
@@ -45,7 +48,7 @@ CLI_SRC    += cli/stop.c
 CLI_SRC    += cli/actor.c
 CLI_SRC    += cli/cmd_serve.c
 # hive serve: serve/, a front end beside cli/.
-SERVE_SRC  := serve/serve.c serve/http.c serve/token.c serve/sse.c serve/api.c serve/metrics.c
+SERVE_SRC  := serve/serve.c serve/http.c serve/token.c serve/sse.c serve/api.c serve/metrics.c serve/mhd.c
 CLI_SRC    += $(SERVE_SRC)
 
 # The web timeline of `hive serve` (web/), embedded in the binary: the
@@ -117,6 +120,8 @@ $(WEB_OBJ): $(WEB_SRC) web/web.h
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/serve/mhd.o: ALL_CFLAGS += $(if $(MHD_SONAME),-DHIVE_MHD_SONAME='"$(MHD_SONAME)"')
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

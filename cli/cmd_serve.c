@@ -72,7 +72,7 @@ const hive_command hive_cmds_serve[] = {
 			"first start, 0600): Authorization: Bearer TOKEN, or the cookie the printed URL sets.  The Host\n"
 			"header must name the listen address.  See docs/serve.md.\n",
 		.exit = "0 stopped by a signal, 2 bad --listen or a remote address without --allow-remote or an unsafe\n"
-			"serve.token, 3 no hive data in the data dir, 5 cannot listen.",
+			"serve.token, 3 no hive data in the data dir, 5 cannot listen or cannot load libmicrohttpd.",
 		.run = cmd_serve,
 	},
 	{0},

@@ -259,17 +259,17 @@ static enum MHD_Result events(hive_store *s, hive_http_req *r)
 		ndjson_free(nj);
 		return hive_http_hive_error(r, rc);
 	}
-	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, ndjson_read, nj,
+	struct MHD_Response *resp = hive_mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, ndjson_read, nj,
 								      ndjson_free);
 	if (!resp) {
 		ndjson_free(nj);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
+	hive_mhd.add_response_header(resp, "Content-Type", "application/x-ndjson");
+	hive_mhd.add_response_header(resp, "Cache-Control", "no-store");
+	hive_mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	enum MHD_Result ret = hive_mhd.queue_response(r->conn, 200, resp);
+	hive_mhd.destroy_response(resp);
 	return ret;
 }
 

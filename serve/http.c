@@ -104,14 +104,14 @@ int hive_http_split_path(const char *raw, char ***seg, size_t *n)
 enum MHD_Result hive_http_reply(hive_http_req *r, unsigned status, const char *ctype, const void *data,
 				size_t len)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp = hive_mhd.create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", ctype);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
+	hive_mhd.add_response_header(resp, "Content-Type", ctype);
+	hive_mhd.add_response_header(resp, "Cache-Control", "no-store");
+	hive_mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	enum MHD_Result ret = hive_mhd.queue_response(r->conn, status, resp);
+	hive_mhd.destroy_response(resp);
 	return ret;
 }
 
@@ -165,12 +165,12 @@ enum MHD_Result hive_http_hive_error(hive_http_req *r, int rc)
 
 const char *hive_http_arg(hive_http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	return hive_mhd.lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *hive_http_header(hive_http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+	return hive_mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 typedef struct {
@@ -193,7 +193,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 int hive_http_refuse_args(hive_http_req *r, const char *const *allowed, enum MHD_Result *ret)
 {
 	args_check c = {allowed, NULL};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
+	hive_mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
 	if (!c.bad)
 		return 0;
 	hive_buf known = {0};

@@ -8,7 +8,7 @@
 #ifndef HIVE_HTTP_H
 #define HIVE_HTTP_H
 
-#include <microhttpd.h>
+#include "serve/mhd.h"
 #include <stddef.h>
 #include <stdint.h>
 

@@ -129,7 +129,7 @@ static int token_ok(const struct hive_serve *srv, hive_http_req *r)
 		const char *t = auth + 7;
 		return hive_token_matches(srv->token, t, strlen(t));
 	}
-	const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hive_token");
+	const char *cookie = hive_mhd.lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hive_token");
 	return cookie && hive_token_matches(srv->token, cookie, strlen(cookie));
 }
 
@@ -140,18 +140,18 @@ static enum MHD_Result token_login(struct hive_serve *srv, hive_http_req *r, con
 {
 	if (!hive_token_matches(srv->token, t, strlen(t)))
 		return hive_http_error(r, 401, "unauthorized", "wrong token; open the URL hive serve printed");
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp = hive_mhd.create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
 	hive_buf c = {0};
 	hive_buf_printf(&c, "hive_token=%s; HttpOnly; SameSite=Strict; Path=/", srv->token);
-	MHD_add_response_header(resp, "Set-Cookie", hive_buf_str(&c));
-	MHD_add_response_header(resp, "Location", "/");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	hive_mhd.add_response_header(resp, "Set-Cookie", hive_buf_str(&c));
+	hive_mhd.add_response_header(resp, "Location", "/");
+	hive_mhd.add_response_header(resp, "Cache-Control", "no-store");
+	hive_mhd.add_response_header(resp, "Referrer-Policy", "no-referrer");
 	hive_buf_dispose(&c);
-	enum MHD_Result ret = MHD_queue_response(r->conn, 303, resp);
-	MHD_destroy_response(resp);
+	enum MHD_Result ret = hive_mhd.queue_response(r->conn, 303, resp);
+	hive_mhd.destroy_response(resp);
 	return ret;
 }
 
@@ -162,18 +162,18 @@ static enum MHD_Result static_file(hive_http_req *r, const char *path)
 	for (const struct hive_web_file *f = hive_web_files; f->path; f++) {
 		if (strcmp(f->path, path) != 0)
 			continue;
-		struct MHD_Response *resp = MHD_create_response_from_buffer(f->len, (void *)f->data,
+		struct MHD_Response *resp = hive_mhd.create_response_from_buffer(f->len, (void *)f->data,
 									      MHD_RESPMEM_PERSISTENT);
 		if (!resp)
 			return MHD_NO;
-		MHD_add_response_header(resp, "Content-Type", f->content_type);
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-		MHD_add_response_header(resp, "Content-Security-Policy",
+		hive_mhd.add_response_header(resp, "Content-Type", f->content_type);
+		hive_mhd.add_response_header(resp, "Cache-Control", "no-store");
+		hive_mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+		hive_mhd.add_response_header(resp, "Content-Security-Policy",
 					"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
-		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-		enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-		MHD_destroy_response(resp);
+		hive_mhd.add_response_header(resp, "Referrer-Policy", "no-referrer");
+		enum MHD_Result ret = hive_mhd.queue_response(r->conn, 200, resp);
+		hive_mhd.destroy_response(resp);
 		return ret;
 	}
 	return hive_http_error(r, 404, "not_found", "no such page: %s", r->raw_uri);
@@ -328,7 +328,7 @@ static struct MHD_Daemon *start_daemon(struct hive_serve *srv, listen_addr *a, i
 	/* A stream writes at least every heartbeat, so only a client that
 	 * stopped reading (or a half-open socket) stays silent longer. */
 	unsigned timeout_s = (unsigned)(heartbeat_ms / 1000) * 4 + 30;
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	return hive_mhd.start_daemon(flags, 0, NULL, NULL, on_request, srv,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -367,7 +367,9 @@ int hive_serve_run(hive_store *s, const hive_serve_opts *o)
 	struct hive_serve srv;
 	listen_addr a;
 	int hb = o->heartbeat_ms > 0 ? o->heartbeat_ms : 15000;
-	int rc = setup(&srv, s, o, &a);
+	int rc = hive_mhd_load();
+	if (!rc)
+		rc = setup(&srv, s, o, &a);
 	if (rc)
 		return rc;
 	pthread_mutex_init(&srv.api_mu, NULL);
@@ -386,7 +388,7 @@ int hive_serve_run(hive_store *s, const hive_serve_opts *o)
 		hive_buf_dispose(&url);
 		wait_for_stop(o->stop_fd);
 		hive_sse_hub_close(srv.hub); /* streams end, so MHD can join their threads */
-		MHD_stop_daemon(d);
+		hive_mhd.stop_daemon(d);
 	}
 	hive_sse_hub_stop(srv.hub);
 	pthread_mutex_destroy(&srv.api_mu);

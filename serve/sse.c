@@ -352,7 +352,7 @@ int hive_sse_filter_init(hive_store *s, hive_http_req *r, hive_sse_filter *f)
 {
 	memset(f, 0, sizeof *f);
 	types_ctx tc = {f, 0};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_type, &tc);
+	hive_mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_type, &tc);
 	int rc = tc.too_many ? hive_error_set(HIVE_EINVALID, "too many types (at most 64)") : 0;
 	if (!rc)
 		rc = resolve_arg(s, r, "flow", &f->flow);
@@ -418,7 +418,7 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 		abort();
 	st->hub = h;
 	st->cursor = after;
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ci = hive_mhd.get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	st->fd = ci ? ci->connect_fd : -1;
 	rc = hive_sse_filter_init(h->store, r, &st->f);
 	/* The first batch now: an unknown flow or type is a 4xx, not a stream. */
@@ -430,7 +430,7 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 		return hive_http_hive_error(r, rc);
 	}
 	st->last_write_ms = now_ms();
-	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
+	struct MHD_Response *resp = hive_mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
 								      stream_done);
 	if (!resp) {
 		stream_free(st);
@@ -444,11 +444,11 @@ enum MHD_Result hive_sse_handle(hive_sse_hub *h, hive_http_req *r)
 	h->clients++;
 	h->streams_total++;
 	pthread_mutex_unlock(&h->mu);
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
+	hive_mhd.add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+	hive_mhd.add_response_header(resp, "Cache-Control", "no-store");
+	hive_mhd.add_response_header(resp, "X-Accel-Buffering", "no");
+	hive_mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = hive_mhd.queue_response(r->conn, 200, resp);
+	hive_mhd.destroy_response(resp);
 	return ret;
 }

@@ -163,4 +163,33 @@ PY
 	expect_stderr_line "does not hold a token"
 }
 
+# Only `hive serve` loads libmicrohttpd (and the gnutls it links):
+# every other command, `flow run` above all, stays without them
+# (serve/mhd.h; docs/benchmarks.md "Peak RSS").
+maps_of() { # PID: the libraries the running process has mapped
+	awk '$6 ~ /\.so/ { print $6 }' "/proc/$1/maps" | sort -u
+}
+test_only_serve_loads_libmicrohttpd() {
+	demo_store
+	! ldd "$HIVE_BIN" | grep -E "libmicrohttpd|libgnutls" || fail "the hive binary links libmicrohttpd or gnutls"
+	"$HIVE_BIN" events stream --follow >/dev/null 2>&1 &
+	local follow=$!
+	sleep 0.5
+	maps_of $follow >"$T/follow.maps"
+	kill $follow; wait $follow 2>/dev/null || true
+	grep -q "libjansson" "$T/follow.maps" || fail "no maps read for events stream --follow"
+	! grep -E "libmicrohttpd|libgnutls" "$T/follow.maps" || fail "events stream --follow mapped libmicrohttpd"
+	APPEND=$APPEND python3 - "$CLI_DIR" >"$T/serve.maps" <<'PY' || fail "hive serve did not answer"
+import subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from serve_lib import Server
+s = Server()
+ok = s.request("GET", "/api/v1/projects")[0] == 200
+print(open("/proc/%d/maps" % s.proc.pid).read())
+s.stop()
+sys.exit(0 if ok else 1)
+PY
+	grep -q "libmicrohttpd" "$T/serve.maps" || fail "hive serve answered without libmicrohttpd mapped?"
+}
+
 run_tests "$@"
