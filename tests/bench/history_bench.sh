@@ -6,7 +6,9 @@
 #      (goal <= 0.5x);
 #   2. an N-task no-op flow (HISTORY_BENCH_TASKS, default 1000): median gap
 #      between attempt starts for the first 50 tasks and the last 50
-#      (goal: last <= 1.25x first), and hive's peak RSS (goal <= 20 MB).
+#      (goal: last <= 1.25x first), and hive's peak RSS (goal <= 20 MB)
+#      with where it is at its peak (rss_sample.sh: data.mdb, heap,
+#      libraries, binary).
 # HISTORY_BENCH_SCRIPT=0 skips the script's N-task run.
 # Prints figures; never fails on a number.
 set -euo pipefail
@@ -40,8 +42,20 @@ spec() { # $1 = flow name, $2 = tasks
 
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# sample_rss PID: where the RSS of PID's child (hive under /usr/bin/time)
+# is at its peak (rss_sample.sh), into rss_parts.
+sample_rss() {
+	local c="" i
+	for i in $(seq 1 100); do
+		c=$(cat "/proc/$1/task/$1/children" 2>/dev/null) && [ -n "$c" ] && break
+		sleep 0.01
+	done
+	[ -n "$c" ] && bash "$here/rss_sample.sh" $c >rss_parts
+}
+
 # hive_run CASE TASKS: create+start+run a flow in $root/CASE; prints wall ms.
-# Peak RSS of `flow run` (kB) goes to $root/CASE/rss.
+# Peak RSS of `flow run` (kB) goes to $root/CASE/rss, where it is at the
+# peak to $root/CASE/rss_parts.
 hive_run() {
 	local d=$root/$1
 	mkdir -p "$d"
@@ -51,7 +65,8 @@ hive_run() {
 	t0=$(ms_now)
 	(cd "$d" && "$HIVE" --dir data flow create --file flow.json >/dev/null &&
 	 "$HIVE" --dir data flow start "$1" >/dev/null &&
-	 /usr/bin/time -o rss -f '%M' "$HIVE" --dir data flow run "$1" --max-parallel 1 >/dev/null)
+	 { /usr/bin/time -o rss -f '%M' "$HIVE" --dir data flow run "$1" --max-parallel 1 >/dev/null & t=$!
+	   sample_rss $t & wait $t; wait; })
 	t1=$(ms_now)
 	echo $((t1 - t0))
 }
@@ -100,6 +115,7 @@ echo "$SMALL-task no-op flow: script $s ms, hive $h ms: hive/script = $(ratio "$
 h=$(hive_run hive-big "$N")
 read -r f l < <(hive_starts hive-big | gaps)
 echo "$N-task no-op flow, hive: $h ms; median gap between attempt starts: first 50 $f ms, last 50 $l ms: last/first = $(ratio "$l" "$f")x (goal <= 1.25x); peak RSS $(( $(cat "$root/hive-big/rss") / 1024 )) MB (goal <= 20 MB)"
+echo "$N-task no-op flow, hive's RSS (sampled every 100 ms): $(cat "$root/hive-big/rss_parts" 2>/dev/null)"
 if [ "${HISTORY_BENCH_SCRIPT:-1}" != 0 ]; then
 	s=$(script_run script-big "$N")
 	read -r f l < <(script_starts script-big | gaps)
