@@ -4,7 +4,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-PKGS     := lmdb jansson libgit2 libcrypto libmicrohttpd
+PKGS     := lmdb jansson libgit2 libmicrohttpd
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
 BUILD    ?= build
@@ -24,7 +24,8 @@ endif
 
 CFLAGS   ?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
-LIBS      = $(PKG_LIBS) -lpthread
+# mbedcrypto (SHA-256, events/sha256.h): no pkg-config file in mbedtls 2.
+LIBS      = $(PKG_LIBS) -lmbedcrypto -lpthread
 
 EVENTS_SRC := events/error.c events/buf.c events/json.c events/sha256.c events/strv.c events/fs.c events/utf8.c events/id.c events/event.c events/store.c events/store_check.c events/store_fault.c events/scan.c events/follow.c
 CORE_SRC   := core/resolve.c core/state.c core/duration.c core/outcome.c core/rng.c core/backoff.c core/policy.c core/retry.c core/circuit.c core/projection.c core/schedule.c core/manage.c \

@@ -3,16 +3,22 @@
  */
 #include "events/sha256.h"
 
-#include <openssl/evp.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 void hive_sha256_hex(const void *data, size_t len, char hex_out[HIVE_SHA256_HEX_LEN + 1])
 {
 	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(len ? data : "", len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
-		fputs("hive: SHA-256 failed (libcrypto)\n", stderr);
+	const unsigned char *in = len ? data : (const unsigned char *)"";
+#if MBEDTLS_VERSION_MAJOR >= 3
+	int rc = mbedtls_sha256(in, len, md, 0);
+#else
+	int rc = mbedtls_sha256_ret(in, len, md, 0);
+#endif
+	if (rc != 0) {
+		fputs("hive: SHA-256 failed (mbedcrypto)\n", stderr);
 		abort();
 	}
 	static const char hex[] = "0123456789abcdef";
