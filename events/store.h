@@ -116,6 +116,10 @@ size_t hive_store_mapsize(hive_store *s);
  * file after a few thousand events.  The pages stay in the kernel's page
  * cache: a later read maps them again without I/O.  Safe at any time,
  * also while other threads read (the map is read-only and file-backed).
+ * Every transaction does it too when it ends, and hive_txn_get every 64
+ * reads: each read fault maps up to 16 neighbouring pages (the kernel's
+ * fault-around), so one transaction reading every task of a 1000-task
+ * flow used to hold 9 MB of the log resident.
  */
 void hive_store_trim(hive_store *s);
 

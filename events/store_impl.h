@@ -20,6 +20,10 @@ struct hive_store {
 	 * holds it exclusively, because mdb_env_set_mapsize requires that no
 	 * transaction of the process is active. */
 	pthread_rwlock_t resize_lock;
+	/* where data.mdb is mapped (hive_store_trim), read again whenever
+	 * the map moves (under resize_lock held exclusively); len 0 = unknown */
+	void *map_addr;
+	size_t map_len;
 	int inotify_fd;
 	int inotify_watch;
 };
@@ -42,6 +46,7 @@ struct hive_txn {
 	uint64_t last_seq;
 	hive_pending_key *pending; /* NULL until the first index entry */
 	size_t n_pending, pending_seqs;
+	unsigned gets;    /* hive_txn_get calls: every HIVE_TRIM_GETS, a trim */
 };
 
 /* Write the index entries this transaction has gathered (a no-op when
