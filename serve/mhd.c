@@ -32,7 +32,8 @@ int hive_mhd_load(void)
 		return 0;
 	void *lib = dlopen(HIVE_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib)
-		return hive_error_set(HIVE_ESYSTEM, "hive serve needs libmicrohttpd: %s; install it (Debian: apt-get install libmicrohttpd12)",
+		return hive_error_set(HIVE_ESYSTEM,
+				      "hive serve needs libmicrohttpd: %s; install it (Debian: apt-get install libmicrohttpd12)",
 				      dlerror());
 	missing = NULL;
 	LOAD(lib, stop_daemon);

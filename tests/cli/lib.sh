@@ -191,7 +191,7 @@ append_events_bin() {
 		# shellcheck disable=SC2046
 		${CC:-cc} -std=c11 -D_GNU_SOURCE -I"$REPO_DIR" -O1 -g $san -o "$out.tmp.$$" \
 			"$CLI_DIR/append_events.c" "$lib" \
-			$(pkg-config --cflags --libs lmdb jansson libgit2 libcrypto) -lpthread >&2 &&
+			$(pkg-config --cflags --libs lmdb jansson libgit2) -lmbedcrypto -lpthread >&2 &&
 			mv "$out.tmp.$$" "$out" || return 1
 	fi
 	echo "$out"
