@@ -29,7 +29,7 @@
 		"check_completed", "check_flaky", "attempt_completed", "attempt_crashed", "circuit_opened",
 		"circuit_half_opened", "circuit_closed", "worktree_released", "branch_deleted",
 		"flow_collected", "task_edited", "task_accepted", "flow_landed",
-		"flow_rebased", "task_rebased",
+		"flow_rebased", "task_rebased", "spare_removed",
 	];
 
 	const view = {
