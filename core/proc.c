@@ -475,8 +475,9 @@ static int start_error(const struct launch *l, const struct child_report *r)
 }
 
 /* Block until the child has exec'd (EOF) or reported why it could not.
- * On failure the child is reaped here, so no zombie is left. */
-static int await_exec(struct launch *l, pid_t pid)
+ * On failure the child is reaped here, so no zombie is left; *busy says
+ * the exec failed with ETXTBSY (see hive_proc_spawn). */
+static int await_exec(struct launch *l, pid_t pid, int *busy)
 {
 	struct child_report r;
 	ssize_t n;
@@ -490,6 +491,7 @@ static int await_exec(struct launch *l, pid_t pid)
 		return 0;
 	if (n == (ssize_t)sizeof r) {
 		reap_quietly(pid); /* it _exit()s right after writing */
+		*busy = r.stage == STAGE_EXEC && r.err == ETXTBSY;
 		return start_error(l, &r);
 	}
 	char eb[128];
@@ -520,31 +522,65 @@ static int pidfd_for(pid_t pid)
 #endif
 }
 
+/* One try: prepare, clone, wait for the exec.  On success *pid runs and
+ * l holds hive's ends of its pipes; on failure l is disposed. */
+static int spawn_once(const hive_proc_spec *spec, struct launch *l, pid_t *pid, int *busy)
+{
+	char eb[128];
+	int rc = launch_prepare(spec, l);
+
+	if (rc)
+		return rc;
+	*pid = clone_child(l);
+	if (*pid < 0) {
+		rc = hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\" in %s: clone: %s",
+		                    spec->argv[0], spec->cwd, errstr(errno, eb, sizeof eb));
+		launch_dispose(l);
+		return rc;
+	}
+	setpgid(*pid, *pid); /* also done by the child; fails harmlessly after its exec */
+	rc = await_exec(l, *pid, busy);
+	if (rc)
+		launch_dispose(l);
+	return rc;
+}
+
+/* How often an exec refused with ETXTBSY is tried again, 1, 2, 4 ... ms
+ * apart (255 ms in all).  The kernel refuses to exec a file someone has
+ * open for writing.  hive itself causes that: a thread checking out a
+ * worktree holds the program open for writing while another thread
+ * clones a child, and that child keeps a copy of the descriptor until its
+ * own exec closes it (close-on-exec), microseconds later.  Seen in
+ * `make check` with parallel attempts: "cannot start ./agent.sh: Text
+ * file busy".  A program some other process keeps open for writing still
+ * fails, after the last try. */
+#define SPAWN_BUSY_TRIES 9
+
 int hive_proc_spawn(const hive_proc_spec *spec, hive_proc *out)
 {
 	struct launch l;
-	char eb[128];
+	pid_t pid = -1;
 	int rc = check_spec(spec);
 
-	if (rc || (rc = launch_prepare(spec, &l)))
+	if (rc)
 		return rc;
 	int64_t start_ms = hive_clock_monotonic_ms();
-	pid_t pid = clone_child(&l);
-	if (pid < 0) {
-		rc = hive_error_set(HIVE_ESYSTEM, "cannot start \"%s\" in %s: clone: %s",
-		                    spec->argv[0], spec->cwd, errstr(errno, eb, sizeof eb));
-		launch_dispose(&l);
-		return rc;
+	for (int try = 0, busy = 1; busy && try < SPAWN_BUSY_TRIES; try++) {
+		if (try) {
+			hive_error_clear();
+			sleep_ms(1L << (try - 1));
+			start_ms = hive_clock_monotonic_ms();
+		}
+		busy = 0;
+		rc = spawn_once(spec, &l, &pid, &busy);
 	}
-	setpgid(pid, pid); /* also done by the child; fails harmlessly after its exec */
-	rc = await_exec(&l, pid);
-	for (int i = 0; i < 2 && !rc; i++) {
+	if (rc)
+		return rc;
+	for (int i = 0; i < 2; i++) {
 		out->out_r[i] = l.rd[i]; /* the child has its ends; hive keeps these */
 		l.rd[i] = -1;
 	}
 	launch_dispose(&l);
-	if (rc)
-		return rc;
 	out->pid = out->pgid = pid;
 	out->pidfd = pidfd_for(pid);
 	out->start_ms = start_ms;

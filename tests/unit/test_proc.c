@@ -424,6 +424,53 @@ static void test_non_executable_program_is_not_found(void **state)
 	assert_cannot_start(*state, argv, "Permission denied");
 }
 
+/* A program someone holds open for writing cannot be exec'd (ETXTBSY).
+ * hive's own threads cause that for microseconds (a checkout writing the
+ * file while another thread clones a child), so spawn tries again for a
+ * while: here the writer lets go after 20 ms and the spawn succeeds. */
+struct busy_writer {
+	int fd;
+};
+
+static void *let_go_later(void *arg)
+{
+	struct busy_writer *w = arg;
+	nap_ms(20);
+	close(w->fd);
+	return NULL;
+}
+
+static void test_briefly_busy_program_is_tried_again(void **state)
+{
+	char x[PATH_MAX];
+	char *argv[] = { "./busy.sh", NULL };
+	hive_proc_spec s = spec_in(*state, argv);
+	hive_proc_result r;
+	pthread_t t;
+
+	write_script(pj(x, *state, "busy.sh"), "#!/bin/sh\nexit 3\n");
+	struct busy_writer w = { open(x, O_WRONLY | O_CLOEXEC) };
+	assert_true(w.fd >= 0);
+	assert_int_equal(pthread_create(&t, NULL, let_go_later, &w), 0);
+	assert_int_equal(hive_proc_run(&s, &r), 0);
+	assert_int_equal(r.exit_code, 3);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_no_children();
+}
+
+/* ...but a program that stays open for writing fails with the reason. */
+static void test_program_kept_open_for_writing_fails(void **state)
+{
+	char x[PATH_MAX];
+	char *argv[] = { "./busy.sh", NULL };
+
+	write_script(pj(x, *state, "busy.sh"), "#!/bin/sh\nexit 0\n");
+	int fd = open(x, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_cannot_start(*state, argv, "Text file busy");
+	close(fd);
+}
+
 static void test_missing_cwd_is_not_found(void **state)
 {
 	char gone[PATH_MAX];
@@ -981,6 +1028,8 @@ int main(void)
 		T(test_missing_program_is_not_found_and_leaves_no_zombie),
 		T(test_non_executable_program_is_not_found),
 		T(test_missing_cwd_is_not_found),
+		T(test_briefly_busy_program_is_tried_again),
+		T(test_program_kept_open_for_writing_fails),
 		T(test_invalid_spec_is_rejected),
 		T(test_death_by_signal_is_reported),
 		T(test_child_starts_with_default_signals),
