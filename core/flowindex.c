@@ -11,7 +11,6 @@
 #include "core/flowindex.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,29 +21,6 @@
 #include "events/json.h"
 
 /* ---- keys ------------------------------------------------------------------- */
-
-static json_t *getf(hive_kv *kv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *getf(hive_kv *kv, const char *fmt, ...)
-{
-	char key[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(key, sizeof key, fmt, ap);
-	va_end(ap);
-	return kv->get(kv, key);
-}
-
-/* val borrowed. */
-static int putf(hive_kv *kv, json_t *val, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int putf(hive_kv *kv, json_t *val, const char *fmt, ...)
-{
-	char key[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(key, sizeof key, fmt, ap);
-	va_end(ap);
-	return kv->put(kv, key, val);
-}
 
 static const char *const set_names[] = {[HIVE_FLOWINDEX_ACT] = "act", [HIVE_FLOWINDEX_START] = "start"};
 
@@ -78,7 +54,7 @@ void hive_flowindex_dep_status(hive_kv *kv, const json_t *task, hive_buf *why, i
 	json_array_foreach(json_object_get(task, "depends_on"), i, d) {
 		if (why->len && !*all_done)
 			break; /* nothing later can change either answer */
-		json_t *dep = json_string_value(d) ? getf(kv, "task/%s", json_string_value(d)) : NULL;
+		json_t *dep = json_string_value(d) ? hive_kv_getf(kv, "task/%s", json_string_value(d)) : NULL;
 		hive_task_state st = hive_proj_task_state(dep);
 		if (st != HIVE_TASK_SUCCESS)
 			*all_done = 0;
@@ -160,7 +136,7 @@ static int set_member(hive_kv *kv, const char *flow_id, hive_flowindex_set set, 
 static int reindex(hive_kv *kv, const char *flow_id, const json_t *task, json_t **dependants)
 {
 	const char *task_id = hive_json_str(task, "id");
-	json_t *rec = task_id ? getf(kv, "sched/%s/task/%s", flow_id, task_id) : NULL;
+	json_t *rec = task_id ? hive_kv_getf(kv, "sched/%s/task/%s", flow_id, task_id) : NULL;
 	if (dependants)
 		*dependants = json_incref(json_object_get(rec, "dependants"));
 	if (!rec)
@@ -170,11 +146,11 @@ static int reindex(hive_kv *kv, const char *flow_id, const json_t *task, json_t 
 	int rc = 0;
 	if (st != was_st || c != was_c) {
 		int64_t pos = json_integer_value(json_object_get(rec, "pos"));
-		json_t *counts = getf(kv, "sched/%s", flow_id);
+		json_t *counts = hive_kv_getf(kv, "sched/%s", flow_id);
 		if (counts) {
 			count(counts, was_st, was_c, -1);
 			count(counts, st, c, +1);
-			rc = putf(kv, counts, "sched/%s", flow_id);
+			rc = hive_kv_putf(kv, counts, "sched/%s", flow_id);
 			json_decref(counts);
 		}
 		for (int set = 0; set <= HIVE_FLOWINDEX_START && !rc; set++)
@@ -186,7 +162,7 @@ static int reindex(hive_kv *kv, const char *flow_id, const json_t *task, json_t 
 		else
 			json_object_set_new(rec, "pending", json_string(cat_names[c]));
 		if (!rc)
-			rc = putf(kv, rec, "sched/%s/task/%s", flow_id, task_id);
+			rc = hive_kv_putf(kv, rec, "sched/%s/task/%s", flow_id, task_id);
 	}
 	json_decref(rec);
 	return rc;
@@ -194,13 +170,13 @@ static int reindex(hive_kv *kv, const char *flow_id, const json_t *task, json_t 
 
 int hive_flowindex_task_changed(hive_kv *kv, const char *task_id)
 {
-	json_t *t = getf(kv, "task/%s", task_id), *deps = NULL, *d;
+	json_t *t = hive_kv_getf(kv, "task/%s", task_id), *deps = NULL, *d;
 	const char *flow_id = hive_json_str(t, "flow_id");
 	int rc = flow_id ? reindex(kv, flow_id, t, &deps) : 0;
 	size_t i;
 	/* a dependant's category reads this task: look at each again */
 	json_array_foreach(deps, i, d) {
-		json_t *dt = rc || !json_string_value(d) ? NULL : getf(kv, "task/%s", json_string_value(d));
+		json_t *dt = rc || !json_string_value(d) ? NULL : hive_kv_getf(kv, "task/%s", json_string_value(d));
 		const char *dflow = hive_json_str(dt, "flow_id");
 		if (dflow && strcmp(dflow, flow_id) == 0)
 			rc = reindex(kv, flow_id, dt, NULL);
@@ -225,7 +201,7 @@ static json_t *new_records(hive_kv *kv, const json_t *task_ids)
 			json_object_set_new(where, json_string_value(id), json_integer((json_int_t)i));
 	}
 	json_array_foreach(task_ids, i, id) {
-		json_t *t = json_string_value(id) ? getf(kv, "task/%s", json_string_value(id)) : NULL;
+		json_t *t = json_string_value(id) ? hive_kv_getf(kv, "task/%s", json_string_value(id)) : NULL;
 		json_array_foreach(json_object_get(t, "depends_on"), j, d) {
 			json_t *at = json_string_value(d) ? json_object_get(where, json_string_value(d)) : NULL;
 			json_t *rec = at ? json_array_get(recs, (size_t)json_integer_value(at)) : NULL;
@@ -247,7 +223,7 @@ int hive_flowindex_flow_created(hive_kv *kv, const char *flow_id, const json_t *
 	size_t i;
 	int rc = 0;
 	json_array_foreach(task_ids, i, id) {
-		json_t *t = json_string_value(id) ? getf(kv, "task/%s", json_string_value(id)) : NULL;
+		json_t *t = json_string_value(id) ? hive_kv_getf(kv, "task/%s", json_string_value(id)) : NULL;
 		json_t *rec = json_array_get(recs, i);
 		hive_task_state st = hive_proj_task_state(t);
 		category c = t ? category_of(kv, t) : CAT_NONE;
@@ -262,12 +238,12 @@ int hive_flowindex_flow_created(hive_kv *kv, const char *flow_id, const json_t *
 			rc = set_member(kv, flow_id, (hive_flowindex_set)set, (int64_t)i, json_string_value(id), 0,
 					in_set((hive_flowindex_set)set, st, c));
 		if (!rc)
-			rc = putf(kv, rec, "sched/%s/task/%s", flow_id, json_string_value(id));
+			rc = hive_kv_putf(kv, rec, "sched/%s/task/%s", flow_id, json_string_value(id));
 		if (rc)
 			break;
 	}
 	if (!rc)
-		rc = putf(kv, counts, "sched/%s", flow_id);
+		rc = hive_kv_putf(kv, counts, "sched/%s", flow_id);
 	json_decref(counts);
 	json_decref(recs);
 	return rc;

@@ -712,12 +712,19 @@ static int gw_write_file(const char *dir, const char *name, const char *text)
 	char *p = hive_fs_join(dir, name);
 	int rc = 0;
 	FILE *f = fopen(p, "wx");
-	if (!f)
+	if (!f) {
 		rc = gw_errno(errno, "cannot create", p);
-	else if (fputs(text, f) < 0 || fclose(f) != 0) {
-		if (f)
-			fclose(f);
-		rc = gw_errno(errno ? errno : EIO, "cannot write", p);
+	} else {
+		int failed = fputs(text, f) < 0;
+		int err = errno;
+		/* fclose exactly once, whatever fputs did: a failed flush
+		 * (ENOSPC) is reported by fclose itself */
+		if (fclose(f) != 0 && !failed) {
+			failed = 1;
+			err = errno;
+		}
+		if (failed)
+			rc = gw_errno(err ? err : EIO, "cannot write", p);
 	}
 	free(p);
 	return rc;
@@ -1593,16 +1600,25 @@ static int gw_rm_force(const char *path)
 static char *gw_read_text(const char *dir, const char *name)
 {
 	char *p = name ? hive_fs_join(dir, name) : hive_xstrdup(dir);
-	FILE *f = fopen(p, "r");
+	/* a runtime may have replaced a worktree's .git with a FIFO (open
+	 * and read would block for ever, holding the repository's lock), a
+	 * device or a symlink: only a regular file is read */
+	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	free(p);
-	if (!f)
+	struct stat st;
+	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
 	hive_buf b = {0};
 	char chunk[512];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
-		hive_buf_append(&b, chunk, n);
-	fclose(f);
+	ssize_t n;
+	while (b.len < 65536 && ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			hive_buf_append(&b, chunk, (size_t)n);
+	close(fd);
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.data[--b.len] = '\0';
 	if (!b.data)
@@ -1850,8 +1866,32 @@ int hive_git_worktree_park(const char *repo_path, const char *worktree_path, con
  * with no repository of their own inside?  A FIFO, socket or device (git
  * neither tracks nor removes them), a locked-down directory, or a nested
  * .git are refused: such a spare is not reused. */
-static int gw_spare_sane(const char *dir, int top)
+/* Is the symlink at path (rel inside the worktree) in the index, as a
+ * symlink to the same target?  Only then does the checkout know it is a
+ * link: one the index does not know (a tracked file or directory swapped
+ * for a link after hive staged the worktree, e.g. by a check, or an
+ * ignored link where the next base has a directory) would be followed,
+ * and the base's content written wherever it points. */
+static int gw_link_known(git_index *idx, const char *path, const char *rel)
 {
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof target);
+	const git_index_entry *e = idx ? git_index_get_bypath(idx, rel, 0) : NULL;
+	git_oid oid;
+	return n >= 0 && (size_t)n < sizeof target && e && e->mode == GIT_FILEMODE_LINK &&
+	       git_odb_hash(&oid, target, (size_t)n, GIT_OBJECT_BLOB) == 0 && git_oid_equal(&oid, &e->id);
+}
+
+/* Is everything under dir (rel inside the worktree, NULL at its top)
+ * something the checkout can reset: regular files, symlinks the index
+ * knows (gw_link_known), and directories the owner may read, write and
+ * enter, with no repository of their own inside?  A FIFO, socket or
+ * device (git neither tracks nor removes them), an unknown symlink, a
+ * locked-down directory or a nested .git are refused: such a spare is
+ * not reused. */
+static int gw_spare_sane(const char *dir, const char *rel, git_index *idx)
+{
+	int top = rel == NULL;
 	DIR *d = opendir(dir);
 	if (!d)
 		return hive_error_set(HIVE_ECONFLICT, "cannot read %s: %s", dir, strerror(errno));
@@ -1861,6 +1901,7 @@ static int gw_spare_sane(const char *dir, int top)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || (top && strcmp(e->d_name, ".git") == 0))
 			continue;
 		char *p = hive_fs_join(dir, e->d_name);
+		char *r = top ? hive_xstrdup(e->d_name) : hive_fs_join(rel, e->d_name);
 		struct stat st;
 		if (lstat(p, &st) != 0)
 			rc = hive_error_set(HIVE_ECONFLICT, "cannot stat %s: %s", p, strerror(errno));
@@ -1869,9 +1910,12 @@ static int gw_spare_sane(const char *dir, int top)
 		else if (S_ISDIR(st.st_mode) && (st.st_mode & 0700) != 0700)
 			rc = hive_error_set(HIVE_ECONFLICT, "directory %s is not writable", p);
 		else if (S_ISDIR(st.st_mode))
-			rc = gw_spare_sane(p, 0);
+			rc = gw_spare_sane(p, r, idx);
+		else if (S_ISLNK(st.st_mode) && !gw_link_known(idx, p, r))
+			rc = hive_error_set(HIVE_ECONFLICT, "symlink %s is not in the index as a symlink", p);
 		else if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 			rc = hive_error_set(HIVE_ECONFLICT, "%s is neither a file nor a directory", p);
+		free(r);
 		free(p);
 	}
 	closedir(d);
@@ -1888,13 +1932,26 @@ static int gw_spare_reset(const char *abs, const char *commit)
 	git_checkout_options co;
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
-	int rc = gw_spare_sane(abs, 1);
+	git_index *idx = NULL;
+	char *dotgit = hive_fs_join(abs, ".git");
+	struct stat st;
+	int rc = 0;
+	/* checked before libgit2 opens it: it would follow a symlink */
+	if (lstat(dotgit, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = hive_error_set(HIVE_ECONFLICT, "%s is not a worktree's .git file", dotgit);
+	free(dotgit);
 	if (rc == 0)
 		rc = gw_open_worktree(&wt, abs);
 	if (rc == 0) {
 		gw_drop_stale_index_lock(wt);
-		rc = gw_commit(&c, wt, commit, abs);
+		if (git_repository_index(&idx, wt) < 0)
+			rc = gw_fail(-1, "cannot read the index of spare worktree %s", abs);
 	}
+	if (rc == 0)
+		rc = gw_spare_sane(abs, NULL, idx);
+	git_index_free(idx);
+	if (rc == 0)
+		rc = gw_commit(&c, wt, commit, abs);
 	if (rc == 0 && (rc = git_checkout_tree(wt, (const git_object *)c, &co)) < 0)
 		rc = gw_fail(rc, "cannot reset spare worktree %s to %s", abs, commit);
 	git_commit_free(c);

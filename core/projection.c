@@ -66,8 +66,7 @@ void hive_kv_memory(hive_kv *kv, json_t *object)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static json_t *kv_getf(hive_kv *kv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *kv_getf(hive_kv *kv, const char *fmt, ...)
+json_t *hive_kv_getf(hive_kv *kv, const char *fmt, ...)
 {
 	char key[512];
 	va_list ap;
@@ -77,8 +76,7 @@ static json_t *kv_getf(hive_kv *kv, const char *fmt, ...)
 	return kv->get(kv, key);
 }
 
-static int kv_putf(hive_kv *kv, json_t *val, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int kv_putf(hive_kv *kv, json_t *val, const char *fmt, ...)
+int hive_kv_putf(hive_kv *kv, json_t *val, const char *fmt, ...)
 {
 	char key[512];
 	va_list ap;
@@ -109,7 +107,7 @@ static int put_doc_unless(int rc, hive_kv *kv, const char *kind, const char *id,
 /* Load a document that must exist; NULL with the error set otherwise. */
 static json_t *must_get(hive_kv *kv, const hive_event *ev, const char *kind, const char *id)
 {
-	json_t *d = kv_getf(kv, "%s/%s", kind, id);
+	json_t *d = hive_kv_getf(kv, "%s/%s", kind, id);
 	if (!d) {
 		char msg[160];
 		snprintf(msg, sizeof msg, "unknown %s %s", kind, id);
@@ -120,7 +118,7 @@ static json_t *must_get(hive_kv *kv, const hive_event *ev, const char *kind, con
 
 static int put_doc(hive_kv *kv, const char *kind, const char *id, json_t *doc)
 {
-	int rc = kv_putf(kv, doc, "%s/%s", kind, id);
+	int rc = hive_kv_putf(kv, doc, "%s/%s", kind, id);
 	json_decref(doc);
 	return rc;
 }
@@ -141,7 +139,7 @@ static int apply_project_created(hive_kv *kv, const hive_event *ev)
 	const char *name = PSTR(ev, "name");
 	if (!name)
 		return bad_event(ev, "payload has no name");
-	json_t *existing = kv_getf(kv, "name/project/%s", name);
+	json_t *existing = hive_kv_getf(kv, "name/project/%s", name);
 	if (existing) {
 		json_decref(existing);
 		return hive_error_set(HIVE_ECONFLICT, "a project named \"%s\" already exists", name);
@@ -150,7 +148,7 @@ static int apply_project_created(hive_kv *kv, const hive_event *ev)
 	json_object_set_new(doc, "id", json_string(ev->project_id));
 	json_object_set_new(doc, "created_at", json_string(ev->time));
 	json_t *ref = json_pack("{s:s}", "id", ev->project_id);
-	int rc = kv_putf(kv, ref, "name/project/%s", name);
+	int rc = hive_kv_putf(kv, ref, "name/project/%s", name);
 	json_decref(ref);
 	return put_doc_unless(rc, kv, "project", ev->project_id, doc);
 }
@@ -168,7 +166,7 @@ static int apply_task_created(hive_kv *kv, const hive_event *ev)
 	json_object_set_new(doc, "flow_id", json_null());
 	const char *key = PSTR(ev, "key");
 	json_t *empty = json_object();
-	int rc = key ? kv_putf(kv, empty, "taskkey/%s/%s", key, ev->task_id) : 0;
+	int rc = key ? hive_kv_putf(kv, empty, "taskkey/%s/%s", key, ev->task_id) : 0;
 	json_decref(empty);
 	return put_doc_unless(rc, kv, "task", ev->task_id, doc);
 }
@@ -188,7 +186,7 @@ static int attach_task(hive_kv *kv, const hive_event *ev, const char *task_id)
 		return HIVE_ECONFLICT;
 	const char *cur = json_string_value(json_object_get(task, "flow_id"));
 	if (cur) {
-		json_t *flow = kv_getf(kv, "flow/%s", cur);
+		json_t *flow = hive_kv_getf(kv, "flow/%s", cur);
 		hive_flow_state st = hive_proj_flow_state(flow);
 		if (st != HIVE_FLOW_UNKNOWN && !hive_flow_state_ended(st)) {
 			/* cur is borrowed from task: report before releasing it */
@@ -224,9 +222,9 @@ static int apply_flow_created(hive_kv *kv, const hive_event *ev)
 	/* SPEC section 12: a name can be reused once the flow holding it has
 	 * ended (the command also checks that its result branches are gone);
 	 * the index then names the newest flow */
-	json_t *existing = kv_getf(kv, "name/flow/%s", name);
+	json_t *existing = hive_kv_getf(kv, "name/flow/%s", name);
 	const char *holder_id = hive_json_str(existing, "id");
-	json_t *holder = holder_id ? kv_getf(kv, "flow/%s", holder_id) : NULL;
+	json_t *holder = holder_id ? hive_kv_getf(kv, "flow/%s", holder_id) : NULL;
 	int live = existing && !hive_flow_state_ended(hive_proj_flow_state(holder));
 	json_decref(holder);
 	json_decref(existing);
@@ -250,11 +248,11 @@ static int apply_flow_created(hive_kv *kv, const hive_event *ev)
 	 * hive_proj_flow puts it back) */
 	json_object_del(doc, "task_ids");
 	json_t *list = json_pack("{s:O}", "task_ids", ids);
-	rc = kv_putf(kv, list, "flowtasks/%s", ev->flow_id);
+	rc = hive_kv_putf(kv, list, "flowtasks/%s", ev->flow_id);
 	json_decref(list);
 	json_t *ref = json_pack("{s:s}", "id", ev->flow_id);
 	if (!rc)
-		rc = kv_putf(kv, ref, "name/flow/%s", name);
+		rc = hive_kv_putf(kv, ref, "name/flow/%s", name);
 	json_decref(ref);
 	rc = put_doc_unless(rc, kv, "flow", ev->flow_id, doc);
 	return rc ? rc : hive_flowindex_flow_created(kv, ev->flow_id, ids);
@@ -497,7 +495,7 @@ static int apply_flow_note(hive_kv *kv, const hive_event *ev, const char *field)
 
 static json_t *attempt_doc(hive_kv *kv, const hive_event *ev)
 {
-	json_t *a = kv_getf(kv, "attempt/%s", ev->attempt_id);
+	json_t *a = hive_kv_getf(kv, "attempt/%s", ev->attempt_id);
 	if (!a) {
 		a = json_object();
 		json_object_set_new(a, "id", json_string(ev->attempt_id));
@@ -601,12 +599,12 @@ static int count_circuit(hive_kv *kv, const hive_event *ev, json_t *attempt, hiv
 		key = adapter;
 	if (!key || hive_circuit_classify(outcome) == HIVE_CIRCUIT_IGNORED)
 		return 0;
-	json_t *flow = kv_getf(kv, "flow/%s", ev->flow_id);
+	json_t *flow = hive_kv_getf(kv, "flow/%s", ev->flow_id);
 	int on = hive_circuit_configured(flow);
 	json_decref(flow);
 	if (!on)
 		return 0;
-	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, key);
+	json_t *c = hive_kv_getf(kv, "circuit/%s/%s", ev->flow_id, key);
 	if (!c)
 		c = json_pack("{s:s,s:s,s:i}", "adapter", adapter ? adapter : key, "state", "closed",
 			      "consecutive_failures", 0);
@@ -615,7 +613,7 @@ static int count_circuit(hive_kv *kv, const hive_event *ev, json_t *attempt, hiv
 	int n = hive_circuit_failures_after(hive_circuit_state_parse(json_string_value(json_object_get(c, "state"))),
 					    (int)json_integer_value(json_object_get(c, "consecutive_failures")), outcome);
 	json_object_set_new(c, "consecutive_failures", json_integer(n));
-	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, key);
+	int rc = hive_kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, key);
 	json_decref(c);
 	return rc;
 }
@@ -664,14 +662,14 @@ static int apply_circuit(hive_kv *kv, const hive_event *ev, const char *state)
 		return bad_event(ev, "payload has no adapter");
 	if (!key)
 		key = adapter;
-	json_t *c = kv_getf(kv, "circuit/%s/%s", ev->flow_id, key);
+	json_t *c = hive_kv_getf(kv, "circuit/%s/%s", ev->flow_id, key);
 	if (!c)
 		c = json_pack("{s:s,s:i}", "adapter", adapter, "consecutive_failures", 0);
 	merge_payload(c, ev);
 	json_object_set_new(c, "state", json_string(state));
 	if (strcmp(state, "closed") == 0)
 		json_object_set_new(c, "consecutive_failures", json_integer(0));
-	int rc = kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, key);
+	int rc = hive_kv_putf(kv, c, "circuit/%s/%s", ev->flow_id, key);
 	json_decref(c);
 	return rc;
 }

@@ -115,6 +115,12 @@ void hive_kv_txn(hive_kv *kv, hive_txn *txn);
 /* A kv over a JSON object mapping key -> document (borrowed). */
 void hive_kv_memory(hive_kv *kv, json_t *object);
 
+/* kv->get and kv->put of a key made from a printf format (keys longer than
+ * 511 bytes are cut: hive's keys are a prefix and one or two ids). */
+json_t *hive_kv_getf(hive_kv *kv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* val borrowed. */
+int hive_kv_putf(hive_kv *kv, json_t *val, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Apply one event.  Unknown types are ignored (kept in the log only). */
 int hive_apply(hive_kv *kv, const hive_event *ev);
 
