@@ -440,6 +440,15 @@ static void *let_go_later(void *arg)
 	return NULL;
 }
 
+/* valgrind runs a failed execve as the end of the child (its own exec
+ * check cannot see ETXTBSY coming): these two tests only mean something
+ * natively (make test, make check), and say so under valgrind. */
+static int under_valgrind(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	return pre && strstr(pre, "vgpreload");
+}
+
 static void test_briefly_busy_program_is_tried_again(void **state)
 {
 	char x[PATH_MAX];
@@ -448,13 +457,16 @@ static void test_briefly_busy_program_is_tried_again(void **state)
 	hive_proc_result r;
 	pthread_t t;
 
+	if (under_valgrind())
+		skip();
 	write_script(pj(x, *state, "busy.sh"), "#!/bin/sh\nexit 3\n");
 	struct busy_writer w = { open(x, O_WRONLY | O_CLOEXEC) };
 	assert_true(w.fd >= 0);
 	assert_int_equal(pthread_create(&t, NULL, let_go_later, &w), 0);
-	assert_int_equal(hive_proc_run(&s, &r), 0);
+	int rc = hive_proc_run(&s, &r);
+	assert_int_equal(pthread_join(t, NULL), 0); /* before any assert: w lives here */
+	assert_int_equal(rc, 0);
 	assert_int_equal(r.exit_code, 3);
-	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_no_children();
 }
 
@@ -464,6 +476,8 @@ static void test_program_kept_open_for_writing_fails(void **state)
 	char x[PATH_MAX];
 	char *argv[] = { "./busy.sh", NULL };
 
+	if (under_valgrind())
+		skip();
 	write_script(pj(x, *state, "busy.sh"), "#!/bin/sh\nexit 0\n");
 	int fd = open(x, O_WRONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
