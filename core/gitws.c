@@ -1861,11 +1861,6 @@ int hive_git_worktree_park(const char *repo_path, const char *worktree_path, con
 	return rc;
 }
 
-/* Is everything under dir something the checkout can reset: regular
- * files, symlinks, and directories the owner may read, write and enter,
- * with no repository of their own inside?  A FIFO, socket or device (git
- * neither tracks nor removes them), a locked-down directory, or a nested
- * .git are refused: such a spare is not reused. */
 /* Is the symlink at path (rel inside the worktree) in the index, as a
  * symlink to the same target?  Only then does the checkout know it is a
  * link: one the index does not know (a tracked file or directory swapped
