@@ -1412,23 +1412,33 @@ static int gw_remove_locked(git_repository *repo, const char *abs, const char *p
 	return 0;
 }
 
-int hive_git_worktree_remove(const char *repo_path, const char *worktree_path)
+/* A locked operation on one worktree path: abs canonical, path as the
+ * caller gave it, where the repository. */
+typedef int (*gw_path_op)(git_repository *repo, const char *abs, const char *path, const char *where);
+
+/* Open repo_path, take its lock, run op on path, undo all of it. */
+static int gw_on_path(const char *repo_path, const char *path, const char *what, gw_path_op op)
 {
 	git_repository *repo;
 	int fd = -1;
-	if (!worktree_path || !*worktree_path)
-		return hive_error_set(HIVE_EINVALID, "no worktree path given");
+	if (!path || !*path)
+		return hive_error_set(HIVE_EINVALID, "no %s path given", what);
 	int rc = gw_open(&repo, repo_path);
 	if (rc)
 		return rc;
-	char *abs = gw_canon(worktree_path);
+	char *abs = gw_canon(path);
 	rc = gw_lock(repo, &fd);
 	if (rc == 0)
-		rc = gw_remove_locked(repo, abs, worktree_path, repo_path);
+		rc = op(repo, abs, path, repo_path);
 	gw_unlock(fd);
 	free(abs);
 	gw_close(repo);
 	return rc;
+}
+
+int hive_git_worktree_remove(const char *repo_path, const char *worktree_path)
+{
+	return gw_on_path(repo_path, worktree_path, "worktree", gw_remove_locked);
 }
 
 /* ----------------------------------------------------- branches */
@@ -1707,8 +1717,10 @@ static int gw_spare_consistent(const char *abs, const char *entry)
 /* The locked part of hive_git_spare_discard: the spare's entry (by its
  * name, and the one its .git names, when they are for it or for nothing),
  * then its directory. */
-static int gw_discard_locked(git_repository *repo, const char *abs)
+static int gw_discard_locked(git_repository *repo, const char *abs, const char *path, const char *where)
 {
+	(void)path;
+	(void)where;
 	char *named = gw_spare_entry(repo, abs), *pointed = gw_entry_of(repo, abs);
 	if (gw_exists(named) && gw_entry_is_for(named, abs))
 		gw_rm_force(named);
@@ -1723,21 +1735,7 @@ static int gw_discard_locked(git_repository *repo, const char *abs)
 
 int hive_git_spare_discard(const char *repo_path, const char *spare_path)
 {
-	git_repository *repo;
-	int fd = -1;
-	if (!spare_path || !*spare_path)
-		return hive_error_set(HIVE_EINVALID, "no spare worktree path given");
-	int rc = gw_open(&repo, repo_path);
-	if (rc)
-		return rc;
-	char *abs = gw_canon(spare_path);
-	rc = gw_lock(repo, &fd);
-	if (rc == 0)
-		rc = gw_discard_locked(repo, abs);
-	gw_unlock(fd);
-	free(abs);
-	gw_close(repo);
-	return rc;
+	return gw_on_path(repo_path, spare_path, "spare worktree", gw_discard_locked);
 }
 
 /* Drop what a finished task's git left in its entry (ORIG_HEAD, reflogs,
@@ -2052,7 +2050,7 @@ int hive_git_worktree_adopt(const char *repo_path, const char *spare_path, const
 		rc = gw_adopt_locked(repo, spare, entry, abs, branch, commit, repo_path);
 	if (rc && gw_exists(spare)) { /* a spare that failed once is never reused */
 		char *why = hive_xstrdup(hive_error_last());
-		gw_discard_locked(repo, spare);
+		gw_discard_locked(repo, spare, spare, repo_path);
 		rc = hive_error_set(rc, "%s", why);
 		free(why);
 	}
